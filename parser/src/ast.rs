@@ -28,6 +28,9 @@ pub enum Quote {
     Single,
     /// A token between `"` quotes.
     Double,
+    /// The body of a `*_by_lua_block` directive: the Lua text between its `{` and matching
+    /// `}`, verbatim (no escape rewriting), printed back as `{BODY}`.
+    Lua,
 }
 
 /// One argument of a directive (the name is argument zero in nginx's terms; here it is kept
@@ -60,6 +63,10 @@ pub struct Directive {
     pub block: Option<Block>,
     /// For `include`: indexes into [`Config::files`] of the files it read, in read order.
     pub includes: Vec<usize>,
+    /// The line of the `;` or `{` that ended the directive (for a `*_by_lua_block`, of its
+    /// `{`): the line nginx's messages about this directive name, since nginx reports the
+    /// lexer's current line when it handles a directive.
+    pub end_line: usize,
 }
 
 /// The directives of one block (or one file), in source order.

@@ -1,4 +1,72 @@
 //! strait-parser: reads nginx configuration exactly as nginx does.
+//!
+//! [`parse_file`] reads a configuration (with its includes and the `-g` directives) into a
+//! [`Config`] tree of byte values; [`parse_file_partial`] also returns the tree read before a
+//! fault, so the checks can report faults in nginx's order. [`template::Template`] compiles
+//! an argument into literal and variable segments.
+//!
+//! # Differences from nginx (parser core)
+//!
+//! | case | nginx 1.22.1 | strait |
+//! |---|---|---|
+//! | a file that includes itself | recurses until `open() ... (24: Too many open files)` | the same message as soon as the cycle closes (directives nginx would handle on the repeated passes are not seen) |
+//! | `include` of a directory | `[crit] pread() ... (21: Is a directory)`, then goes on | reads it as an empty file, without the `[crit]` line |
+//! | blocks nested more than 500 deep | accepted | `blocks nested deeper than 500 levels` (no input may exhaust the stack) |
+//! | glob patterns that are not UTF-8, or malformed (`[` unclosed) | glibc `glob()` | match nothing |
+//! | `*_by_lua_block` bodies over nginx-lua's buffer | `too long lua code block` | accepted |
+//! | a glob `include` in `split_clients` | its handler reads `include` as a key | read as an include |
 #![warn(missing_docs)]
 
 pub mod ast;
+pub mod error;
+mod lexer;
+pub mod template;
+mod tree;
+
+use std::path::Path;
+
+pub use ast::{Arg, Block, Config, Directive, Location, Quote, SourceFile};
+pub use error::{ErrorKind, ErrorPlace, ParseError};
+pub use template::{Segment, Template};
+pub use tree::{Expanded, ParseOptions, ParseOutcome, MAX_BLOCK_DEPTH};
+
+/// Parses the configuration file at `path` (the name nginx would print: absolute, or as
+/// given) with its includes, and the `-g` directives of `options`.
+///
+/// Relative includes are taken from the directory of `path`. The first fault stops the
+/// parse and is returned with nginx's message and place.
+pub fn parse_file(path: impl AsRef<Path>, options: &ParseOptions) -> Result<Config, ParseError> {
+    into_result(parse_file_partial(path, options))
+}
+
+/// Like [`parse_file`], with the main file's content given (includes are still read from
+/// disk, relative to the directory of `path`).
+pub fn parse_bytes(
+    bytes: &[u8],
+    path: impl AsRef<Path>,
+    options: &ParseOptions,
+) -> Result<Config, ParseError> {
+    into_result(parse_bytes_partial(bytes, path, options))
+}
+
+/// Like [`parse_file`], but returns the tree read before a fault together with the fault.
+pub fn parse_file_partial(path: impl AsRef<Path>, options: &ParseOptions) -> ParseOutcome {
+    tree::build(path.as_ref(), None, options)
+}
+
+/// Like [`parse_bytes`], but returns the tree read before a fault together with the fault.
+pub fn parse_bytes_partial(
+    bytes: &[u8],
+    path: impl AsRef<Path>,
+    options: &ParseOptions,
+) -> ParseOutcome {
+    tree::build(path.as_ref(), Some(bytes.to_vec()), options)
+}
+
+/// The tree, or the fault that stopped it.
+fn into_result(outcome: ParseOutcome) -> Result<Config, ParseError> {
+    match outcome.error {
+        Some(error) => Err(error),
+        None => Ok(outcome.config),
+    }
+}

@@ -77,7 +77,8 @@ pub enum ErrorKind {
     },
     /// `unexpected end of file, expecting terminating characters for lua code block`.
     UnclosedLuaBlock,
-    /// `Lua code block missing the closing long bracket "]=]"`.
+    /// `Lua code block missing the closing long bracket "]=]", the inlined Lua code may be
+    /// too long` (the wording of the lua-nginx-module Debian 12 ships).
     UnclosedLuaLongBracket {
         /// The closing bracket that was looked for, e.g. `]==]`.
         closing: Vec<u8>,
@@ -139,7 +140,10 @@ impl ErrorKind {
                     .to_vec()
             }
             ErrorKind::UnclosedLuaLongBracket { closing } => {
-                quoted("Lua code block missing the closing long bracket \"", closing, "\"")
+                let mut out =
+                    quoted("Lua code block missing the closing long bracket \"", closing, "\"");
+                out.extend_from_slice(b", the inlined Lua code may be too long");
+                out
             }
             ErrorKind::Open { path, errno } => {
                 let mut out = quoted("open() \"", path, "\" failed");
@@ -233,8 +237,12 @@ mod tests {
 
     #[test]
     fn command_line_and_nowhere_suffixes() {
-        let err = ParseError { kind: ErrorKind::BlockInCommandLine, place: ErrorPlace::CommandLine };
-        assert_eq!(err.to_string(), "block directives are not supported in -g option in command line");
+        let err =
+            ParseError { kind: ErrorKind::BlockInCommandLine, place: ErrorPlace::CommandLine };
+        assert_eq!(
+            err.to_string(),
+            "block directives are not supported in -g option in command line"
+        );
         let err = ParseError::nowhere(ErrorKind::UnknownVariable { name: b"foo".to_vec() });
         assert_eq!(err.to_string(), "unknown \"foo\" variable");
     }

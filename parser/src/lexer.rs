@@ -188,9 +188,10 @@ fn lua_long_bracket_close(level: usize) -> Vec<u8> {
 
 /// lua_short_string = QUOTE { `\` any | any but QUOTE } QUOTE; `None` when unterminated.
 fn lua_short_string(input: &[u8]) -> Option<usize> {
-    quoted_word(input).ok().filter(|(_, (_, _, closed))| *closed).map(|(rest, _)| {
-        input.len() - rest.len()
-    })
+    quoted_word(input)
+        .ok()
+        .filter(|(_, (_, _, closed))| *closed)
+        .map(|(rest, _)| input.len() - rest.len())
 }
 
 /// How a Lua body scan ended.

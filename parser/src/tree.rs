@@ -99,7 +99,9 @@ pub(crate) fn build(path: &Path, content: Option<Vec<u8>>, options: &ParseOption
     if error.is_none() {
         error = match content {
             Ok(_) => builder.parse_file_at(0).err(),
-            Err(errno) => Some(ParseError::nowhere(ErrorKind::Open { path: bytes.to_vec(), errno })),
+            Err(errno) => {
+                Some(ParseError::nowhere(ErrorKind::Open { path: bytes.to_vec(), errno }))
+            }
         };
     }
 
@@ -231,7 +233,10 @@ impl Builder {
                     if stack.is_empty() {
                         return Ok(());
                     }
-                    return Err(ParseError { kind: ErrorKind::UnclosedBlock, place: place(file, line) });
+                    return Err(ParseError {
+                        kind: ErrorKind::UnclosedBlock,
+                        place: place(file, line),
+                    });
                 }
 
                 // Step: `}` closes the innermost block; at top level nothing is open.

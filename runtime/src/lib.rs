@@ -1,2 +1,23 @@
 //! strait-runtime: runs a checked nginx stream configuration as a TCP/TLS proxy.
+//!
+//! The configuration tree is compiled once into a [`plan::Plan`]; the [`server`] module opens
+//! its listeners, runs a session per connection ([`session`]) through nginx's phases, and
+//! handles signals and reload.
 #![warn(missing_docs)]
+
+pub mod blocks;
+pub mod conf;
+pub mod listen;
+pub mod log;
+pub mod plan;
+pub mod proxy;
+pub mod server;
+pub mod session;
+pub mod stream;
+pub mod sys;
+pub mod time;
+pub mod upstream;
+pub mod variables;
+
+pub use conf::ConfigError;
+pub use plan::{Paths, Plan};

@@ -1,0 +1,311 @@
+//! `listen`: parsing the address and parameters, grouping addresses into the sockets nginx
+//! would open, and binding them with the requested socket options.
+
+use crate::conf::{parse_number, parse_size, text, ConfigError, DirectiveExt};
+use socket2::{Domain, SockAddr, Socket, TcpKeepalive, Type};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+use strait_parser::ast::Directive;
+
+/// A listening address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ListenAddr {
+    /// An IP address and port (the address may be a wildcard).
+    Inet(SocketAddr),
+    /// A unix-domain socket path.
+    Unix(PathBuf),
+}
+
+impl fmt::Display for ListenAddr {
+    /// nginx's `addr_text`: `127.0.0.1:80`, `[::1]:80`, `unix:/path`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenAddr::Inet(addr) => write!(f, "{addr}"),
+            ListenAddr::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// `so_keepalive=` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeepAlive {
+    /// `so_keepalive=on`
+    On,
+    /// `so_keepalive=[idle]:[intvl]:[cnt]`
+    Tuned {
+        /// `TCP_KEEPIDLE`
+        idle: Option<Duration>,
+        /// `TCP_KEEPINTVL`
+        interval: Option<Duration>,
+        /// `TCP_KEEPCNT`
+        count: Option<u32>,
+    },
+}
+
+/// One `listen` directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenSpec {
+    /// The address.
+    pub addr: ListenAddr,
+    /// `backlog=` (nginx's default is 511).
+    pub backlog: i32,
+    /// `rcvbuf=`
+    pub rcvbuf: Option<usize>,
+    /// `sndbuf=`
+    pub sndbuf: Option<usize>,
+    /// `bind`: a socket of its own even when a wildcard on the same port exists.
+    pub bind: bool,
+    /// `ipv6only=` (nginx's default is on).
+    pub ipv6only: bool,
+    /// `reuseport`
+    pub reuseport: bool,
+    /// `so_keepalive=`
+    pub keepalive: Option<KeepAlive>,
+    /// `ssl`
+    pub ssl: bool,
+}
+
+impl ListenSpec {
+    /// Parses a `listen` directive into one spec per address the host resolves to.
+    pub fn parse(d: &Directive) -> Result<Vec<ListenSpec>, ConfigError> {
+        let Some(first) = d.args.first() else {
+            return Err(d.error("invalid number of arguments in \"listen\" directive"));
+        };
+        let addrs = parse_address(d, &first.value)?;
+        let mut spec = ListenSpec {
+            addr: addrs[0].clone(),
+            backlog: 511,
+            rcvbuf: None,
+            sndbuf: None,
+            bind: false,
+            ipv6only: true,
+            reuseport: false,
+            keepalive: None,
+            ssl: false,
+        };
+        for arg in &d.args[1..] {
+            let v = arg.value.as_slice();
+            let invalid = || d.error(format!("invalid parameter \"{}\"", text(v)));
+            if let Some(n) = v.strip_prefix(b"backlog=") {
+                spec.backlog = parse_number(n)
+                    .and_then(|n| i32::try_from(n).ok())
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| d.error(format!("invalid backlog \"{}\"", text(n))))?;
+            } else if let Some(n) = v.strip_prefix(b"rcvbuf=") {
+                spec.rcvbuf = Some(
+                    parse_size(n)
+                        .ok_or_else(|| d.error(format!("invalid rcvbuf \"{}\"", text(n))))?,
+                );
+            } else if let Some(n) = v.strip_prefix(b"sndbuf=") {
+                spec.sndbuf = Some(
+                    parse_size(n)
+                        .ok_or_else(|| d.error(format!("invalid sndbuf \"{}\"", text(n))))?,
+                );
+            } else if v == b"bind" {
+                spec.bind = true;
+            } else if let Some(n) = v.strip_prefix(b"ipv6only=") {
+                spec.bind = true;
+                spec.ipv6only = match n {
+                    b"on" => true,
+                    b"off" => false,
+                    _ => {
+                        return Err(d.error(format!(
+                            "invalid ipv6only flags \"{}\"",
+                            text(n)
+                        )))
+                    }
+                };
+            } else if v == b"reuseport" {
+                spec.bind = true;
+                spec.reuseport = true;
+            } else if let Some(n) = v.strip_prefix(b"so_keepalive=") {
+                spec.bind = true;
+                spec.keepalive = Some(parse_keepalive(n).ok_or_else(|| {
+                    d.error(format!("invalid so_keepalive value: \"{}\"", text(v)))
+                })?);
+            } else if v == b"ssl" {
+                spec.ssl = true;
+            } else if matches!(v, b"udp" | b"proxy_protocol" | b"deferred" | b"default_server")
+                || v.starts_with(b"fastopen=")
+                || v.starts_with(b"setfib=")
+                || v.starts_with(b"accept_filter=")
+            {
+                return Err(d.error(format!(
+                    "the \"{}\" parameter of the \"listen\" directive is not supported by \
+                     strait yet",
+                    text(v)
+                )));
+            } else {
+                return Err(invalid());
+            }
+        }
+        Ok(addrs.into_iter().map(|addr| ListenSpec { addr, ..spec.clone() }).collect())
+    }
+}
+
+fn parse_keepalive(v: &[u8]) -> Option<KeepAlive> {
+    match v {
+        b"on" => return Some(KeepAlive::On),
+        b"off" => return None,
+        _ => {}
+    }
+    let parts: Vec<&[u8]> = v.split(|&c| c == b':').collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    let time = |p: &[u8]| -> Option<Option<Duration>> {
+        if p.is_empty() {
+            Some(None)
+        } else {
+            crate::conf::parse_time(p, false).map(Some)
+        }
+    };
+    let count = if parts[2].is_empty() {
+        None
+    } else {
+        Some(u32::try_from(parse_number(parts[2])?).ok()?)
+    };
+    Some(KeepAlive::Tuned { idle: time(parts[0])?, interval: time(parts[1])?, count })
+}
+
+/// Parses the address part: `port`, `addr:port`, `*:port`, `[v6]:port`, `unix:path`, or
+/// `host:port` (resolved now, as nginx does at configuration time).
+fn parse_address(d: &Directive, v: &[u8]) -> Result<Vec<ListenAddr>, ConfigError> {
+    if let Some(path) = v.strip_prefix(b"unix:") {
+        if path.is_empty() {
+            return Err(d.error(format!("no path in the unix domain socket \"{}\"", text(v))));
+        }
+        return Ok(vec![ListenAddr::Unix(PathBuf::from(text(path)))]);
+    }
+    let s = text(v);
+    let invalid_port = || d.error(format!("invalid port in \"{s}\" of the \"listen\" directive"));
+    let port_of = |p: &str| -> Result<u16, ConfigError> {
+        p.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(invalid_port)
+    };
+
+    // A bare port listens on every IPv4 address.
+    if s.bytes().all(|c| c.is_ascii_digit()) {
+        let port = port_of(&s)?;
+        return Ok(vec![ListenAddr::Inet(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port))]);
+    }
+
+    // [v6]:port
+    if let Some(rest) = s.strip_prefix('[') {
+        let Some((host, port)) = rest.split_once("]:") else {
+            return Err(invalid_port());
+        };
+        let ip: Ipv6Addr = host
+            .parse()
+            .map_err(|_| d.error(format!("invalid IPv6 address in \"{s}\" of the \"listen\" directive")))?;
+        return Ok(vec![ListenAddr::Inet(SocketAddr::new(ip.into(), port_of(port)?))]);
+    }
+
+    // host:port, *:port, or a host alone (port 80, as nginx)
+    let (host, port) = match s.rsplit_once(':') {
+        Some((host, port)) => (host, port_of(port)?),
+        None => (s.as_str(), 80),
+    };
+    if host == "*" {
+        return Ok(vec![ListenAddr::Inet(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port))]);
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![ListenAddr::Inet(SocketAddr::new(ip, port))]);
+    }
+    let resolved: Vec<ListenAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|_| d.error(format!("host not found in \"{s}\" of the \"listen\" directive")))?
+        .map(ListenAddr::Inet)
+        .collect();
+    if resolved.is_empty() {
+        return Err(d.error(format!("host not found in \"{s}\" of the \"listen\" directive")));
+    }
+    Ok(resolved)
+}
+
+/// Opens a listening socket for `spec` with its options (the pre-bind ones before `bind`).
+pub fn bind(spec: &ListenSpec) -> std::io::Result<Socket> {
+    let (domain, addr) = match &spec.addr {
+        ListenAddr::Inet(a) => (Domain::for_address(*a), SockAddr::from(*a)),
+        ListenAddr::Unix(path) => (Domain::UNIX, SockAddr::unix(path)?),
+    };
+    let socket = Socket::new(domain, Type::STREAM, None)?;
+    if domain != Domain::UNIX {
+        socket.set_reuse_address(true)?;
+    }
+    if spec.reuseport {
+        socket.set_reuse_port(true)?;
+    }
+    if domain == Domain::IPV6 {
+        socket.set_only_v6(spec.ipv6only)?;
+    }
+    if let Some(size) = spec.rcvbuf {
+        socket.set_recv_buffer_size(size)?;
+    }
+    if let Some(size) = spec.sndbuf {
+        socket.set_send_buffer_size(size)?;
+    }
+    match &spec.keepalive {
+        None => {}
+        Some(KeepAlive::On) => socket.set_keepalive(true)?,
+        Some(KeepAlive::Tuned { idle, interval, count }) => {
+            socket.set_keepalive(true)?;
+            let mut ka = TcpKeepalive::new();
+            if let Some(idle) = idle {
+                ka = ka.with_time(*idle);
+            }
+            if let Some(interval) = interval {
+                ka = ka.with_interval(*interval);
+            }
+            if let Some(count) = count {
+                ka = ka.with_retries(*count);
+            }
+            socket.set_tcp_keepalive(&ka)?;
+        }
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr)?;
+    socket.listen(spec.backlog)?;
+    Ok(socket)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listen(args: &[&str]) -> Directive {
+        let source = format!("listen {};", args.join(" "));
+        let config = strait_parser::parse_bytes(
+            source.as_bytes(),
+            "/tmp/listen.conf",
+            &Default::default(),
+        )
+        .unwrap();
+        config.files[0].block.directives[0].clone()
+    }
+
+    #[test]
+    fn addresses_print_as_nginx_addr_text() {
+        let specs = ListenSpec::parse(&listen(&["8080"])).unwrap();
+        assert_eq!(specs[0].addr.to_string(), "0.0.0.0:8080");
+        let specs = ListenSpec::parse(&listen(&["[::1]:81"])).unwrap();
+        assert_eq!(specs[0].addr.to_string(), "[::1]:81");
+        let specs = ListenSpec::parse(&listen(&["unix:/tmp/x.sock"])).unwrap();
+        assert_eq!(specs[0].addr.to_string(), "unix:/tmp/x.sock");
+    }
+
+    #[test]
+    fn parameters_parse_and_unsupported_ones_fail() {
+        let specs =
+            ListenSpec::parse(&listen(&["127.0.0.1:81", "backlog=10", "reuseport"])).unwrap();
+        assert_eq!(specs[0].backlog, 10);
+        assert!(specs[0].reuseport && specs[0].bind);
+        let e = ListenSpec::parse(&listen(&["81", "udp"])).unwrap_err();
+        assert!(e.message.contains("\"udp\" parameter"), "{e}");
+        let e = ListenSpec::parse(&listen(&["81", "bogus"])).unwrap_err();
+        assert_eq!(e.message, "invalid parameter \"bogus\"");
+        let e = ListenSpec::parse(&listen(&["0"])).unwrap_err();
+        assert_eq!(e.message, "invalid port in \"0\" of the \"listen\" directive");
+    }
+}

@@ -1,0 +1,881 @@
+//! The runtime plan: the configuration tree compiled once into what sessions need —
+//! main settings, listeners, servers with their phase handlers, upstream groups, variables.
+
+use crate::conf::{expanded, parse_number, parse_size, parse_time, text, ConfigError, DirectiveExt};
+use crate::listen::{ListenAddr, ListenSpec};
+use crate::log::access::{AccessLog, LogFormat};
+use crate::log::error::{Sink, Target};
+use crate::log::{ErrorLog, Level, LogFiles};
+use crate::proxy::UpstreamTls;
+use crate::session::ClientAddr;
+use crate::upstream::UpstreamGroup;
+use crate::variables::{Complex, VarIndex, VarSource, Variables};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use strait_parser::ast::{Config, Directive};
+
+/// Where relative paths resolve (reference §1.5) and what the command line set.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// `-p`: pid, logs and access logs resolve against it.
+    pub prefix: PathBuf,
+    /// The directory of the main configuration file: includes and certificates.
+    pub conf_prefix: PathBuf,
+    /// The error log used when the configuration sets none (`-e`, or `logs/error.log`).
+    pub default_error_log: LogPath,
+}
+
+/// An error log destination as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogPath {
+    /// `stderr`
+    Stderr,
+    /// A file path, absolute.
+    File(PathBuf),
+}
+
+impl Paths {
+    /// `path` made absolute against the prefix.
+    pub fn prefixed(&self, path: &[u8]) -> PathBuf {
+        let path = PathBuf::from(text(path));
+        if path.is_absolute() {
+            path
+        } else {
+            self.prefix.join(path)
+        }
+    }
+}
+
+/// Main-context settings.
+#[derive(Debug, Clone)]
+pub struct MainConf {
+    /// `daemon` (default on).
+    pub daemon: bool,
+    /// `worker_processes`: the number of worker threads.
+    pub worker_processes: usize,
+    /// `worker_connections` (per worker, as nginx counts them).
+    pub worker_connections: usize,
+    /// `pid` file path.
+    pub pid: PathBuf,
+    /// The main error log.
+    pub error_log: ErrorLog,
+    /// `env` directives: variables to keep, or to set.
+    pub env: Vec<(String, Option<String>)>,
+}
+
+/// A `proxy_bind` setting.
+#[derive(Debug, Clone, Default)]
+pub enum ProxyBind {
+    /// `proxy_bind off` or unset.
+    #[default]
+    Off,
+    /// `proxy_bind ADDR [transparent]`.
+    Addr {
+        /// The local address (may hold variables).
+        value: Complex,
+        /// `transparent`
+        transparent: bool,
+    },
+}
+
+/// What `proxy_pass` names.
+#[derive(Debug, Clone)]
+pub enum ProxyPass {
+    /// A group known at load: an `upstream {}` block or the implicit group of an address.
+    Group(Arc<UpstreamGroup>),
+    /// A value with variables, resolved per session.
+    Value(Complex),
+}
+
+/// The proxy module's settings for one server.
+#[derive(Debug, Clone)]
+pub struct ProxyConf {
+    /// The target.
+    pub pass: ProxyPass,
+    /// `proxy_connect_timeout` (60s).
+    pub connect_timeout: Duration,
+    /// `proxy_timeout` (10m).
+    pub timeout: Duration,
+    /// `proxy_next_upstream` (on).
+    pub next_upstream: bool,
+    /// `proxy_next_upstream_tries` (0: unlimited).
+    pub next_upstream_tries: usize,
+    /// `proxy_next_upstream_timeout` (unset: unlimited).
+    pub next_upstream_timeout: Option<Duration>,
+    /// `proxy_buffer_size` (16k).
+    pub buffer_size: usize,
+    /// `proxy_half_close` (off).
+    pub half_close: bool,
+    /// `proxy_bind`.
+    pub bind: ProxyBind,
+    /// `proxy_socket_keepalive` (off).
+    pub socket_keepalive: bool,
+    /// `proxy_upload_rate` (unset: unlimited).
+    pub upload_rate: Option<Complex>,
+    /// `proxy_download_rate`.
+    pub download_rate: Option<Complex>,
+    /// Whether a `resolver` is configured.
+    pub resolver: bool,
+    /// `resolver_timeout` (30s).
+    pub resolver_timeout: Duration,
+    /// The upstream TLS step, when `proxy_ssl on`.
+    pub tls: Option<Arc<dyn UpstreamTls>>,
+}
+
+/// The content handler of a server.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// `return VALUE`.
+    Return(Complex),
+    /// `proxy_pass`.
+    Proxy(Box<ProxyConf>),
+}
+
+/// One `allow`/`deny` rule.
+#[derive(Debug, Clone)]
+pub struct AccessRule {
+    /// `allow` (true) or `deny`.
+    pub allow: bool,
+    /// What it matches.
+    pub target: AccessTarget,
+}
+
+/// What an access rule matches.
+#[derive(Debug, Clone)]
+pub enum AccessTarget {
+    /// `all`
+    All,
+    /// An address or CIDR.
+    Net(ipnet::IpNet),
+    /// `unix:`
+    Unix,
+}
+
+impl AccessRule {
+    /// Whether the rule applies to `client`.
+    pub fn matches(&self, client: &ClientAddr) -> bool {
+        match (&self.target, client) {
+            (AccessTarget::All, _) => true,
+            (AccessTarget::Unix, ClientAddr::Unix) => true,
+            (AccessTarget::Net(net), ClientAddr::Inet(addr)) => {
+                let ip = match addr.ip() {
+                    std::net::IpAddr::V6(v6) => {
+                        v6.to_ipv4_mapped().map(std::net::IpAddr::V4).unwrap_or(addr.ip())
+                    }
+                    ip => ip,
+                };
+                net.contains(&ip)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One `server {}` block, compiled.
+#[derive(Debug)]
+pub struct ServerConf {
+    /// Its `listen` directives.
+    pub listens: Vec<ListenSpec>,
+    /// The content phase handler.
+    pub content: Content,
+    /// `set` assignments, run in the preaccess phase.
+    pub sets: Vec<(VarIndex, Complex)>,
+    /// `allow`/`deny` rules, run in the access phase.
+    pub access: Vec<AccessRule>,
+    /// `tcp_nodelay` (on).
+    pub tcp_nodelay: bool,
+    /// `preread_buffer_size` (16k).
+    pub preread_buffer_size: usize,
+    /// `preread_timeout` (30s).
+    pub preread_timeout: Duration,
+    /// The error log of this server.
+    pub error_log: ErrorLog,
+    /// `access_log` directives in effect.
+    pub access_logs: Vec<Arc<AccessLog>>,
+}
+
+/// A listening socket and the servers reached through it.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    /// The socket to open.
+    pub spec: ListenSpec,
+    /// The servers behind it: the exact address (`None` for the socket's own address) with
+    /// the server and the `server: ...` text.
+    pub servers: Vec<(Option<SocketAddr>, Arc<ServerConf>, Arc<str>)>,
+}
+
+impl Listener {
+    /// The server for a connection that arrived at `local`, as nginx picks it when a
+    /// wildcard socket also serves specific addresses.
+    pub fn server_for(&self, local: Option<SocketAddr>) -> (&Arc<ServerConf>, &Arc<str>) {
+        let exact = self.servers.iter().find(|(addr, _, _)| addr.is_some() && *addr == local);
+        let (_, server, text) = exact
+            .or_else(|| self.servers.iter().find(|(addr, _, _)| addr.is_none()))
+            .unwrap_or(&self.servers[0]);
+        (server, text)
+    }
+}
+
+/// A compiled configuration.
+#[derive(Debug)]
+pub struct Plan {
+    /// Main-context settings.
+    pub main: MainConf,
+    /// The sockets to open.
+    pub listeners: Vec<Listener>,
+    /// The upstream blocks by name.
+    pub upstreams: HashMap<String, Arc<UpstreamGroup>>,
+    /// The variable table.
+    pub variables: Variables,
+    /// `map` blocks, by the index their variables refer to.
+    pub maps: Vec<crate::blocks::MapBlock>,
+    /// Every log file the configuration opened (reopened on USR1).
+    pub log_files: Arc<LogFiles>,
+}
+
+impl Plan {
+    /// The upstream block named `name`.
+    pub fn upstream(&self, name: &str) -> Option<Arc<UpstreamGroup>> {
+        self.upstreams.get(name).cloned()
+    }
+
+    /// Compiles a parsed configuration.
+    pub fn compile(config: &Config, paths: &Paths) -> Result<Plan, ConfigError> {
+        Compiler::new(config, paths).run()
+    }
+}
+
+/// Settings that a `server {}` inherits from `stream {}`.
+#[derive(Debug, Clone, Default)]
+struct Inherited {
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    next_upstream: Option<bool>,
+    next_upstream_tries: Option<usize>,
+    next_upstream_timeout: Option<Duration>,
+    buffer_size: Option<usize>,
+    half_close: Option<bool>,
+    bind: Option<ProxyBind>,
+    socket_keepalive: Option<bool>,
+    upload_rate: Option<Complex>,
+    download_rate: Option<Complex>,
+    tcp_nodelay: Option<bool>,
+    preread_buffer_size: Option<usize>,
+    preread_timeout: Option<Duration>,
+    resolver: Option<bool>,
+    resolver_timeout: Option<Duration>,
+    error_log: Vec<Target>,
+    access_log: Option<Vec<Arc<AccessLog>>>,
+    access: Vec<AccessRule>,
+}
+
+fn set_once<T>(slot: &mut Option<T>, d: &Directive, value: T) -> Result<(), ConfigError> {
+    if slot.is_some() {
+        return Err(d.directive_error("is duplicate"));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+struct Compiler<'a> {
+    config: &'a Config,
+    paths: &'a Paths,
+    vars: Variables,
+    log_files: Arc<LogFiles>,
+    formats: HashMap<Vec<u8>, Arc<LogFormat>>,
+    upstreams: HashMap<String, Arc<UpstreamGroup>>,
+    maps: Vec<crate::blocks::MapBlock>,
+}
+
+impl<'a> Compiler<'a> {
+    fn new(config: &'a Config, paths: &'a Paths) -> Compiler<'a> {
+        Compiler {
+            config,
+            paths,
+            vars: Variables::default(),
+            log_files: Arc::new(LogFiles::default()),
+            formats: HashMap::new(),
+            upstreams: HashMap::new(),
+            maps: Vec::new(),
+        }
+    }
+
+    fn run(mut self) -> Result<Plan, ConfigError> {
+        let config = self.config;
+        let mut main_directives: Vec<&Directive> = Vec::new();
+        if let Some(file) = config.files.first() {
+            main_directives.extend(expanded(&file.block, config));
+        }
+        main_directives.extend(expanded(&config.globals, config));
+
+        // Main context.
+        let mut daemon = None;
+        let mut workers = None;
+        let mut worker_connections = None;
+        let mut pid = None;
+        let mut error_targets = Vec::new();
+        let mut env = Vec::new();
+        let mut stream = None;
+        for d in &main_directives {
+            match d.name.value.as_slice() {
+                b"daemon" => set_once(&mut daemon, d, d.flag()?)?,
+                b"worker_processes" => {
+                    let v = &d.one_arg()?.value;
+                    let n = if v == b"auto" {
+                        std::thread::available_parallelism().map_or(1, |n| n.get())
+                    } else {
+                        parse_number(v).filter(|&n| n > 0).ok_or_else(|| d.invalid_value(&d.args[0]))?
+                    };
+                    set_once(&mut workers, d, n)?;
+                }
+                b"pid" => set_once(&mut pid, d, self.paths.prefixed(&d.one_arg()?.value))?,
+                b"error_log" => error_targets.push(self.error_log_target(d)?),
+                b"env" => {
+                    let v = text(&d.one_arg()?.value);
+                    env.push(match v.split_once('=') {
+                        Some((name, value)) => (name.to_string(), Some(value.to_string())),
+                        None => (v, None),
+                    });
+                }
+                b"events" => {
+                    let block = d.block.as_ref().ok_or_else(|| d.error("directive \"events\" has no opening \"{\""))?;
+                    for e in expanded(block, config) {
+                        match e.name.value.as_slice() {
+                            b"worker_connections" => {
+                                let v = &e.one_arg()?.value;
+                                let n = parse_number(v).ok_or_else(|| e.invalid_value(&e.args[0]))?;
+                                set_once(&mut worker_connections, e, n)?;
+                            }
+                            // Event-loop tuning of nginx: tokio has its own loop, nothing to tune.
+                            b"use" | b"multi_accept" | b"accept_mutex" | b"accept_mutex_delay" => {}
+                            _ => return Err(unsupported(e)),
+                        }
+                    }
+                }
+                b"stream" => {
+                    if stream.is_some() {
+                        return Err(d.directive_error("is duplicate"));
+                    }
+                    stream = Some(*d);
+                }
+                // strait serves stream only; http and mail are read and skipped.
+                b"http" | b"mail" => {}
+                // The stream module is built in; other modules' directives are checked when used.
+                b"load_module" => {}
+                // `user`: strait is one process and keeps its identity (README, differences).
+                b"user" => {}
+                // Process tuning with no effect on a tokio runtime.
+                b"worker_rlimit_nofile" | b"pcre_jit" | b"timer_resolution"
+                | b"worker_priority" | b"worker_cpu_affinity" | b"worker_shutdown_timeout"
+                | b"lock_file" | b"master_process" | b"working_directory" => {}
+                _ => return Err(unsupported(d)),
+            }
+        }
+        let main_log = if error_targets.is_empty() {
+            let sink = match &self.paths.default_error_log {
+                LogPath::Stderr => Sink::Stderr,
+                LogPath::File(path) => Sink::File(self.open_log(path, None)?),
+            };
+            ErrorLog::new(vec![Target { sink, level: Level::Error }])
+        } else {
+            ErrorLog::new(error_targets.clone())
+        };
+        let main = MainConf {
+            daemon: daemon.unwrap_or(true),
+            worker_processes: workers.unwrap_or(1),
+            worker_connections: worker_connections.unwrap_or(512),
+            pid: pid.unwrap_or_else(|| self.paths.prefix.join("logs/nginx.pid")),
+            error_log: main_log.clone(),
+            env,
+        };
+
+        // The stream block.
+        let mut listeners = Vec::new();
+        if let Some(stream) = stream {
+            listeners = self.stream(stream, &main_log)?;
+        }
+        Ok(Plan {
+            main,
+            listeners,
+            upstreams: self.upstreams,
+            variables: self.vars,
+            maps: self.maps,
+            log_files: self.log_files,
+        })
+    }
+
+    fn open_log(
+        &self,
+        path: &Path,
+        d: Option<&Directive>,
+    ) -> Result<Arc<crate::log::LogFile>, ConfigError> {
+        self.log_files.get(path).map_err(|e| {
+            let message = format!(
+                "open() \"{}\" failed{}",
+                path.display(),
+                crate::log::error::errno_suffix(&e)
+            );
+            match d {
+                Some(d) => d.error(message),
+                None => ConfigError::bare(message),
+            }
+        })
+    }
+
+    fn error_log_target(&self, d: &Directive) -> Result<Target, ConfigError> {
+        let values = d.values();
+        let (path, level) = match values.as_slice() {
+            [path] => (*path, Level::Error),
+            [path, level] => (
+                *path,
+                Level::parse(level)
+                    .ok_or_else(|| d.error(format!("invalid log level \"{}\"", text(level))))?,
+            ),
+            _ => return Err(d.error("invalid number of arguments in \"error_log\" directive")),
+        };
+        let sink = if path == b"stderr" {
+            Sink::Stderr
+        } else if path.starts_with(b"syslog:") || path.starts_with(b"memory:") {
+            return Err(d.error(format!(
+                "error_log \"{}\" is not supported by strait",
+                text(path)
+            )));
+        } else {
+            Sink::File(self.open_log(&self.paths.prefixed(path), Some(d))?)
+        };
+        Ok(Target { sink, level })
+    }
+
+    fn stream(&mut self, stream: &Directive, main_log: &ErrorLog) -> Result<Vec<Listener>, ConfigError> {
+        let config = self.config;
+        let block = stream.block.as_ref().ok_or_else(|| stream.error("directive \"stream\" has no opening \"{\""))?;
+        let directives = expanded(block, config);
+
+        // Pass 1: variables defined by blocks and `set`, so values may use them anywhere.
+        for d in &directives {
+            match d.name.value.as_slice() {
+                b"map" => {
+                    let values = d.values();
+                    let Some(name) = values.get(1).and_then(|v| v.strip_prefix(b"$")) else {
+                        return Err(d.error("invalid number of arguments in \"map\" directive"));
+                    };
+                    let index = self.maps.len();
+                    self.vars.define(name, VarSource::Map(index), true)?;
+                    self.maps.push(crate::blocks::MapBlock::placeholder());
+                }
+                b"server" => {
+                    if let Some(block) = &d.block {
+                        for s in expanded(block, config) {
+                            if s.name.value == b"set" {
+                                let name = s.args.first().map(|a| a.value.as_slice()).unwrap_or(b"");
+                                let Some(name) = name.strip_prefix(b"$") else {
+                                    return Err(s.error(format!(
+                                        "invalid variable name \"{}\"",
+                                        text(name)
+                                    )));
+                                };
+                                self.vars.define(name, VarSource::Set, true)?;
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        // Pass 2: stream-level settings, log formats, upstreams, maps.
+        let mut inherited = Inherited::default();
+        let mut map_index = 0;
+        for d in &directives {
+            match d.name.value.as_slice() {
+                b"server" => {}
+                b"upstream" => {
+                    let group = UpstreamGroup::compile(d, config, &mut self.vars)?;
+                    let name = group.name().to_string();
+                    if self.upstreams.contains_key(&name) {
+                        return Err(d.error(format!("duplicate upstream \"{name}\"")));
+                    }
+                    self.upstreams.insert(name, Arc::new(group));
+                }
+                b"map" => {
+                    self.maps[map_index] = crate::blocks::MapBlock::compile(d, config, &mut self.vars)?;
+                    map_index += 1;
+                }
+                b"log_format" => {
+                    let format = LogFormat::compile(d, &mut self.vars)?;
+                    let name = d.args[0].value.clone();
+                    if self.formats.contains_key(&name) {
+                        return Err(d.error(format!(
+                            "duplicate \"log_format\" name \"{}\"",
+                            text(&name)
+                        )));
+                    }
+                    self.formats.insert(name, Arc::new(format));
+                }
+                // Hash sizing of nginx's variable tables: strait's tables need none.
+                b"variables_hash_max_size" | b"variables_hash_bucket_size"
+                | b"map_hash_max_size" | b"map_hash_bucket_size" => {}
+                _ => {
+                    if !self.setting(&mut inherited, d)? {
+                        return Err(unsupported(d));
+                    }
+                }
+            }
+        }
+        if inherited.error_log.is_empty() {
+            inherited.error_log = Vec::new();
+        }
+
+        // Pass 3: servers.
+        let stream_log = if inherited.error_log.is_empty() {
+            main_log.clone()
+        } else {
+            ErrorLog::new(inherited.error_log.clone())
+        };
+        let mut bound: Vec<(ListenSpec, Arc<ServerConf>, &Directive)> = Vec::new();
+        for d in &directives {
+            if d.name.value != b"server" {
+                continue;
+            }
+            let (server, listen_directives) = self.server(d, &inherited, &stream_log)?;
+            let server = Arc::new(server);
+            for (spec, ld) in server.listens.iter().zip(listen_directives) {
+                bound.push((spec.clone(), server.clone(), ld));
+            }
+        }
+        group_listeners(bound)
+    }
+
+    /// Applies a directive allowed in both `stream {}` and `server {}`; false if it is not one.
+    fn setting(&mut self, s: &mut Inherited, d: &Directive) -> Result<bool, ConfigError> {
+        let time = |d: &Directive| -> Result<Duration, ConfigError> {
+            let arg = d.one_arg()?;
+            parse_time(&arg.value, true).ok_or_else(|| d.directive_error("invalid value"))
+        };
+        let size = |d: &Directive| -> Result<usize, ConfigError> {
+            let arg = d.one_arg()?;
+            parse_size(&arg.value).ok_or_else(|| d.directive_error("invalid value"))
+        };
+        match d.name.value.as_slice() {
+            b"proxy_connect_timeout" => set_once(&mut s.connect_timeout, d, time(d)?)?,
+            b"proxy_timeout" => set_once(&mut s.timeout, d, time(d)?)?,
+            b"proxy_next_upstream" => set_once(&mut s.next_upstream, d, d.flag()?)?,
+            b"proxy_next_upstream_tries" => {
+                let arg = d.one_arg()?;
+                let n = parse_number(&arg.value).ok_or_else(|| d.directive_error("invalid number"))?;
+                set_once(&mut s.next_upstream_tries, d, n)?
+            }
+            b"proxy_next_upstream_timeout" => set_once(&mut s.next_upstream_timeout, d, time(d)?)?,
+            b"proxy_buffer_size" => set_once(&mut s.buffer_size, d, size(d)?)?,
+            b"proxy_half_close" => set_once(&mut s.half_close, d, d.flag()?)?,
+            b"proxy_socket_keepalive" => set_once(&mut s.socket_keepalive, d, d.flag()?)?,
+            b"tcp_nodelay" => set_once(&mut s.tcp_nodelay, d, d.flag()?)?,
+            b"preread_buffer_size" => set_once(&mut s.preread_buffer_size, d, size(d)?)?,
+            b"preread_timeout" => set_once(&mut s.preread_timeout, d, time(d)?)?,
+            b"resolver_timeout" => set_once(&mut s.resolver_timeout, d, time(d)?)?,
+            // Names are resolved with the system resolver (README, differences).
+            b"resolver" => set_once(&mut s.resolver, d, true)?,
+            // Only PROXY protocol listeners use it, and those are rejected.
+            b"proxy_protocol_timeout" => {
+                time(d)?;
+            }
+            b"proxy_upload_rate" | b"proxy_download_rate" => {
+                let arg = d.one_arg()?;
+                let value = Complex::compile(&arg.value, &mut self.vars).map_err(|e| at(d, e))?;
+                if let Some(lit) = value.as_literal() {
+                    parse_size(&lit).ok_or_else(|| d.directive_error("invalid value"))?;
+                }
+                let slot = if d.name.value == b"proxy_upload_rate" {
+                    &mut s.upload_rate
+                } else {
+                    &mut s.download_rate
+                };
+                set_once(slot, d, value)?;
+            }
+            b"proxy_bind" => {
+                let values = d.values();
+                let bind = match values.as_slice() {
+                    [b"off"] => ProxyBind::Off,
+                    [addr] => ProxyBind::Addr {
+                        value: Complex::compile(addr, &mut self.vars).map_err(|e| at(d, e))?,
+                        transparent: false,
+                    },
+                    [addr, b"transparent"] => ProxyBind::Addr {
+                        value: Complex::compile(addr, &mut self.vars).map_err(|e| at(d, e))?,
+                        transparent: true,
+                    },
+                    [_, other] => {
+                        return Err(d.error(format!("invalid parameter \"{}\"", text(other))))
+                    }
+                    _ => return Err(d.error("invalid number of arguments in \"proxy_bind\" directive")),
+                };
+                set_once(&mut s.bind, d, bind)?;
+            }
+            b"error_log" => s.error_log.push(self.error_log_target(d)?),
+            b"access_log" => {
+                let log = self.access_log(d)?;
+                let logs = s.access_log.get_or_insert_with(Vec::new);
+                if let Some(log) = log {
+                    logs.push(Arc::new(log));
+                }
+            }
+            b"allow" | b"deny" => {
+                let value = &d.one_arg()?.value;
+                let target = if value == b"all" {
+                    AccessTarget::All
+                } else if value == b"unix:" {
+                    AccessTarget::Unix
+                } else {
+                    let t = text(value);
+                    let net = t
+                        .parse::<ipnet::IpNet>()
+                        .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| d.error(format!("invalid parameter \"{t}\"")))?;
+                    AccessTarget::Net(net.trunc())
+                };
+                s.access.push(AccessRule { allow: d.name.value == b"allow", target });
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn access_log(&mut self, d: &Directive) -> Result<Option<AccessLog>, ConfigError> {
+        let values = d.values();
+        if values.as_slice() == [b"off"] {
+            return Ok(None);
+        }
+        if values.len() < 2 {
+            return Err(d.error("log format is not specified"));
+        }
+        let format = self
+            .formats
+            .get(values[1])
+            .cloned()
+            .ok_or_else(|| d.error(format!("unknown log format \"{}\"", text(values[1]))))?;
+        AccessLog::compile(d, format, self.paths, &self.log_files, &mut self.vars).map(Some)
+    }
+
+    /// Compiles one `server {}` block.
+    fn server<'d>(
+        &mut self,
+        d: &'d Directive,
+        stream: &Inherited,
+        stream_log: &ErrorLog,
+    ) -> Result<(ServerConf, Vec<&'d Directive>), ConfigError>
+    where
+        'a: 'd,
+    {
+        let config = self.config;
+        let block = d.block.as_ref().ok_or_else(|| d.error("directive \"server\" has no opening \"{\""))?;
+        let mut own = Inherited::default();
+        let mut listens = Vec::new();
+        let mut listen_directives = Vec::new();
+        let mut content: Option<(&Directive, ContentSpec)> = None;
+        let mut sets = Vec::new();
+        for s in expanded(block, config) {
+            match s.name.value.as_slice() {
+                b"listen" => {
+                    for spec in ListenSpec::parse(s)? {
+                        if spec.ssl {
+                            return Err(s.error(
+                                "the \"ssl\" parameter of the \"listen\" directive is not \
+                                 supported by strait yet",
+                            ));
+                        }
+                        listens.push(spec);
+                        listen_directives.push(s);
+                    }
+                }
+                b"proxy_pass" | b"return" => {
+                    if let Some((prev, _)) = content {
+                        if prev.name.value == s.name.value {
+                            return Err(s.directive_error("is duplicate"));
+                        }
+                    }
+                    let arg = s.one_arg()?;
+                    let spec = if s.name.value == b"return" {
+                        ContentSpec::Return(Complex::compile(&arg.value, &mut self.vars).map_err(|e| at(s, e))?)
+                    } else {
+                        ContentSpec::Proxy(self.proxy_pass(s)?)
+                    };
+                    content = Some((s, spec));
+                }
+                b"set" => {
+                    let values = s.values();
+                    let [name, value] = values.as_slice() else {
+                        return Err(s.error("invalid number of arguments in \"set\" directive"));
+                    };
+                    let index = self.vars.index(&name[1..]).map_err(|e| at(s, e))?;
+                    let value = Complex::compile(value, &mut self.vars).map_err(|e| at(s, e))?;
+                    sets.push((index, value));
+                }
+                _ => {
+                    if !self.setting(&mut own, s)? {
+                        return Err(unsupported(s));
+                    }
+                }
+            }
+        }
+        if listens.is_empty() {
+            return Err(d.error("no \"listen\" is defined for server"));
+        }
+        let Some((_, content)) = content else {
+            return Err(d.error("no handler for server"));
+        };
+
+        // Merge with the stream-level settings and nginx's defaults.
+        let error_log = if own.error_log.is_empty() {
+            stream_log.clone()
+        } else {
+            ErrorLog::new(own.error_log.clone())
+        };
+        let access = if own.access.is_empty() { stream.access.clone() } else { own.access };
+        let access_logs =
+            own.access_log.or_else(|| stream.access_log.clone()).unwrap_or_default();
+        let content = match content {
+            ContentSpec::Return(value) => Content::Return(value),
+            ContentSpec::Proxy(pass) => Content::Proxy(Box::new(ProxyConf {
+                pass,
+                connect_timeout: own.connect_timeout.or(stream.connect_timeout).unwrap_or(Duration::from_secs(60)),
+                timeout: own.timeout.or(stream.timeout).unwrap_or(Duration::from_secs(600)),
+                next_upstream: own.next_upstream.or(stream.next_upstream).unwrap_or(true),
+                next_upstream_tries: own.next_upstream_tries.or(stream.next_upstream_tries).unwrap_or(0),
+                next_upstream_timeout: own
+                    .next_upstream_timeout
+                    .or(stream.next_upstream_timeout)
+                    .filter(|t| !t.is_zero()),
+                buffer_size: own.buffer_size.or(stream.buffer_size).unwrap_or(16384),
+                half_close: own.half_close.or(stream.half_close).unwrap_or(false),
+                bind: own.bind.or_else(|| stream.bind.clone()).unwrap_or_default(),
+                socket_keepalive: own.socket_keepalive.or(stream.socket_keepalive).unwrap_or(false),
+                upload_rate: own.upload_rate.or_else(|| stream.upload_rate.clone()),
+                download_rate: own.download_rate.or_else(|| stream.download_rate.clone()),
+                resolver: own.resolver.or(stream.resolver).unwrap_or(false),
+                resolver_timeout: own
+                    .resolver_timeout
+                    .or(stream.resolver_timeout)
+                    .unwrap_or(Duration::from_secs(30)),
+                tls: None,
+            })),
+        };
+        let server = ServerConf {
+            listens,
+            content,
+            sets,
+            access,
+            tcp_nodelay: own.tcp_nodelay.or(stream.tcp_nodelay).unwrap_or(true),
+            preread_buffer_size: own.preread_buffer_size.or(stream.preread_buffer_size).unwrap_or(16384),
+            preread_timeout: own.preread_timeout.or(stream.preread_timeout).unwrap_or(Duration::from_secs(30)),
+            error_log,
+            access_logs,
+        };
+        Ok((server, listen_directives))
+    }
+
+    /// `proxy_pass`: an upstream name, an address, or a value with variables.
+    fn proxy_pass(&mut self, d: &Directive) -> Result<ProxyPass, ConfigError> {
+        let value = &d.one_arg()?.value;
+        let complex = Complex::compile(value, &mut self.vars).map_err(|e| at(d, e))?;
+        let Some(literal) = complex.as_literal() else {
+            return Ok(ProxyPass::Value(complex));
+        };
+        let name = text(&literal);
+        if let Some(group) = self.upstreams.get(&name) {
+            return Ok(ProxyPass::Group(group.clone()));
+        }
+        if let Some(group) = self.upstream_block_later(&name) {
+            return Ok(ProxyPass::Group(group));
+        }
+        let peers = crate::upstream::resolve_peer(d, &name)?;
+        Ok(ProxyPass::Group(Arc::new(UpstreamGroup::implicit(&name, peers))))
+    }
+
+    /// Upstream blocks are compiled before servers, so a later block is already known.
+    fn upstream_block_later(&self, name: &str) -> Option<Arc<UpstreamGroup>> {
+        self.upstreams.get(name).cloned()
+    }
+}
+
+enum ContentSpec {
+    Return(Complex),
+    Proxy(ProxyPass),
+}
+
+/// A location-less error (variables) placed at the directive that caused it, as nginx does
+/// for script compile errors; `unknown "x" variable` keeps no location.
+fn at(d: &Directive, e: ConfigError) -> ConfigError {
+    if e.message.starts_with("unknown \"") {
+        e
+    } else {
+        ConfigError::at(d.loc(), e.message)
+    }
+}
+
+fn unsupported(d: &Directive) -> ConfigError {
+    d.error(format!("\"{}\" directive is not supported by strait yet", d.name_str()))
+}
+
+/// Groups listen addresses into sockets the way nginx does: a wildcard address on a port
+/// also serves the specific addresses of that port unless they ask for `bind`.
+fn group_listeners(
+    bound: Vec<(ListenSpec, Arc<ServerConf>, &Directive)>,
+) -> Result<Vec<Listener>, ConfigError> {
+    // Duplicate addresses are a configuration error.
+    for (i, (spec, _, d)) in bound.iter().enumerate() {
+        if bound[..i].iter().any(|(other, _, _)| other.addr == spec.addr) {
+            return Err(d.error(format!("duplicate \"{}\" address and port pair", spec.addr)));
+        }
+    }
+    let wildcard_of = |addr: &SocketAddr| -> Option<usize> {
+        bound.iter().position(|(spec, _, _)| match &spec.addr {
+            ListenAddr::Inet(w) => {
+                w.ip().is_unspecified() && w.port() == addr.port() && w.is_ipv4() == addr.is_ipv4()
+            }
+            ListenAddr::Unix(_) => false,
+        })
+    };
+    let mut listeners: Vec<Listener> = Vec::new();
+    let mut socket_of: Vec<Option<usize>> = vec![None; bound.len()];
+    for (i, (spec, server, _)) in bound.iter().enumerate() {
+        let text: Arc<str> = Arc::from(spec.addr.to_string());
+        let shared = match &spec.addr {
+            ListenAddr::Inet(addr) if !addr.ip().is_unspecified() && !spec.bind => {
+                wildcard_of(addr).filter(|&w| w != i)
+            }
+            _ => None,
+        };
+        match shared {
+            Some(w) => {
+                let exact = match &spec.addr {
+                    ListenAddr::Inet(addr) => Some(*addr),
+                    ListenAddr::Unix(_) => None,
+                };
+                let index = match socket_of[w] {
+                    Some(index) => index,
+                    None => {
+                        let (wspec, wserver, _) = &bound[w];
+                        listeners.push(Listener {
+                            spec: wspec.clone(),
+                            servers: vec![(None, wserver.clone(), Arc::from(wspec.addr.to_string()))],
+                        });
+                        socket_of[w] = Some(listeners.len() - 1);
+                        listeners.len() - 1
+                    }
+                };
+                listeners[index].servers.push((exact, server.clone(), text));
+            }
+            None => {
+                if socket_of[i].is_some() {
+                    continue;
+                }
+                listeners.push(Listener { spec: spec.clone(), servers: vec![(None, server.clone(), text)] });
+                socket_of[i] = Some(listeners.len() - 1);
+            }
+        }
+    }
+    Ok(listeners)
+}

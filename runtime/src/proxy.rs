@@ -1,0 +1,549 @@
+//! The proxy content handler (`proxy_pass`): choosing a peer, connecting with next-upstream
+//! retries, the upstream TLS step, and moving bytes both ways with nginx's idle timeout,
+//! rate limits and half-close rules.
+
+use crate::log::Level;
+use crate::plan::{ProxyBind, ProxyConf, ProxyPass};
+use crate::session::{status, Session, UpstreamInfo, UpstreamState};
+use crate::stream::Stream;
+use crate::upstream::{Outcome, PeerAddr, PeerHandle, Tried, UpstreamGroup};
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+
+/// Why the upstream TLS step failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamTlsError {
+    /// Handshake, verification or name failure: nginx tries the next upstream.
+    NextUpstream,
+    /// Setup failure, e.g. the client certificate could not be loaded: `$status` 500 and no
+    /// next upstream (reference §8.4). The TLS layer has logged the reason.
+    Fatal,
+}
+
+/// The future an upstream TLS step returns.
+pub type TlsConnect<'a> =
+    Pin<Box<dyn Future<Output = Result<Stream, UpstreamTlsError>> + Send + 'a>>;
+
+/// The upstream TLS step (`proxy_ssl on`), provided by the TLS module: wraps a connected
+/// upstream stream, evaluating per-connection settings (SNI, client certificate) from the
+/// session's variables. `peer` is the peer name (`host:port` as `$upstream_addr` shows it).
+pub trait UpstreamTls: Send + Sync + std::fmt::Debug {
+    /// Runs the handshake over `stream`.
+    fn connect<'a>(&'a self, session: &'a mut Session, stream: Stream, peer: &'a str)
+        -> TlsConnect<'a>;
+}
+
+/// Runs `proxy_pass` for a session; returns its `$status`.
+pub async fn run(s: &mut Session, client: Stream, proxy: &ProxyConf) -> u16 {
+    s.upstream = Some(UpstreamInfo::default());
+
+    // Find the upstream group: fixed at load, or from the evaluated value.
+    let group = match &proxy.pass {
+        ProxyPass::Group(group) => group.clone(),
+        ProxyPass::Value(value) => {
+            let value = s.complex(value);
+            match resolve_target(s, &value, proxy).await {
+                Ok(group) => group,
+                Err(status) => return status,
+            }
+        }
+    };
+
+    // Rates may hold variables; they are evaluated once, when the proxy starts.
+    let upload_rate = rate(s, proxy.upload_rate.as_ref());
+    let download_rate = rate(s, proxy.download_rate.as_ref());
+
+    // Connect, trying further peers on failure as proxy_next_upstream allows.
+    let hash_key = match &group.hash_key {
+        Some(key) => Some(s.complex(key)),
+        None => None,
+    };
+    let mut tried = group.balancer.session(hash_key.as_deref());
+    let (upstream, peer) = match connect(s, proxy, &group, &mut tried).await {
+        Connected::Stream(stream, peer) => (stream, peer),
+        Connected::Failed(status) => return status,
+    };
+
+    // Proxy until one side closes or the idle timeout fires.
+    s.action = "proxying connection";
+    let started = Instant::now();
+    let result = Transfer::new(s, client, upstream, proxy, upload_rate, download_rate).await;
+    if let Some(state) = s.upstream.as_mut().and_then(|u| u.states.last_mut()) {
+        state.session_time = Some(state.connect_time.unwrap_or_default() + started.elapsed());
+    }
+    group.balancer.free(&mut tried, peer, Outcome::Succeeded);
+    result
+}
+
+fn rate(s: &mut Session, value: Option<&crate::variables::Complex>) -> usize {
+    match value {
+        Some(value) => {
+            let v = s.complex(value);
+            crate::conf::parse_size(&v).unwrap_or(0)
+        }
+        None => 0,
+    }
+}
+
+/// Resolves an evaluated `proxy_pass` value: an upstream name, `unix:path`, or `host:port`.
+async fn resolve_target(
+    s: &mut Session,
+    value: &[u8],
+    proxy: &ProxyConf,
+) -> Result<Arc<UpstreamGroup>, u16> {
+    let text = String::from_utf8_lossy(value).into_owned();
+    if let Some(group) = s.plan.upstream(&text) {
+        return Ok(group);
+    }
+    if let Some(path) = text.strip_prefix("unix:") {
+        let addr = PeerAddr::Unix(path.into());
+        return Ok(Arc::new(UpstreamGroup::implicit(&text, vec![(addr, text.clone())])));
+    }
+    let Some((host, port)) = text.rsplit_once(':') else {
+        s.log(Level::Error, None, &format!("no port in upstream \"{text}\""));
+        return Err(status::INTERNAL_SERVER_ERROR);
+    };
+    let Ok(port) = port.parse::<u16>() else {
+        s.log(Level::Error, None, &format!("invalid port in upstream \"{text}\""));
+        return Err(status::INTERNAL_SERVER_ERROR);
+    };
+    let host_ip = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host_ip.parse::<std::net::IpAddr>() {
+        let addr = SocketAddr::new(ip, port);
+        let peers = vec![(PeerAddr::Inet(addr), addr.to_string())];
+        return Ok(Arc::new(UpstreamGroup::implicit(&text, peers)));
+    }
+    if !proxy.resolver {
+        s.log(Level::Error, None, &format!("no resolver defined to resolve {host}"));
+        return Err(status::BAD_GATEWAY);
+    }
+    s.action = "resolving";
+    let lookup = tokio::net::lookup_host((host, port));
+    let addrs: Vec<SocketAddr> = match tokio::time::timeout(proxy.resolver_timeout, lookup).await
+    {
+        Ok(Ok(addrs)) => addrs.filter(|a| a.is_ipv4()).collect(),
+        _ => Vec::new(),
+    };
+    if addrs.is_empty() {
+        s.log(Level::Error, None, &format!("{host} could not be resolved (3: Host not found)"));
+        return Err(status::BAD_GATEWAY);
+    }
+    let peers = addrs.iter().map(|a| (PeerAddr::Inet(*a), a.to_string())).collect();
+    Ok(Arc::new(UpstreamGroup::implicit(&text, peers)))
+}
+
+/// How the connect loop ended.
+enum Connected {
+    /// A usable upstream stream and the peer it goes to.
+    Stream(Stream, PeerHandle),
+    /// No upstream: the session ends with this status (already logged).
+    Failed(u16),
+}
+
+/// The connect loop (`ngx_stream_proxy_connect` and `_next_upstream`).
+async fn connect(
+    s: &mut Session,
+    proxy: &ProxyConf,
+    group: &Arc<UpstreamGroup>,
+    tried: &mut Tried,
+) -> Connected {
+    let start = Instant::now();
+    let mut tries = tried.tries_left();
+    if proxy.next_upstream_tries > 0 {
+        tries = tries.min(proxy.next_upstream_tries);
+    }
+    loop {
+        s.action = "connecting to upstream";
+
+        // A new attempt closes the previous attempt's timing.
+        let upstream = s.upstream.as_mut().expect("proxy state");
+        if let Some(state) = upstream.states.last_mut() {
+            state.session_time.get_or_insert(start.elapsed());
+        }
+
+        // Pick a peer.
+        let peer = match group.balancer.get(tried) {
+            Ok(peer) => peer,
+            Err(no_live) => {
+                upstream.peer = Some(no_live.upstream.clone());
+                upstream.states.push(UpstreamState {
+                    peer: no_live.upstream.clone(),
+                    ..UpstreamState::default()
+                });
+                s.log(Level::Error, None, "no live upstreams");
+                return Connected::Failed(status::BAD_GATEWAY);
+            }
+        };
+        upstream.peer = Some(peer.name.clone());
+        upstream.received = 0;
+        upstream.sent = 0;
+        upstream.states.push(UpstreamState { peer: peer.name.clone(), ..Default::default() });
+        tracing::Span::current().record("upstream.peer", peer.name.as_str());
+        let attempt_start = Instant::now();
+        crate::session::next_connection_number();
+
+        // TCP (or unix) connect under proxy_connect_timeout.
+        let connected =
+            tokio::time::timeout(proxy.connect_timeout, connect_peer(s, &peer.addr, proxy)).await;
+        let timed_out = match connected {
+            Ok(Ok(stream)) => {
+                let local = local_text(&stream);
+                let upstream = s.upstream.as_mut().expect("proxy state");
+                let state = upstream.states.last_mut().expect("state");
+                state.connect_time = Some(attempt_start.elapsed());
+                if s.error_log.enabled(Level::Info) {
+                    s.log_bare(Level::Info, &format!("proxy {local} connected to {}", peer.name));
+                }
+
+                // The upstream TLS step, when proxy_ssl is on.
+                let Some(tls) = &proxy.tls else {
+                    return Connected::Stream(stream, peer);
+                };
+                s.action = "SSL handshaking to upstream";
+                let name = peer.name.clone();
+                let handshake =
+                    tokio::time::timeout(proxy.connect_timeout, tls.connect(s, stream, &name))
+                        .await;
+                match handshake {
+                    Ok(Ok(stream)) => return Connected::Stream(stream, peer),
+                    Ok(Err(UpstreamTlsError::Fatal)) => {
+                        group.balancer.free(tried, peer, Outcome::Succeeded);
+                        return Connected::Failed(status::INTERNAL_SERVER_ERROR);
+                    }
+                    Ok(Err(UpstreamTlsError::NextUpstream)) => false,
+                    Err(_) => true,
+                }
+            }
+            Ok(Err(err)) => {
+                s.log(Level::Error, Some(&err), "connect() failed");
+                false
+            }
+            Err(_) => true,
+        };
+        if timed_out {
+            let err = io::Error::from_raw_os_error(libc::ETIMEDOUT);
+            s.log(Level::Error, Some(&err), "upstream timed out");
+        }
+
+        // Next upstream, while tries, time and proxy_next_upstream allow.
+        if let Some(event) = group.balancer.free(tried, peer, Outcome::Failed) {
+            s.log(Level::Warn, None, &event.to_string());
+        }
+        tries = tries.saturating_sub(1).min(tried.tries_left());
+        let out_of_time =
+            proxy.next_upstream_timeout.is_some_and(|limit| start.elapsed() >= limit);
+        if tries == 0 || !proxy.next_upstream || out_of_time {
+            return Connected::Failed(status::BAD_GATEWAY);
+        }
+    }
+}
+
+fn local_text(stream: &Stream) -> String {
+    match stream {
+        Stream::Tcp(tcp) => tcp.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        Stream::Unix(_) => "unix:".to_string(),
+        Stream::Tls(_) => String::new(),
+    }
+}
+
+/// Opens the connection to one peer with the proxy's socket options.
+async fn connect_peer(s: &mut Session, addr: &PeerAddr, proxy: &ProxyConf) -> io::Result<Stream> {
+    let addr = match addr {
+        PeerAddr::Unix(path) => return Ok(Stream::Unix(tokio::net::UnixStream::connect(path).await?)),
+        PeerAddr::Inet(addr) => *addr,
+    };
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.set_nonblocking(true)?;
+    if proxy.socket_keepalive {
+        socket.set_keepalive(true)?;
+    }
+    if let ProxyBind::Addr { value, transparent } = &proxy.bind {
+        let local = s.complex(value);
+        if !local.is_empty() {
+            let text = String::from_utf8_lossy(&local).into_owned();
+            let local_addr = text
+                .parse::<SocketAddr>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 0)))
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "invalid proxy_bind"))?;
+            if *transparent {
+                socket.set_ip_transparent(true)?;
+            }
+            socket.bind(&local_addr.into())?;
+        }
+    }
+    let std_stream: std::net::TcpStream = socket.into();
+    let tcp = tokio::net::TcpSocket::from_std_stream(std_stream).connect(addr).await?;
+    if s.server.tcp_nodelay {
+        tcp.set_nodelay(true)?;
+    }
+    Ok(Stream::Tcp(tcp))
+}
+
+/// One direction of the transfer.
+struct Direction {
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    shut: bool,
+    rate: usize,
+    received: u64,
+    delay: Option<Pin<Box<Sleep>>>,
+}
+
+impl Direction {
+    fn new(size: usize, rate: usize) -> Direction {
+        Direction {
+            buf: vec![0; size.max(1)].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            eof: false,
+            shut: false,
+            rate,
+            received: 0,
+            delay: None,
+        }
+    }
+
+    fn buffered(&self) -> bool {
+        self.start < self.end
+    }
+}
+
+/// What one pass over a direction did.
+enum Step {
+    Idle,
+    Active,
+    Failed,
+}
+
+/// The bidirectional copy (`ngx_stream_proxy_process`).
+struct Transfer<'a> {
+    s: &'a mut Session,
+    client: Stream,
+    upstream: Stream,
+    up: Direction,
+    down: Direction,
+    half_close: bool,
+    timeout: Duration,
+    idle: Pin<Box<Sleep>>,
+    started: Instant,
+    first_byte: bool,
+}
+
+impl<'a> Transfer<'a> {
+    fn new(
+        s: &'a mut Session,
+        client: Stream,
+        upstream: Stream,
+        proxy: &ProxyConf,
+        upload_rate: usize,
+        download_rate: usize,
+    ) -> Transfer<'a> {
+        let mut up = Direction::new(proxy.buffer_size, upload_rate);
+        let preread = std::mem::take(&mut s.preread);
+        if !preread.is_empty() {
+            let n = preread.len().min(up.buf.len());
+            up.buf[..n].copy_from_slice(&preread[..n]);
+            up.end = n;
+        }
+        Transfer {
+            s,
+            client,
+            upstream,
+            up,
+            down: Direction::new(proxy.buffer_size, download_rate),
+            half_close: proxy.half_close,
+            timeout: proxy.timeout,
+            idle: Box::pin(tokio::time::sleep(proxy.timeout)),
+            started: Instant::now(),
+            first_byte: false,
+        }
+    }
+
+    /// Moves bytes in one direction until it would block.
+    fn pump(&mut self, cx: &mut Context<'_>, from_upstream: bool) -> Step {
+        let Transfer { s, client, upstream, up, down, half_close, started, first_byte, .. } = self;
+        let (src, dst, dir) = if from_upstream {
+            (&mut *upstream, &mut *client, &mut *down)
+        } else {
+            (&mut *client, &mut *upstream, &mut *up)
+        };
+        let mut step = Step::Idle;
+        loop {
+            // Write what is buffered.
+            while dir.buffered() {
+                match Pin::new(&mut *dst).poll_write(cx, &dir.buf[dir.start..dir.end]) {
+                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Step::Failed,
+                    Poll::Ready(Ok(n)) => {
+                        dir.start += n;
+                        step = Step::Active;
+                        let u = s.upstream.as_mut().expect("proxy state");
+                        if from_upstream {
+                            s.sent += n as u64;
+                        } else {
+                            u.sent += n as u64;
+                            if let Some(state) = u.states.last_mut() {
+                                state.bytes_sent += n as u64;
+                            }
+                        }
+                    }
+                    Poll::Pending => break,
+                }
+            }
+            if !dir.buffered() {
+                dir.start = 0;
+                dir.end = 0;
+            }
+
+            // Half close: pass the EOF on once everything is written.
+            if *half_close && dir.eof && !dir.buffered() && !dir.shut {
+                match Pin::new(&mut *dst).poll_shutdown(cx) {
+                    Poll::Ready(_) => dir.shut = true,
+                    Poll::Pending => {}
+                }
+            }
+
+            // Read while there is room, unless the rate limit delays reading.
+            if dir.eof || dir.end == dir.buf.len() {
+                break;
+            }
+            if let Some(delay) = dir.delay.as_mut() {
+                if delay.as_mut().poll(cx).is_pending() {
+                    break;
+                }
+                dir.delay = None;
+            }
+            let mut size = dir.buf.len() - dir.end;
+            if dir.rate > 0 {
+                let elapsed = started.elapsed().as_secs() + 1;
+                let limit = (dir.rate as i64) * (elapsed as i64) - dir.received as i64;
+                if limit <= 0 {
+                    let ms = (-limit) as u64 * 1000 / dir.rate as u64 + 1;
+                    dir.delay = Some(Box::pin(tokio::time::sleep(Duration::from_millis(ms))));
+                    continue;
+                }
+                size = size.min(limit as usize);
+            }
+            let mut read_buf = ReadBuf::new(&mut dir.buf[dir.end..dir.end + size]);
+            match Pin::new(&mut *src).poll_read(cx, &mut read_buf) {
+                Poll::Pending => break,
+                Poll::Ready(result) => {
+                    let n = match result {
+                        Ok(()) => read_buf.filled().len(),
+                        Err(_) => 0,
+                    };
+                    step = Step::Active;
+                    if n == 0 {
+                        dir.eof = true;
+                        continue;
+                    }
+                    dir.end += n;
+                    dir.received += n as u64;
+                    let u = s.upstream.as_mut().expect("proxy state");
+                    if from_upstream {
+                        u.received += n as u64;
+                        if let Some(state) = u.states.last_mut() {
+                            state.bytes_received += n as u64;
+                            if !*first_byte {
+                                *first_byte = true;
+                                state.first_byte_time =
+                                    Some(state.connect_time.unwrap_or_default() + started.elapsed());
+                            }
+                        }
+                    } else {
+                        s.received += n as u64;
+                    }
+                    if dir.rate > 0 {
+                        let ms = n as u64 * 1000 / dir.rate as u64;
+                        if ms > 0 {
+                            dir.delay =
+                                Some(Box::pin(tokio::time::sleep(Duration::from_millis(ms))));
+                        }
+                    }
+                }
+            }
+        }
+        step
+    }
+
+    /// `ngx_stream_proxy_test_finalize`: whether the session is over.
+    fn finished(&self) -> bool {
+        let (c_eof, u_eof) = (self.up.eof, self.down.eof);
+        let client_buffered = self.down.buffered();
+        let upstream_buffered = self.up.buffered();
+        if (!c_eof && !u_eof) || (!c_eof && client_buffered) || (!u_eof && upstream_buffered) {
+            return false;
+        }
+        if self.half_close {
+            return c_eof && u_eof && !client_buffered && !upstream_buffered;
+        }
+        true
+    }
+
+    fn disconnected(&mut self, from_upstream: bool) {
+        let s = &*self.s;
+        if s.error_log.enabled(Level::Info) {
+            let u = s.upstream.as_ref().expect("proxy state");
+            s.log_bare(
+                Level::Info,
+                &format!(
+                    "{} disconnected, bytes from/to client:{}/{}, bytes from/to upstream:{}/{}",
+                    if from_upstream { "upstream" } else { "client" },
+                    s.received,
+                    s.sent,
+                    u.received,
+                    u.sent
+                ),
+            );
+        }
+    }
+}
+
+impl Future for Transfer<'_> {
+    type Output = u16;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u16> {
+        let this = self.get_mut();
+        let mut active = false;
+        for from_upstream in [false, true] {
+            match this.pump(cx, from_upstream) {
+                Step::Failed => {
+                    this.s.action = "proxying connection";
+                    return Poll::Ready(status::OK);
+                }
+                Step::Active => active = true,
+                Step::Idle => {}
+            }
+            if this.finished() {
+                this.s.action = "proxying connection";
+                this.disconnected(from_upstream);
+                return Poll::Ready(status::OK);
+            }
+        }
+
+        // proxy_timeout: idle time between transfers, suspended while a rate limit delays.
+        let delayed = this.up.delay.is_some() || this.down.delay.is_some();
+        if active || delayed {
+            let deadline = tokio::time::Instant::now() + this.timeout;
+            this.idle.as_mut().reset(deadline);
+        }
+        if !delayed && this.idle.as_mut().poll(cx).is_ready() {
+            let err = io::Error::from_raw_os_error(libc::ETIMEDOUT);
+            this.s.log(Level::Info, Some(&err), "connection timed out");
+            return Poll::Ready(status::OK);
+        }
+        Poll::Pending
+    }
+}

@@ -1,0 +1,524 @@
+//! The serving process: binding listeners, the pid file, `daemon`, the tokio runtime with
+//! `worker_processes` threads, accept loops, and the signals (HUP reload, QUIT drain,
+//! TERM/INT stop, USR1 reopen).
+
+use crate::conf::ConfigError;
+use crate::listen::{self, ListenAddr};
+use crate::log::error::errno_suffix;
+use crate::log::{ErrorLog, Level};
+use crate::plan::{Listener, Plan};
+use crate::session::{self, ClientAddr};
+use crate::stream::Stream;
+use std::collections::HashMap;
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{oneshot, Notify};
+use tokio::task::JoinHandle;
+
+/// Loads and compiles the configuration: parse, check, compile. Called at start and on every
+/// reload; the message is nginx's (`MESSAGE in FILE:LINE`).
+pub type Loader = Arc<dyn Fn() -> Result<Plan, LoadError> + Send + Sync>;
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The parser or its checks rejected the file.
+    #[error("{0}")]
+    Parse(String),
+    /// Compiling the checked tree failed.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+}
+
+/// Why serving could not start or went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration could not be loaded.
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    /// A listening socket could not be opened.
+    #[error("bind() to {addr} failed{errno}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The ` (N: text)` suffix.
+        errno: String,
+    },
+    /// Another system call failed (fork, pid file, runtime).
+    #[error("{what} failed{errno}")]
+    System {
+        /// What was attempted, in nginx's words (`open() "PATH"`).
+        what: String,
+        /// The ` (N: text)` suffix.
+        errno: String,
+    },
+}
+
+impl ServeError {
+    fn system(what: impl Into<String>, err: &io::Error) -> ServeError {
+        ServeError::System { what: what.into(), errno: errno_suffix(err) }
+    }
+
+    /// The error log level nginx reports this fault at.
+    pub fn level(&self) -> Level {
+        Level::Emerg
+    }
+}
+
+/// A listening socket, as kept across reloads.
+#[derive(Debug)]
+enum Socket {
+    Tcp(std::net::TcpListener),
+    Unix(std::os::unix::net::UnixListener),
+}
+
+/// Opens every socket of a plan, reusing `old` sockets for unchanged addresses.
+fn bind_all(
+    plan: &Plan,
+    old: &mut HashMap<ListenAddr, Socket>,
+) -> Result<Vec<(Listener, Socket)>, ServeError> {
+    let mut out = Vec::new();
+    for listener in &plan.listeners {
+        let addr = listener.spec.addr.clone();
+        let socket = match old.remove(&addr) {
+            Some(socket) => socket,
+            None => {
+                let bind_error =
+                    |e: &io::Error| ServeError::Bind { addr: addr.to_string(), errno: errno_suffix(e) };
+                if let ListenAddr::Unix(path) = &addr {
+                    // A stale socket file of a previous run would make bind fail.
+                    if std::os::unix::net::UnixStream::connect(path).is_err() {
+                        let _ = std::fs::remove_file(path);
+                    }
+                }
+                let socket = listen::bind(&listener.spec).map_err(|e| bind_error(&e))?;
+                match &addr {
+                    ListenAddr::Inet(_) => Socket::Tcp(socket.into()),
+                    ListenAddr::Unix(_) => Socket::Unix(socket.into()),
+                }
+            }
+        };
+        out.push((listener.clone(), socket));
+    }
+    Ok(out)
+}
+
+/// Counts live sessions and wakes the drain when the last one ends.
+#[derive(Debug, Default)]
+struct Sessions {
+    live: AtomicUsize,
+    idle: Notify,
+}
+
+/// Held by a session task; dropping it ends the session's count.
+struct SessionGuard(Arc<Sessions>);
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        if self.0.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+impl Sessions {
+    fn enter(self: &Arc<Self>) -> SessionGuard {
+        self.live.fetch_add(1, Ordering::AcqRel);
+        SessionGuard(self.clone())
+    }
+
+    async fn drained(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.live.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// One accept loop: runs until told to stop, then hands its socket back.
+struct AcceptTask {
+    addr: ListenAddr,
+    stop: oneshot::Sender<()>,
+    handle: JoinHandle<Option<Socket>>,
+}
+
+/// Everything the running server shares between its accept loops.
+#[derive(Clone)]
+struct Shared {
+    sessions: Arc<Sessions>,
+    limit: usize,
+}
+
+fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Shared) -> AcceptTask {
+    let (stop, mut stopped) = oneshot::channel();
+    let addr = listener.spec.addr.clone();
+    let handle = tokio::spawn(async move {
+        match socket {
+            Socket::Tcp(std) => {
+                let tcp = match TcpListener::from_std(std) {
+                    Ok(tcp) => tcp,
+                    Err(_) => return None,
+                };
+                loop {
+                    tokio::select! {
+                        _ = &mut stopped => return tcp.into_std().ok().map(Socket::Tcp),
+                        accepted = tcp.accept() => match accepted {
+                            Ok((stream, peer)) => {
+                                let local = stream.local_addr().ok();
+                                let (server, text) = listener.server_for(local);
+                                let (server, text) = (server.clone(), text.clone());
+                                start_session(&plan, &shared, server, Stream::Tcp(stream),
+                                    ClientAddr::Inet(peer), local, text);
+                            }
+                            Err(e) => accept_failed(&plan, &e).await,
+                        },
+                    }
+                }
+            }
+            Socket::Unix(std) => {
+                let unix = match UnixListener::from_std(std) {
+                    Ok(unix) => unix,
+                    Err(_) => return None,
+                };
+                loop {
+                    tokio::select! {
+                        _ = &mut stopped => return unix.into_std().ok().map(Socket::Unix),
+                        accepted = unix.accept() => match accepted {
+                            Ok((stream, _)) => {
+                                let (server, text) = listener.server_for(None);
+                                let (server, text) = (server.clone(), text.clone());
+                                start_session(&plan, &shared, server, Stream::Unix(stream),
+                                    ClientAddr::Unix, None, text);
+                            }
+                            Err(e) => accept_failed(&plan, &e).await,
+                        },
+                    }
+                }
+            }
+        }
+    });
+    AcceptTask { addr, stop, handle }
+}
+
+async fn accept_failed(plan: &Plan, err: &io::Error) {
+    plan.main.error_log.write(Level::Crit, None, &format!("accept4() failed{}", errno_suffix(err)));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+}
+
+fn start_session(
+    plan: &Arc<Plan>,
+    shared: &Shared,
+    server: Arc<crate::plan::ServerConf>,
+    stream: Stream,
+    client: ClientAddr,
+    local: Option<std::net::SocketAddr>,
+    text: Arc<str>,
+) {
+    // worker_connections caps the connections of all workers together.
+    if shared.sessions.live.load(Ordering::Acquire) >= shared.limit {
+        plan.main.error_log.write(
+            Level::Alert,
+            None,
+            &format!("{} worker_connections are not enough", plan.main.worker_connections),
+        );
+        return;
+    }
+    let guard = shared.sessions.enter();
+    let plan = plan.clone();
+    tokio::spawn(async move {
+        session::run(plan, server, stream, client, local, text).await;
+        drop(guard);
+    });
+}
+
+/// The generation currently serving: its plan and accept loops.
+struct Generation {
+    plan: Arc<Plan>,
+    tasks: Vec<AcceptTask>,
+}
+
+impl Generation {
+    /// Stops the accept loops and collects their sockets for reuse.
+    async fn stop(self) -> HashMap<ListenAddr, Socket> {
+        let mut sockets = HashMap::new();
+        for task in self.tasks {
+            let _ = task.stop.send(());
+            if let Ok(Some(socket)) = task.handle.await {
+                sockets.insert(task.addr, socket);
+            }
+        }
+        sockets
+    }
+}
+
+/// Serves `plan` until QUIT, TERM or INT. `daemon on` forks before anything else runs;
+/// the pid file is written once every listener is bound.
+pub fn serve(plan: Plan, loader: Loader) -> Result<(), ServeError> {
+    // Bind every listener first, as nginx's master does before it daemonizes.
+    let mut sockets = bind_all(&plan, &mut HashMap::new())?;
+
+    // daemon on: the parent exits, the child carries on without a terminal.
+    if plan.main.daemon {
+        match crate::sys::fork().map_err(|e| ServeError::system("fork()", &e))? {
+            crate::sys::Forked::Parent(_) => std::process::exit(0),
+            crate::sys::Forked::Child => {
+                crate::sys::setsid().map_err(|e| ServeError::system("setsid()", &e))?;
+                let _ = crate::sys::detach_stdio(plan.main.error_log.writes_stderr());
+            }
+        }
+    }
+
+    // env: workers see only TZ and the listed variables.
+    apply_env(&plan.main.env);
+
+    // One tokio runtime, worker_processes threads.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(plan.main.worker_processes.max(1))
+        .thread_name("strait-worker")
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError::system("runtime", &e))?;
+    let result = runtime.block_on(run(plan, &mut sockets, loader));
+    runtime.shutdown_background();
+    result
+}
+
+fn apply_env(env: &[(String, Option<String>)]) {
+    let keep: Vec<&str> = env.iter().map(|(name, _)| name.as_str()).collect();
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if name != "TZ" && !keep.contains(&name.as_str()) {
+            std::env::remove_var(&name);
+        }
+    }
+    for (name, value) in env {
+        if let Some(value) = value {
+            std::env::set_var(name, value);
+        }
+    }
+}
+
+async fn run(
+    plan: Plan,
+    sockets: &mut Vec<(Listener, Socket)>,
+    loader: Loader,
+) -> Result<(), ServeError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let sig = |kind| signal(kind).map_err(|e| ServeError::system("sigaction()", &e));
+    let mut hup = sig(SignalKind::hangup())?;
+    let mut quit = sig(SignalKind::quit())?;
+    let mut term = sig(SignalKind::terminate())?;
+    let mut int = sig(SignalKind::interrupt())?;
+    let mut usr1 = sig(SignalKind::user_defined1())?;
+
+    // Start the accept loops.
+    let plan = Arc::new(plan);
+    let shared = Shared {
+        sessions: Arc::new(Sessions::default()),
+        limit: plan.main.worker_connections * plan.main.worker_processes.max(1),
+    };
+    let mut generation = Generation { plan: plan.clone(), tasks: Vec::new() };
+    for (listener, socket) in sockets.drain(..) {
+        generation.tasks.push(spawn_accept(plan.clone(), listener, socket, shared.clone()));
+    }
+    let flusher = tokio::spawn(flush_access_logs(Arc::downgrade(&plan)));
+    let mut flushers = vec![flusher];
+
+    // The pid file, only now that every listener is bound.
+    let pid_path = plan.main.pid.clone();
+    write_pid(&pid_path)?;
+    let unix_paths = unix_paths(&plan);
+
+    loop {
+        let log = generation.plan.main.error_log.clone();
+        tokio::select! {
+            _ = hup.recv() => {
+                log.write(Level::Notice, None, "signal 1 (SIGHUP) received, reconfiguring");
+                generation = reload(generation, &loader, &shared, &mut flushers).await;
+            }
+            _ = usr1.recv() => {
+                log.write(Level::Notice, None, "signal 10 (SIGUSR1) received, reopening logs");
+                for (path, e) in generation.plan.log_files.reopen_all() {
+                    log.write(Level::Alert, None,
+                        &format!("open() \"{}\" failed{}", path.display(), errno_suffix(&e)));
+                }
+            }
+            _ = quit.recv() => {
+                log.write(Level::Notice, None, "signal 3 (SIGQUIT) received, shutting down");
+                log.write(Level::Notice, None, "gracefully shutting down");
+                let plan = generation.plan.clone();
+                drop(generation.stop().await);
+                shared.sessions.drained().await;
+                finish(&plan, &pid_path, &unix_paths, &log);
+                return Ok(());
+            }
+            _ = term.recv() => {
+                log.write(Level::Notice, None, "signal 15 (SIGTERM) received, exiting");
+                finish(&generation.plan, &pid_path, &unix_paths, &log);
+                return Ok(());
+            }
+            _ = int.recv() => {
+                log.write(Level::Notice, None, "signal 2 (SIGINT) received, exiting");
+                finish(&generation.plan, &pid_path, &unix_paths, &log);
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// HUP: load the configuration again; on failure log it and keep the old one; on success
+/// hand unchanged sockets to the new accept loops and let old sessions finish on the old plan.
+async fn reload(
+    generation: Generation,
+    loader: &Loader,
+    shared: &Shared,
+    flushers: &mut Vec<JoinHandle<()>>,
+) -> Generation {
+    let log = generation.plan.main.error_log.clone();
+    let plan = match loader() {
+        Ok(plan) => Arc::new(plan),
+        Err(e) => {
+            log.write(Level::Emerg, None, &e.to_string());
+            return generation;
+        }
+    };
+
+    // Open the new addresses before touching the old loops, so a bind failure keeps the old
+    // configuration serving.
+    let old_addrs: Vec<ListenAddr> = generation.tasks.iter().map(|t| t.addr.clone()).collect();
+    let mut fresh = HashMap::new();
+    for listener in &plan.listeners {
+        if old_addrs.contains(&listener.spec.addr) {
+            continue;
+        }
+        match bind_all(&single(listener), &mut HashMap::new()) {
+            Ok(mut bound) => {
+                let (_, socket) = bound.remove(0);
+                fresh.insert(listener.spec.addr.clone(), socket);
+            }
+            Err(e) => {
+                log.write(Level::Emerg, None, &e.to_string());
+                return generation;
+            }
+        }
+    }
+
+    // Stop the old loops (their sockets keep queueing connections) and start the new ones.
+    let old_plan = generation.plan.clone();
+    let mut sockets = generation.stop().await;
+    sockets.extend(fresh);
+    let mut tasks = Vec::new();
+    for listener in &plan.listeners {
+        if let Some(socket) = sockets.remove(&listener.spec.addr) {
+            tasks.push(spawn_accept(plan.clone(), listener.clone(), socket, shared.clone()));
+        }
+    }
+    for (addr, _) in sockets {
+        if let ListenAddr::Unix(path) = addr {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    flushers.retain(|f| !f.is_finished());
+    flushers.push(tokio::spawn(flush_access_logs(Arc::downgrade(&plan))));
+    plan.main.error_log.write(Level::Notice, None, "reconfiguring done");
+    drop(old_plan);
+    Generation { plan, tasks }
+}
+
+/// A plan holding one listener (to bind it alone).
+fn single(listener: &Listener) -> Plan {
+    Plan {
+        main: crate::plan::MainConf {
+            daemon: false,
+            worker_processes: 1,
+            worker_connections: 1,
+            pid: PathBuf::new(),
+            error_log: ErrorLog::default(),
+            env: Vec::new(),
+        },
+        listeners: vec![listener.clone()],
+        upstreams: HashMap::new(),
+        variables: Default::default(),
+        maps: Vec::new(),
+        log_files: Default::default(),
+    }
+}
+
+/// Flushes buffered access logs on their `flush=` interval while the plan lives.
+async fn flush_access_logs(plan: std::sync::Weak<Plan>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let Some(plan) = plan.upgrade() else { return };
+        for listener in &plan.listeners {
+            for (_, server, _) in &listener.servers {
+                for log in &server.access_logs {
+                    log.flush(false);
+                }
+            }
+        }
+    }
+}
+
+fn unix_paths(plan: &Plan) -> Vec<PathBuf> {
+    plan.listeners
+        .iter()
+        .filter_map(|l| match &l.spec.addr {
+            ListenAddr::Unix(path) => Some(path.clone()),
+            ListenAddr::Inet(_) => None,
+        })
+        .collect()
+}
+
+fn finish(plan: &Plan, pid: &std::path::Path, unix: &[PathBuf], log: &ErrorLog) {
+    for listener in &plan.listeners {
+        for (_, server, _) in &listener.servers {
+            for access in &server.access_logs {
+                access.flush(true);
+            }
+        }
+    }
+    for path in unix {
+        let _ = std::fs::remove_file(path);
+    }
+    let _ = std::fs::remove_file(pid);
+    log.write(Level::Notice, None, "exit");
+}
+
+fn write_pid(path: &std::path::Path) -> Result<(), ServeError> {
+    let content = format!("{}\n", std::process::id());
+    std::fs::write(path, content)
+        .map_err(|e| ServeError::system(format!("open() \"{}\"", path.display()), &e))
+}
+
+/// `-s SIGNAL`: reads the pid file and signals the running instance.
+pub fn signal_running(pid_file: &std::path::Path, name: &str) -> Result<(), ServeError> {
+    let signal = match name {
+        "stop" => libc::SIGTERM,
+        "quit" => libc::SIGQUIT,
+        "reopen" => libc::SIGUSR1,
+        "reload" => libc::SIGHUP,
+        _ => {
+            return Err(ServeError::System {
+                what: format!("invalid option: \"-s {name}\""),
+                errno: String::new(),
+            })
+        }
+    };
+    let content = std::fs::read(pid_file).map_err(|e| {
+        ServeError::system(format!("open() \"{}\"", pid_file.display()), &e)
+    })?;
+    let trimmed = String::from_utf8_lossy(&content);
+    let trimmed = trimmed.trim_end_matches(['\n', '\r']);
+    let pid: i32 = trimmed.parse().map_err(|_| ServeError::System {
+        what: format!("invalid PID number \"{trimmed}\" in \"{}\"", pid_file.display()),
+        errno: String::new(),
+    })?;
+    crate::sys::kill(pid, signal).map_err(|e| ServeError::system(format!("kill({pid}, {signal})"), &e))
+}

@@ -1,2 +1,27 @@
 //! strait-harness: runs Test::Nginx-style `.t` suites against strait or nginx.
+//!
+//! A `.t` file is read with Test::Base's grammar ([`spec`]), `eval` sections through a small
+//! Perl-literal evaluator ([`perl`]); each block becomes an `nginx.conf` the way
+//! Test::Nginx's stream support writes it ([`conf`]), the binary is started like
+//! Test::Nginx starts nginx ([`server`]), the stream servers are spoken to directly
+//! ([`client`]), and the response and error log are checked ([`check`]). [`run`] drives it
+//! all and prints TAP; [`differences`] is the table of deliberate strait/nginx differences.
 #![warn(missing_docs)]
+
+pub mod check;
+pub mod client;
+pub mod conf;
+pub mod differences;
+pub mod env;
+pub mod error;
+pub mod perl;
+pub mod run;
+pub mod server;
+pub mod spec;
+mod sys;
+pub mod value;
+
+pub use error::{BailOut, SpecError};
+pub use run::{collect_files, run, Counts, Options, PortChoice, Summary};
+pub use spec::{parse_file, read_spec, Block, Section, Spec};
+pub use value::{PerlRegex, Value};

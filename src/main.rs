@@ -1,5 +1,7 @@
 //! The `strait` binary: parses the command line, calls the library crates, maps errors to exit codes.
 
-fn main() {
-    println!("strait");
+mod cmd;
+
+fn main() -> std::process::ExitCode {
+    cmd::serve::main_from_args(std::env::args_os())
 }

@@ -1,0 +1,4 @@
+//! The binary's commands.
+
+pub(crate) mod serve;
+pub(crate) mod signal;

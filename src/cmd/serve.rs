@@ -1,0 +1,196 @@
+//! Serving: loading the configuration into a runtime plan and running it (no `-t`), and the
+//! `-v`/`-V` version lines nginx's test harness reads.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use strait_runtime::log::{ErrorLog, Level, LogFile};
+use strait_runtime::plan::{LogPath, Paths};
+use strait_runtime::server::{LoadError, Loader};
+use strait_runtime::Plan;
+
+/// What serving needs from the command line.
+#[derive(Debug, Clone)]
+pub(crate) struct ServeOptions {
+    /// `-p`: the prefix (absolute, with or without a trailing `/`).
+    pub(crate) prefix: PathBuf,
+    /// `-c`: the configuration file (relative paths resolve against the prefix).
+    pub(crate) conf: PathBuf,
+    /// `-e`: the early error log (`stderr`, or a path relative to the prefix).
+    pub(crate) error_log: Option<String>,
+    /// `-g`: extra main-context directives.
+    pub(crate) globals: Vec<u8>,
+}
+
+impl ServeOptions {
+    /// The configuration file made absolute against the prefix.
+    pub(crate) fn conf_path(&self) -> PathBuf {
+        if self.conf.is_absolute() {
+            self.conf.clone()
+        } else {
+            self.prefix.join(&self.conf)
+        }
+    }
+
+    /// The paths the runtime resolves against.
+    pub(crate) fn paths(&self) -> Paths {
+        let conf = self.conf_path();
+        let default_error_log = match self.error_log.as_deref() {
+            Some("stderr") => LogPath::Stderr,
+            Some(path) => LogPath::File(absolute(&self.prefix, Path::new(path))),
+            None => LogPath::File(self.prefix.join("logs/error.log")),
+        };
+        Paths {
+            prefix: self.prefix.clone(),
+            conf_prefix: conf.parent().map(Path::to_path_buf).unwrap_or_default(),
+            default_error_log,
+        }
+    }
+
+    /// The loader the runtime calls at start and on every reload: parse, compile.
+    pub(crate) fn loader(&self) -> Loader {
+        let conf = self.conf_path();
+        let paths = self.paths();
+        let options = strait_parser::ParseOptions { globals: self.globals.clone() };
+        Arc::new(move || {
+            let config = strait_parser::parse_file(&conf, &options)
+                .map_err(|e| LoadError::Parse(String::from_utf8_lossy(&e.to_bytes()).into_owned()))?;
+            Ok(Plan::compile(&config, &paths)?)
+        })
+    }
+
+    /// The early error log: stderr for `-e stderr`, else the `-e` file (always created, as
+    /// nginx creates it before reading the configuration).
+    pub(crate) fn early_log(&self) -> ErrorLog {
+        use strait_runtime::log::error::{Sink, Target};
+        match self.paths().default_error_log {
+            LogPath::Stderr => ErrorLog::stderr(Level::Notice),
+            LogPath::File(path) => match LogFile::open(&path) {
+                Ok(file) => ErrorLog::new(vec![Target { sink: Sink::File(file), level: Level::Notice }]),
+                Err(_) => ErrorLog::default(),
+            },
+        }
+    }
+}
+
+fn absolute(prefix: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        prefix.join(path)
+    }
+}
+
+/// Reports a startup fault as nginx does: `nginx: [emerg] MESSAGE` on stderr and the same
+/// message as a line of the error log.
+pub(crate) fn report(log: &ErrorLog, level: Level, message: &str) {
+    log.write(level, None, message);
+    if !log.writes_stderr() {
+        let _ = writeln!(std::io::stderr(), "nginx: [{level}] {message}");
+    }
+}
+
+/// Runs the server; returns when it stops (QUIT, TERM, INT) or fails to start.
+pub(crate) fn run(options: &ServeOptions) -> ExitCode {
+    let early = options.early_log();
+    let loader = options.loader();
+    let plan = match loader() {
+        Ok(plan) => plan,
+        Err(e) => {
+            report(&early, Level::Emerg, &e.to_string());
+            return ExitCode::FAILURE;
+        }
+    };
+    let log = plan.main.error_log.clone();
+    match strait_runtime::server::serve(plan, loader) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report(&log, e.level(), &e.to_string());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The nginx version strait claims: new enough for nginx-tests' version gates
+/// (reference §10.2), with strait named on the same line.
+pub(crate) const NGINX_VERSION_LINE: &str = "nginx version: nginx/1.27.5 (strait 0.1.0)";
+
+/// `-v` / `-V` on stderr. `-V` adds the build lines nginx-tests' `has_module` reads: the
+/// stream modules strait implements are `--with-...`, the others `--without-...`.
+pub(crate) fn version(verbose: bool) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{NGINX_VERSION_LINE}");
+    if !verbose {
+        return;
+    }
+    let openssl = openssl_version();
+    let _ = writeln!(err, "built by strait {} (a Rust drop-in for nginx's stream module)", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(err, "built with {openssl}");
+    let _ = writeln!(err, "TLS SNI support enabled");
+    let _ = writeln!(
+        err,
+        "configure arguments: --with-stream --with-stream_ssl_module \
+         --with-stream_ssl_preread_module --without-http --without-mail_pop3_module \
+         --without-mail_imap_module --without-mail_smtp_module \
+         --without-stream_limit_conn_module --without-stream_geo_module \
+         --without-stream_split_clients_module --without-stream_pass_module \
+         --without-stream_geoip_module --without-stream_realip_module \
+         --without-stream_upstream_zone_module"
+    );
+}
+
+fn openssl_version() -> String {
+    // `OpenSSL 3.0.19 27 Jan 2026`, as OpenSSL words it.
+    openssl::version::version().to_string()
+}
+
+/// The command line until the nginx-style flag parser (src/nginx_cli.rs) takes over:
+/// `-p`, `-c`, `-e`, `-g`, `-s`, `-v`, `-V`, values attached or separate.
+pub(crate) fn main_from_args(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    let mut options = ServeOptions {
+        prefix: PathBuf::from("/usr/share/nginx/"),
+        conf: PathBuf::from("/etc/nginx/nginx.conf"),
+        error_log: None,
+        globals: Vec::new(),
+    };
+    let mut signal = None;
+    let args: Vec<String> = args.skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        let flag = arg.get(..2).unwrap_or("");
+        let mut value = || -> Option<String> {
+            if arg.len() > 2 {
+                Some(arg[2..].to_string())
+            } else {
+                i += 1;
+                args.get(i).cloned()
+            }
+        };
+        match flag {
+            "-v" => {
+                version(false);
+                return ExitCode::SUCCESS;
+            }
+            "-V" => {
+                version(true);
+                return ExitCode::SUCCESS;
+            }
+            "-p" => options.prefix = PathBuf::from(value().unwrap_or_default()),
+            "-c" => options.conf = PathBuf::from(value().unwrap_or_default()),
+            "-e" => options.error_log = value(),
+            "-g" => options.globals = value().unwrap_or_default().into_bytes(),
+            "-s" => signal = value(),
+            _ => {
+                let _ = writeln!(std::io::stderr(), "nginx: invalid option: \"{arg}\"");
+                return ExitCode::FAILURE;
+            }
+        }
+        i += 1;
+    }
+    match signal {
+        Some(signal) => super::signal::run(&options, &signal),
+        None => run(&options),
+    }
+}

@@ -1,2 +1,180 @@
 //! strait-render: turns APISIX-style stream route objects into nginx stream configuration.
+//!
+//! The input is a routes document (`stream_routes`, `upstreams`, `ssls` in APISIX's
+//! standalone layout, YAML or JSON) and an optional config document (APISIX's `config.yaml`).
+//! [`render`] validates both with APISIX's rules ([`validate`]), decrypts keys ([`keys`]) and
+//! renders `templates/*.tera` into a complete nginx configuration ([`Rendered`]); the way
+//! APISIX's behaviour maps onto nginx directives is described in `layout.rs`.
 #![warn(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod keys;
+mod layout;
+pub mod model;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+pub use error::{Fault, Faults, ObjectKind, RenderError};
+
+/// nginx refuses a token of this many bytes or more (`NGX_CONF_BUFFER`).
+pub const TOKEN_LIMIT: usize = 4096;
+
+/// The templates, compiled into the binary so that `strait render` needs no install tree.
+const TEMPLATES: [(&str, &str); 3] = [
+    ("nginx.conf.tera", include_str!("../../templates/nginx.conf.tera")),
+    ("stream.tera", include_str!("../../templates/stream.tera")),
+    ("proxy.tera", include_str!("../../templates/proxy.tera")),
+];
+
+/// Options of one render.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// Absolute directory for files the configuration refers to: PEM values too long to
+    /// inline, and the unix sockets of internal servers.
+    pub files_dir: PathBuf,
+}
+
+/// A file the configuration refers to, relative to [`RenderOptions::files_dir`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    /// File name.
+    pub name: String,
+    /// Contents (PEM).
+    pub contents: String,
+    /// Holds a private key: written with mode 0600.
+    pub secret: bool,
+}
+
+/// A rendered configuration.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The nginx configuration text.
+    pub config: String,
+    /// Files it refers to.
+    pub files: Vec<OutputFile>,
+    /// The configuration text itself holds private keys (`data:` values).
+    pub holds_keys: bool,
+}
+
+/// Parses a document: JSON when it starts with `{`, YAML otherwise (an empty text is `{}`).
+///
+/// `what` names the document in messages (`routes document routes.yaml`). A standalone file's
+/// closing `#END` line is a YAML comment and needs no handling.
+pub fn parse_document(text: &str, what: &str) -> Result<Value, RenderError> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        return serde_json::from_str(text).map_err(|e| RenderError::Syntax {
+            what: what.to_owned(),
+            format: "JSON",
+            message: e.to_string(),
+        });
+    }
+    let value: Value = serde_yaml_ng::from_str(text).map_err(|e| RenderError::Syntax {
+        what: what.to_owned(),
+        format: "YAML",
+        message: e.to_string(),
+    })?;
+    Ok(if value.is_null() { Value::Object(Default::default()) } else { value })
+}
+
+/// Reads and parses a document file.
+pub fn load_document(path: &Path, what: &str) -> Result<Value, RenderError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| RenderError::Read { path: path.to_owned(), source })?;
+    parse_document(&text, &format!("{what} {}", path.display()))
+}
+
+/// Validates the documents and renders the configuration.
+pub fn render(
+    routes: &Value,
+    config: &Value,
+    options: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    // Validation: every fault of both documents at once.
+    let (checked, config_doc) =
+        validate::check(routes, config).map_err(|faults| RenderError::Invalid(Faults(faults)))?;
+
+    // Main-context values with APISIX's defaults.
+    let nginx = &config_doc.nginx_config;
+    let worker_processes = match &nginx.worker_processes {
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s.clone(),
+        _ => "auto".to_owned(),
+    };
+    let main = layout::Main {
+        user: nginx.user.clone(),
+        worker_processes,
+        error_log: format!(
+            "{} {}",
+            nginx.error_log.as_deref().unwrap_or("logs/error.log"),
+            nginx.error_log_level.as_deref().unwrap_or("warn")
+        ),
+        pid: "logs/nginx.pid".to_owned(),
+        worker_connections: nginx.event.worker_connections.unwrap_or(10620),
+    };
+    let stream = &nginx.stream;
+    let access_log = stream.enable_access_log.unwrap_or(false).then(|| layout::AccessLog {
+        path: stream.access_log.clone().unwrap_or_else(|| "logs/access_stream.log".into()),
+        format: layout::quote(stream.access_log_format.as_deref().unwrap_or(
+            "$remote_addr [$time_local] $protocol $status $bytes_sent $bytes_received \
+             $session_time",
+        )),
+        escape: stream.access_log_format_escape.clone().unwrap_or_else(|| "default".into()),
+    });
+
+    // Layout and templates.
+    let laid = layout::lay_out(&checked, main, access_log, &options.files_dir);
+    let config = render_templates(&laid.context)?;
+    Ok(Rendered { config, files: laid.files, holds_keys: laid.holds_keys })
+}
+
+/// Runs tera over the context.
+fn render_templates(context: &layout::Context) -> Result<String, RenderError> {
+    let template_error = |name: &str, err: tera::Error| {
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        RenderError::Template { name: name.to_owned(), message }
+    };
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(Vec::new());
+    tera.add_raw_templates(TEMPLATES).map_err(|e| template_error("templates", e))?;
+    let ctx = tera::Context::from_serialize(context).map_err(|e| template_error("context", e))?;
+    tera.render("nginx.conf.tera", &ctx).map_err(|e| template_error("nginx.conf.tera", e))
+}
+
+impl Rendered {
+    /// Writes the configuration to `path` and the files into `files_dir`; key-holding files
+    /// (and the configuration when it holds keys) get mode 0600.
+    pub fn write(&self, path: &Path, files_dir: &Path) -> Result<(), RenderError> {
+        for file in &self.files {
+            write_file(&files_dir.join(&file.name), &file.contents, file.secret)?;
+        }
+        write_file(path, &self.config, self.holds_keys)
+    }
+}
+
+/// Writes one file, created with the right mode (never briefly readable by others).
+fn write_file(path: &Path, contents: &str, secret: bool) -> Result<(), RenderError> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let err = |source| RenderError::Write { path: path.to_owned(), source };
+    let mode = if secret { 0o600 } else { 0o644 };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .map_err(err)?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(err)?;
+    file.write_all(contents.as_bytes()).map_err(err)
+}

@@ -1,0 +1,142 @@
+//! Fixture tests: every folder of testdata/render/ rendered and compared with its snapshot;
+//! every folder of testdata/render/invalid/ rejected with the text of its expected.txt.
+//!
+//! Convention: `testdata/render/<case>/routes.yaml` (or `routes.json`) and an optional
+//! `config.yaml`; the snapshot `snapshots/fixtures__<case>.snap` holds the whole output, the
+//! files written beside it listed after the configuration. Output files are rendered for the
+//! directory `/run/strait` so that snapshots do not depend on the machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use strait_render::{load_document, render, RenderError, RenderOptions, Rendered};
+
+/// The directory output files are rendered for.
+const FILES_DIR: &str = "/run/strait";
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/render")
+}
+
+/// The environment the `$env://` fixture reads.
+fn set_fixture_env() {
+    let pki = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pki");
+    let read = |name: &str| std::fs::read_to_string(pki.join(name)).unwrap();
+    std::env::set_var("STRAIT_RENDER_TEST_CERT", read("client-b.crt"));
+    std::env::set_var("STRAIT_RENDER_TEST_KEY", read("client-b.key"));
+}
+
+/// Loads a case's documents (an absent config is the empty document).
+fn inputs(dir: &Path) -> (Value, Value) {
+    let routes = ["routes.yaml", "routes.json"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("{}: no routes.yaml or routes.json", dir.display()));
+    let routes = load_document(&routes, "routes document").unwrap();
+    let config = dir.join("config.yaml");
+    let config = if config.exists() {
+        load_document(&config, "config document").unwrap()
+    } else {
+        Value::Object(Default::default())
+    };
+    (routes, config)
+}
+
+fn cases(dir: &Path) -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && p.file_name().unwrap() != "invalid")
+        .collect();
+    cases.sort();
+    cases
+}
+
+fn render_case(dir: &Path) -> Result<Rendered, RenderError> {
+    let (routes, config) = inputs(dir);
+    render(&routes, &config, &RenderOptions { files_dir: PathBuf::from(FILES_DIR) })
+}
+
+/// The whole output as one text: configuration, then each file with its mode.
+fn whole_output(r: &Rendered) -> String {
+    let mut out = format!("# mode {}\n{}", if r.holds_keys { "0600" } else { "0644" }, r.config);
+    for f in &r.files {
+        let mode = if f.secret { "0600" } else { "0644" };
+        out.push_str(&format!("\n=== file {FILES_DIR}/{} (mode {mode})\n{}", f.name, f.contents));
+    }
+    out
+}
+
+#[test]
+fn valid_fixtures_match_their_snapshots() {
+    set_fixture_env();
+    let cases = cases(&testdata());
+    assert!(cases.len() >= 12, "expected the fixture folders, found {}", cases.len());
+    for dir in cases {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let rendered = render_case(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+        // Same input, same bytes.
+        let again = render_case(&dir).unwrap();
+        assert_eq!(rendered.config, again.config, "{name}: output is not deterministic");
+
+        insta::assert_snapshot!(name.clone(), whole_output(&rendered));
+    }
+}
+
+#[test]
+fn invalid_fixtures_report_every_fault() {
+    set_fixture_env();
+    let root = testdata().join("invalid");
+    let mut cases: Vec<PathBuf> =
+        std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
+    cases.sort();
+    assert!(cases.len() >= 2);
+    for dir in cases {
+        let expected = std::fs::read_to_string(dir.join("expected.txt")).unwrap();
+        let err = render_case(&dir).expect_err(&dir.display().to_string());
+        assert!(matches!(err, RenderError::Invalid(_)), "{err}");
+        assert_eq!(err.to_string(), expected.trim_end(), "{}", dir.display());
+    }
+}
+
+/// Runs `nginx -t` on every rendered fixture (files written into a temporary directory).
+#[test]
+fn nginx_accepts_every_fixture() {
+    set_fixture_env();
+    let nginx = Path::new("/usr/sbin/nginx");
+    let module = Path::new("/usr/lib/nginx/modules/ngx_stream_module.so");
+    if !nginx.exists() {
+        eprintln!(
+            "NOTICE: /usr/sbin/nginx is not installed: `nginx -t` of rendered fixtures SKIPPED"
+        );
+        return;
+    }
+    for dir in cases(&testdata()) {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("logs")).unwrap();
+        let (routes, config) = inputs(&dir);
+        let options = RenderOptions { files_dir: tmp.path().to_owned() };
+        let rendered = render(&routes, &config, &options).unwrap();
+        let conf = tmp.path().join("nginx.conf");
+        let mut text = rendered.config.clone();
+        if module.exists() {
+            text = format!("load_module {};\n{text}", module.display());
+        }
+        let rendered = Rendered { config: text, ..rendered };
+        rendered.write(&conf, tmp.path()).unwrap();
+        let out = Command::new(nginx)
+            .arg("-t")
+            .arg("-p")
+            .arg(tmp.path())
+            .arg("-c")
+            .arg(&conf)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: nginx -t failed:\n{stderr}");
+    }
+}

@@ -83,14 +83,12 @@ impl fmt::Display for GeoWarning {
             }
             GeoWarning::LowBits(net) => write!(f, "low address bits of {net} are meaningless"),
             GeoWarning::NoNetwork(net) => write!(f, "no network \"{net}\" to delete"),
-            GeoWarning::DuplicateDefaultRange { value, old } => write!(
-                f,
-                "duplicate default geo range value: \"{value}\", old value: \"{old}\""
-            ),
-            GeoWarning::DuplicateRange { range, value, old } => write!(
-                f,
-                "duplicate range \"{range}\", value: \"{value}\", old value: \"{old}\""
-            ),
+            GeoWarning::DuplicateDefaultRange { value, old } => {
+                write!(f, "duplicate default geo range value: \"{value}\", old value: \"{old}\"")
+            }
+            GeoWarning::DuplicateRange { range, value, old } => {
+                write!(f, "duplicate range \"{range}\", value: \"{value}\", old value: \"{old}\"")
+            }
             GeoWarning::NoRange(range) => write!(f, "no address range \"{range}\" to delete"),
         }
     }
@@ -155,7 +153,10 @@ impl GeoBuilder {
             let mut blocks: Vec<(u16, Vec<Range>)> =
                 self.blocks.into_iter().filter(|(_, r)| !r.is_empty()).collect();
             blocks.sort_unstable_by_key(|(block, _)| *block);
-            Mode::Ranges { blocks: blocks.into_iter().collect(), default: self.range_default.unwrap_or(empty) }
+            Mode::Ranges {
+                blocks: blocks.into_iter().collect(),
+                default: self.range_default.unwrap_or(empty),
+            }
         } else {
             self.v4.entry((0, 0)).or_insert(empty);
             self.v6.entry((0, 0)).or_insert(empty);
@@ -518,7 +519,9 @@ impl Geo {
 
     fn find_v6(&self, addr: Ipv6Addr) -> &[u8] {
         match &self.mode {
-            Mode::Cidr { v6, .. } => longest_v6(v6, u128::from(addr)).map_or(b"", |i| &self.values[i]),
+            Mode::Cidr { v6, .. } => {
+                longest_v6(v6, u128::from(addr)).map_or(b"", |i| &self.values[i])
+            }
             // Ranges are IPv4 only: other IPv6 addresses get the default.
             Mode::Ranges { .. } => self.find_v4(u32::MAX),
         }
@@ -695,8 +698,14 @@ mod tests {
                 "10.0.0.0/8 a; 10.0.0.0/16 b; 10.0.0.0/8 c",
                 &["duplicate network \"10.0.0.0/8\", value: \"c\", old value: \"b\""],
             ),
-            ("::/0 a; default b", &["duplicate network \"default\", value: \"b\", old value: \"a\""]),
-            ("ranges; delete 1.2.3.0-1.2.4.10", &["no address range \"1.2.3.0-1.2.4.10\" to delete"]),
+            (
+                "::/0 a; default b",
+                &["duplicate network \"default\", value: \"b\", old value: \"a\""],
+            ),
+            (
+                "ranges; delete 1.2.3.0-1.2.4.10",
+                &["no address range \"1.2.3.0-1.2.4.10\" to delete"],
+            ),
         ];
         for (block, expected) in warnings {
             assert_eq!(build(block).unwrap().1, *expected, "{block}");

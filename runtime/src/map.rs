@@ -143,7 +143,9 @@ impl<V> MapBuilder<V> {
         // Wildcards when `hostnames` is on and the key has one of the three forms.
         if self.map.hostnames {
             match wildcard_form(key)? {
-                Some(Wildcard::Head { suffix, dot }) => return self.add_head(key, suffix, dot, value),
+                Some(Wildcard::Head { suffix, dot }) => {
+                    return self.add_head(key, suffix, dot, value)
+                }
                 Some(Wildcard::Tail { prefix }) => return self.add_tail(key, prefix, value),
                 None => {}
             }
@@ -442,9 +444,11 @@ pub struct Captures {
 }
 
 impl Captures {
-    fn new(subject: &[u8], locations: &pcre2::bytes::CaptureLocations, regex: &pcre2::bytes::Regex)
-        -> Captures
-    {
+    fn new(
+        subject: &[u8],
+        locations: &pcre2::bytes::CaptureLocations,
+        regex: &pcre2::bytes::Regex,
+    ) -> Captures {
         let groups = (0..locations.len()).map(|i| locations.get(i)).collect();
         let names = regex
             .capture_names()
@@ -675,9 +679,18 @@ mod tests {
             ),
             (&[("~a\\", "x")], "pcre2_compile() failed: \\ at end of pattern in \"a\\\""),
             (&[("a", "x"), ("A", "y")], "conflicting parameter \"a\""),
-            (&[("hostnames", ""), (".a.com", "x"), ("a.com", "y")], "conflicting parameter \"a.com\""),
-            (&[("hostnames", ""), ("a.com", "x"), (".a.com", "y")], "conflicting parameter \".a.com\""),
-            (&[("hostnames", ""), ("*.a.com", "x"), (".a.com", "y")], "conflicting parameter \".a.com\""),
+            (
+                &[("hostnames", ""), (".a.com", "x"), ("a.com", "y")],
+                "conflicting parameter \"a.com\"",
+            ),
+            (
+                &[("hostnames", ""), ("a.com", "x"), (".a.com", "y")],
+                "conflicting parameter \".a.com\"",
+            ),
+            (
+                &[("hostnames", ""), ("*.a.com", "x"), (".a.com", "y")],
+                "conflicting parameter \".a.com\"",
+            ),
             (
                 &[("hostnames", ""), ("www.a.*", "x"), ("www.A.*", "y")],
                 "conflicting parameter \"www.a.*\"",

@@ -41,7 +41,8 @@ pub(super) fn get(
 
         // Find the peer owning that weight slot (down peers keep their slots).
         let index = slot_owner(&balancer.primary, tried.hash % total_weight);
-        if !tried.is_tried(index) && available(&balancer.primary[index], &states.primary[index], now)
+        if !tried.is_tried(index)
+            && available(&balancer.primary[index], &states.primary[index], now)
         {
             return Some(balancer.take(states, tried, index, now));
         }

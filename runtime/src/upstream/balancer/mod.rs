@@ -459,12 +459,7 @@ impl Balancer {
     /// Builds the handle of peer `index` of the session's current list.
     fn handle(&self, tried: &Tried, index: usize) -> PeerHandle {
         let peer = &self.peers(tried.list)[index];
-        PeerHandle {
-            addr: peer.addr.clone(),
-            name: peer.name.clone(),
-            list: tried.list,
-            index,
-        }
+        PeerHandle { addr: peer.addr.clone(), name: peer.name.clone(), list: tried.list, index }
     }
 
     /// Takes peer `index` of the session's list after a successful search: starts a new

@@ -23,7 +23,8 @@ pub(super) fn get(
     loop {
         // Draw a peer; take it if usable.
         let index = draw(balancer);
-        if !tried.is_tried(index) && available(&balancer.primary[index], &states.primary[index], now)
+        if !tried.is_tried(index)
+            && available(&balancer.primary[index], &states.primary[index], now)
         {
             return Some(balancer.take(states, tried, index, now));
         }
@@ -59,8 +60,11 @@ pub(super) fn get_two(
             if let Some(prev) = first {
                 let conns = |i: usize| u64::from(states.primary[i].conns);
                 let weight = |i: usize| u64::from(balancer.primary[i].weight);
-                let chosen =
-                    if conns(index) * weight(prev) > conns(prev) * weight(index) { prev } else { index };
+                let chosen = if conns(index) * weight(prev) > conns(prev) * weight(index) {
+                    prev
+                } else {
+                    index
+                };
                 return Some(balancer.take(states, tried, chosen, now));
             }
             first = Some(index);

@@ -1,8 +1,9 @@
 //! Smooth weighted round robin, failure accounting and backup fallback (nginx's
 //! `ngx_stream_upstream_round_robin.c`); the other methods fall back to it and share `free`.
 
-use super::{available, Balancer, ListId, Outcome, Peer, PeerEvent, PeerHandle, PeerState, States,
-    Tried};
+use super::{
+    available, Balancer, ListId, Outcome, Peer, PeerEvent, PeerHandle, PeerState, States, Tried,
+};
 
 /// Round robin `get`: the session's list, then the backup list once the primary one has no
 /// peer left; `None` is nginx's `NGX_BUSY` (`no live upstreams`).
@@ -103,8 +104,8 @@ pub(super) fn free(
             state.fails += 1;
             state.accessed = now;
             state.checked = now;
-            if peer.max_fails != 0 {
-                state.effective_weight -= i64::from(peer.weight / peer.max_fails);
+            if let Some(share) = peer.weight.checked_div(peer.max_fails) {
+                state.effective_weight -= i64::from(share);
                 if state.fails >= peer.max_fails {
                     event = Some(PeerEvent::TemporarilyDisabled);
                 }

@@ -140,8 +140,8 @@ fn single_peer_is_never_marked_failed() {
 
 #[test]
 fn single_down_peer_means_no_live_upstreams() {
-    let b = Balancer::new("backend", Method::RoundRobin, vec![Peer { down: true, ..peer(1) }])
-        .unwrap();
+    let b =
+        Balancer::new("backend", Method::RoundRobin, vec![Peer { down: true, ..peer(1) }]).unwrap();
     let err = b.get(&mut b.session(None)).unwrap_err();
     assert_eq!(err.to_string(), "no live upstreams");
     assert_eq!(err.upstream, "backend");
@@ -186,8 +186,8 @@ fn backup_peers_used_when_primary_peers_fail() {
 
 #[test]
 fn all_backup_servers_is_a_config_error() {
-    let err = Balancer::new("u", Method::RoundRobin, vec![Peer { backup: true, ..peer(1) }])
-        .unwrap_err();
+    let err =
+        Balancer::new("u", Method::RoundRobin, vec![Peer { backup: true, ..peer(1) }]).unwrap_err();
     assert_eq!(err.to_string(), "no servers in upstream \"u\"");
 }
 
@@ -295,8 +295,7 @@ fn consistent_hash_picks_the_peer_nginx_picks() {
 fn empty_hash_key_falls_back_to_round_robin() {
     for method in [Method::Hash, Method::ConsistentHash] {
         let b = Balancer::new("h", method, hash_peers()).unwrap();
-        let got: Vec<usize> =
-            sequence(&b, Some(b""), 3).iter().map(|&p| index_of(&b, p)).collect();
+        let got: Vec<usize> = sequence(&b, Some(b""), 3).iter().map(|&p| index_of(&b, p)).collect();
         assert_eq!(got, [1, 0, 3], "{method:?}");
     }
 }
@@ -419,9 +418,7 @@ fn least_conn_falls_back_to_backup() {
 
 #[test]
 fn random_follows_weights() {
-    let b = Balancer::new("u", Method::Random, vec![weighted(1, 3), peer(2)])
-        .unwrap()
-        .with_seed(7);
+    let b = Balancer::new("u", Method::Random, vec![weighted(1, 3), peer(2)]).unwrap().with_seed(7);
     let seq = sequence(&b, None, 4000);
     let ones = seq.iter().filter(|&&p| p == 1).count();
     // Expected 3000; a seeded generator keeps this deterministic.
@@ -430,10 +427,11 @@ fn random_follows_weights() {
 
 #[test]
 fn random_never_picks_down_or_tried_peers() {
-    let b = Balancer::new("u", Method::Random, vec![peer(1), Peer { down: true, ..peer(2) }, peer(3)])
-        .unwrap()
-        .with_seed(1)
-        .with_clock(Arc::new(ManualClock::new(1_000_000)));
+    let b =
+        Balancer::new("u", Method::Random, vec![peer(1), Peer { down: true, ..peer(2) }, peer(3)])
+            .unwrap()
+            .with_seed(1)
+            .with_clock(Arc::new(ManualClock::new(1_000_000)));
     assert!(sequence(&b, None, 200).iter().all(|&p| p != 2));
     let mut tried = b.session(None);
     let first = b.get(&mut tried).unwrap();

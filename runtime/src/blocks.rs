@@ -1,43 +1,98 @@
-//! The variable-defining blocks of `stream {}` (`map`, `geo`, `split_clients`) as the
-//! variables machinery evaluates them.
+//! The variable-defining blocks of `stream {}` (`map`) compiled for the variables machinery:
+//! the source value, the lookup table of [`crate::map`], and the values as complex values.
 
-use crate::conf::ConfigError;
+use crate::conf::{expanded, ConfigError, DirectiveExt};
+use crate::log::Level;
+use crate::map::{Map, MapBuilder, MapEntry};
 use crate::plan::Plan;
 use crate::session::Session;
-use crate::variables::Variables;
+use crate::variables::{Complex, VarIndex, VarSource, Variables};
 use strait_parser::ast::{Config, Directive};
 
-/// A compiled `map` block.
-#[derive(Debug)]
-pub struct MapBlock {}
+/// A compiled `map SOURCE $VAR { ... }` block.
+#[derive(Debug, Default)]
+pub struct MapBlock {
+    source: Complex,
+    map: Option<Map<Complex>>,
+    /// Variables of the regexes' named captures, set when a regex matches.
+    named: Vec<(String, VarIndex)>,
+}
 
 impl MapBlock {
     /// A slot reserved while variables are being defined.
     pub fn placeholder() -> MapBlock {
-        MapBlock {}
+        MapBlock::default()
     }
 
-    /// Compiles `map SOURCE $VAR { ... }`.
+    /// Compiles the block; `var` is the variable it defines.
     pub fn compile(
         d: &Directive,
-        _config: &Config,
-        _vars: &mut Variables,
+        config: &Config,
+        vars: &mut Variables,
+        var: VarIndex,
     ) -> Result<MapBlock, ConfigError> {
-        Err(crate::conf::DirectiveExt::error(d, "\"map\" directive is not supported by strait yet"))
+        let values = d.values();
+        let [source, _] = values.as_slice() else {
+            return Err(d.error("invalid number of arguments in \"map\" directive"));
+        };
+        let source = Complex::compile(source, vars).map_err(|e| located(d, e))?;
+        let block = d.block.as_ref().ok_or_else(|| d.error("directive \"map\" has no opening \"{\""))?;
+
+        // Entries in order: `hostnames`, `volatile`, `KEY VALUE`.
+        let mut builder = MapBuilder::new();
+        for entry in expanded(block, config) {
+            let mut tokens: Vec<&[u8]> = vec![&entry.name.value];
+            tokens.extend(entry.args.iter().map(|a| a.value.as_slice()));
+            match MapEntry::parse(&tokens).map_err(|e| entry.error(e.to_string()))? {
+                MapEntry::Hostnames => builder.hostnames(),
+                MapEntry::Volatile => builder.volatile(),
+                MapEntry::Pair { key, value } => {
+                    let value = Complex::compile(value, vars).map_err(|e| located(entry, e))?;
+                    builder.add(key, value).map_err(|e| entry.error(e.to_string()))?;
+                }
+            }
+        }
+        let map = builder.build();
+
+        // A volatile map is evaluated on every use.
+        vars.set_cacheable(var, !map.is_volatile());
+        let mut named = Vec::new();
+        for name in map.capture_names() {
+            let index = vars.define(name.as_bytes(), VarSource::Set, true)?;
+            named.push((name.to_string(), index));
+        }
+        Ok(MapBlock { source, map: Some(map), named })
     }
 }
 
-/// The value of the variable a `map` defines.
-pub fn map_value(_s: &mut Session, _plan: &Plan, _index: usize) -> Option<Vec<u8>> {
-    None
+fn located(d: &Directive, e: ConfigError) -> ConfigError {
+    if e.location.is_none() && !e.message.starts_with("unknown \"") {
+        d.error(e.message)
+    } else {
+        e
+    }
 }
 
-/// The value of the variable a `geo` defines.
-pub fn geo_value(_s: &mut Session, _plan: &Plan, _index: usize) -> Option<Vec<u8>> {
-    None
-}
+/// The value of the variable map block `index` defines, for this session.
+pub fn map_value(s: &mut Session, plan: &Plan, index: usize) -> Option<Vec<u8>> {
+    let block = &plan.maps[index];
+    let map = block.map.as_ref()?;
+    let source = s.complex(&block.source);
+    let found = map.find(&source);
+    if let Some(error) = &found.regex_error {
+        s.log(Level::Alert, None, error);
+    }
 
-/// The value of the variable a `split_clients` defines.
-pub fn split_clients_value(_s: &mut Session, _plan: &Plan, _index: usize) -> Option<Vec<u8>> {
-    None
+    // A regex match makes its captures the session's `$1`..`$9` and named variables.
+    if let Some(captures) = found.captures {
+        for (name, var) in &block.named {
+            let value = captures.named().find(|(n, _)| n == name).map(|(_, v)| v.to_vec());
+            s.vars.assign(*var, value.unwrap_or_default());
+        }
+        s.vars.captures = Some(captures);
+    }
+    match found.value {
+        Some(value) => Some(s.complex(value)),
+        None => Some(Vec::new()),
+    }
 }

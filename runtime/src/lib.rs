@@ -9,6 +9,7 @@ pub mod blocks;
 pub mod conf;
 pub mod listen;
 pub mod log;
+pub mod map;
 pub mod plan;
 pub mod proxy;
 pub mod server;
@@ -16,6 +17,7 @@ pub mod session;
 pub mod stream;
 pub mod sys;
 pub mod time;
+pub mod tls;
 pub mod upstream;
 pub mod variables;
 

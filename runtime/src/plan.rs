@@ -455,6 +455,7 @@ impl<'a> Compiler<'a> {
         let directives = expanded(block, config);
 
         // Pass 1: variables defined by blocks and `set`, so values may use them anywhere.
+        let mut map_vars = Vec::new();
         for d in &directives {
             match d.name.value.as_slice() {
                 b"map" => {
@@ -463,8 +464,9 @@ impl<'a> Compiler<'a> {
                         return Err(d.error("invalid number of arguments in \"map\" directive"));
                     };
                     let index = self.maps.len();
-                    self.vars.define(name, VarSource::Map(index), true)?;
+                    let var = self.vars.define(name, VarSource::Map(index), true)?;
                     self.maps.push(crate::blocks::MapBlock::placeholder());
+                    map_vars.push(var);
                 }
                 b"server" => {
                     if let Some(block) = &d.block {
@@ -501,7 +503,7 @@ impl<'a> Compiler<'a> {
                     self.upstreams.insert(name, Arc::new(group));
                 }
                 b"map" => {
-                    self.maps[map_index] = crate::blocks::MapBlock::compile(d, config, &mut self.vars)?;
+                    self.maps[map_index] = crate::blocks::MapBlock::compile(d, config, &mut self.vars, map_vars[map_index])?;
                     map_index += 1;
                 }
                 b"log_format" => {

@@ -117,10 +117,6 @@ pub enum VarSource {
     SslPreread(String),
     /// A `map` block, by its index in the plan.
     Map(usize),
-    /// A `geo` block, by its index in the plan.
-    Geo(usize),
-    /// A `split_clients` block, by its index in the plan.
-    SplitClients(usize),
     /// Only ever assigned by `set`; not found until then.
     Set,
 }
@@ -196,6 +192,11 @@ impl Variables {
             return Err(ConfigError::bare(format!("unknown \"{name}\" variable")));
         };
         Ok(self.push(name, source, cacheable))
+    }
+
+    /// Marks a variable computed on every use (`map ... { volatile; }`) or once.
+    pub fn set_cacheable(&mut self, index: VarIndex, cacheable: bool) {
+        self.defs[index.0].cacheable = cacheable;
     }
 
     /// The definition at `index`.
@@ -282,10 +283,8 @@ pub trait TlsVariables: Send + Sync + fmt::Debug {
 pub struct VarState {
     /// `None`: not computed yet; `Some(None)`: not found; `Some(Some(v))`: the value.
     cache: Vec<Option<Option<Vec<u8>>>>,
-    /// The subject of the last successful regex match.
-    pub capture_subject: Vec<u8>,
-    /// Capture ranges of the last match: index 0 is the whole match.
-    pub captures: Vec<Option<(usize, usize)>>,
+    /// The captures of the last regex match (`$1`..`$9`).
+    pub captures: Option<crate::map::Captures>,
 }
 
 impl VarState {
@@ -309,10 +308,7 @@ impl VarState {
 
     /// The bytes of capture `n` of the last match (empty when absent).
     pub fn capture(&self, n: usize) -> &[u8] {
-        match self.captures.get(n) {
-            Some(Some((start, end))) => &self.capture_subject[*start..*end],
-            _ => b"",
-        }
+        self.captures.as_ref().map_or(b"", |c| c.get(n))
     }
 }
 
@@ -331,8 +327,6 @@ impl Session {
             VarSource::Ssl(name) => self.ssl.as_ref().and_then(|t| t.variable(name)),
             VarSource::SslPreread(name) => self.ssl_preread.as_ref().and_then(|t| t.variable(name)),
             VarSource::Map(i) => crate::blocks::map_value(self, &plan, *i),
-            VarSource::Geo(i) => crate::blocks::geo_value(self, &plan, *i),
-            VarSource::SplitClients(i) => crate::blocks::split_clients_value(self, &plan, *i),
             VarSource::Set => None,
         };
         if def.cacheable {

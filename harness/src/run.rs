@@ -145,6 +145,14 @@ pub struct Summary {
     pub counts: Counts,
 }
 
+impl Summary {
+    /// The closing line: `N passed, N failed, N skipped`.
+    pub fn closing_line(&self) -> String {
+        let c = self.counts;
+        format!("{} passed, {} failed, {} skipped", c.passed, c.failed, c.skipped)
+    }
+}
+
 /// The `.t` files under `paths`: files as given, directories searched recursively, sorted.
 pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, BailOut> {
     let mut files = Vec::new();

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use regex::bytes::Regex;
+use pcre2::bytes::{Regex, RegexBuilder};
 
 /// The value of a section once its filters ran, as Test::Base holds it.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,52 +46,42 @@ impl Value {
     }
 }
 
-/// A Perl regular expression (`qr//`) translated to the `regex` crate.
+/// A Perl regular expression (`qr//`), compiled with PCRE2 so that Perl's semantics hold
+/// (`$` before a final newline, lookarounds, backreferences).
 #[derive(Clone)]
 pub struct PerlRegex {
     source: String,
     flags: String,
     compiled: Regex,
-    /// Whether a Perl `$` (end, or before a final newline) was translated to `\n?\z`, in
-    /// which case a match may carry the newline that Perl's match would leave out.
-    end_translated: bool,
 }
 
 impl PerlRegex {
     /// Compiles `source` with Perl's flags (`i`, `m`, `s`, `x`; `o` is ignored).
     pub fn new(source: &str, flags: &str) -> Result<PerlRegex, String> {
-        let mut inline = String::new();
+        let mut builder = RegexBuilder::new();
         for flag in flags.chars() {
             match flag {
-                'i' | 'm' | 's' | 'x' => {
-                    if !inline.contains(flag) {
-                        inline.push(flag);
-                    }
-                }
-                'o' => {}
+                'i' => builder.caseless(true),
+                'm' => builder.multi_line(true),
+                's' => builder.dotall(true),
+                'x' => builder.extended(true),
+                'o' => &mut builder,
                 other => return Err(format!("regex flag '{other}' is not supported")),
-            }
+            };
         }
-        let multi_line = inline.contains('m');
-        let (translated, end_translated) = translate_perl_regex(source, multi_line);
-        let pattern =
-            if inline.is_empty() { translated } else { format!("(?{inline}){translated}") };
-        let compiled = Regex::new(&pattern).map_err(|e| format!("regex /{source}/: {e}"))?;
-        Ok(PerlRegex { source: source.to_string(), flags: flags.to_string(), compiled, end_translated })
+        let compiled = builder.build(source).map_err(|e| format!("regex /{source}/: {e}"))?;
+        Ok(PerlRegex { source: source.to_string(), flags: flags.to_string(), compiled })
     }
 
-    /// Whether the expression matches anywhere in `haystack`.
+    /// Whether the expression matches anywhere in `haystack` (a match error, such as
+    /// PCRE2's match limit, counts as no match).
     pub fn is_match(&self, haystack: &[u8]) -> bool {
-        self.compiled.is_match(haystack)
+        self.compiled.is_match(haystack).unwrap_or(false)
     }
 
     /// The text of the first match (Perl's `$&`) in `haystack`.
     pub fn find<'h>(&self, haystack: &'h [u8]) -> Option<&'h [u8]> {
-        let found = self.compiled.find(haystack)?.as_bytes();
-        match found.strip_suffix(b"\n") {
-            Some(stripped) if self.end_translated && haystack.ends_with(found) => Some(stripped),
-            _ => Some(found),
-        }
+        self.compiled.find(haystack).ok().flatten().map(|m| m.as_bytes())
     }
 }
 
@@ -103,7 +93,8 @@ impl PartialEq for PerlRegex {
 
 impl fmt::Debug for PerlRegex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "qr/{}/{}", self.source, self.flags)
+        let source = self.source.replace('\n', "\\n").replace('\r', "\\r").replace('\t', "\\t");
+        write!(f, "qr/{source}/{}", self.flags)
     }
 }
 
@@ -113,52 +104,6 @@ impl fmt::Display for PerlRegex {
         let flags: String = "msix".chars().filter(|c| self.flags.contains(*c)).collect();
         write!(f, "(?^{}:{})", flags, self.source)
     }
-}
-
-/// Rewrites the Perl constructs whose meaning differs in the `regex` crate: `$` and `\Z`
-/// (end of string or before a final newline, without `m`) become `\n?\z`.
-fn translate_perl_regex(source: &str, multi_line: bool) -> (String, bool) {
-    let mut out = String::with_capacity(source.len() + 8);
-    let mut translated = false;
-    let mut in_class = false;
-    let mut chars = source.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some('Z') => {
-                    out.push_str(r"(?:\n?\z)");
-                    translated = true;
-                }
-                Some(next) => {
-                    out.push('\\');
-                    out.push(next);
-                }
-                None => out.push('\\'),
-            },
-            '[' if !in_class => {
-                in_class = true;
-                out.push('[');
-                // A `]` right after `[` or `[^` is a literal member of the class.
-                if chars.peek() == Some(&'^') {
-                    out.push(chars.next().unwrap_or('^'));
-                }
-                if chars.peek() == Some(&']') {
-                    chars.next();
-                    out.push_str(r"\]");
-                }
-            }
-            ']' if in_class => {
-                in_class = false;
-                out.push(']');
-            }
-            '$' if !in_class && !multi_line => {
-                out.push_str(r"(?:\n?\z)");
-                translated = true;
-            }
-            other => out.push(other),
-        }
-    }
-    (out, translated)
 }
 
 #[cfg(test)]
@@ -183,9 +128,10 @@ mod tests {
     }
 
     #[test]
-    fn dollar_inside_a_class_is_literal() {
-        let re = PerlRegex::new("[$]x", "").unwrap();
-        assert!(re.is_match(b"$x"));
+    fn dollar_then_newline_matches_like_perl() {
+        let re = PerlRegex::new("^a$\n", "s").unwrap();
+        assert!(re.is_match(b"a\n"));
+        assert!(PerlRegex::new("(?<=a)b", "").unwrap().is_match(b"ab"));
     }
 
     #[test]

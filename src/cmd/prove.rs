@@ -1,0 +1,61 @@
+//! `strait prove`: runs Test::Nginx-style `.t` suites (default `t/`) against strait, or
+//! against any nginx-compatible binary with `--binary`, and prints TAP with a closing count.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use strait_harness::{collect_files, run, Options};
+
+/// `strait prove [--binary PATH] [-j N] [FILES or DIRS]`.
+///
+/// The stream port is TEST_NGINX_STREAM_PORT, else 1985 with one job and free ports with
+/// several; TEST_NGINX_* variables come from the environment.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ProveArgs {
+    /// The binary under test (default: this strait); e.g. /usr/sbin/nginx.
+    #[arg(long, value_name = "PATH")]
+    binary: Option<PathBuf>,
+    /// How many files run at once, each with its own server root and ports.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1)]
+    jobs: usize,
+    /// `.t` files or directories searched for them (default: t/).
+    #[arg(value_name = "FILES or DIRS")]
+    paths: Vec<PathBuf>,
+}
+
+/// Runs `strait prove`: exit status 0 when every check passed, 1 on a failed check, 2 when
+/// the run could not be done.
+pub(crate) fn run_prove(args: ProveArgs) -> ExitCode {
+    // The binary: --binary, else this executable.
+    let binary = match args.binary.or_else(|| std::env::current_exe().ok()) {
+        Some(binary) => binary,
+        None => {
+            eprintln!("strait prove: cannot find the strait executable; give --binary");
+            return ExitCode::from(2);
+        }
+    };
+    let paths = if args.paths.is_empty() { vec![PathBuf::from("t")] } else { args.paths };
+
+    // Run and print the closing count.
+    let result = collect_files(&paths).and_then(|files| {
+        let options = Options::from_env(binary, args.jobs);
+        run(&options, &files, &mut std::io::stdout())
+    });
+    match result {
+        Ok(summary) => {
+            let mut stdout = std::io::stdout();
+            let _ = writeln!(stdout, "{}", summary.closing_line());
+            if summary.counts.failed > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("Bailout called. Further testing stopped: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! The benchmark's scenarios: what each row configures, how it is measured, and the table.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::backend::{self, Behaviour};
+use crate::load;
+use crate::proxy::{Program, Proxy};
+
+/// The programs a run compares.
+#[derive(Debug)]
+pub(crate) struct Programs {
+    /// strait, always measured.
+    pub(crate) strait: Program,
+    /// nginx, when installed.
+    pub(crate) nginx: Option<Program>,
+}
+
+/// How a row loads the proxy.
+#[derive(Debug, Clone, Copy)]
+enum Load {
+    /// Four connections reading a bulk download through the proxy.
+    Bulk,
+    /// 32 loops of short connections (request, reply, close).
+    Short,
+}
+
+/// Where the proxy's client certificate comes from, for mTLS rows.
+#[derive(Debug, Clone, Copy)]
+enum ClientCertificate {
+    /// Plain TCP to the upstream.
+    None,
+    /// `proxy_ssl_certificate FILE;` loaded at startup.
+    Static,
+    /// `proxy_ssl_certificate $var;` naming a file.
+    VariableFile,
+    /// `proxy_ssl_certificate $var;` holding `data:` PEM.
+    VariableData,
+}
+
+/// One row of the table.
+#[derive(Debug)]
+pub(crate) struct Spec {
+    /// The row's name.
+    pub(crate) name: &'static str,
+    workers: usize,
+    load: Load,
+    certificate: ClientCertificate,
+    /// `proxy_ssl_certificate_cache max=1000;` (nginx >= 1.27.4; 1.22 rejects it).
+    cache: bool,
+}
+
+/// Every row, in table order.
+pub(crate) fn all() -> Vec<Spec> {
+    use ClientCertificate as C;
+    let row =
+        |name, workers, load, certificate, cache| Spec { name, workers, load, certificate, cache };
+    vec![
+        row("tcp bulk, 1 worker", 1, Load::Bulk, C::None, false),
+        row("tcp bulk, 2 workers", 2, Load::Bulk, C::None, false),
+        row("tcp short conns, 1 worker", 1, Load::Short, C::None, false),
+        row("tcp short conns, 2 workers", 2, Load::Short, C::None, false),
+        row("mtls static cert", 1, Load::Short, C::Static, false),
+        row("mtls $var file, cache off", 1, Load::Short, C::VariableFile, false),
+        row("mtls $var file, cache on", 1, Load::Short, C::VariableFile, true),
+        row("mtls $var data:, cache off", 1, Load::Short, C::VariableData, false),
+        row("mtls $var data:, cache on", 1, Load::Short, C::VariableData, true),
+    ]
+}
+
+/// The measured figures of one program in one row.
+#[derive(Debug, Clone, Copy)]
+enum Figures {
+    Throughput(f64),
+    Rate(load::Rate),
+}
+
+/// A finished row: the spec's name and each program's figures or why there are none.
+#[derive(Debug)]
+pub(crate) struct Row {
+    name: &'static str,
+    strait: Result<Figures, String>,
+    nginx: Result<Figures, String>,
+}
+
+/// Runs one row on strait and, when installed, on nginx.
+pub(crate) async fn run(spec: &Spec, programs: &Programs, pki: &Path, measure: Duration) -> Row {
+    let strait = measure_one(spec, &programs.strait, pki, measure).await;
+    let nginx = match &programs.nginx {
+        None => Err("not installed".to_string()),
+        Some(_) if spec.cache => Err("n/a (1.22 lacks the cache)".to_string()),
+        Some(nginx) => measure_one(spec, nginx, pki, measure).await,
+    };
+    Row { name: spec.name, strait, nginx }
+}
+
+/// Starts the upstream and the proxy for `spec`, warms up for half a second, measures.
+async fn measure_one(
+    spec: &Spec,
+    program: &Program,
+    pki: &Path,
+    measure: Duration,
+) -> Result<Figures, String> {
+    let upstream = match (spec.certificate, spec.load) {
+        (ClientCertificate::None, Load::Bulk) => backend::plain(Behaviour::Source).await,
+        (ClientCertificate::None, Load::Short) => backend::plain(Behaviour::Reply).await,
+        _ => backend::mutual_tls(pki).await,
+    }
+    .map_err(|e| format!("upstream: {e:#}"))?;
+    let servers = server_block(spec, upstream, pki).map_err(|e| format!("{e:#}"))?;
+    let proxy = tokio::task::block_in_place(|| Proxy::start(program, spec.workers, &servers))
+        .map_err(|e| format!("{e:#}"))?;
+
+    let figures = match spec.load {
+        Load::Bulk => {
+            load::bulk(proxy.addr, 4, Duration::from_millis(500)).await;
+            Figures::Throughput(load::bulk(proxy.addr, 4, measure).await)
+        }
+        Load::Short => {
+            load::short_connections(proxy.addr, 32, Duration::from_millis(500)).await;
+            let rate = load::short_connections(proxy.addr, 32, measure).await;
+            if rate.failed > 0 && rate.per_second == 0.0 {
+                let log: String = proxy.error_log().lines().take(3).collect::<Vec<_>>().join(" | ");
+                return Err(format!("every connection failed: {log}"));
+            }
+            Figures::Rate(rate)
+        }
+    };
+    tokio::task::block_in_place(|| drop(proxy));
+    Ok(figures)
+}
+
+/// The `server {}` (and `map {}`) text of a row, `{PORT}` standing for the listen port.
+fn server_block(spec: &Spec, upstream: SocketAddr, pki: &Path) -> anyhow::Result<String> {
+    let pki = pki.display();
+    let mut maps = String::new();
+    let mut ssl = String::new();
+    let (certificate, key) = match spec.certificate {
+        ClientCertificate::None => (None, None),
+        ClientCertificate::Static => {
+            (Some(format!("{pki}/client-a.crt")), Some(format!("{pki}/client-a.key")))
+        }
+        ClientCertificate::VariableFile => {
+            maps.push_str(&format!(
+                "map $server_port $client_cert {{ default {pki}/client-a.crt; }}\n\
+                 map $server_port $client_key {{ default {pki}/client-a.key; }}\n"
+            ));
+            (Some("$client_cert".to_string()), Some("$client_key".to_string()))
+        }
+        ClientCertificate::VariableData => {
+            let cert = std::fs::read_to_string(format!("{pki}/client-a.crt"))?;
+            let key = std::fs::read_to_string(format!("{pki}/client-a.key"))?;
+            maps.push_str(&format!(
+                "map $server_port $client_cert {{ default \"data:{cert}\"; }}\n\
+                 map $server_port $client_key {{ default \"data:{key}\"; }}\n"
+            ));
+            (Some("$client_cert".to_string()), Some("$client_key".to_string()))
+        }
+    };
+    if let (Some(certificate), Some(key)) = (certificate, key) {
+        ssl = format!(
+            "    proxy_ssl on;\n    proxy_ssl_session_reuse off;\n    proxy_ssl_verify on;\n\
+             \x20   proxy_ssl_trusted_certificate {pki}/ca.crt;\n    proxy_ssl_name localhost;\n\
+             \x20   proxy_ssl_certificate {certificate};\n    proxy_ssl_certificate_key {key};\n"
+        );
+        if spec.cache {
+            ssl.push_str("    proxy_ssl_certificate_cache max=1000;\n");
+        }
+    }
+    Ok(format!(
+        "{maps}server {{\n    listen 127.0.0.1:{{PORT}};\n    proxy_pass {upstream};\n{ssl}}}\n"
+    ))
+}
+
+/// The first line of the report: what machine and which versions.
+pub(crate) fn machine(programs: &Programs) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split_once(':').map(|(_, v)| v.trim().to_string()).unwrap_or_default())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let nginx = programs.nginx.as_ref().map(|n| version(&n.binary)).unwrap_or_default();
+    format!(
+        "machine: {cpu}, {cores} cores; strait: {}; nginx: {}",
+        programs.strait.binary.display(),
+        if nginx.is_empty() { "not installed".to_string() } else { nginx }
+    )
+}
+
+/// The `nginx version:` line of `BIN -v`.
+fn version(binary: &Path) -> String {
+    std::process::Command::new(binary)
+        .arg("-v")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())
+        .unwrap_or_default()
+}
+
+impl Row {
+    /// The table's header line.
+    pub(crate) fn header() -> String {
+        format!(
+            "{:<30} {:<10} {:>12} {:>12} {:>14}",
+            "scenario", "metric", "strait", "nginx", "strait/nginx"
+        )
+    }
+}
+
+impl fmt::Display for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let metrics: Vec<(&str, Metric)> = match (&self.strait, &self.nginx) {
+            (Ok(Figures::Throughput(_)), _) | (_, Ok(Figures::Throughput(_))) => {
+                vec![("MiB/s", |f| match f {
+                    Figures::Throughput(t) => *t,
+                    Figures::Rate(_) => f64::NAN,
+                })]
+            }
+            _ => vec![
+                ("conn/s", |f| rate(f).per_second),
+                ("p50 ms", |f| rate(f).p50_ms),
+                ("p99 ms", |f| rate(f).p99_ms),
+            ],
+        };
+        for (index, (metric, get)) in metrics.iter().enumerate() {
+            let name = if index == 0 { self.name } else { "" };
+            let strait = self.strait.as_ref().map(get);
+            let nginx = self.nginx.as_ref().map(get);
+            let ratio = match (&strait, &nginx) {
+                (Ok(s), Ok(n)) if *n > 0.0 => format!("{:.2}", s / n),
+                _ => "-".to_string(),
+            };
+            writeln!(
+                f,
+                "{name:<30} {metric:<10} {:>12} {:>12} {ratio:>14}",
+                cell(&strait),
+                cell(&nginx)
+            )?;
+        }
+        for (label, outcome) in [("strait", &self.strait), ("nginx", &self.nginx)] {
+            if let Err(why) = outcome {
+                if why != "not installed" {
+                    writeln!(f, "    {label}: {why}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads one figure out of a program's results.
+type Metric = fn(&Figures) -> f64;
+
+/// The short-connection figures of `f` (rows of that kind only have them).
+fn rate(f: &Figures) -> load::Rate {
+    match f {
+        Figures::Rate(rate) => *rate,
+        Figures::Throughput(_) => {
+            load::Rate { per_second: f64::NAN, p50_ms: f64::NAN, p99_ms: f64::NAN, failed: 0 }
+        }
+    }
+}
+
+/// A table cell: the figure, or a short reason.
+fn cell(value: &Result<f64, &String>) -> String {
+    match value {
+        Ok(v) => format!("{v:.1}"),
+        Err(why) if why.starts_with("n/a") => "n/a".to_string(),
+        Err(why) if why.starts_with("not installed") => "absent".to_string(),
+        Err(_) => "failed".to_string(),
+    }
+}

@@ -1,7 +1,92 @@
 //! The `strait` binary: parses the command line, calls the library crates, maps errors to exit codes.
+//!
+//! Two command lines share it. A first argument naming a subcommand (`fmt`, `parse`, `prove`) is
+//! parsed with clap; anything else is nginx's command line (`-t`, `-c FILE`, `-s reload`...),
+//! parsed by hand in [`nginx_cli`] because scripts and test harnesses depend on its exact
+//! behaviour and messages.
 
 mod cmd;
+mod nginx_cli;
 
-fn main() -> std::process::ExitCode {
-    cmd::serve::main_from_args(std::env::args_os())
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// strait's own subcommands.
+#[derive(Debug, Parser)]
+#[command(name = "strait", version, about = "A drop-in for nginx's stream module")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// One subcommand.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a configuration file canonically indented.
+    Fmt {
+        /// The configuration file.
+        file: PathBuf,
+    },
+    /// Print the parsed configuration.
+    Parse {
+        /// The configuration file.
+        file: PathBuf,
+        /// Print crossplane's JSON payload (the only output format).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run Test::Nginx-style .t suites against strait or nginx.
+    Prove(cmd::prove::ProveArgs),
+}
+
+/// The names that select the clap command line.
+const SUBCOMMANDS: &[&str] = &["fmt", "parse", "prove", "help"];
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+
+    // Step: strait's subcommands.
+    if args.get(1).is_some_and(|first| SUBCOMMANDS.iter().any(|name| first == name)) {
+        return match Cli::parse().command {
+            Command::Fmt { file } => cmd::fmt::run(&file),
+            Command::Parse { file, json: _ } => cmd::parse::run(&file),
+            Command::Prove(args) => cmd::prove::run_prove(args),
+        };
+    }
+
+    // Step: nginx's command line.
+    let nginx = match nginx_cli::parse(&args[1..]) {
+        Ok(nginx) => nginx,
+        Err(error) => {
+            eprintln!("nginx: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if nginx.version {
+        cmd::serve::version(nginx.configure);
+        if nginx.help {
+            eprint!("{}", nginx_cli::usage());
+        }
+        if !nginx.test {
+            return ExitCode::SUCCESS;
+        }
+    }
+    if nginx.test {
+        return cmd::check::run(&nginx);
+    }
+
+    // Step: serving, or a signal to the running master (the runtime's commands).
+    let options = cmd::serve::ServeOptions {
+        prefix: nginx.prefix(),
+        conf: nginx.conf_file(),
+        error_log: nginx.error_log.as_ref().map(|path| path.to_string_lossy().into_owned()),
+        globals: nginx.globals.clone().unwrap_or_default(),
+    };
+    match nginx.signal {
+        Some(signal) => cmd::signal::run(&options, signal.name()),
+        None => cmd::serve::run(&options),
+    }
 }

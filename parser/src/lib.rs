@@ -18,10 +18,15 @@
 #![warn(missing_docs)]
 
 pub mod ast;
+pub mod check;
 pub mod error;
+pub mod json;
 mod lexer;
+pub mod print;
+pub mod registry;
 pub mod template;
 mod tree;
+pub mod values;
 
 use std::path::Path;
 

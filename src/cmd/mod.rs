@@ -1,4 +1,8 @@
-//! The binary's commands.
+//! The commands of the binary, one module each; `main.rs` only dispatches to them.
 
+pub(crate) mod check;
+pub(crate) mod fmt;
+pub(crate) mod parse;
+pub(crate) mod prove;
 pub(crate) mod serve;
 pub(crate) mod signal;

@@ -1,0 +1,883 @@
+//! The checks `nginx -t` makes, with nginx's messages: directive lookup (unknown, not allowed
+//! here, block or not, argument count), value syntax (flags, enums, times, sizes, numbers),
+//! repeats, and the stream module's own handlers and end-of-block checks (listen, upstreams,
+//! log formats, servers without `listen` or handler, variables).
+//!
+//! nginx checks while it reads: each directive is handled as soon as its `;` or `{` is read,
+//! block-end checks run when a block closes, and the stream block's merge and variable checks
+//! run when `stream {}` closes. [`check_outcome`] walks the tree in that order, so the first
+//! fault it finds is the one `nginx -t` prints; a lexer fault (from [`crate::ParseOutcome`])
+//! is reported only when no check fault comes before it.
+//!
+//! Faults whose text comes from OpenSSL, PCRE, the resolver or the C library are not
+//! reproduced (strait resolves no names and loads no certificates at check time); the
+//! README's "Differences from nginx" lists them.
+
+use std::collections::HashSet;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::ast::{Block, Config, Directive, Quote};
+use crate::error::{ErrorKind, ErrorPlace, ParseError};
+use crate::registry::{self, BlockContent, Context, Spec, Value, Version};
+use crate::template::{Segment, Template};
+use crate::values::{self, TimeUnit};
+use crate::ParseOutcome;
+
+/// What a check is judged against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// The nginx version whose directives are known (newer ones are `unknown directive`).
+    pub version: Version,
+    /// The config prefix: the directory of the main file (password files are read from it).
+    pub conf_prefix: PathBuf,
+}
+
+impl Default for CheckOptions {
+    fn default() -> CheckOptions {
+        CheckOptions { version: registry::STRAIT_NGINX_VERSION, conf_prefix: PathBuf::from("/") }
+    }
+}
+
+/// A configuration that passed: the warnings nginx would print on the way (`[warn]` lines).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// Warnings, each with nginx's text and place.
+    pub warnings: Vec<ParseError>,
+}
+
+/// Checks a parsed configuration; the first fault, as `nginx -t` reports it.
+pub fn check(config: &Config, options: &CheckOptions) -> Result<Checked, ParseError> {
+    let mut checker = Checker::new(config, options, false);
+    checker.run()?;
+    Ok(Checked { warnings: checker.warnings })
+}
+
+/// Checks what a parse read, then reports the parse's own fault if the checks found none
+/// before it: the first fault nginx would print for the same input.
+pub fn check_outcome(
+    outcome: &ParseOutcome,
+    options: &CheckOptions,
+) -> Result<Checked, ParseError> {
+    let partial = outcome.error.is_some();
+    let mut checker = Checker::new(&outcome.config, options, partial);
+    checker.run()?;
+    match &outcome.error {
+        Some(error) => Err(error.clone()),
+        None => Ok(Checked { warnings: checker.warnings }),
+    }
+}
+
+/// Builtin stream variables (nginx-stream.md §6), with the version of the newer ones.
+const STREAM_VARIABLES: &[(&str, Version)] = &[
+    ("binary_remote_addr", V0),
+    ("remote_addr", V0),
+    ("remote_port", V0),
+    ("server_addr", V0),
+    ("server_port", V0),
+    ("bytes_sent", V0),
+    ("bytes_received", V0),
+    ("session_time", V0),
+    ("status", V0),
+    ("connection", V0),
+    ("nginx_version", V0),
+    ("hostname", V0),
+    ("pid", V0),
+    ("msec", V0),
+    ("time_iso8601", V0),
+    ("time_local", V0),
+    ("protocol", V0),
+    ("server_name", Version(1, 25, 5)),
+    ("proxy_protocol_addr", V0),
+    ("proxy_protocol_port", V0),
+    ("proxy_protocol_server_addr", V0),
+    ("proxy_protocol_server_port", V0),
+    ("ssl_protocol", V0),
+    ("ssl_cipher", V0),
+    ("ssl_ciphers", V0),
+    ("ssl_curve", V0),
+    ("ssl_curves", V0),
+    ("ssl_session_id", V0),
+    ("ssl_session_reused", V0),
+    ("ssl_server_name", V0),
+    ("ssl_alpn_protocol", V0),
+    ("ssl_client_cert", V0),
+    ("ssl_client_raw_cert", V0),
+    ("ssl_client_escaped_cert", V0),
+    ("ssl_client_s_dn", V0),
+    ("ssl_client_i_dn", V0),
+    ("ssl_client_serial", V0),
+    ("ssl_client_fingerprint", V0),
+    ("ssl_client_verify", V0),
+    ("ssl_client_v_start", V0),
+    ("ssl_client_v_end", V0),
+    ("ssl_client_v_remain", V0),
+    ("ssl_sigalg", Version(1, 29, 3)),
+    ("ssl_client_sigalg", Version(1, 29, 3)),
+    ("ssl_sigalgs", Version(1, 31, 2)),
+    ("ssl_ech_status", Version(1, 29, 4)),
+    ("ssl_ech_outer_server_name", Version(1, 29, 4)),
+    ("ssl_preread_protocol", V0),
+    ("ssl_preread_server_name", V0),
+    ("ssl_preread_alpn_protocols", V0),
+    ("upstream_addr", V0),
+    ("upstream_bytes_sent", V0),
+    ("upstream_bytes_received", V0),
+    ("upstream_connect_time", V0),
+    ("upstream_first_byte_time", V0),
+    ("upstream_session_time", V0),
+    ("realip_remote_addr", V0),
+    ("realip_remote_port", V0),
+    ("limit_conn_status", V0),
+];
+
+/// Prefixes of builtin stream variable families (`proxy_protocol_tlv_NAME`, 1.23.2).
+const STREAM_VARIABLE_PREFIXES: &[(&str, Version)] = &[("proxy_protocol_tlv_", Version(1, 23, 2))];
+
+/// "Present in every version strait compares against".
+const V0: Version = Version(0, 0, 0);
+
+/// Parameters of `listen` in stream (1.22.1, plus newer ones with their version).
+const LISTEN_FLAGS: &[(&str, Version)] = &[
+    ("ssl", V0),
+    ("udp", V0),
+    ("proxy_protocol", V0),
+    ("deferred", V0),
+    ("bind", V0),
+    ("reuseport", V0),
+    ("default_server", Version(1, 25, 5)),
+    ("multipath", Version(1, 29, 7)),
+];
+
+/// `listen` parameters that take a value after `=`.
+const LISTEN_VALUES: &[&str] = &[
+    "setfib",
+    "fastopen",
+    "backlog",
+    "rcvbuf",
+    "sndbuf",
+    "accept_filter",
+    "ipv6only",
+    "so_keepalive",
+];
+
+/// A stream `server {}` as its end-of-block and merge checks need it.
+#[derive(Debug)]
+struct StreamServer {
+    /// Where `server {` was read (nginx's `cscf->file_name:line`).
+    place: ErrorPlace,
+    /// Whether `listen` was given.
+    listen: bool,
+    /// Whether a `listen ... ssl` was given.
+    ssl: bool,
+    /// Whether a content handler (`proxy_pass`, `return`, `pass`) was given.
+    handler: bool,
+    /// Whether `ssl_certificate` was given in the server.
+    certificate: bool,
+}
+
+/// The state of one `stream {}` block.
+#[derive(Debug, Default)]
+struct StreamState {
+    /// Log format names defined so far.
+    log_formats: HashSet<Vec<u8>>,
+    /// Upstream block names defined so far.
+    upstreams: HashSet<Vec<u8>>,
+    /// `proxy_pass` targets without a port and without variables, with their place.
+    implicit_upstreams: Vec<(Vec<u8>, ErrorPlace)>,
+    /// Listen addresses so far (normalized text, udp).
+    listens: HashSet<(String, bool)>,
+    /// Variables defined by map, geo, split_clients and set (lower case).
+    defined: HashSet<Vec<u8>>,
+    /// Variables used, in first-use order (as written).
+    used: Vec<Vec<u8>>,
+    /// Servers in order.
+    servers: Vec<StreamServer>,
+    /// Whether `ssl_certificate` is set at the stream level.
+    certificate: bool,
+    /// limit_conn_zone names.
+    zones: HashSet<Vec<u8>>,
+}
+
+/// The walk over the tree.
+struct Checker<'a> {
+    config: &'a Config,
+    options: &'a CheckOptions,
+    /// The tree stops at a parse fault: blocks still open there get no end checks.
+    partial: bool,
+    warnings: Vec<ParseError>,
+    /// Modules named by `load_module` so far.
+    modules: HashSet<Vec<u8>>,
+    /// Whether a module block (`events`, `http`, `mail`, `stream`) was read: `load_module`
+    /// after one is too late.
+    block_seen: bool,
+    /// Whether `events {}` was read.
+    events: bool,
+    /// The stream block being read.
+    stream: StreamState,
+}
+
+/// A fault at the line nginx reports for directive `d`.
+fn at(d: &Directive, kind: ErrorKind) -> ParseError {
+    ParseError { kind, place: place_of(d) }
+}
+
+/// The place nginx names for a directive: its file and the line of its `;` or `{`.
+fn place_of(d: &Directive) -> ErrorPlace {
+    match &d.name.location.file {
+        Some(path) => ErrorPlace::File { path: Arc::clone(path), line: d.end_line },
+        None => ErrorPlace::CommandLine,
+    }
+}
+
+/// nginx's `"NAME" directive TEXT` for a handler's returned text.
+fn directive_text(d: &Directive, text: &str) -> ParseError {
+    let mut message = b"\"".to_vec();
+    message.extend_from_slice(&d.name.value);
+    message.extend_from_slice(b"\" directive ");
+    message.extend_from_slice(text.as_bytes());
+    at(d, ErrorKind::Message(message))
+}
+
+/// A message with one quoted value: `BEFORE"VALUE"AFTER`.
+fn quoted(d: &Directive, before: &str, value: &[u8], after: &str) -> ParseError {
+    let mut message = before.as_bytes().to_vec();
+    message.push(b'"');
+    message.extend_from_slice(value);
+    message.push(b'"');
+    message.extend_from_slice(after.as_bytes());
+    at(d, ErrorKind::Message(message))
+}
+
+impl<'a> Checker<'a> {
+    fn new(config: &'a Config, options: &'a CheckOptions, partial: bool) -> Checker<'a> {
+        Checker {
+            config,
+            options,
+            partial,
+            warnings: Vec::new(),
+            modules: HashSet::new(),
+            block_seen: false,
+            events: false,
+            stream: StreamState::default(),
+        }
+    }
+
+    /// The whole configuration: `-g` directives first (nginx reads them before the file),
+    /// then the main file, then the checks nginx makes once everything is read.
+    fn run(&mut self) -> Result<(), ParseError> {
+        let config = self.config;
+        self.block(&config.globals, Context::Main, false)?;
+        self.block(config.main(), Context::Main, self.partial)?;
+
+        // Step: after the whole file, the events module insists on its block.
+        if !self.partial && !self.events {
+            let text = b"no \"events\" section in configuration".to_vec();
+            return Err(ParseError::nowhere(ErrorKind::Message(text)));
+        }
+        Ok(())
+    }
+
+    /// The directives of one block, in nginx's reading order (includes expanded). `open`:
+    /// the parse stopped inside this block, so its last directive's block never closed.
+    fn block(&mut self, block: &'a Block, context: Context, open: bool) -> Result<(), ParseError> {
+        let config = self.config;
+        let directives: Vec<&Directive> = block.expanded_with_includes(config).collect();
+        let mut once: HashSet<&[u8]> = HashSet::new();
+        let last = directives.len().saturating_sub(1);
+        for (i, d) in directives.iter().enumerate() {
+            self.directive(d, context, &mut once, open && i == last)?;
+        }
+        Ok(())
+    }
+
+    /// One directive: nginx's `ngx_conf_handler` steps, then the handler, then its block.
+    fn directive(
+        &mut self,
+        d: &'a Directive,
+        context: Context,
+        once: &mut HashSet<&'a [u8]>,
+        open: bool,
+    ) -> Result<(), ParseError> {
+        let name = d.name.value.as_slice();
+
+        // Step: find a definition of the name, then one allowed in this context.
+        let mut specs = registry::lookup(name, self.options.version).peekable();
+        if specs.peek().is_none() {
+            return Err(quoted(d, "unknown directive ", name, ""));
+        }
+        let Some(spec) = specs.find(|spec| spec.contexts.contains(context)) else {
+            return Err(quoted(d, "", name, " directive is not allowed here"));
+        };
+
+        // Step: a block directive must open a block, any other must end with `;`.
+        let has_block = d.block.is_some() || d.args.last().is_some_and(|a| a.quote == Quote::Lua);
+        if !spec.args.is_block() && has_block {
+            return Err(quoted(d, "directive ", name, " is not terminated by \";\""));
+        }
+        if spec.args.is_block() && !has_block {
+            return Err(quoted(d, "directive ", name, " has no opening \"{\""));
+        }
+
+        // Step: the argument count.
+        if !spec.args.accepts(d.args.len()) {
+            return Err(quoted(d, "invalid number of arguments in ", name, " directive"));
+        }
+
+        // Step: the handler: a repeat, then the value.
+        if spec.once && !once.insert(name) {
+            return Err(directive_text(d, "is duplicate"));
+        }
+        self.value(d, spec)?;
+        if context.is_stream() || (context == Context::Main && name == b"stream") {
+            self.stream_handler(d, context)?;
+        } else if context == Context::Main {
+            self.main_handler(d)?;
+        }
+
+        // Step: the block, read as the directive's module reads it.
+        if let Some(block) = &d.block {
+            match context.block_of(name) {
+                BlockContent::Directives(child) => {
+                    if name == b"stream" {
+                        self.stream = StreamState::default();
+                    }
+                    if child == Context::StreamServer {
+                        self.stream.servers.push(StreamServer {
+                            place: place_of(d),
+                            listen: false,
+                            ssl: false,
+                            handler: false,
+                            certificate: false,
+                        });
+                    }
+                    self.block(block, child, open)?;
+                    if !open {
+                        self.block_end(d, child)?;
+                    }
+                }
+                BlockContent::Entries => {
+                    if context.is_stream() {
+                        self.entries(d, block)?;
+                    }
+                }
+                BlockContent::Opaque => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Value syntax by the slot handler that reads it.
+    fn value(&mut self, d: &Directive, spec: &Spec) -> Result<(), ParseError> {
+        let Some(first) = d.args.first() else { return Ok(()) };
+        let v = first.value.as_slice();
+        let invalid = || directive_text(d, "invalid value");
+        match spec.value {
+            Value::Flag => {
+                if values::parse_flag(v).is_none() {
+                    let mut message = b"invalid value \"".to_vec();
+                    message.extend_from_slice(v);
+                    message.extend_from_slice(b"\" in \"");
+                    message.extend_from_slice(&d.name.value);
+                    message.extend_from_slice(b"\" directive, it must be \"on\" or \"off\"");
+                    return Err(at(d, ErrorKind::Message(message)));
+                }
+            }
+            Value::Enum(words) => {
+                if !words.iter().any(|w| w.as_bytes().eq_ignore_ascii_case(v)) {
+                    return Err(quoted(d, "invalid value ", v, ""));
+                }
+            }
+            Value::Bitmask(words) => {
+                let mut seen: Vec<&str> = Vec::new();
+                for arg in &d.args {
+                    let v = arg.value.as_slice();
+                    let Some(word) = words.iter().find(|w| w.as_bytes().eq_ignore_ascii_case(v))
+                    else {
+                        return Err(quoted(d, "invalid value ", v, ""));
+                    };
+                    if seen.contains(word) {
+                        self.warnings.push(quoted(d, "duplicate value ", v, ""));
+                    }
+                    seen.push(word);
+                }
+            }
+            Value::Seconds if values::parse_time(v, TimeUnit::Seconds).is_none() => {
+                return Err(invalid());
+            }
+            Value::Milliseconds if values::parse_time(v, TimeUnit::Milliseconds).is_none() => {
+                return Err(invalid());
+            }
+            Value::Size if values::parse_size(v).is_none() => return Err(invalid()),
+            Value::ComplexSize => {
+                let template = self.template(d, v)?;
+                if template.is_literal() && values::parse_size(v).is_none() {
+                    return Err(invalid());
+                }
+            }
+            Value::Number if values::parse_int(v).is_none() => {
+                return Err(directive_text(d, "invalid number"));
+            }
+            Value::Complex => {
+                self.template(d, v)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Compiles `value` as a complex value, recording the stream variables it uses.
+    fn template(&mut self, d: &Directive, value: &[u8]) -> Result<Template, ParseError> {
+        let template = Template::parse(value).map_err(|kind| at(d, kind))?;
+        for segment in template.segments() {
+            if let Segment::Variable(name) = segment {
+                self.use_variable(name);
+            }
+        }
+        Ok(template)
+    }
+
+    /// Records a variable reference for the end-of-stream check.
+    fn use_variable(&mut self, name: &[u8]) {
+        let lower = name.to_ascii_lowercase();
+        if !self.stream.used.iter().any(|used| used.eq_ignore_ascii_case(&lower)) {
+            self.stream.used.push(name.to_vec());
+        }
+    }
+
+    /// Main-context handlers: `load_module` and the module blocks.
+    fn main_handler(&mut self, d: &Directive) -> Result<(), ParseError> {
+        match d.name.value.as_slice() {
+            b"load_module" => {
+                if self.block_seen {
+                    return Err(directive_text(d, "is specified too late"));
+                }
+                let path = &d.args[0].value;
+                let file = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+                let module = file.strip_suffix(b".so").unwrap_or(file).to_vec();
+                if module != b"ngx_stream_module" && module != b"ngx_mail_module" {
+                    return Err(quoted(d, "module ", &module, " is not built into strait"));
+                }
+                if !self.modules.insert(module.clone()) {
+                    return Err(quoted(d, "module ", &module, " is already loaded"));
+                }
+            }
+            b"events" => {
+                self.events = true;
+                self.block_seen = true;
+            }
+            b"http" | b"mail" => self.block_seen = true,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The stream modules' own handlers, for what the value table does not cover.
+    fn stream_handler(&mut self, d: &Directive, context: Context) -> Result<(), ParseError> {
+        let args: Vec<&[u8]> = d.args.iter().map(|a| a.value.as_slice()).collect();
+        match (context, d.name.value.as_slice()) {
+            (Context::Main, b"stream") => self.block_seen = true,
+            (Context::StreamServer, b"listen") => self.listen(d, &args)?,
+            (Context::StreamServer, b"proxy_pass") => {
+                self.server().handler = true;
+                let template = self.template(d, args[0])?;
+                if template.is_literal() && !args[0].starts_with(b"unix:") {
+                    let has_port =
+                        args[0].rsplit(|&b| b == b']').next().is_some_and(|t| t.contains(&b':'));
+                    if !has_port {
+                        self.stream.implicit_upstreams.push((args[0].to_vec(), place_of(d)));
+                    }
+                }
+            }
+            (Context::StreamServer, b"return" | b"pass") => self.server().handler = true,
+            (Context::StreamServer, b"set") => {
+                let Some(var) = args[0].strip_prefix(b"$") else {
+                    return Err(quoted(d, "invalid variable name ", args[0], ""));
+                };
+                self.define_variable(d, var)?;
+                self.template(d, args[1])?;
+            }
+            (_, b"ssl_certificate") => {
+                if context == Context::StreamServer {
+                    self.server().certificate = true;
+                } else {
+                    self.stream.certificate = true;
+                }
+            }
+            (_, b"proxy_bind") if args[0] != b"off" => {
+                self.template(d, args[0])?;
+                if args.len() == 2 && args[1] != b"transparent" {
+                    return Err(quoted(d, "invalid parameter ", args[1], ""));
+                }
+            }
+            (_, b"proxy_ssl_alpn") => {
+                for arg in &args {
+                    self.template(d, arg)?;
+                }
+            }
+            (_, b"proxy_downstream_buffer" | b"proxy_upstream_buffer") => {
+                let mut message = b"the \"".to_vec();
+                message.extend_from_slice(&d.name.value);
+                message.extend_from_slice(
+                    b"\" directive is deprecated, use the \"proxy_buffer_size\" directive instead",
+                );
+                self.warnings.push(at(d, ErrorKind::Message(message)));
+                if values::parse_size(args[0]).is_none() {
+                    return Err(directive_text(d, "invalid value"));
+                }
+            }
+            (_, b"ssl_password_file" | b"proxy_ssl_password_file") => {
+                let path = self.conf_path(args[0]);
+                if let Err(err) = std::fs::metadata(&path) {
+                    let errno = err.raw_os_error().unwrap_or(2);
+                    let path = path.as_os_str().as_encoded_bytes().to_vec();
+                    return Err(at(d, ErrorKind::Open { path, errno }));
+                }
+            }
+            (Context::StreamMain, b"upstream") => {
+                if !self.stream.upstreams.insert(args[0].to_vec()) {
+                    return Err(quoted(d, "duplicate upstream ", args[0], ""));
+                }
+            }
+            (Context::StreamUpstream, b"server") => upstream_server(d, &args)?,
+            (Context::StreamUpstream, b"hash") => {
+                self.template(d, args[0])?;
+                if args.len() == 2 && args[1] != b"consistent" {
+                    return Err(quoted(d, "invalid parameter ", args[1], ""));
+                }
+            }
+            (Context::StreamMain, b"log_format") => {
+                if !self.stream.log_formats.insert(args[0].to_vec()) {
+                    return Err(quoted(d, "duplicate \"log_format\" name ", args[0], ""));
+                }
+                for arg in &args[1..] {
+                    if !arg.starts_with(b"escape=") {
+                        self.template(d, arg)?;
+                    }
+                }
+            }
+            (_, b"access_log") => self.access_log(d, &args)?,
+            (Context::StreamMain, b"map") => {
+                self.template(d, args[0])?;
+                let Some(var) = args[1].strip_prefix(b"$") else {
+                    return Err(quoted(d, "invalid variable name ", args[1], ""));
+                };
+                self.define_variable(d, var)?;
+            }
+            (Context::StreamMain, b"split_clients") => {
+                self.template(d, args[0])?;
+                let Some(var) = args[1].strip_prefix(b"$") else {
+                    return Err(quoted(d, "invalid variable name ", args[1], ""));
+                };
+                self.define_variable(d, var)?;
+            }
+            (Context::StreamMain, b"geo") => {
+                let var = args[args.len() - 1];
+                if args.len() == 2 {
+                    self.template(d, args[0])?;
+                }
+                let Some(var) = var.strip_prefix(b"$") else {
+                    return Err(quoted(d, "invalid variable name ", var, ""));
+                };
+                self.define_variable(d, var)?;
+            }
+            (Context::StreamMain, b"limit_conn_zone") => {
+                self.template(d, args[0])?;
+                let Some(zone) = args[1].strip_prefix(b"zone=") else {
+                    return Err(quoted(d, "invalid parameter ", args[1], ""));
+                };
+                let name = zone.split(|&b| b == b':').next().unwrap_or_default();
+                self.stream.zones.insert(name.to_vec());
+            }
+            (_, b"allow" | b"deny") => {
+                let ok = args[0] == b"all" || args[0].starts_with(b"unix:") || is_cidr(args[0]);
+                if !ok {
+                    return Err(quoted(d, "invalid parameter ", args[0], ""));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The server being read.
+    fn server(&mut self) -> &mut StreamServer {
+        self.stream.servers.last_mut().expect("inside a stream server")
+    }
+
+    /// `listen ADDRESS [PARAMETERS]`: the address, the parameters, duplicates.
+    fn listen(&mut self, d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
+        self.server().listen = true;
+        let Some(address) = listen_address(args[0]) else {
+            return Err(quoted(d, "invalid host in ", args[0], " of the \"listen\" directive"));
+        };
+        let mut udp = false;
+        for param in &args[1..] {
+            let flag = LISTEN_FLAGS.iter().find(|(name, _)| name.as_bytes() == *param);
+            if let Some((name, since)) = flag {
+                if *since <= self.options.version {
+                    udp |= *name == "udp";
+                    if *name == "ssl" {
+                        self.server().ssl = true;
+                    }
+                    continue;
+                }
+            }
+            let key = param.split(|&b| b == b'=').next().unwrap_or_default();
+            if param.contains(&b'=') && LISTEN_VALUES.iter().any(|v| v.as_bytes() == key) {
+                continue;
+            }
+            return Err(quoted(d, "the invalid ", param, " parameter"));
+        }
+        if !self.stream.listens.insert((address, udp)) {
+            return Err(quoted(d, "duplicate ", args[0], " address and port pair"));
+        }
+        Ok(())
+    }
+
+    /// `access_log off` or `access_log PATH FORMAT [PARAMETERS]`.
+    fn access_log(&mut self, d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
+        if args[0] == b"off" {
+            if args.len() > 1 {
+                return Err(quoted(d, "invalid parameter ", args[1], ""));
+            }
+            return Ok(());
+        }
+        self.template(d, args[0])?;
+        let Some(format) = args.get(1) else {
+            return Err(at(d, ErrorKind::Message(b"log format is not specified".to_vec())));
+        };
+        if !self.stream.log_formats.contains(*format) {
+            return Err(quoted(d, "unknown log format ", format, ""));
+        }
+        for param in &args[2..] {
+            if let Some(cond) = param.strip_prefix(b"if=") {
+                self.template(d, cond)?;
+            } else if !(param.starts_with(b"buffer=")
+                || param.starts_with(b"flush=")
+                || param.starts_with(b"gzip"))
+            {
+                return Err(quoted(d, "invalid parameter ", param, ""));
+            }
+        }
+        Ok(())
+    }
+
+    /// A variable defined by map, geo, split_clients or set; builtin ones cannot be
+    /// redefined.
+    fn define_variable(&mut self, d: &Directive, name: &[u8]) -> Result<(), ParseError> {
+        if name.is_empty() {
+            return Err(quoted(d, "invalid variable name ", b"$", ""));
+        }
+        if self.is_builtin(name) {
+            return Err(quoted(d, "the duplicate ", name, " variable"));
+        }
+        self.stream.defined.insert(name.to_ascii_lowercase());
+        Ok(())
+    }
+
+    /// Whether `name` is a builtin stream variable of the target version.
+    fn is_builtin(&self, name: &[u8]) -> bool {
+        let version = self.options.version;
+        STREAM_VARIABLES
+            .iter()
+            .any(|(v, since)| *since <= version && v.as_bytes().eq_ignore_ascii_case(name))
+            || STREAM_VARIABLE_PREFIXES.iter().any(|(prefix, since)| {
+                *since <= version
+                    && name.len() > prefix.len()
+                    && name[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+            })
+    }
+
+    /// The entries of a stream `map`, `geo` or `split_clients` block: values may use
+    /// variables; `split_clients` percentages must not pass 100%.
+    fn entries(&mut self, d: &Directive, block: &Block) -> Result<(), ParseError> {
+        let config = self.config;
+        let mut percent: u64 = 0;
+        for entry in block.expanded(config) {
+            let key = entry.name.value.as_slice();
+            if d.name.value == b"map" {
+                if let Some(value) = entry.args.first() {
+                    if key != b"hostnames" && key != b"volatile" {
+                        self.template(entry, &value.value)?;
+                    }
+                }
+            }
+            if d.name.value == b"split_clients" && key != b"*" {
+                let number = key.strip_suffix(b"%").and_then(parse_percent);
+                let Some(number) = number else {
+                    return Err(quoted(entry, "invalid percent value ", key, ""));
+                };
+                percent += number;
+                if percent > 10_000 {
+                    let text = b"percent total is greater than 100%".to_vec();
+                    return Err(at(entry, ErrorKind::Message(text)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks nginx makes when a block closes.
+    fn block_end(&mut self, d: &Directive, child: Context) -> Result<(), ParseError> {
+        match child {
+            Context::StreamServer => {
+                let server = self.stream.servers.last().expect("pushed when opened");
+                if !server.listen {
+                    let mut message = b"no \"listen\" is defined for server".to_vec();
+                    message.extend_from_slice(&server.place.suffix_bytes());
+                    return Err(ParseError::nowhere(ErrorKind::Message(message)));
+                }
+            }
+            Context::StreamUpstream => {
+                let servers = d.block.as_ref().map_or(0, |block| {
+                    block.expanded(self.config).filter(|e| e.name.value == b"server").count()
+                });
+                if servers == 0 {
+                    let text = b"no servers are inside upstream".to_vec();
+                    return Err(at(d, ErrorKind::Message(text)));
+                }
+            }
+            Context::StreamMain => self.stream_end()?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// What nginx checks when `stream {}` closes: implicit upstreams, the merge (a handler
+    /// per server), the ssl module's certificates, then the variables.
+    fn stream_end(&mut self) -> Result<(), ParseError> {
+        let stream = std::mem::take(&mut self.stream);
+
+        // Step: a `proxy_pass` target without a port must name an upstream block.
+        for (name, place) in &stream.implicit_upstreams {
+            if !stream.upstreams.contains(name) {
+                let mut message = b"no port in upstream \"".to_vec();
+                message.extend_from_slice(name);
+                message.push(b'"');
+                let kind = ErrorKind::Message(message);
+                return Err(ParseError { kind, place: place.clone() });
+            }
+        }
+
+        // Step: the merge: every server needs a content handler.
+        for server in &stream.servers {
+            if !server.handler {
+                let mut message = b"no handler for server".to_vec();
+                message.extend_from_slice(&server.place.suffix_bytes());
+                return Err(ParseError::nowhere(ErrorKind::Message(message)));
+            }
+        }
+
+        // Step: the ssl module: a `listen ... ssl` server needs a certificate.
+        for server in &stream.servers {
+            if server.ssl && !server.certificate && !stream.certificate {
+                let mut message =
+                    b"no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive"
+                        .to_vec();
+                message.extend_from_slice(&server.place.suffix_bytes());
+                return Err(ParseError::nowhere(ErrorKind::Message(message)));
+            }
+        }
+
+        // Step: every variable used must exist.
+        for name in &stream.used {
+            if !self.is_builtin(name) && !stream.defined.contains(&name.to_ascii_lowercase()) {
+                return Err(ParseError::nowhere(ErrorKind::UnknownVariable { name: name.clone() }));
+            }
+        }
+        Ok(())
+    }
+
+    /// A path relative to the config prefix.
+    fn conf_path(&self, path: &[u8]) -> PathBuf {
+        let path = Path::new(std::ffi::OsStr::from_bytes(path));
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.options.conf_prefix.join(path)
+        }
+    }
+}
+
+/// `server ADDRESS [PARAMETERS]` inside a stream `upstream`: nginx's parameter checks.
+fn upstream_server(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
+    for param in &args[1..] {
+        let (key, value) = match param.iter().position(|&b| b == b'=') {
+            Some(at) => (&param[..at], Some(&param[at + 1..])),
+            None => (*param, None),
+        };
+        let valid = match (key, value) {
+            (b"weight", Some(v)) => values::parse_int(v).is_some_and(|n| n > 0),
+            (b"max_conns" | b"max_fails", Some(v)) => values::parse_int(v).is_some(),
+            (b"fail_timeout", Some(v)) => values::parse_time(v, TimeUnit::Seconds).is_some(),
+            (b"backup" | b"down", None) => true,
+            _ => false,
+        };
+        if !valid {
+            return Err(quoted(d, "invalid parameter ", param, ""));
+        }
+    }
+    Ok(())
+}
+
+/// A `split_clients` percentage `NN[.NN]` in hundredths.
+fn parse_percent(text: &[u8]) -> Option<u64> {
+    let (whole, fraction) = match text.iter().position(|&b| b == b'.') {
+        Some(at) => (&text[..at], &text[at + 1..]),
+        None => (text, &b""[..]),
+    };
+    if fraction.len() > 2 || !fraction.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let whole = values::parse_int(whole)? as u64;
+    let mut hundredths = 0;
+    for (i, b) in fraction.iter().enumerate() {
+        hundredths += (b - b'0') as u64 * if i == 0 { 10 } else { 1 };
+    }
+    Some(whole * 100 + hundredths)
+}
+
+/// An address or CIDR for allow/deny.
+fn is_cidr(text: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(text) else { return false };
+    let (address, bits) = match text.split_once('/') {
+        Some((address, bits)) => (address, Some(bits)),
+        None => (text, None),
+    };
+    let Ok(ip) = address.parse::<std::net::IpAddr>() else { return false };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    bits.is_none_or(|bits| bits.parse::<u8>().is_ok_and(|bits| bits <= max))
+}
+
+/// The normalized text of a listen address (`port`, `addr:port`, `[v6]:port`, `unix:path`),
+/// or `None` when it cannot be an address.
+fn listen_address(text: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(text).ok()?;
+    if text.starts_with("unix:") {
+        return Some(text.to_string());
+    }
+    if let Ok(port) = text.parse::<u16>() {
+        return Some(format!("0.0.0.0:{port}"));
+    }
+    let socket: std::net::SocketAddr = match text.parse() {
+        Ok(socket) => socket,
+        Err(_) => {
+            let (host, port) = text.rsplit_once(':')?;
+            port.parse::<u16>().ok()?;
+            if host.is_empty() || host.contains([':', '[', ']', '/']) {
+                return None;
+            }
+            return Some(format!("{}:{port}", host.to_ascii_lowercase()));
+        }
+    };
+    Some(socket.to_string())
+}
+
+impl Context {
+    /// Whether the context is inside `stream {}`.
+    fn is_stream(self) -> bool {
+        matches!(self, Context::StreamMain | Context::StreamServer | Context::StreamUpstream)
+    }
+}

@@ -1,0 +1,149 @@
+//! The canonical printer behind `strait fmt`: 4-space indentation, one directive per line,
+//! each argument written so that nginx's lexer reads back the same value.
+//!
+//! An argument keeps the quoting it was written with; a bare argument that would not read
+//! back the same (empty, whitespace, `;`, a leading `#` or quote, an escape sequence) is put
+//! in double quotes. Inside quotes only what the lexer would rewrite is escaped, so a
+//! backslash before an ordinary character (`"\d+"`, a map key `\default`) stays as written and
+//! multi-line values (`data:` PEM) stay multi-line. `*_by_lua_block` bodies are written back
+//! verbatim between their braces.
+//!
+//! The tree holds no comments, so the printer cannot keep them; `include` directives are
+//! printed as written (the included files are not inlined).
+
+use crate::ast::{Arg, Block, Directive, Quote};
+
+/// Prints a block (a file's directives) canonically.
+pub fn print_block(block: &Block) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_block(&mut out, block, 0);
+    out
+}
+
+/// Writes the directives of `block` at `depth` levels of indentation.
+fn write_block(out: &mut Vec<u8>, block: &Block, depth: usize) {
+    for directive in &block.directives {
+        write_directive(out, directive, depth);
+    }
+}
+
+/// Writes one directive, and its block.
+fn write_directive(out: &mut Vec<u8>, directive: &Directive, depth: usize) {
+    // Step: the indentation, the name and the arguments.
+    out.extend(std::iter::repeat_n(b' ', depth * 4));
+    write_arg(out, &directive.name);
+    for arg in &directive.args {
+        out.push(b' ');
+        if arg.quote == Quote::Lua {
+            out.push(b'{');
+            out.extend_from_slice(&arg.value);
+            out.push(b'}');
+        } else {
+            write_arg(out, arg);
+        }
+    }
+
+    // Step: the end: `;`, a Lua body (already closed), or a block.
+    let lua = directive.args.last().is_some_and(|arg| arg.quote == Quote::Lua);
+    match &directive.block {
+        _ if lua => out.push(b'\n'),
+        None => out.extend_from_slice(b";\n"),
+        Some(block) if block.directives.is_empty() => out.extend_from_slice(b" {\n"),
+        Some(block) => {
+            out.extend_from_slice(b" {\n");
+            write_block(out, block, depth + 1);
+        }
+    }
+    if directive.block.is_some() && !lua {
+        out.extend(std::iter::repeat_n(b' ', depth * 4));
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+/// Writes one argument so that the lexer reads back `arg.value`.
+fn write_arg(out: &mut Vec<u8>, arg: &Arg) {
+    match arg.quote {
+        Quote::None if is_bare_safe(&arg.value) => out.extend_from_slice(&arg.value),
+        Quote::Single => write_quoted(out, &arg.value, b'\''),
+        _ => write_quoted(out, &arg.value, b'"'),
+    }
+}
+
+/// The bytes nginx's lexer rewrites after a backslash.
+fn is_escape_letter(byte: u8) -> bool {
+    matches!(byte, b'"' | b'\'' | b'\\' | b'n' | b'r' | b't')
+}
+
+/// Whether `value`, written bare, reads back as one token with the same value.
+fn is_bare_safe(value: &[u8]) -> bool {
+    let Some(&first) = value.first() else { return false };
+    if matches!(first, b'"' | b'\'' | b'#' | b'}') {
+        return false;
+    }
+    let mut i = 0;
+    while i < value.len() {
+        match value[i] {
+            // A backslash shields the next byte, unless the pair is an escape nginx rewrites.
+            b'\\' => match value.get(i + 1) {
+                Some(&next) if !is_escape_letter(next) && next != b'\n' && next != b'\r' => {
+                    i += 2;
+                    continue;
+                }
+                _ => return false,
+            },
+            b' ' | b'\t' | b'\r' | b'\n' | b';' => return false,
+            // `{` ends a bare token, except right after `$` (`${name}`).
+            b'{' if i == 0 || value[i - 1] != b'$' => return false,
+            _ => {}
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Writes `value` between `quote` characters, escaping what the lexer would rewrite.
+fn write_quoted(out: &mut Vec<u8>, value: &[u8], quote: u8) {
+    out.push(quote);
+    for (i, &byte) in value.iter().enumerate() {
+        match byte {
+            b'"' | b'\'' if byte == quote => {
+                out.push(b'\\');
+                out.push(byte);
+            }
+            // A backslash stays bare unless it would form an escape (or escape the quote).
+            b'\\' => match value.get(i + 1) {
+                Some(&next) if !is_escape_letter(next) => out.push(b'\\'),
+                _ => out.extend_from_slice(b"\\\\"),
+            },
+            _ => out.push(byte),
+        }
+    }
+    out.push(quote);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_safety() {
+        assert!(is_bare_safe(b"127.0.0.1:80"));
+        assert!(is_bare_safe(b"${name}x"));
+        assert!(is_bare_safe(b"\\default"));
+        assert!(is_bare_safe(b"a\\;b"));
+        assert!(is_bare_safe(b"a}b"));
+        assert!(!is_bare_safe(b""));
+        assert!(!is_bare_safe(b"a b"));
+        assert!(!is_bare_safe(b"#x"));
+        assert!(!is_bare_safe(b"a{"));
+        assert!(!is_bare_safe(b"a\\nb"));
+        assert!(!is_bare_safe(b"a\\"));
+    }
+
+    #[test]
+    fn quoted_escapes_only_what_the_lexer_rewrites() {
+        let mut out = Vec::new();
+        write_quoted(&mut out, b"say \"hi\" \\d \\n \\", b'"');
+        assert_eq!(out, b"\"say \\\"hi\\\" \\d \\\\n \\\\\"".to_vec());
+    }
+}

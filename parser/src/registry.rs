@@ -40,7 +40,7 @@ impl fmt::Display for Version {
 }
 
 /// The nginx version whose stream directives strait accepts (and that `-v` reports).
-pub const STRAIT_NGINX_VERSION: Version = Version(1, 31, 5);
+pub const STRAIT_NGINX_VERSION: Version = Version(1, 27, 5);
 
 /// The version of Debian's nginx that the `nginx -t` parity tests compare against.
 pub const DEBIAN_NGINX_VERSION: Version = Version(1, 22, 1);
@@ -327,7 +327,6 @@ fn index() -> &'static HashMap<&'static str, Vec<&'static Spec>> {
 pub fn newer_than_debian() -> impl Iterator<Item = &'static Spec> {
     all().filter(|spec| spec.since > DEBIAN_NGINX_VERSION && spec.since <= STRAIT_NGINX_VERSION)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,284 @@
+//! The few OpenSSL calls the `openssl` crate does not wrap, as safe functions.
+//!
+//! strait matches nginx byte for byte, so it calls the same OpenSSL functions nginx does where
+//! the result is observable: `BIO_new_file` (its error queue is logged),
+//! `PEM_read_bio_X509_AUX` (accepts `TRUSTED CERTIFICATE`), `X509_NAME_print_ex` (the RFC 2253
+//! form of `$ssl_client_s_dn`), `X509_check_host` (the name check of `proxy_ssl_verify`) and
+//! `SSL_CONF_cmd` (`*ssl_conf_command`). This is the only module with `unsafe`.
+#![allow(unsafe_code)] // the FFI boundary; every block states why it is sound
+
+use std::ffi::{c_char, c_int, c_ulong, c_void, CString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::ptr;
+
+use foreign_types::{ForeignType, ForeignTypeRef};
+use openssl::error::ErrorStack;
+use openssl::ssl::{SslContextBuilder, SslRef, SslSessionRef};
+use openssl::x509::{X509NameRef, X509Ref, X509};
+use openssl_sys as sys;
+
+/// `XN_FLAG_RFC2253` from `openssl/x509.h`: RFC 2253 escaping, comma separators, reversed order.
+const XN_FLAG_RFC2253: c_ulong = 0x0111_0317;
+/// `PEM_R_NO_START_LINE`: the reader found no further PEM block.
+const PEM_R_NO_START_LINE: c_int = 108;
+/// `ERR_LIB_PEM`.
+const ERR_LIB_PEM: c_int = 9;
+/// `SSL_CONF_FLAG_*` as nginx sets them for `ssl_conf_command`.
+const SSL_CONF_FLAGS: [c_ulong; 5] = [0x2, 0x8, 0x4, 0x20, 0x10];
+
+extern "C" {
+    fn BIO_new_file(filename: *const c_char, mode: *const c_char) -> *mut sys::BIO;
+    fn PEM_read_bio_X509_AUX(
+        bp: *mut sys::BIO,
+        x: *mut *mut sys::X509,
+        cb: *mut c_void,
+        u: *mut c_void,
+    ) -> *mut sys::X509;
+    fn X509_NAME_print_ex(
+        out: *mut sys::BIO,
+        nm: *const sys::X509_NAME,
+        indent: c_int,
+        flags: c_ulong,
+    ) -> c_int;
+    fn ERR_error_string_n(e: c_ulong, buf: *mut c_char, len: usize);
+    fn SSL_CONF_CTX_new() -> *mut c_void;
+    fn SSL_CONF_CTX_free(cctx: *mut c_void);
+    fn SSL_CONF_CTX_set_flags(cctx: *mut c_void, flags: c_ulong) -> c_ulong;
+    fn SSL_CONF_CTX_set_ssl_ctx(cctx: *mut c_void, ctx: *mut sys::SSL_CTX);
+    fn SSL_CONF_cmd(cctx: *mut c_void, cmd: *const c_char, value: *const c_char) -> c_int;
+    fn SSL_CONF_CTX_finish(cctx: *mut c_void) -> c_int;
+    fn SSL_CTX_set_timeout(ctx: *mut sys::SSL_CTX, t: std::ffi::c_long) -> std::ffi::c_long;
+}
+
+/// An owned OpenSSL `BIO`, freed on drop.
+struct Bio(*mut sys::BIO);
+
+impl Drop for Bio {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came non-null from a BIO constructor and is freed exactly once.
+        unsafe { sys::BIO_free_all(self.0) }
+    }
+}
+
+impl Bio {
+    /// A read-only memory BIO over `data`; the BIO must not outlive `data`.
+    fn memory(data: &[u8]) -> Result<Bio, ErrorStack> {
+        let len = c_int::try_from(data.len()).unwrap_or(c_int::MAX);
+        // SAFETY: BIO_new_mem_buf only reads `len` bytes of `data`; every caller drops the Bio
+        // before `data` goes away (the Bio never leaves the function that borrowed `data`).
+        let bio = unsafe { sys::BIO_new_mem_buf(data.as_ptr().cast(), len) };
+        if bio.is_null() {
+            return Err(ErrorStack::get());
+        }
+        Ok(Bio(bio))
+    }
+
+    /// An empty writable memory BIO.
+    fn writable() -> Result<Bio, ErrorStack> {
+        // SAFETY: BIO_s_mem returns a static method table; BIO_new allocates a fresh BIO.
+        let bio = unsafe { sys::BIO_new(sys::BIO_s_mem()) };
+        if bio.is_null() {
+            return Err(ErrorStack::get());
+        }
+        Ok(Bio(bio))
+    }
+
+    /// The bytes written into a memory BIO so far.
+    fn contents(&self) -> Vec<u8> {
+        let mut data: *mut c_char = ptr::null_mut();
+        // SAFETY: self.0 is a live memory BIO; BIO_get_mem_data stores a pointer to its buffer
+        // and returns the length, valid until the next write, which cannot happen here.
+        unsafe {
+            let len = sys::BIO_get_mem_data(self.0, &mut data);
+            if data.is_null() || len <= 0 {
+                return Vec::new();
+            }
+            std::slice::from_raw_parts(data.cast::<u8>(), len as usize).to_vec()
+        }
+    }
+}
+
+/// Opens `path` with `BIO_new_file(path, "r")` so that a failure carries OpenSSL's own error
+/// queue (nginx logs it), then reads the whole file.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, ErrorStack> {
+    let Ok(name) = CString::new(path.as_os_str().as_bytes()) else {
+        return Err(ErrorStack::get());
+    };
+    // SAFETY: both arguments are NUL-terminated strings that live across the call.
+    let bio = unsafe { BIO_new_file(name.as_ptr(), c"r".as_ptr()) };
+    if bio.is_null() {
+        return Err(ErrorStack::get());
+    }
+    drop(Bio(bio));
+    // The file opened a moment ago; a read failure now (a race) reports an empty error queue.
+    std::fs::read(path).map_err(|_| ErrorStack::get())
+}
+
+/// Which read of a certificate PEM failed: the leaf (`PEM_read_bio_X509_AUX`) or a chain
+/// certificate (`PEM_read_bio_X509`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PemStep {
+    /// The first certificate.
+    Leaf,
+    /// A further certificate of the chain.
+    Chain,
+}
+
+/// Reads a certificate and its chain from PEM the way nginx does: the first certificate with
+/// `PEM_read_bio_X509_AUX`, then further certificates until "no start line".
+pub(crate) fn read_certificate_chain(
+    pem: &[u8],
+) -> Result<(X509, Vec<X509>), (PemStep, ErrorStack)> {
+    let bio = Bio::memory(pem).map_err(|e| (PemStep::Leaf, e))?;
+
+    // Step: the certificate itself.
+    // SAFETY: bio is live; null out/callback/userdata ask OpenSSL to allocate and not prompt
+    // (a certificate is never encrypted, so no password callback runs).
+    let leaf =
+        unsafe { PEM_read_bio_X509_AUX(bio.0, ptr::null_mut(), ptr::null_mut(), ptr::null_mut()) };
+    if leaf.is_null() {
+        return Err((PemStep::Leaf, ErrorStack::get()));
+    }
+    // SAFETY: leaf is a fresh, owned X509 pointer.
+    let leaf = unsafe { X509::from_ptr(leaf) };
+
+    // Step: the rest of the chain, until the reader reports "no start line".
+    let mut chain = Vec::new();
+    loop {
+        // SAFETY: as above; PEM_read_bio_X509 with no callback.
+        let cert = unsafe { sys::PEM_read_bio_X509(bio.0, ptr::null_mut(), None, ptr::null_mut()) };
+        if cert.is_null() {
+            let errors = ErrorStack::get();
+            let last = errors.errors().last();
+            if last.is_some_and(|e| {
+                e.library_code() == ERR_LIB_PEM && e.reason_code() == PEM_R_NO_START_LINE
+            }) {
+                break;
+            }
+            return Err((PemStep::Chain, errors));
+        }
+        // SAFETY: a fresh, owned X509 pointer.
+        chain.push(unsafe { X509::from_ptr(cert) });
+    }
+    Ok((leaf, chain))
+}
+
+/// `X509_NAME_print_ex(..., XN_FLAG_RFC2253)`: the name as nginx prints `$ssl_client_s_dn`.
+pub(crate) fn name_rfc2253(name: &X509NameRef) -> String {
+    let Ok(bio) = Bio::writable() else {
+        return String::new();
+    };
+    // SAFETY: bio is a live memory BIO and name a live X509_NAME borrowed for the call.
+    let rc = unsafe { X509_NAME_print_ex(bio.0, name.as_ptr(), 0, XN_FLAG_RFC2253) };
+    if rc < 0 {
+        return String::new();
+    }
+    String::from_utf8_lossy(&bio.contents()).into_owned()
+}
+
+/// `X509_check_host(cert, name, len, 0, NULL) == 1`, nginx's `ngx_ssl_check_host`.
+pub(crate) fn check_host(cert: &X509Ref, name: &str) -> bool {
+    if name.is_empty() {
+        return false;
+    }
+    // SAFETY: cert is live for the call; name is passed with its length (no NUL needed).
+    let rc = unsafe {
+        sys::X509_check_host(cert.as_ptr(), name.as_ptr().cast(), name.len(), 0, ptr::null_mut())
+    };
+    rc == 1
+}
+
+/// `ERR_error_string_n(code)`: `error:XXXXXXXX:lib:func:reason` exactly as nginx prints it.
+pub(crate) fn error_string(code: c_ulong) -> String {
+    let mut buf = [0 as c_char; 256];
+    // SAFETY: the buffer and its length are passed together; OpenSSL NUL-terminates.
+    unsafe { ERR_error_string_n(code, buf.as_mut_ptr(), buf.len()) };
+    // SAFETY: OpenSSL wrote a NUL-terminated string into buf.
+    let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    text.to_string_lossy().into_owned()
+}
+
+/// Resumes `session` on `ssl` (`SSL_set_session`).
+pub(crate) fn set_session(ssl: &mut SslRef, session: &SslSessionRef) -> Result<(), ErrorStack> {
+    // SAFETY: the session cache that hands out `session` is owned by one connector and only
+    // stores sessions made with that connector's SSL_CTX, which is `ssl`'s context.
+    unsafe { ssl.set_session(session) }
+}
+
+/// A failed `SSL_CONF_cmd`: which command, and OpenSSL's errors.
+#[derive(Debug)]
+pub(crate) enum ConfCommandError {
+    /// `SSL_CONF_cmd("%s", "%s") failed`.
+    Command(String, String, ErrorStack),
+    /// `SSL_CONF_finish() failed`.
+    Finish(ErrorStack),
+}
+
+/// Applies `*ssl_conf_command` pairs to a context the way nginx's `ngx_ssl_conf_commands` does.
+pub(crate) fn conf_commands(
+    ctx: &mut SslContextBuilder,
+    commands: &[(String, String)],
+) -> Result<(), ConfCommandError> {
+    if commands.is_empty() {
+        return Ok(());
+    }
+    // SAFETY: a fresh SSL_CONF_CTX, freed below on every path; ctx outlives the calls.
+    unsafe {
+        let cctx = SSL_CONF_CTX_new();
+        if cctx.is_null() {
+            return Err(ConfCommandError::Finish(ErrorStack::get()));
+        }
+        for flag in SSL_CONF_FLAGS {
+            SSL_CONF_CTX_set_flags(cctx, flag);
+        }
+        SSL_CONF_CTX_set_ssl_ctx(cctx, ctx.as_ptr());
+        for (key, value) in commands {
+            let (Ok(k), Ok(v)) = (CString::new(key.as_str()), CString::new(value.as_str())) else {
+                SSL_CONF_CTX_free(cctx);
+                return Err(ConfCommandError::Command(
+                    key.clone(),
+                    value.clone(),
+                    ErrorStack::get(),
+                ));
+            };
+            let n = SSL_CONF_cmd(cctx, k.as_ptr(), v.as_ptr());
+            if n == 0 || n == -2 {
+                let errors = ErrorStack::get();
+                SSL_CONF_CTX_free(cctx);
+                return Err(ConfCommandError::Command(key.clone(), value.clone(), errors));
+            }
+        }
+        let finished = SSL_CONF_CTX_finish(cctx);
+        SSL_CONF_CTX_free(cctx);
+        if finished != 1 {
+            return Err(ConfCommandError::Finish(ErrorStack::get()));
+        }
+    }
+    Ok(())
+}
+
+/// `SSL_CTRL_CHAIN_CERT`.
+const SSL_CTRL_CHAIN_CERT: c_int = 89;
+
+/// `SSL_CTX_add1_chain_cert`: adds `cert` to the chain of the context's current certificate
+/// (nginx's `SSL_CTX_set0_chain` per certificate, so RSA and ECDSA pairs keep their chains).
+pub(crate) fn ctx_add_chain_cert(
+    ctx: &mut SslContextBuilder,
+    cert: &X509Ref,
+) -> Result<(), ErrorStack> {
+    // SAFETY: ctx and cert are live; the "add1" form takes its own reference to cert.
+    let rc =
+        unsafe { sys::SSL_CTX_ctrl(ctx.as_ptr(), SSL_CTRL_CHAIN_CERT, 1, cert.as_ptr().cast()) };
+    if rc != 1 {
+        return Err(ErrorStack::get());
+    }
+    Ok(())
+}
+
+/// `SSL_CTX_set_timeout`: `ssl_session_timeout`.
+pub(crate) fn ctx_set_session_timeout(ctx: &mut SslContextBuilder, seconds: u64) {
+    let seconds = std::ffi::c_long::try_from(seconds).unwrap_or(std::ffi::c_long::MAX);
+    // SAFETY: ctx is live; the call only stores a number.
+    unsafe { SSL_CTX_set_timeout(ctx.as_ptr(), seconds) };
+}

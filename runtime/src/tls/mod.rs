@@ -1,0 +1,25 @@
+//! TLS for strait sessions: upstream TLS with per-connection client certificates
+//! (`proxy_ssl*`), TLS termination (`listen ... ssl`, `ssl_*`), `ssl_preread`, the certificate
+//! and key loaders and caches behind them, and the `$ssl_*` variables.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`certificate`] | loading certificates/keys as nginx does; redacted names; error texts |
+//! | [`password`] | `*ssl_password_file` |
+//! | [`cache`] | `data:` and file caches, `*ssl_certificate_cache` |
+//! | [`connector`] | upstream TLS: one connector per static setting, per-connection SNI/cert |
+//! | [`acceptor`] | `listen ... ssl`: the server context and the handshake |
+//! | [`variables`] | `$ssl_*` values of a terminated session, in nginx's formats |
+//! | [`preread`] | the ClientHello parser behind `ssl_preread` |
+
+pub mod acceptor;
+pub mod cache;
+pub mod certificate;
+pub mod connector;
+pub mod context;
+mod ffi;
+pub mod password;
+pub mod preread;
+#[cfg(test)]
+mod tests;
+pub mod variables;

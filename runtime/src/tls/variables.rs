@@ -1,0 +1,175 @@
+//! The `$ssl_*` variables of a session whose client side is TLS (`listen ... ssl`), each in
+//! the exact format nginx's `ngx_ssl_get_*` functions produce.
+
+use openssl::hash::MessageDigest;
+use openssl::ssl::{NameType, SslRef};
+use openssl::x509::{X509Ref, X509VerifyResult};
+
+use super::ffi;
+
+/// The variables this module provides.
+pub const NAMES: &[&str] = &[
+    "ssl_protocol",
+    "ssl_cipher",
+    "ssl_session_id",
+    "ssl_session_reused",
+    "ssl_server_name",
+    "ssl_alpn_protocol",
+    "ssl_client_verify",
+    "ssl_client_s_dn",
+    "ssl_client_i_dn",
+    "ssl_client_serial",
+    "ssl_client_fingerprint",
+    "ssl_client_cert",
+    "ssl_client_raw_cert",
+    "ssl_client_v_start",
+    "ssl_client_v_end",
+    "ssl_client_v_remain",
+];
+
+/// True for the names [`value`] knows.
+pub fn is_ssl_variable(name: &str) -> bool {
+    NAMES.contains(&name)
+}
+
+/// The value of `$name` for a TLS session, or `None` for a name this module does not know.
+/// Values about the client certificate are empty when the client sent none.
+pub fn value(ssl: &SslRef, name: &str) -> Option<Vec<u8>> {
+    let text = |s: &str| Some(s.as_bytes().to_vec());
+    match name {
+        "ssl_protocol" => text(ssl.version_str()),
+        "ssl_cipher" => text(ssl.current_cipher().map(|c| c.name()).unwrap_or_default()),
+        "ssl_session_id" => {
+            Some(ssl.session().map(|s| hex_upper(s.id()).into_bytes()).unwrap_or_default())
+        }
+        "ssl_session_reused" => text(if ssl.session_reused() { "r" } else { "." }),
+        "ssl_server_name" => text(ssl.servername(NameType::HOST_NAME).unwrap_or_default()),
+        "ssl_alpn_protocol" => Some(ssl.selected_alpn_protocol().unwrap_or_default().to_vec()),
+        "ssl_client_verify" => text(&client_verify(ssl)),
+        _ => {
+            let Some(cert) = ssl.peer_certificate() else {
+                return is_ssl_variable(name).then(Vec::new);
+            };
+            certificate_value(&cert, name)
+        }
+    }
+}
+
+/// `$ssl_client_verify`: `NONE`, `SUCCESS` or `FAILED:reason`.
+fn client_verify(ssl: &SslRef) -> String {
+    if ssl.peer_certificate().is_none() {
+        return "NONE".to_string();
+    }
+    let result = ssl.verify_result();
+    if result == X509VerifyResult::OK {
+        return "SUCCESS".to_string();
+    }
+    format!("FAILED:{}", result.error_string())
+}
+
+/// The variables read from the client certificate.
+fn certificate_value(cert: &X509Ref, name: &str) -> Option<Vec<u8>> {
+    let value = match name {
+        "ssl_client_s_dn" => ffi::name_rfc2253(cert.subject_name()),
+        "ssl_client_i_dn" => ffi::name_rfc2253(cert.issuer_name()),
+        "ssl_client_serial" => serial(cert),
+        "ssl_client_fingerprint" => {
+            cert.digest(MessageDigest::sha1()).map(|d| hex_lower(&d)).unwrap_or_default()
+        }
+        "ssl_client_raw_cert" => {
+            String::from_utf8_lossy(&cert.to_pem().unwrap_or_default()).into_owned()
+        }
+        "ssl_client_cert" => indented_pem(&cert.to_pem().unwrap_or_default()),
+        "ssl_client_v_start" => cert.not_before().to_string(),
+        "ssl_client_v_end" => cert.not_after().to_string(),
+        "ssl_client_v_remain" => days_remaining(cert),
+        _ => return None,
+    };
+    Some(value.into_bytes())
+}
+
+/// `i2a_ASN1_INTEGER`: upper-case hex, two digits per byte.
+fn serial(cert: &X509Ref) -> String {
+    let bytes = cert.serial_number().to_bn().map(|bn| bn.to_vec()).unwrap_or_default();
+    if bytes.is_empty() {
+        return "00".to_string();
+    }
+    hex_upper(&bytes)
+}
+
+/// `$ssl_client_cert`: the PEM without its final newline, a TAB after every other newline.
+fn indented_pem(pem: &[u8]) -> String {
+    let text = String::from_utf8_lossy(pem);
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    text.replace('\n', "\n\t")
+}
+
+/// `$ssl_client_v_remain`: whole days until notAfter, `0` within the last day.
+fn days_remaining(cert: &X509Ref) -> String {
+    let Ok(now) = openssl::asn1::Asn1Time::days_from_now(0) else {
+        return "0".to_string();
+    };
+    let Ok(diff) = now.diff(cert.not_after()) else {
+        return "0".to_string();
+    };
+    let seconds = diff.days as i64 * 86400 + diff.secs as i64;
+    if seconds < 86400 {
+        return "0".to_string();
+    }
+    (seconds / 86400).to_string()
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn cert(name: &str) -> openssl::x509::X509 {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pki").join(name);
+        openssl::x509::X509::from_pem(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn distinguished_names_in_rfc2253() {
+        let a = cert("client-a.crt");
+        assert_eq!(
+            certificate_value(&a, "ssl_client_s_dn").unwrap(),
+            b"CN=client-a,OU=clients,O=strait test,C=US"
+        );
+        assert_eq!(
+            certificate_value(&a, "ssl_client_i_dn").unwrap(),
+            b"CN=strait test CA,O=strait"
+        );
+    }
+
+    #[test]
+    fn certificate_formats() {
+        let a = cert("client-a.crt");
+        let pem = a.to_pem().unwrap();
+        let indented = certificate_value(&a, "ssl_client_cert").unwrap();
+        assert!(indented.starts_with(b"-----BEGIN CERTIFICATE-----\n\t"));
+        assert!(indented.ends_with(b"-----END CERTIFICATE-----"));
+        assert_eq!(certificate_value(&a, "ssl_client_raw_cert").unwrap(), pem);
+        let serial =
+            String::from_utf8(certificate_value(&a, "ssl_client_serial").unwrap()).unwrap();
+        assert_eq!(serial.len() % 2, 0);
+        assert!(serial.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
+        let fp = certificate_value(&a, "ssl_client_fingerprint").unwrap();
+        assert_eq!(fp.len(), 40);
+        let end = String::from_utf8(certificate_value(&a, "ssl_client_v_end").unwrap()).unwrap();
+        assert!(end.ends_with(" GMT"), "{end}");
+        let remain: i64 = String::from_utf8(certificate_value(&a, "ssl_client_v_remain").unwrap())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(remain > 36000);
+    }
+}

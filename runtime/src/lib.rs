@@ -7,13 +7,16 @@
 
 pub mod blocks;
 pub mod conf;
+pub mod geo;
 pub mod listen;
 pub mod log;
+pub mod log_format;
 pub mod map;
 pub mod plan;
 pub mod proxy;
 pub mod server;
 pub mod session;
+pub mod split_clients;
 pub mod stream;
 pub mod sys;
 pub mod time;

@@ -1,0 +1,47 @@
+//! Peer choice sequences through the real binary: smooth weighted round robin, backup peers
+//! after a failure, and `hash`; compared with nginx when installed.
+
+mod runtime_support;
+
+use runtime_support::*;
+use std::collections::HashMap;
+
+fn vars() -> HashMap<&'static str, String> {
+    let mut vars = HashMap::new();
+    for key in ["A", "B", "C", "WEIGHTED", "BACKUP", "HASHED", "REFUSED"] {
+        vars.insert(key, free_port().to_string());
+    }
+    vars
+}
+
+fn sequence(port: u16, n: usize) -> String {
+    (0..n).map(|_| String::from_utf8(read_all(port)).unwrap()).collect()
+}
+
+#[test]
+fn peer_sequences_match_nginx() {
+    let mut runs = Vec::new();
+    for flavor in flavors() {
+        let vars = vars();
+        let port = |k: &str| vars[k].parse::<u16>().unwrap();
+        let server = Instance::start(flavor, &config("balance.conf", &vars));
+        let weighted = sequence(port("WEIGHTED"), 14);
+        let backup = sequence(port("BACKUP"), 3);
+        let hashed = sequence(port("HASHED"), 4);
+        drop(server);
+        runs.push((flavor, weighted, backup, hashed));
+    }
+
+    // nginx's smooth weighted round robin for weights 5, 1, 1.
+    assert_eq!(runs[0].1, "aabacaaaabacaa");
+    // The primary peer is refused: each session falls back to the backup.
+    assert_eq!(runs[0].2, "ccc");
+    // One client address always hashes to one peer.
+    let first = &runs[0].3[..1];
+    assert_eq!(runs[0].3, first.repeat(4));
+    for run in &runs[1..] {
+        assert_eq!(run.1, runs[0].1, "{:?} weighted", run.0);
+        assert_eq!(run.2, runs[0].2, "{:?} backup", run.0);
+        assert_eq!(run.3, runs[0].3, "{:?} hash", run.0);
+    }
+}

@@ -1,0 +1,317 @@
+//! Shared helpers of the runtime tests: start strait (and nginx, when installed) on a
+//! config from testdata/runtime/, loopback clients and upstreams on ports bound here.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The real nginx, when installed.
+pub(crate) const NGINX: &str = "/usr/sbin/nginx";
+const STREAM_MODULE: &str = "/usr/lib/nginx/modules/ngx_stream_module.so";
+
+/// Which server runs a config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// The strait binary of this build.
+    Strait,
+    /// /usr/sbin/nginx.
+    Nginx,
+}
+
+/// Flavors to run a differential test with: strait, and nginx when it is installed (a loud
+/// notice when it is not).
+pub(crate) fn flavors() -> Vec<Flavor> {
+    if Path::new(NGINX).exists() && Path::new(STREAM_MODULE).exists() {
+        vec![Flavor::Strait, Flavor::Nginx]
+    } else {
+        eprintln!("NOTICE: {NGINX} not installed: comparing with nginx is skipped");
+        vec![Flavor::Strait]
+    }
+}
+
+/// A free loopback port (bound and released).
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Reads testdata/runtime/NAME and replaces `%%KEY%%` placeholders.
+pub(crate) fn config(name: &str, vars: &HashMap<&str, String>) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/runtime").join(name);
+    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    for (key, value) in vars {
+        text = text.replace(&format!("%%{key}%%"), value);
+    }
+    assert!(!text.replace("%%DIR%%", "").contains("%%"), "unreplaced placeholder in {name}");
+    text
+}
+
+/// A running server in its own prefix directory.
+pub(crate) struct Instance {
+    /// strait or nginx.
+    pub(crate) flavor: Flavor,
+    /// The prefix directory (holds nginx.conf, error.log, nginx.pid).
+    pub(crate) dir: tempfile::TempDir,
+    /// The server process.
+    pub(crate) child: Option<Child>,
+}
+
+impl Instance {
+    /// The prefix path.
+    pub(crate) fn path(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// Writes `conf` (the main-context lines for the flavor are prepended) and starts the
+    /// server the way nginx-tests does; waits for the pid file.
+    pub(crate) fn start(flavor: Flavor, conf: &str) -> Instance {
+        let instance = Instance::prepare(flavor, conf);
+        instance.launch()
+    }
+
+    /// Writes the config without starting.
+    pub(crate) fn prepare(flavor: Flavor, conf: &str) -> Instance {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = conf.replace("%%DIR%%", dir.path().to_str().unwrap());
+        let mut text = String::new();
+        if flavor == Flavor::Nginx {
+            text.push_str(&format!("load_module {STREAM_MODULE};\nuser root;\n"));
+        }
+        text.push_str(&conf);
+        std::fs::write(dir.path().join("nginx.conf"), text).unwrap();
+        Instance { flavor, dir, child: None }
+    }
+
+    /// The command line for this instance.
+    pub(crate) fn command(&self) -> Command {
+        let binary = match self.flavor {
+            Flavor::Strait => env!("CARGO_BIN_EXE_strait"),
+            Flavor::Nginx => NGINX,
+        };
+        let mut cmd = Command::new(binary);
+        cmd.arg("-p")
+            .arg(format!("{}/", self.dir.path().display()))
+            .args(["-c", "nginx.conf", "-e", "error.log"]);
+        cmd
+    }
+
+    /// Starts the server and waits for its pid file (5 s, as nginx-tests).
+    pub(crate) fn launch(mut self) -> Instance {
+        let child = self.command().stdin(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        self.child = Some(child);
+        let pid = self.dir.path().join("nginx.pid");
+        let start = Instant::now();
+        while !pid.exists() {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                let mut err = String::new();
+                self.child.as_mut().unwrap().stderr.take().unwrap().read_to_string(&mut err).ok();
+                panic!("{:?} exited before writing its pid file ({status}): {err}", self.flavor);
+            }
+            assert!(start.elapsed() < Duration::from_secs(5), "no pid file after 5 s");
+            thread::sleep(Duration::from_millis(20));
+        }
+        // The pid file may be created before its content is written.
+        while std::fs::read_to_string(&pid).map_or(true, |s| !s.ends_with('\n')) {
+            thread::sleep(Duration::from_millis(5));
+        }
+        self
+    }
+
+    /// The server's pid, from the pid file.
+    pub(crate) fn pid(&self) -> i32 {
+        let text = std::fs::read_to_string(self.dir.path().join("nginx.pid")).unwrap();
+        text.trim().parse().unwrap()
+    }
+
+    /// Sends a signal to the server.
+    pub(crate) fn signal(&self, signal: &str) {
+        let status = Command::new("kill").args([&format!("-{signal}"), &self.pid().to_string()]).status();
+        assert!(status.unwrap().success());
+    }
+
+    /// Rewrites the config (same prepended lines) for a reload.
+    pub(crate) fn rewrite(&self, conf: &str) {
+        let conf = conf.replace("%%DIR%%", self.dir.path().to_str().unwrap());
+        let mut text = String::new();
+        if self.flavor == Flavor::Nginx {
+            text.push_str(&format!("load_module {STREAM_MODULE};\nuser root;\n"));
+        }
+        text.push_str(&conf);
+        std::fs::write(self.dir.path().join("nginx.conf"), text).unwrap();
+    }
+
+    /// The error log so far.
+    pub(crate) fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+
+    /// A file of the prefix directory.
+    pub(crate) fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    /// Waits until the error log contains `needle` (bounded).
+    pub(crate) fn wait_log(&self, needle: &str) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if self.error_log().contains(needle) {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Sends QUIT and waits for the exit (bounded).
+    pub(crate) fn quit(&mut self) -> std::process::ExitStatus {
+        self.signal("QUIT");
+        self.wait_exit()
+    }
+
+    /// Waits for the process to exit (10 s at most, then kills it).
+    pub(crate) fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let child = self.child.as_mut().unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                child.kill().ok();
+                panic!("server did not exit");
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            if child.try_wait().ok().flatten().is_none() {
+                let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+                let start = Instant::now();
+                while child.try_wait().ok().flatten().is_none()
+                    && start.elapsed() < Duration::from_secs(3)
+                {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// Connects, sends `request`, closes the write side, and reads until the server closes
+/// (5 s at most).
+pub(crate) fn exchange(port: u16, request: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream.write_all(request).unwrap();
+    let _ = stream.shutdown(Shutdown::Write);
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    out
+}
+
+/// Connects and reads until the server closes, sending nothing.
+pub(crate) fn read_all(port: u16) -> Vec<u8> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    out
+}
+
+/// An echo upstream on a port of its own: every connection gets its bytes back.
+pub(crate) fn echo_upstream() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                loop {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if stream.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// An upstream that accepts and then stays silent (holding each connection 30 s at most).
+pub(crate) fn silent_upstream() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            thread::spawn(move || {
+                stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+                let mut buf = [0u8; 1024];
+                let mut stream = stream;
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Masks what differs between runs in an error log line: the stamp, pid#tid, connection
+/// numbers, and ephemeral client ports.
+pub(crate) fn normalize(line: &str) -> String {
+    let stamp = regex::Regex::new(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ").unwrap();
+    let pid = regex::Regex::new(r"\] \d+#\d+: ").unwrap();
+    let conn = regex::Regex::new(r": \*\d+ ").unwrap();
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d{5}").unwrap();
+    let line = stamp.replace(line, "");
+    let line = pid.replace(&line, "] PID: ");
+    let line = conn.replace(&line, ": *N ");
+    port.replace_all(&line, "127.0.0.1:EPH").into_owned()
+}
+
+/// The session lines of an error log (those with a `*N` connection), normalized.
+pub(crate) fn session_lines(log: &str) -> Vec<String> {
+    log.lines().filter(|l| l.contains(": *")).map(normalize).collect()
+}
+
+/// Connects, sends `payload` (without closing the write side: a client EOF ends a session
+/// unless `proxy_half_close` is on) and reads until as many bytes came back, then closes.
+pub(crate) fn roundtrip(port: u16, payload: &[u8]) -> Vec<u8> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let data = payload.to_vec();
+    let sender = thread::spawn(move || {
+        let _ = writer.write_all(&data);
+    });
+    let mut reader = stream;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while out.len() < payload.len() {
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    let _ = sender.join();
+    out
+}

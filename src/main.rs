@@ -38,12 +38,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Start an mTLS upstream and strait in front of it, on loopback, and show what the
+    /// upstream sees per connection.
+    Demo {
+        /// Exit after the first connections instead of serving until Ctrl-C.
+        #[arg(long)]
+        once: bool,
+        /// Where to write the configuration and logs (default: a new temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Run Test::Nginx-style .t suites against strait or nginx.
     Prove(cmd::prove::ProveArgs),
 }
 
 /// The names that select the clap command line.
-const SUBCOMMANDS: &[&str] = &["fmt", "parse", "prove", "help"];
+const SUBCOMMANDS: &[&str] = &["fmt", "parse", "prove", "demo", "help"];
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
@@ -53,6 +63,7 @@ fn main() -> ExitCode {
         return match Cli::parse().command {
             Command::Fmt { file } => cmd::fmt::run(&file),
             Command::Parse { file, json: _ } => cmd::parse::run(&file),
+            Command::Demo { once, dir } => cmd::demo::run(once, dir),
             Command::Prove(args) => cmd::prove::run_prove(args),
         };
     }

@@ -1,6 +1,7 @@
 //! The commands of the binary, one module each; `main.rs` only dispatches to them.
 
 pub(crate) mod check;
+pub(crate) mod demo;
 pub(crate) mod fmt;
 pub(crate) mod parse;
 pub(crate) mod prove;

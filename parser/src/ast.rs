@@ -67,6 +67,9 @@ pub struct Directive {
     /// `{`): the line nginx's messages about this directive name, since nginx reports the
     /// lexer's current line when it handles a directive.
     pub end_line: usize,
+    /// The line of the `}` that closed the block (0 without a block, or when the parse
+    /// stopped inside it): nginx's line for checks made when a block closes.
+    pub close_line: usize,
 }
 
 /// The directives of one block (or one file), in source order.

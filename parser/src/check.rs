@@ -169,8 +169,8 @@ struct StreamServer {
     place: ErrorPlace,
     /// Whether `listen` was given.
     listen: bool,
-    /// Whether a `listen ... ssl` was given.
-    ssl: bool,
+    /// Where a `listen ... ssl` was given.
+    ssl: Option<ErrorPlace>,
     /// Whether a content handler (`proxy_pass`, `return`, `pass`) was given.
     handler: bool,
     /// Whether `ssl_certificate` was given in the server.
@@ -227,6 +227,14 @@ fn at(d: &Directive, kind: ErrorKind) -> ParseError {
 fn place_of(d: &Directive) -> ErrorPlace {
     match &d.name.location.file {
         Some(path) => ErrorPlace::File { path: Arc::clone(path), line: d.end_line },
+        None => ErrorPlace::CommandLine,
+    }
+}
+
+/// The place of the `}` closing the block of `d`: where nginx's block-end checks report.
+fn close_place(d: &Directive) -> ErrorPlace {
+    match &d.name.location.file {
+        Some(path) => ErrorPlace::File { path: Arc::clone(path), line: d.close_line },
         None => ErrorPlace::CommandLine,
     }
 }
@@ -347,7 +355,7 @@ impl<'a> Checker<'a> {
                         self.stream.servers.push(StreamServer {
                             place: place_of(d),
                             listen: false,
-                            ssl: false,
+                            ssl: None,
                             handler: false,
                             certificate: false,
                         });
@@ -619,7 +627,7 @@ impl<'a> Checker<'a> {
                 if *since <= self.options.version {
                     udp |= *name == "udp";
                     if *name == "ssl" {
-                        self.server().ssl = true;
+                        self.server().ssl = Some(place_of(d));
                     }
                     continue;
                 }
@@ -712,7 +720,10 @@ impl<'a> Checker<'a> {
                 percent += number;
                 if percent > 10_000 {
                     let text = b"percent total is greater than 100%".to_vec();
-                    return Err(at(entry, ErrorKind::Message(text)));
+                    return Err(ParseError {
+                        kind: ErrorKind::Message(text),
+                        place: close_place(d),
+                    });
                 }
             }
         }
@@ -736,7 +747,10 @@ impl<'a> Checker<'a> {
                 });
                 if servers == 0 {
                     let text = b"no servers are inside upstream".to_vec();
-                    return Err(at(d, ErrorKind::Message(text)));
+                    return Err(ParseError {
+                        kind: ErrorKind::Message(text),
+                        place: close_place(d),
+                    });
                 }
             }
             Context::StreamMain => self.stream_end()?,
@@ -772,11 +786,12 @@ impl<'a> Checker<'a> {
 
         // Step: the ssl module: a `listen ... ssl` server needs a certificate.
         for server in &stream.servers {
-            if server.ssl && !server.certificate && !stream.certificate {
+            let Some(listen) = &server.ssl else { continue };
+            if !server.certificate && !stream.certificate {
                 let mut message =
                     b"no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive"
                         .to_vec();
-                message.extend_from_slice(&server.place.suffix_bytes());
+                message.extend_from_slice(&listen.suffix_bytes());
                 return Err(ParseError::nowhere(ErrorKind::Message(message)));
             }
         }

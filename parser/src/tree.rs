@@ -12,9 +12,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::ast::{Arg, Block, Config, Directive, Location, SourceFile};
+use crate::ast::{Block, Config, Directive, SourceFile};
 use crate::error::{ErrorKind, ErrorPlace, ParseError};
-use crate::lexer::{Event, LexError, Lexer, Mode, Word};
+use crate::lexer::{Event, LexError, Lexer, Mode};
 
 /// How deep blocks may nest in one file. nginx has no such limit (its recursion is bounded
 /// by its stack); strait needs one so that no input can exhaust the stack.
@@ -83,22 +83,20 @@ pub(crate) fn build(path: &Path, content: Option<Vec<u8>>, options: &ParseOption
         Some(content) => Ok(content),
         None => read_config_file(path),
     };
-    if let Ok(content) = &content {
-        builder.add_file(path.to_path_buf(), content.clone());
-    }
+    let main = content.map(|content| builder.add_file(path.to_path_buf(), content));
 
     // Step: nginx parses the `-g` directives before the file.
     let mut error = None;
     if !options.globals.is_empty() {
-        let mut lexer = Lexer::new(&options.globals, Mode::Param);
+        let mut lexer = Lexer::new(&options.globals, Mode::Param, None);
         let result = builder.parse_directives(&mut lexer, None, Source::Param, &mut globals);
         error = result.err();
     }
 
     // Step: then the main file, unless something failed already.
     if error.is_none() {
-        error = match content {
-            Ok(_) => builder.parse_file_at(0).err(),
+        error = match main {
+            Ok(index) => builder.parse_file_at(index).err(),
             Err(errno) => {
                 Some(ParseError::nowhere(ErrorKind::Open { path: bytes.to_vec(), errno }))
             }
@@ -115,15 +113,6 @@ fn read_config_file(path: &Path) -> Result<Vec<u8>, i32> {
         Ok(content) => Ok(content),
         Err(err) if err.kind() == std::io::ErrorKind::IsADirectory => Ok(Vec::new()),
         Err(err) => Err(err.raw_os_error().unwrap_or(2)),
-    }
-}
-
-/// A lexer word as a tree argument.
-fn arg(word: Word, file: &Option<Arc<Path>>) -> Arg {
-    Arg {
-        value: word.value,
-        quote: word.quote,
-        location: Location { file: file.clone(), line: word.line, column: word.column },
     }
 }
 
@@ -185,7 +174,7 @@ impl Builder {
         self.open.push(path);
 
         let mut block = Block::default();
-        let mut lexer = Lexer::new(&content, Mode::File);
+        let mut lexer = Lexer::new(&content, Mode::File, file.clone());
         let result = self.parse_directives(&mut lexer, file, Source::File, &mut block);
 
         self.open.pop();
@@ -241,10 +230,11 @@ impl Builder {
 
                 // Step: `}` closes the innermost block; at top level nothing is open.
                 Event::BlockEnd { line } => {
-                    let Some(frame) = stack.pop() else {
+                    let Some(mut frame) = stack.pop() else {
                         let kind = ErrorKind::UnexpectedChar(b'}');
                         return Err(ParseError { kind, place: place(file, line) });
                     };
+                    frame.directive.close_line = line;
                     let parent = match stack.last_mut() {
                         Some(parent) => parent.directive.block.get_or_insert_with(Block::default),
                         None => &mut *top,
@@ -261,11 +251,17 @@ impl Builder {
                 return Err(ParseError { kind, place: ErrorPlace::CommandLine });
             }
 
-            let mut words = words.into_iter();
-            let name = arg(words.next().expect("a statement has a name"), file);
-            let args = words.map(|word| arg(word, file)).collect();
+            let mut args = words;
+            let name = args.remove(0);
             let mut directive =
-                Directive { name, args, block: None, includes: Vec::new(), end_line: line };
+                Directive {
+                name,
+                args,
+                block: None,
+                includes: Vec::new(),
+                end_line: line,
+                close_line: 0,
+            };
             let parent = match stack.last_mut() {
                 Some(parent) => parent.directive.block.get_or_insert_with(Block::default),
                 None => &mut *top,
@@ -274,7 +270,7 @@ impl Builder {
             // Step: a `*_by_lua_block` body is Lua, read whole as one argument.
             if opens_block && directive.name.value.ends_with(b"_by_lua_block") {
                 let body = lexer.lua_block(line).map_err(|err| lex_error(err, file))?;
-                directive.args.push(arg(body, file));
+                directive.args.push(body);
                 parent.directives.push(directive);
                 continue;
             }

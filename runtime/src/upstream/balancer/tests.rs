@@ -452,3 +452,61 @@ fn random_two_prefers_fewer_connections() {
     let other = if port_of(&held) == 1 { 2 } else { 1 };
     assert_eq!(sequence(&b, None, 20), [other; 20]);
 }
+
+// === sequences recorded from real nginx 1.22.1 with live connections ===
+
+/// Real nginx 1.22.1: `upstream lc { least_conn; server A weight=2; server B; server C; }`,
+/// backends (a Python listener per port) that send their name and keep the connection open;
+/// the client keeps each connection open too. Nine connections gave `abcacabab`; after
+/// closing the 2nd (b) and 3rd (c), four more gave `cacb`.
+#[test]
+fn least_conn_with_held_connections_matches_nginx() {
+    let b = Balancer::new("lc", Method::LeastConn, vec![weighted(1, 2), peer(2), peer(3)])
+        .unwrap();
+    let name = |h: &PeerHandle| ["a", "b", "c"][usize::from(port_of(h)) - 1];
+    let mut held: Vec<(Tried, PeerHandle)> = Vec::new();
+    let mut open = |b: &Balancer, held: &mut Vec<(Tried, PeerHandle)>, n: usize| {
+        let mut seq = String::new();
+        for _ in 0..n {
+            let mut tried = b.session(None);
+            let handle = b.get(&mut tried).unwrap();
+            seq.push_str(name(&handle));
+            held.push((tried, handle));
+        }
+        seq
+    };
+    assert_eq!(open(&b, &mut held, 9), "abcacabab");
+    for (mut tried, handle) in held.drain(1..3) {
+        b.free(&mut tried, handle, Outcome::Succeeded);
+    }
+    assert_eq!(open(&b, &mut held, 4), "cacb");
+}
+
+/// Real nginx 1.22.1: `upstream ff { server DEAD max_fails=2 fail_timeout=60s weight=3;
+/// server E; server F weight=2; }` where nothing listens on DEAD (connection refused) and
+/// E, F `return` their name; twelve sessions served `feffeffeffef`, the error log had two
+/// `connect() failed` lines and one `upstream server temporarily disabled`.
+#[test]
+fn failover_sequence_matches_nginx() {
+    let dead = Peer { max_fails: 2, fail_timeout: 60, ..weighted(1, 3) };
+    let b = Balancer::new("ff", Method::RoundRobin, vec![dead, peer(2), weighted(3, 2)])
+        .unwrap()
+        .with_clock(Arc::new(ManualClock::new(1_000_000)));
+    let (mut served, mut failures, mut disabled) = (String::new(), 0, 0);
+    for _ in 0..12 {
+        let mut tried = b.session(None);
+        loop {
+            let handle = b.get(&mut tried).unwrap();
+            if port_of(&handle) == 1 {
+                failures += 1;
+                disabled += usize::from(b.free(&mut tried, handle, Outcome::Failed).is_some());
+                continue;
+            }
+            served.push_str(if port_of(&handle) == 2 { "e" } else { "f" });
+            b.free(&mut tried, handle, Outcome::Succeeded);
+            break;
+        }
+    }
+    assert_eq!(served, "feffeffeffef");
+    assert_eq!((failures, disabled), (2, 1));
+}

@@ -42,6 +42,7 @@ pub(crate) struct Main {
 /// The `stream {}` block.
 #[derive(Debug, Serialize)]
 pub(crate) struct Stream {
+    pub(crate) map_hash_bucket_size: Option<usize>,
     pub(crate) access_log: Option<AccessLog>,
     pub(crate) fallback_sni: String,
     pub(crate) server_certs: Option<ServerCerts>,
@@ -154,7 +155,23 @@ pub(crate) struct Hop {
 pub(crate) struct NoRoute {
     pub(crate) socket: String,
     pub(crate) proxy_protocol: bool,
+    /// When the listening server speaks TLS to its upstreams, the no-route server terminates
+    /// it with a placeholder certificate (as APISIX's `ssl_PLACE_HOLDER`), so that the
+    /// connection ends cleanly instead of with a failed handshake logged at `[error]`.
+    pub(crate) placeholder: Option<Placeholder>,
 }
+
+/// The placeholder certificate and key as `data:` values.
+#[derive(Debug, Serialize)]
+pub(crate) struct Placeholder {
+    pub(crate) cert: String,
+    pub(crate) key: String,
+}
+
+/// A throwaway self-signed certificate; it guards no data (no-route connections carry none).
+const PLACEHOLDER_CERT: &str = include_str!("../../templates/no-route-placeholder.crt");
+/// Its key, public by design.
+const PLACEHOLDER_KEY: &str = include_str!("../../templates/no-route-placeholder.key");
 
 /// The context and the files it refers to.
 pub(crate) struct Laid {
@@ -247,7 +264,12 @@ pub(crate) fn lay_out(
     // Static settings per route; one set for all routes means the direct layout.
     let proxies: Vec<Proxy> =
         order.iter().map(|r| proxy(&checked.upstreams[r.upstream], checked)).collect();
-    let direct = proxies.windows(2).all(|w| w[0] == w[1]);
+    let mut direct = proxies.windows(2).all(|w| w[0] == w[1]);
+
+    // A verifying upstream connection cannot reach the no-route server cleanly: hop layout.
+    if !catch_all && proxies.first().is_some_and(|p| p.trusted_certificate.is_some()) {
+        direct = false;
+    }
     let mtls_any = checked.upstreams.iter().any(|u| u.tls && u.client_cert.is_some());
 
     // Per route values: where to pass, which client certificate.
@@ -292,9 +314,17 @@ pub(crate) fn lay_out(
         checked.listeners.iter().any(|l| l.tls).then(|| server_certs(checked, &mut out));
 
     // Unmatched connections.
+    let front_ssl = direct && proxies.first().is_some_and(|p| p.ssl);
     let no_route = (!catch_all).then(|| NoRoute {
         socket: format!("{}/strait-no-route.sock", out.dir),
         proxy_protocol: !direct,
+        placeholder: front_ssl.then(|| {
+            out.holds_keys = true;
+            Placeholder {
+                cert: quote(&format!("data:{PLACEHOLDER_CERT}")),
+                key: quote(&format!("data:{PLACEHOLDER_KEY}")),
+            }
+        }),
     });
     let pass_default = match &no_route {
         Some(n) => quote(&format!("unix:{}", n.socket)),
@@ -326,7 +356,19 @@ pub(crate) fn lay_out(
         proxy: if direct { proxies.first().cloned() } else { None },
     };
 
+    // Long map keys (unix socket paths, long ids) need bigger hash buckets than nginx's 64.
+    let longest = hop_routes
+        .iter()
+        .chain(&pass)
+        .chain(chain.iter().filter_map(|c| c.entry.as_ref()))
+        .chain(server_certs.iter().flat_map(|c| &c.certs))
+        .map(|e| e.key.len())
+        .max()
+        .unwrap_or(0);
+    let map_hash_bucket_size = (longest + 32 > 64).then(|| (longest + 32).div_ceil(64) * 64);
+
     let stream = Stream {
+        map_hash_bucket_size,
         access_log,
         fallback_sni: quote(checked.fallback_sni.as_deref().unwrap_or("")),
         server_certs,
@@ -441,7 +483,7 @@ fn proxy(up: &UpstreamPlan, checked: &Checked) -> Proxy {
 /// Seconds as an nginx time value (`5s`, `1500ms`).
 fn nginx_time(seconds: f64) -> String {
     let ms = (seconds * 1000.0).round() as u64;
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

@@ -1,0 +1,267 @@
+//! Traffic through a rendered configuration served by real nginx (skipped, loudly, without it).
+//!
+//! A backend nginx serves a plain echo and an mTLS upstream that reports the client
+//! certificate's subject and the SNI it received. The rendered configuration is then checked
+//! for the behaviour APISIX has: the right route by SNI, address and port, the right client
+//! certificate per route (inline, by id, decrypted, none), and a connection closed without a
+//! byte when no route matches. Both layouts are covered: direct (all routes share their
+//! static settings) and hop (plain and TLS upstreams behind one listener).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use serde_json::{json, Value};
+use strait_render::{keys, render, RenderOptions, Rendered};
+
+const NGINX: &str = "/usr/sbin/nginx";
+const MODULE: &str = "/usr/lib/nginx/modules/ngx_stream_module.so";
+
+fn pki(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pki").join(name);
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn pki_path(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pki").join(name);
+    path.canonicalize().unwrap().display().to_string()
+}
+
+/// A free loopback port (bound and released; the test binds it again at once).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running nginx, stopped on drop.
+struct Nginx {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Nginx {
+    fn start(dir: &Path, conf: &str, ports: &[u16]) -> Nginx {
+        std::fs::create_dir_all(dir.join("logs")).unwrap();
+        let path = dir.join("nginx.conf");
+        std::fs::write(&path, format!("load_module {MODULE};\ndaemon off;\n{conf}")).unwrap();
+        let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
+        let child = Command::new(NGINX)
+            .stderr(stderr)
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(&path)
+            .spawn()
+            .unwrap();
+        let nginx = Nginx { child, dir: dir.to_owned() };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for port in ports {
+            while TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "nginx did not listen on {port}: {}",
+                    nginx.log()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        nginx
+    }
+
+    fn log(&self) -> String {
+        let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+        read("stderr.log") + &read("logs/error.log")
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // `kill` through the command line keeps the test crate free of unsafe code.
+        let _ = Command::new("kill").arg("-QUIT").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads what the proxy sends until it closes.
+fn plain(port: u16) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// TLS to the proxy with an SNI; what it sends until it closes.
+fn tls(port: u16, sni: Option<&str>) -> String {
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    builder.set_verify(SslVerifyMode::NONE);
+    let connector = builder.build();
+    let mut config = connector.configure().unwrap();
+    config.set_verify_hostname(false);
+    config.set_use_server_name_indication(sni.is_some());
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut s = config.connect(sni.unwrap_or("ignored"), tcp).unwrap();
+    let _ = s.write_all(b"");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The backends: a plain echo and an mTLS upstream reporting the client certificate and SNI.
+fn backends(dir: &Path, plain_port: u16, mtls_port: u16) -> Nginx {
+    let conf = format!(
+        "user root;\nerror_log logs/error.log info;\npid logs/nginx.pid;\nevents {{}}\n\
+         stream {{\n\
+         server {{ listen 127.0.0.1:{plain_port}; return \"plain\\n\"; }}\n\
+         server {{ listen 127.0.0.1:{mtls_port} ssl;\n\
+           ssl_certificate {crt}; ssl_certificate_key {key};\n\
+           ssl_verify_client optional; ssl_client_certificate {ca}; ssl_verify_depth 3;\n\
+           return \"cn=$ssl_client_s_dn sni=$ssl_server_name\\n\"; }}\n}}\n",
+        crt = pki_path("server.crt"),
+        key = pki_path("server.key"),
+        ca = pki_path("ca.crt"),
+    );
+    Nginx::start(dir, &conf, &[plain_port, mtls_port])
+}
+
+/// No line at `[error]` or worse: unmatched connections end as cleanly as matched ones.
+fn assert_quiet(proxy: &Nginx) {
+    std::thread::sleep(Duration::from_millis(300));
+    let log = proxy.log();
+    for level in ["[error]", "[crit]", "[alert]", "[emerg]"] {
+        assert!(!log.contains(level), "{level} in the proxy's log:\n{log}");
+    }
+}
+
+fn render_into(dir: &Path, routes: &Value, config: &Value) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let rendered: Rendered =
+        render(routes, config, &RenderOptions { files_dir: dir.to_owned() }).unwrap();
+    for f in &rendered.files {
+        std::fs::write(dir.join(&f.name), &f.contents).unwrap();
+    }
+    rendered.config
+}
+
+#[test]
+fn routes_and_client_certificates_on_nginx() {
+    if !Path::new(NGINX).exists() || !Path::new(MODULE).exists() {
+        eprintln!("NOTICE: nginx with the stream module is not installed: traffic test SKIPPED");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (b_plain, b_mtls) = (free_port(), free_port());
+    let _backends = backends(&tmp.path().join("backends"), b_plain, b_mtls);
+
+    // The routes: every shape of client certificate, SNI, address and port.
+    let (tls_port, plain_port, other_port) = (free_port(), free_port(), free_port());
+    let encrypted = keys::encrypt_private_key(&pki("client-a.key"), "edd1c9f0985e76a2").unwrap();
+    let mtls_node = json!({ format!("127.0.0.1:{b_mtls}"): 1 });
+    let routes = json!({
+        "ssls": [
+            {"id": "server", "snis": ["localhost", "*.test.com", "b.test.com"],
+             "cert": pki("server.crt"), "key": pki("server.key")},
+            {"id": "client-b", "type": "client",
+             "cert": pki("client-b.crt"), "key": pki("client-b.key")},
+        ],
+        "upstreams": [
+            {"id": "inline", "scheme": "tls", "nodes": mtls_node,
+             "tls": {"client_cert": pki("client-a.crt"), "client_key": pki("client-a.key")}},
+            {"id": "by-id", "scheme": "tls", "nodes": mtls_node,
+             "tls": {"client_cert_id": "client-b"}},
+            {"id": "encrypted", "scheme": "tls", "nodes": mtls_node,
+             "tls": {"client_cert": pki("client-a.crt"), "client_key": encrypted}},
+            {"id": "none", "scheme": "tls", "nodes": mtls_node},
+            {"id": "plain", "nodes": {format!("127.0.0.1:{b_plain}"): 1}},
+        ],
+        "stream_routes": [
+            {"id": "a", "sni": "a.test.com", "upstream_id": "inline"},
+            {"id": "wild", "sni": "*.test.com", "upstream_id": "by-id"},
+            {"id": "enc", "sni": "localhost", "upstream_id": "encrypted"},
+            {"id": "b-elsewhere", "sni": "b.test.com", "remote_addr": "192.0.2.1",
+             "upstream_id": "inline"},
+            {"id": "none", "server_port": tls_port, "upstream_id": "none"},
+            {"id": "plain", "server_port": plain_port, "remote_addr": "127.0.0.0/8",
+             "upstream_id": "plain"},
+        ],
+    });
+    let config = json!({
+        "apisix": {"enable_reuseport": false, "stream_proxy": {"tcp": [
+            {"addr": format!("127.0.0.1:{tls_port}"), "tls": true},
+            format!("127.0.0.1:{plain_port}"),
+            format!("127.0.0.1:{other_port}"),
+        ]}},
+        "nginx_config": {"user": "root", "error_log_level": "info"},
+    });
+    let dir = tmp.path().join("proxy");
+    let conf = render_into(&dir, &routes, &config);
+    assert!(conf.contains("proxy_protocol on;"), "plain and TLS routes need the hop layout");
+    let proxy = Nginx::start(&dir, &conf, &[tls_port, plain_port, other_port]);
+    let ctx = |what: &str| format!("{what}\n--- proxy log:\n{}", proxy.log());
+
+    // SNI: exact, wildcard (any depth), exact with an address that does not match.
+    let got = tls(tls_port, Some("a.test.com"));
+    assert!(got.contains("CN=client-a") && got.contains("sni=a.test.com"), "{}", ctx(&got));
+    let got = tls(tls_port, Some("x.y.test.com"));
+    assert!(got.starts_with("cn=") && got.contains("CN=client-b"), "{}", ctx(&got));
+    let got = tls(tls_port, Some("b.test.com"));
+    assert!(got.contains("CN=client-b"), "falls through to the wildcard: {}", ctx(&got));
+
+    // Decrypted key; no certificate where none is configured.
+    let got = tls(tls_port, Some("localhost"));
+    assert!(got.contains("CN=client-a") && got.contains("sni=localhost"), "{}", ctx(&got));
+    let got = tls(tls_port, Some("other.example"));
+    assert_eq!(got, "cn= sni=apisix_backend\n", "{}", ctx(&got));
+    let got = tls(tls_port, None);
+    assert_eq!(got, "cn= sni=apisix_backend\n", "{}", ctx(&got));
+
+    // Port and address routes; no match closes without a byte.
+    assert_eq!(plain(plain_port), "plain\n", "{}", ctx("plain"));
+    assert_eq!(plain(other_port), "", "{}", ctx("no route"));
+    assert_quiet(&proxy);
+}
+
+#[test]
+fn direct_layout_forwards_the_client_sni() {
+    if !Path::new(NGINX).exists() || !Path::new(MODULE).exists() {
+        eprintln!("NOTICE: nginx with the stream module is not installed: traffic test SKIPPED");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (b_plain, b_mtls) = (free_port(), free_port());
+    let _backends = backends(&tmp.path().join("backends"), b_plain, b_mtls);
+    let (tls_port, other_port) = (free_port(), free_port());
+    let routes = json!({
+        "ssls": [
+            {"id": "server", "snis": ["*.test.com"],
+             "cert": pki("server.crt"), "key": pki("server.key")},
+            {"id": "client-b", "type": "client",
+             "cert": pki("client-b.crt"), "key": pki("client-b.key")},
+        ],
+        "upstreams": [{"id": "b", "scheme": "tls", "nodes": {format!("127.0.0.1:{b_mtls}"): 1},
+                       "tls": {"client_cert_id": "client-b"}}],
+        "stream_routes": [{"id": "wild", "sni": "*.test.com", "upstream_id": "b"}],
+    });
+    let config = json!({
+        "apisix": {"stream_proxy": {"tcp": [
+            {"addr": format!("127.0.0.1:{tls_port}"), "tls": true},
+            format!("127.0.0.1:{other_port}"),
+        ]}},
+        "nginx_config": {"user": "root", "error_log_level": "info"},
+    });
+    let dir = tmp.path().join("proxy");
+    let conf = render_into(&dir, &routes, &config);
+    assert!(!conf.contains("proxy_protocol on;"), "one set of settings: direct layout");
+    let proxy = Nginx::start(&dir, &conf, &[tls_port, other_port]);
+    let got = tls(tls_port, Some("deep.sub.test.com"));
+    assert!(
+        got.contains("CN=client-b") && got.contains("sni=deep.sub.test.com"),
+        "{got}\n{}",
+        proxy.log()
+    );
+    assert_eq!(plain(other_port), "", "no route: closed without a byte\n{}", proxy.log());
+    assert_quiet(&proxy);
+}

@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use openssl::ssl::{SslConnector, SslMethod, SslSession, SslVerifyMode};
+use openssl::ssl::{SslConnector, SslMethod, SslOptions, SslSession, SslVerifyMode};
 
 use crate::sys;
 
@@ -173,6 +173,8 @@ pub fn tls_exchanges(
     let connector = match SslConnector::builder(SslMethod::tls_client()) {
         Ok(mut builder) => {
             builder.set_verify(SslVerifyMode::NONE);
+            // A server that closes without close_notify ends the data, as in nginx.
+            builder.set_options(SslOptions::IGNORE_UNEXPECTED_EOF);
             builder.build()
         }
         Err(e) => {
@@ -248,8 +250,11 @@ fn tls_round(
         deadline,
         timeout,
     )
-    .or_else(|e| if e.message == "closed" { Ok(Vec::new()) } else { Err(e) })
     .map_err(|e| ("receive stream response error", e))?;
+
+    // Close like the Lua socket does (close_notify): OpenSSL marks the session of a
+    // connection dropped without it as not resumable.
+    let _ = stream.shutdown();
     let next_session = stream.ssl().session().map(|s| s.to_owned());
     Ok((data, next_session))
 }

@@ -510,3 +510,42 @@ fn failover_sequence_matches_nginx() {
     assert_eq!(served, "feffeffeffef");
     assert_eq!((failures, disabled), (2, 1));
 }
+
+/// Real nginx 1.22.1: `hash $k` and `hash $k consistent` over `server 127.0.0.1:39503;
+/// server 127.0.0.1:39287 weight=2; server 127.0.0.1:44477; server 127.0.0.1:36419;` where
+/// nothing listens on the third (refused); one session per key, keys in this order. Each
+/// upstream logged one `connect() failed` and one `upstream server temporarily disabled`.
+#[test]
+fn hash_failover_matches_nginx() {
+    const KEYS: [&str; 16] = [
+        "a", "b", "c", "key1", "key2", "user42", "10.0.0.1", "hello world", "example.com", "0",
+        "1", "12345", "strait", "nginx", "Z", "abc",
+    ];
+    let cases = [(Method::Hash, "1011011130301013"), (Method::ConsistentHash, "3101013030103110")];
+    for (method, expected) in cases {
+        let ports = [39503, 39287, 44477, 36419];
+        let mut peers: Vec<Peer> = ports.iter().map(|&p| peer(p)).collect();
+        peers[1].weight = 2;
+        let b = Balancer::new("h", method, peers)
+            .unwrap()
+            .with_clock(Arc::new(ManualClock::new(1_000_000)));
+        let (mut served, mut failures, mut disabled) = (String::new(), 0, 0);
+        for key in KEYS {
+            let mut tried = b.session(Some(key.as_bytes()));
+            loop {
+                let handle = b.get(&mut tried).unwrap();
+                let index = index_of(&b, port_of(&handle));
+                if index == 2 {
+                    failures += 1;
+                    disabled += usize::from(b.free(&mut tried, handle, Outcome::Failed).is_some());
+                    continue;
+                }
+                served.push_str(&index.to_string());
+                b.free(&mut tried, handle, Outcome::Succeeded);
+                break;
+            }
+        }
+        assert_eq!(served, expected, "{method:?}");
+        assert_eq!((failures, disabled), (1, 1), "{method:?}");
+    }
+}

@@ -16,7 +16,10 @@
 use nom::bytes::complete::{tag, take_till, take_while};
 use nom::{IResult, Parser};
 
-use crate::ast::Quote;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::ast::{Arg, Location, Quote};
 use crate::error::ErrorKind;
 
 /// nginx's `NGX_CONF_BUFFER`: the most bytes one token may span.
@@ -35,26 +38,14 @@ pub(crate) enum Mode {
     Param,
 }
 
-/// One token of a directive, with its value as nginx stores it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Word {
-    /// Quotes removed, escapes rewritten (or a Lua body, verbatim).
-    pub(crate) value: Vec<u8>,
-    /// How the token was written.
-    pub(crate) quote: Quote,
-    /// Line of the token's first byte (its opening quote when quoted).
-    pub(crate) line: usize,
-    /// Byte column of the token's first byte.
-    pub(crate) column: usize,
-}
-
 /// What one call of [`Lexer::next_event`] read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Event {
     /// A directive ended by `;` (`block == false`) or `{` (`block == true`).
     Statement {
-        /// The name and the arguments.
-        words: Vec<Word>,
+        /// The name and the arguments, as nginx stores them (quotes removed, escapes
+        /// rewritten), each placed at its first byte (its opening quote when quoted).
+        words: Vec<Arg>,
         /// Whether a `{` ended it.
         block: bool,
         /// The line of the `;` or `{` (the line nginx puts in its messages).
@@ -159,12 +150,12 @@ fn quoted_word(input: &[u8]) -> IResult<&[u8], (u8, &[u8], bool)> {
         return Err(nom::Err::Error(nom::error::Error::new(input, nom::error::ErrorKind::Char)));
     };
     let mut i = 1;
-    while i < input.len() {
-        match input[i] {
-            b'\\' => i += 2,
-            ch if ch == quote => return Ok((&input[i + 1..], (quote, &input[1..i], true))),
-            _ => i += 1,
+    while let Some(at) = memchr::memchr2(quote, b'\\', input.get(i..).unwrap_or_default()) {
+        i += at;
+        if input[i] == quote {
+            return Ok((&input[i + 1..], (quote, &input[1..i], true)));
         }
+        i += 2;
     }
     let end = input.len();
     Ok((&input[end..], (quote, &input[1..], false)))
@@ -311,12 +302,19 @@ pub(crate) struct Lexer<'a> {
     line: usize,
     /// The offset where that line starts.
     line_start: usize,
+    /// The file the tokens are placed in (`None`: the `-g` string).
+    file: Option<Arc<Path>>,
 }
 
 impl<'a> Lexer<'a> {
     /// A lexer at the start of `src`.
-    pub(crate) fn new(src: &'a [u8], mode: Mode) -> Lexer<'a> {
-        Lexer { src, pos: 0, mode, counted: 0, line: 1, line_start: 0 }
+    pub(crate) fn new(src: &'a [u8], mode: Mode, file: Option<Arc<Path>>) -> Lexer<'a> {
+        Lexer { src, pos: 0, mode, counted: 0, line: 1, line_start: 0, file }
+    }
+
+    /// A token of this input as a tree argument.
+    fn arg(&self, value: Vec<u8>, quote: Quote, (line, column): (usize, usize)) -> Arg {
+        Arg { value, quote, location: Location { file: self.file.clone(), line, column } }
     }
 
     /// The line and column of `offset`; offsets must be asked in increasing order.
@@ -440,9 +438,9 @@ impl<'a> Lexer<'a> {
     }
 
     /// Reads a bare token at `self.pos`.
-    fn read_bare(&mut self) -> Result<Word, LexError> {
+    fn read_bare(&mut self) -> Result<Arg, LexError> {
         let start = self.pos;
-        let (line, column) = self.locate(start);
+        let place = self.locate(start);
         let (rest, (raw, end)) =
             bare_word(&self.src[start..]).expect("bare_word accepts any input");
         self.pos = self.src.len() - rest.len();
@@ -455,13 +453,13 @@ impl<'a> Lexer<'a> {
         };
         self.check_token_buffer(start, last_read, None)?;
 
-        Ok(Word { value: unescape(raw), quote: Quote::None, line, column })
+        Ok(self.arg(unescape(raw), Quote::None, place))
     }
 
     /// Reads a quoted token at `self.pos` and checks what follows its closing quote.
-    fn read_quoted(&mut self) -> Result<Word, LexError> {
+    fn read_quoted(&mut self) -> Result<Arg, LexError> {
         let open = self.pos;
-        let (line, column) = self.locate(open);
+        let place = self.locate(open);
         let (rest, (quote, raw, closed)) =
             quoted_word(&self.src[open..]).expect("a quote starts here");
         self.pos = self.src.len() - rest.len();
@@ -485,19 +483,19 @@ impl<'a> Lexer<'a> {
         }
 
         let quote = if quote == b'"' { Quote::Double } else { Quote::Single };
-        Ok(Word { value: unescape(raw), quote, line, column })
+        Ok(self.arg(unescape(raw), quote, place))
     }
 
     /// Reads a `*_by_lua_block` body right after its `{`: Lua text up to the matching `}`,
     /// kept verbatim. `open_line` is the line of the `{`.
-    pub(crate) fn lua_block(&mut self, open_line: usize) -> Result<Word, LexError> {
+    pub(crate) fn lua_block(&mut self, open_line: usize) -> Result<Arg, LexError> {
         let start = self.pos;
-        let (line, column) = self.locate(start.saturating_sub(1));
+        let place = self.locate(start.saturating_sub(1));
         match lua_body(&self.src[start..]) {
             LuaEnd::Closed(len) => {
                 self.pos = start + len + 1;
                 let value = self.src[start..start + len].to_vec();
-                Ok(Word { value, quote: Quote::Lua, line, column })
+                Ok(self.arg(value, Quote::Lua, place))
             }
             LuaEnd::Eof(last_open) => {
                 // nginx-lua names the line of the last `{` it saw.
@@ -521,7 +519,7 @@ mod tests {
 
     /// All events of `src` up to the end or the first fault.
     fn events(src: &[u8]) -> Result<Vec<Event>, LexError> {
-        let mut lexer = Lexer::new(src, Mode::File);
+        let mut lexer = Lexer::new(src, Mode::File, None);
         let mut out = Vec::new();
         loop {
             match lexer.next_event()? {

@@ -253,8 +253,7 @@ impl Builder {
 
             let mut args = words;
             let name = args.remove(0);
-            let mut directive =
-                Directive {
+            let mut directive = Directive {
                 name,
                 args,
                 block: None,

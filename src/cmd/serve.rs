@@ -9,6 +9,7 @@ use strait_runtime::log::{ErrorLog, Level, LogFile};
 use strait_runtime::plan::{LogPath, Paths};
 use strait_runtime::server::{LoadError, Loader};
 use strait_runtime::Plan;
+use strait_parser::check::{check_outcome, CheckOptions};
 
 /// What serving needs from the command line.
 #[derive(Debug, Clone)]
@@ -53,10 +54,16 @@ impl ServeOptions {
         let conf = self.conf_path();
         let paths = self.paths();
         let options = strait_parser::ParseOptions { globals: self.globals.clone() };
+        let check_options =
+            CheckOptions { conf_prefix: paths.conf_prefix.clone(), ..CheckOptions::default() };
         Arc::new(move || {
-            let config = strait_parser::parse_file(&conf, &options)
-                .map_err(|e| LoadError::Parse(String::from_utf8_lossy(&e.to_bytes()).into_owned()))?;
-            Ok(Plan::compile(&config, &paths)?)
+            // Parse and check as `nginx -t` does, then compile the plan.
+            let fault = |e: &strait_parser::ParseError| {
+                LoadError::Parse(String::from_utf8_lossy(&e.to_bytes()).into_owned())
+            };
+            let outcome = strait_parser::parse_file_partial(&conf, &options);
+            check_outcome(&outcome, &check_options).map_err(|e| fault(&e))?;
+            Ok(Plan::compile(&outcome.config, &paths)?)
         })
     }
 
@@ -67,7 +74,9 @@ impl ServeOptions {
         match self.paths().default_error_log {
             LogPath::Stderr => ErrorLog::stderr(Level::Notice),
             LogPath::File(path) => match LogFile::open(&path) {
-                Ok(file) => ErrorLog::new(vec![Target { sink: Sink::File(file), level: Level::Notice }]),
+                Ok(file) => {
+                    ErrorLog::new(vec![Target { sink: Sink::File(file), level: Level::Notice }])
+                }
                 Err(_) => ErrorLog::default(),
             },
         }
@@ -125,7 +134,11 @@ pub(crate) fn version(verbose: bool) {
         return;
     }
     let openssl = openssl_version();
-    let _ = writeln!(err, "built by strait {} (a Rust drop-in for nginx's stream module)", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        err,
+        "built by strait {} (a Rust drop-in for nginx's stream module)",
+        env!("CARGO_PKG_VERSION")
+    );
     let _ = writeln!(err, "built with {openssl}");
     let _ = writeln!(err, "TLS SNI support enabled");
     let _ = writeln!(
@@ -143,54 +156,4 @@ pub(crate) fn version(verbose: bool) {
 fn openssl_version() -> String {
     // `OpenSSL 3.0.19 27 Jan 2026`, as OpenSSL words it.
     openssl::version::version().to_string()
-}
-
-/// The command line until the nginx-style flag parser (src/nginx_cli.rs) takes over:
-/// `-p`, `-c`, `-e`, `-g`, `-s`, `-v`, `-V`, values attached or separate.
-pub(crate) fn main_from_args(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
-    let mut options = ServeOptions {
-        prefix: PathBuf::from("/usr/share/nginx/"),
-        conf: PathBuf::from("/etc/nginx/nginx.conf"),
-        error_log: None,
-        globals: Vec::new(),
-    };
-    let mut signal = None;
-    let args: Vec<String> = args.skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        let flag = arg.get(..2).unwrap_or("");
-        let mut value = || -> Option<String> {
-            if arg.len() > 2 {
-                Some(arg[2..].to_string())
-            } else {
-                i += 1;
-                args.get(i).cloned()
-            }
-        };
-        match flag {
-            "-v" => {
-                version(false);
-                return ExitCode::SUCCESS;
-            }
-            "-V" => {
-                version(true);
-                return ExitCode::SUCCESS;
-            }
-            "-p" => options.prefix = PathBuf::from(value().unwrap_or_default()),
-            "-c" => options.conf = PathBuf::from(value().unwrap_or_default()),
-            "-e" => options.error_log = value(),
-            "-g" => options.globals = value().unwrap_or_default().into_bytes(),
-            "-s" => signal = value(),
-            _ => {
-                let _ = writeln!(std::io::stderr(), "nginx: invalid option: \"{arg}\"");
-                return ExitCode::FAILURE;
-            }
-        }
-        i += 1;
-    }
-    match signal {
-        Some(signal) => super::signal::run(&options, &signal),
-        None => run(&options),
-    }
 }

@@ -1,0 +1,192 @@
+//! The process: pid file timing, config errors before the pid file, reload (valid and
+//! invalid), QUIT draining sessions, TERM, USR1 reopening logs, `-s`, `-v`/`-V`, daemon.
+
+mod runtime_support;
+
+use runtime_support::*;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+fn vars(answer: &str, extra: &str) -> HashMap<&'static str, String> {
+    let mut vars = HashMap::new();
+    vars.insert("RETURN", free_port().to_string());
+    vars.insert("PROXY", free_port().to_string());
+    vars.insert("ECHO", echo_upstream().to_string());
+    vars.insert("ANSWER", answer.to_string());
+    vars.insert("EXTRA", extra.to_string());
+    vars
+}
+
+fn port(vars: &HashMap<&'static str, String>, key: &str) -> u16 {
+    vars[key].parse().unwrap()
+}
+
+#[test]
+fn listeners_accept_as_soon_as_the_pid_file_exists() {
+    for flavor in flavors() {
+        let vars = vars("first", "");
+        let server = Instance::start(flavor, &config("process.conf", &vars));
+        // No retry: the listener must already be bound.
+        assert_eq!(read_all(port(&vars, "RETURN")), b"first", "{flavor:?}");
+        assert_eq!(server.pid(), server.child.as_ref().unwrap().id() as i32, "{flavor:?}");
+    }
+}
+
+#[test]
+fn a_config_error_exits_before_the_pid_file() {
+    for flavor in flavors() {
+        let vars = vars("x", "bogus_directive on;");
+        let server = Instance::prepare(flavor, &config("process.conf", &vars));
+        let output = server.command().output().unwrap();
+        assert!(!output.status.success(), "{flavor:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let conf = server.path().join("nginx.conf");
+        let line = if flavor == Flavor::Nginx { 18 } else { 16 };
+        let expected =
+            format!("nginx: [emerg] unknown directive \"bogus_directive\" in {}:{line}\n", conf.display());
+        assert_eq!(stderr, expected, "{flavor:?}");
+        assert!(!server.path().join("nginx.pid").exists(), "{flavor:?}");
+        assert!(server.error_log().contains("[emerg]"), "{flavor:?}: error.log lacks the fault");
+    }
+}
+
+#[test]
+fn reload_applies_a_valid_config_and_keeps_the_old_one_on_error() {
+    for flavor in flavors() {
+        let mut vars = vars("first", "");
+        let mut server = Instance::start(flavor, &config("process.conf", &vars));
+        assert_eq!(read_all(port(&vars, "RETURN")), b"first");
+
+        // A valid config with a new answer and a new listener.
+        let added = free_port();
+        vars.insert("ANSWER", "second".into());
+        vars.insert("EXTRA", format!("server {{ listen 127.0.0.1:{added}; return added; }}"));
+        server.rewrite(&config("process.conf", &vars));
+        server.signal("HUP");
+        let start = std::time::Instant::now();
+        while read_all(port(&vars, "RETURN")) != b"second" {
+            assert!(start.elapsed() < Duration::from_secs(5), "{flavor:?}: reload not applied");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(read_all(added), b"added", "{flavor:?}");
+
+        // An invalid config: logged, the running one stays.
+        vars.insert("ANSWER", "third".into());
+        vars.insert("EXTRA", "bogus_directive on;".into());
+        server.rewrite(&config("process.conf", &vars));
+        server.signal("HUP");
+        assert!(server.wait_log("unknown directive \"bogus_directive\""), "{flavor:?}");
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(read_all(port(&vars, "RETURN")), b"second", "{flavor:?}");
+        assert_eq!(read_all(added), b"added", "{flavor:?}");
+        assert!(server.quit().success());
+        assert!(!server.error_log().contains("[alert]"), "{flavor:?}");
+    }
+}
+
+#[test]
+fn quit_lets_sessions_in_flight_finish() {
+    for flavor in flavors() {
+        let vars = vars("x", "");
+        let mut server = Instance::start(flavor, &config("process.conf", &vars));
+        let mut stream = TcpStream::connect(("127.0.0.1", port(&vars, "PROXY"))).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(b"before").unwrap();
+        let mut buf = [0u8; 6];
+        stream.read_exact(&mut buf).unwrap();
+
+        // QUIT: new connections are refused, the open session still proxies.
+        server.signal("QUIT");
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(TcpStream::connect(("127.0.0.1", port(&vars, "RETURN"))).is_err(), "{flavor:?}");
+        stream.write_all(b"after!").unwrap();
+        stream.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"after!", "{flavor:?}");
+        assert!(server.child.as_mut().unwrap().try_wait().unwrap().is_none(), "{flavor:?}");
+
+        // The last session ends: the server exits cleanly and removes its pid file.
+        drop(stream);
+        assert!(server.wait_exit().success(), "{flavor:?}");
+        assert!(!server.path().join("nginx.pid").exists(), "{flavor:?}");
+    }
+}
+
+#[test]
+fn signals_through_dash_s_and_reopen() {
+    for flavor in flavors() {
+        let vars = vars("x", "");
+        let mut server = Instance::start(flavor, &config("process.conf", &vars));
+
+        // -s reopen: a rotated error log is replaced by a fresh file.
+        let log = server.path().join("error.log");
+        std::fs::rename(&log, server.path().join("error.log.1")).unwrap();
+        let status = server.command().args(["-s", "reopen"]).status().unwrap();
+        assert!(status.success(), "{flavor:?}");
+        let start = std::time::Instant::now();
+        while !log.exists() {
+            assert!(start.elapsed() < Duration::from_secs(5), "{flavor:?}: log not reopened");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+
+        // -s stop ends it.
+        let status = server.command().args(["-s", "stop"]).status().unwrap();
+        assert!(status.success(), "{flavor:?}");
+        server.wait_exit();
+    }
+}
+
+#[test]
+fn dash_s_without_a_running_instance_reports_the_pid_file() {
+    let vars = vars("x", "");
+    let server = Instance::prepare(Flavor::Strait, &config("process.conf", &vars));
+    let output = server.command().args(["-s", "reload"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "nginx: [error] open() \"{}/nginx.pid\" failed (2: No such file or directory)\n",
+        server.path().display()
+    );
+    assert_eq!(stderr, expected);
+}
+
+#[test]
+fn version_lines_satisfy_nginx_tests() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_strait")).arg("-V").output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stderr);
+    let version = regex::Regex::new(r"(?m)^nginx version: nginx/(\d+)\.(\d+)\.(\d+)").unwrap();
+    let v = version.captures(&text).expect("nginx version line");
+    let numbers: Vec<u32> = (1..=3).map(|i| v[i].parse().unwrap()).collect();
+    assert!(numbers >= vec![1, 27, 5], "{text}");
+    assert!(text.contains("strait"), "{text}");
+    assert!(regex::Regex::new(r"(?m)^built with OpenSSL \d+\.\d+\.\d+").unwrap().is_match(&text));
+    assert!(text.contains("\nTLS SNI support enabled\n"), "{text}");
+    assert!(text.contains("--with-stream "), "{text}");
+    assert!(!text.contains("=dynamic"), "{text}");
+}
+
+#[test]
+fn daemon_on_detaches_and_the_pid_file_names_the_daemon() {
+    let vars = vars("daemonized", "");
+    let conf = config("process.conf", &vars).replace("daemon off;", "daemon on;");
+    let server = Instance::prepare(Flavor::Strait, &conf);
+    // The foreground process exits at once; the daemon keeps serving.
+    let status = server.command().status().unwrap();
+    assert!(status.success());
+    let pid_file = server.path().join("nginx.pid");
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(&pid_file).map_or(true, |s| !s.ends_with('\n')) {
+        assert!(start.elapsed() < Duration::from_secs(5), "no pid file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(read_all(port(&vars, "RETURN")), b"daemonized");
+    let pid = server.pid();
+    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    let start = std::time::Instant::now();
+    while pid_file.exists() {
+        assert!(start.elapsed() < Duration::from_secs(5), "daemon did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -162,6 +162,9 @@ pub enum BalancerError {
         /// The upstream block's name.
         upstream: String,
     },
+    /// A peer with `weight=0` (nginx rejects it when parsing `server`).
+    #[error("invalid parameter \"weight=0\"")]
+    ZeroWeight,
 }
 
 /// The peer chosen for one connection attempt.
@@ -328,6 +331,9 @@ impl Balancer {
         let (backup, primary): (Vec<Peer>, Vec<Peer>) = peers.into_iter().partition(|p| p.backup);
         if primary.is_empty() {
             return Err(BalancerError::NoServers { upstream });
+        }
+        if primary.iter().chain(&backup).any(|p| p.weight == 0) {
+            return Err(BalancerError::ZeroWeight);
         }
 
         // Every peer starts with effective_weight = weight.

@@ -192,6 +192,13 @@ fn all_backup_servers_is_a_config_error() {
 }
 
 #[test]
+fn zero_weight_is_rejected() {
+    let err = Balancer::new("u", Method::Hash, vec![peer(1), weighted(2, 0)]).unwrap_err();
+    assert_eq!(err, BalancerError::ZeroWeight);
+    assert_eq!(err.to_string(), "invalid parameter \"weight=0\"");
+}
+
+#[test]
 fn max_conns_limits_concurrent_sessions() {
     let limited = Peer { max_conns: 1, ..peer(1) };
     let b = Balancer::new("u", Method::RoundRobin, vec![limited, peer(2)]).unwrap();
@@ -461,11 +468,10 @@ fn random_two_prefers_fewer_connections() {
 /// closing the 2nd (b) and 3rd (c), four more gave `cacb`.
 #[test]
 fn least_conn_with_held_connections_matches_nginx() {
-    let b = Balancer::new("lc", Method::LeastConn, vec![weighted(1, 2), peer(2), peer(3)])
-        .unwrap();
+    let b = Balancer::new("lc", Method::LeastConn, vec![weighted(1, 2), peer(2), peer(3)]).unwrap();
     let name = |h: &PeerHandle| ["a", "b", "c"][usize::from(port_of(h)) - 1];
     let mut held: Vec<(Tried, PeerHandle)> = Vec::new();
-    let mut open = |b: &Balancer, held: &mut Vec<(Tried, PeerHandle)>, n: usize| {
+    let open = |b: &Balancer, held: &mut Vec<(Tried, PeerHandle)>, n: usize| {
         let mut seq = String::new();
         for _ in 0..n {
             let mut tried = b.session(None);
@@ -518,8 +524,22 @@ fn failover_sequence_matches_nginx() {
 #[test]
 fn hash_failover_matches_nginx() {
     const KEYS: [&str; 16] = [
-        "a", "b", "c", "key1", "key2", "user42", "10.0.0.1", "hello world", "example.com", "0",
-        "1", "12345", "strait", "nginx", "Z", "abc",
+        "a",
+        "b",
+        "c",
+        "key1",
+        "key2",
+        "user42",
+        "10.0.0.1",
+        "hello world",
+        "example.com",
+        "0",
+        "1",
+        "12345",
+        "strait",
+        "nginx",
+        "Z",
+        "abc",
     ];
     let cases = [(Method::Hash, "1011011130301013"), (Method::ConsistentHash, "3101013030103110")];
     for (method, expected) in cases {

@@ -706,6 +706,11 @@ impl<'a> Checker<'a> {
         for entry in block.expanded(config) {
             let key = entry.name.value.as_slice();
             if d.name.value == b"map" {
+                if let Some(regex) = key.strip_prefix(b"~") {
+                    for name in named_captures(regex) {
+                        self.stream.defined.insert(name.to_ascii_lowercase());
+                    }
+                }
                 if let Some(value) = entry.args.first() {
                     if key != b"hostnames" && key != b"volatile" {
                         self.template(entry, &value.value)?;
@@ -814,6 +819,29 @@ impl<'a> Checker<'a> {
             self.options.conf_prefix.join(path)
         }
     }
+}
+
+/// The names of a regex's named groups (`(?<name>`, `(?P<name>`, `(?'name'`): PCRE makes
+/// each a variable when nginx compiles the regex.
+fn named_captures(regex: &[u8]) -> Vec<&[u8]> {
+    let mut names = Vec::new();
+    let mut rest = regex;
+    while let Some(at) = rest.windows(2).position(|w| w == b"(?") {
+        rest = &rest[at + 2..];
+        let after = rest.strip_prefix(b"P").unwrap_or(rest);
+        let Some((&open, body)) = after.split_first() else { break };
+        let close = match open {
+            b'<' => b'>',
+            b'\'' => b'\'',
+            _ => continue,
+        };
+        let end = body.iter().position(|&b| b == close).unwrap_or(0);
+        let name = &body[..end];
+        if !name.is_empty() && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// `server ADDRESS [PARAMETERS]` inside a stream `upstream`: nginx's parameter checks.

@@ -1,0 +1,89 @@
+//! Idle timeouts, half close, and access_log escaping, `if=` and `buffer=`/`flush=`, each
+//! compared with nginx when installed.
+
+mod runtime_support;
+
+use runtime_support::*;
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+#[test]
+fn idle_timeout_half_close_and_access_log_escapes_match_nginx() {
+    let echo = echo_upstream();
+    let silent = silent_upstream();
+    let mut runs = Vec::new();
+    for flavor in flavors() {
+        let mut vars = HashMap::new();
+        for key in ["IDLE", "HALF", "ESCAPED"] {
+            vars.insert(key, free_port().to_string());
+        }
+        vars.insert("ECHO", echo.to_string());
+        vars.insert("SILENT", silent.to_string());
+        let port = |k: &str| vars[k].parse::<u16>().unwrap();
+        let mut server = Instance::start(flavor, &config("timeouts.conf", &vars));
+
+        // proxy_timeout 1s: a silent upstream ends the session after about a second.
+        let started = Instant::now();
+        let mut idle = TcpStream::connect(("127.0.0.1", port("IDLE"))).unwrap();
+        idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 16];
+        let n = idle.read(&mut buf).unwrap_or(99);
+        let waited = started.elapsed();
+        assert_eq!(n, 0, "{flavor:?}: the idle session was not closed");
+        assert!(waited >= Duration::from_millis(900), "{flavor:?}: closed after {waited:?}");
+
+        // proxy_half_close: the client's EOF is passed on, the answer still arrives.
+        assert_eq!(exchange(port("HALF"), b"half-closed"), b"half-closed", "{flavor:?}");
+        assert_eq!(read_all(port("ESCAPED")), b"ok", "{flavor:?}");
+
+        // buffer=64k: nothing is written before the flush interval.
+        std::thread::sleep(Duration::from_millis(200));
+        let buffered_early = server.read("buffered.log");
+        assert!(server.quit().success(), "{flavor:?}");
+
+        let timed_out = server
+            .error_log()
+            .lines()
+            .filter(|l| l.contains("timed out"))
+            .map(|l| normalize(l).replace(&vars["IDLE"], "IDLE").replace(&vars["SILENT"], "SILENT"))
+            .collect::<Vec<_>>();
+        let mut escaped: Vec<String> = server.read("escaped.log").lines().map(String::from).collect();
+        escaped.sort();
+        let mut json: Vec<String> = server.read("json.log").lines().map(String::from).collect();
+        json.sort();
+        let mut buffered: Vec<String> = server.read("buffered.log").lines().map(String::from).collect();
+        buffered.sort();
+        runs.push((flavor, timed_out, escaped, json, buffered_early, buffered));
+    }
+
+    let (_, timed_out, escaped, json, buffered_early, buffered) = &runs[0];
+    assert_eq!(
+        timed_out,
+        &vec![
+            "[info] PID: *N connection timed out (110: Connection timed out) while proxying \
+             connection, client: 127.0.0.1, server: 127.0.0.1:EPH, upstream: \
+             \"127.0.0.1:EPH\", bytes from/to client:0/0, bytes from/to upstream:0/0"
+                .to_string()
+        ]
+    );
+    assert_eq!(
+        escaped,
+        &vec![
+            "[a\\x22b\\x5Cc\\x09d] 200".to_string(),
+            "[half] 200".to_string(),
+            "[idle] 200".to_string()
+        ]
+    );
+    assert_eq!(json, &vec!["{\"name\":\"a\\\"b\\\\c\\td\"}".to_string(), "{\"name\":\"half\"}".to_string()]);
+    assert_eq!(buffered_early, "");
+    assert_eq!(buffered, &vec!["[a\"b\\c\td] ".to_string(), "[half] ".to_string(), "[idle] ".to_string()]);
+    for run in &runs[1..] {
+        assert_eq!(&run.1, timed_out, "{:?} timeout line", run.0);
+        assert_eq!(&run.2, escaped, "{:?} escape=default", run.0);
+        assert_eq!(&run.3, json, "{:?} escape=json", run.0);
+        assert_eq!(&run.4, buffered_early, "{:?} buffer", run.0);
+        assert_eq!(&run.5, buffered, "{:?} escape=none", run.0);
+    }
+}

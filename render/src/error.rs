@@ -113,6 +113,12 @@ pub enum RenderError {
         /// tera's message with its causes.
         message: String,
     },
+    /// The rendered configuration fails the parser's checks (a bug in the translator).
+    #[error("the rendered configuration fails the checks: {message}")]
+    Check {
+        /// The check's message, `... in FILE:LINE` as nginx words it.
+        message: String,
+    },
     /// An output file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {

@@ -133,6 +133,9 @@ pub(crate) struct Front {
 pub(crate) struct Proxy {
     pub(crate) ssl: bool,
     pub(crate) ssl_name: String,
+    /// nginx resumes a session made with another connection's client certificate and SNI;
+    /// where those vary per connection, sessions are not reused.
+    pub(crate) no_session_reuse: bool,
     pub(crate) mtls: bool,
     pub(crate) trusted_certificate: Option<String>,
     pub(crate) connect_timeout: Option<String>,
@@ -293,6 +296,7 @@ pub(crate) fn lay_out(
             let mut proxy = proxy.clone();
             if proxy.ssl {
                 proxy.ssl_name = quote(&hop_sni(route, checked));
+                proxy.no_session_reuse = false;
             }
             hops.push(Hop {
                 comment: format!("route \"{}\" -> {}", route.id, up.origin),
@@ -471,6 +475,7 @@ fn proxy(up: &UpstreamPlan, checked: &Checked) -> Proxy {
     Proxy {
         ssl: up.tls,
         ssl_name: "$strait_upstream_sni".into(),
+        no_session_reuse: up.tls,
         mtls: up.tls && checked.upstreams.iter().any(|u| u.tls && u.client_cert.is_some()),
         trusted_certificate: checked.trusted_certificate.clone().filter(|_| up.verify),
         connect_timeout: up.timeout.as_ref().map(|t| nginx_time(t.connect)),

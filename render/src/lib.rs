@@ -132,6 +132,21 @@ pub fn render(
     Ok(Rendered { config, files: laid.files, holds_keys: laid.holds_keys })
 }
 
+/// Runs the parser's checks (what `strait -t` checks) on a rendered configuration, read as
+/// if it were the file `path` (includes and relative paths resolve from its directory).
+pub fn check_config(config: &str, path: &Path) -> Result<(), RenderError> {
+    let options = strait_parser::ParseOptions::default();
+    let failed =
+        |error: strait_parser::ParseError| RenderError::Check { message: error.to_string() };
+    let parsed = strait_parser::parse_bytes(config.as_bytes(), path, &options).map_err(failed)?;
+    let check_options = strait_parser::check::CheckOptions {
+        conf_prefix: path.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into()),
+        ..Default::default()
+    };
+    strait_parser::check::check(&parsed, &check_options).map_err(failed)?;
+    Ok(())
+}
+
 /// Runs tera over the context.
 fn render_templates(context: &layout::Context) -> Result<String, RenderError> {
     let template_error = |name: &str, err: tera::Error| {

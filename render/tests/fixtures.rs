@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use strait_render::{load_document, render, RenderError, RenderOptions, Rendered};
+use strait_render::{check_config, load_document, render, RenderError, RenderOptions, Rendered};
 
 /// The directory output files are rendered for.
 const FILES_DIR: &str = "/run/strait";
@@ -83,6 +83,20 @@ fn valid_fixtures_match_their_snapshots() {
         assert_eq!(rendered.config, again.config, "{name}: output is not deterministic");
 
         insta::assert_snapshot!(name.clone(), whole_output(&rendered));
+    }
+}
+
+/// The parser's checks (`strait -t`) accept every rendered fixture.
+#[test]
+fn strait_checks_accept_every_fixture() {
+    set_fixture_env();
+    for dir in cases(&testdata()) {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let rendered = render_case(&dir).unwrap();
+        let path = Path::new(FILES_DIR).join("nginx.conf");
+        if let Err(e) = check_config(&rendered.config, &path) {
+            panic!("{name}: {e}");
+        }
     }
 }
 

@@ -205,6 +205,8 @@ fn routes_and_client_certificates_on_nginx() {
     // SNI: exact, wildcard (any depth), exact with an address that does not match.
     let got = tls(tls_port, Some("a.test.com"));
     assert!(got.contains("CN=client-a") && got.contains("sni=a.test.com"), "{}", ctx(&got));
+    let got = tls(tls_port, Some("A.Test.COM"));
+    assert!(got.contains("CN=client-a"), "SNI is matched caselessly: {}", ctx(&got));
     let got = tls(tls_port, Some("x.y.test.com"));
     assert!(got.starts_with("cn=") && got.contains("CN=client-b"), "{}", ctx(&got));
     let got = tls(tls_port, Some("b.test.com"));
@@ -241,9 +243,16 @@ fn direct_layout_forwards_the_client_sni() {
             {"id": "client-b", "type": "client",
              "cert": pki("client-b.crt"), "key": pki("client-b.key")},
         ],
-        "upstreams": [{"id": "b", "scheme": "tls", "nodes": {format!("127.0.0.1:{b_mtls}"): 1},
-                       "tls": {"client_cert_id": "client-b"}}],
-        "stream_routes": [{"id": "wild", "sni": "*.test.com", "upstream_id": "b"}],
+        "upstreams": [
+            {"id": "b", "scheme": "tls", "nodes": {format!("127.0.0.1:{b_mtls}"): 1},
+             "tls": {"client_cert_id": "client-b"}},
+            {"id": "a", "scheme": "tls", "nodes": {format!("127.0.0.1:{b_mtls}"): 1},
+             "tls": {"client_cert": pki("client-a.crt"), "client_key": pki("client-a.key")}},
+        ],
+        "stream_routes": [
+            {"id": "wild", "sni": "*.test.com", "upstream_id": "b"},
+            {"id": "a", "sni": "a.test.com", "upstream_id": "a"},
+        ],
     });
     let config = json!({
         "apisix": {"stream_proxy": {"tcp": [
@@ -262,6 +271,15 @@ fn direct_layout_forwards_the_client_sni() {
         "{got}\n{}",
         proxy.log()
     );
+    // One server, certificates per connection: no session of another identity is resumed.
+    for (sni, cn) in
+        [("a.test.com", "client-a"), ("b.test.com", "client-b"), ("a.test.com", "client-a")]
+    {
+        let got = tls(tls_port, Some(sni));
+        assert!(got.contains(&format!("CN={cn},")), "{sni}: {got}\n{}", proxy.log());
+    }
+    let got = tls(tls_port, Some("trailing.test.com."));
+    assert!(got.contains("sni=trailing.test.com\n"), "trailing dot removed: {got}");
     assert_eq!(plain(other_port), "", "no route: closed without a byte\n{}", proxy.log());
     assert_quiet(&proxy);
 }

@@ -569,3 +569,34 @@ fn hash_failover_matches_nginx() {
         assert_eq!((failures, disabled), (1, 1), "{method:?}");
     }
 }
+
+/// Real nginx 1.22.1: `upstream u { server D1; server X backup; server D2 weight=2;
+/// server Y backup weight=2; server Z backup; }` with nothing listening on D1 and D2;
+/// eight sessions served `yxzyyxzy`, with two `connect() failed` and two
+/// `upstream server temporarily disabled` lines.
+#[test]
+fn backup_sequence_matches_nginx() {
+    let backup = |port, weight| Peer { backup: true, ..weighted(port, weight) };
+    let peers = vec![peer(1), backup(7, 1), weighted(2, 2), backup(8, 2), backup(9, 1)];
+    let b = Balancer::new("u", Method::RoundRobin, peers)
+        .unwrap()
+        .with_clock(Arc::new(ManualClock::new(1_000_000)));
+    let (mut served, mut failures, mut disabled) = (String::new(), 0, 0);
+    for _ in 0..8 {
+        let mut tried = b.session(None);
+        loop {
+            let handle = b.get(&mut tried).unwrap();
+            let port = port_of(&handle);
+            if port < 7 {
+                failures += 1;
+                disabled += usize::from(b.free(&mut tried, handle, Outcome::Failed).is_some());
+                continue;
+            }
+            served.push(char::from(b"xyz"[usize::from(port - 7)]));
+            b.free(&mut tried, handle, Outcome::Succeeded);
+            break;
+        }
+    }
+    assert_eq!(served, "yxzyyxzy");
+    assert_eq!((failures, disabled), (2, 2));
+}

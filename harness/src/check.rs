@@ -55,14 +55,20 @@ pub fn response_body(section: &str, expected: &Value, got: &[u8]) -> Check {
         Value::Str(want) => Check::new(
             description,
             want.as_slice() == got,
-            vec![format!("section:  --- {section}"), format!("expected: {}", show(want)),
-                format!("got:      {}", show(got))],
+            vec![
+                format!("section:  --- {section}"),
+                format!("expected: {}", show(want)),
+                format!("got:      {}", show(got)),
+            ],
         ),
         Value::Regex(re) => Check::new(
             description,
             re.is_match(got),
-            vec![format!("section:  --- {section}"), format!("expected: like {re:?}"),
-                format!("got:      {}", show(got))],
+            vec![
+                format!("section:  --- {section}"),
+                format!("expected: like {re:?}"),
+                format!("got:      {}", show(got)),
+            ],
         ),
         Value::List(items) => match items.first() {
             Some(first) => response_body(section, first, got),
@@ -83,8 +89,11 @@ pub fn response_body_like(section: &str, pattern: &Value, got: &[u8]) -> Check {
         Ok(re) => Check::new(
             description,
             re.is_match(got),
-            vec![format!("section:  --- {section}"), format!("expected: like {re:?}"),
-                format!("got:      {}", show(got))],
+            vec![
+                format!("section:  --- {section}"),
+                format!("expected: like {re:?}"),
+                format!("got:      {}", show(got)),
+            ],
         ),
         Err(e) => Check::fail(description, vec![format!("section:  --- {section}"), e]),
     }
@@ -157,7 +166,10 @@ pub fn log_has(section: &str, log_name: &str, value: &Value, lines: &[&[u8]]) ->
         .map(|pattern| {
             let found = lines.iter().any(|line| pattern.find(line).is_some());
             Check::new(
-                format!("{section} - pattern {} should match a line in {log_name}", pattern.describe()),
+                format!(
+                    "{section} - pattern {} should match a line in {log_name}",
+                    pattern.describe()
+                ),
                 found,
                 vec![
                     format!("section:  --- {section}"),
@@ -174,8 +186,10 @@ pub fn log_has(section: &str, log_name: &str, value: &Value, lines: &[&[u8]]) ->
 pub fn log_lacks(section: &str, log_name: &str, value: &Value, lines: &[&[u8]]) -> Vec<Check> {
     let mut checks = Vec::new();
     for pattern in log_patterns(value) {
-        let description =
-            format!("{section} - pattern {} should not match any line in {log_name}", pattern.describe());
+        let description = format!(
+            "{section} - pattern {} should not match any line in {log_name}",
+            pattern.describe()
+        );
         let matching: Vec<&&[u8]> = lines.iter().filter(|l| pattern.find(l).is_some()).collect();
         if matching.is_empty() {
             checks.push(Check::new(description.clone(), true, Vec::new()));
@@ -249,14 +263,18 @@ mod tests {
         Value::Str(text.as_bytes().to_vec())
     }
 
-    const LOG: &[u8] = b"2026/01/01 [notice] 1#1: start\n2026/01/01 [error] 1#1: *1 boom, client: 1\n";
+    const LOG: &[u8] =
+        b"2026/01/01 [notice] 1#1: start\n2026/01/01 [error] 1#1: *1 boom, client: 1\n";
 
     #[test]
     fn exact_and_regex_bodies() {
         assert_eq!(response_body("stream_response", &s("hi\n"), b"hi\n").verdict, Verdict::Pass);
         let check = response_body("stream_response", &s("hi\n"), b"ho\n");
         let Verdict::Fail(detail) = check.verdict else { panic!("should fail") };
-        assert_eq!(detail, ["section:  --- stream_response", "expected: \"hi\\n\"", "got:      \"ho\\n\""]);
+        assert_eq!(
+            detail,
+            ["section:  --- stream_response", "expected: \"hi\\n\"", "got:      \"ho\\n\""]
+        );
         let re = Value::Regex(PerlRegex::new("^h.$", "").unwrap());
         assert_eq!(response_body("x", &re, b"hi\n").verdict, Verdict::Pass);
         assert_eq!(response_body_like("x", &s("a.b\n"), b"xa\nb\n").verdict, Verdict::Pass);

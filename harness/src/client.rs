@@ -114,9 +114,7 @@ fn plain_exchange(
     // Send the request, if any.
     if let Some(request) = &exchange.request {
         let _ = stream.set_write_timeout(Some(step_limit(deadline)));
-        stream
-            .write_all(request)
-            .map_err(|e| ("send stream request", StepError::from_io(&e)))?;
+        stream.write_all(request).map_err(|e| ("send stream request", StepError::from_io(&e)))?;
     }
 
     // Read until the server closes.
@@ -233,13 +231,13 @@ fn tls_round(
     let mut config = connector.configure().map_err(|e| handshake_error(e.to_string()))?;
     config.set_verify_hostname(false);
     config.set_use_server_name_indication(sni.is_some());
-    let mut ssl = config.into_ssl(sni.unwrap_or("localhost")).map_err(|e| {
-        handshake_error(e.to_string())
-    })?;
+    let mut ssl =
+        config.into_ssl(sni.unwrap_or("localhost")).map_err(|e| handshake_error(e.to_string()))?;
     if let Some(session) = session {
         sys::offer_session(&mut ssl, session).map_err(|e| handshake_error(e.to_string()))?;
     }
-    let mut stream = openssl::ssl::SslStream::new(ssl, tcp).map_err(|e| handshake_error(e.to_string()))?;
+    let mut stream =
+        openssl::ssl::SslStream::new(ssl, tcp).map_err(|e| handshake_error(e.to_string()))?;
     stream.connect().map_err(|_| handshake_error("handshake failed".into()))?;
 
     // Send the data, then read until the server closes.
@@ -281,8 +279,12 @@ pub fn lua_unescape(data: &[u8]) -> Vec<u8> {
             b'f' => out.push(12),
             b'v' => out.push(11),
             b'x' => {
-                let hex: Vec<u8> =
-                    data[i..].iter().take(2).take_while(|d| d.is_ascii_hexdigit()).copied().collect();
+                let hex: Vec<u8> = data[i..]
+                    .iter()
+                    .take(2)
+                    .take_while(|d| d.is_ascii_hexdigit())
+                    .copied()
+                    .collect();
                 let value = hex.iter().fold(0u8, |acc, d| {
                     acc.wrapping_mul(16).wrapping_add((*d as char).to_digit(16).unwrap_or(0) as u8)
                 });
@@ -333,7 +335,10 @@ mod tests {
     fn reads_until_close_and_prints() {
         let port = one_shot(3, b"pong\n", Duration::ZERO);
         let ex = [Exchange { port, request: Some(b"abc".to_vec()) }];
-        assert_eq!(plain_exchanges(&ex, true, timeout(3000, false)), Outcome::Body(b"pong\n".to_vec()));
+        assert_eq!(
+            plain_exchanges(&ex, true, timeout(3000, false)),
+            Outcome::Body(b"pong\n".to_vec())
+        );
     }
 
     #[test]

@@ -126,9 +126,9 @@ mod tests {
         let text = stream_block(&b, 4000).unwrap();
         assert_eq!(
             text,
-            "stream {\nmap $x $y { default 1; }\n\n    server {\n        listen 127.0.0.1:4000;\n\n    \
-             return hi;\n\n    }\n    server {\n        listen 127.0.0.1:4002 udp;\n\n    \
-             return 3;\n\n    }\n}\n"
+            "stream {\nmap $x $y { default 1; }\n\n    server {\n        \
+             listen 127.0.0.1:4000;\n\n    return hi;\n\n    }\n    server {\n        \
+             listen 127.0.0.1:4002 udp;\n\n    return 3;\n\n    }\n}\n"
         );
     }
 

@@ -102,23 +102,27 @@ impl Differences {
                 return Err(BailOut::Io { what: "cannot read", path: path.into(), source })
             }
         };
-        let table: Table = toml::from_str(&text).map_err(|e| BailOut::Differences {
-            path: path.into(),
-            message: e.to_string(),
-        })?;
+        let table: Table = toml::from_str(&text)
+            .map_err(|e| BailOut::Differences { path: path.into(), message: e.to_string() })?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut entries = Vec::new();
         for entry in table.difference {
             if entry.reason.trim().is_empty() {
                 return Err(BailOut::Differences {
                     path: path.into(),
-                    message: format!("{} {}: every difference needs a reason", entry.file, entry.block),
+                    message: format!(
+                        "{} {}: every difference needs a reason",
+                        entry.file, entry.block
+                    ),
                 });
             }
             if !entry.skip && entry.sections.is_empty() {
                 return Err(BailOut::Differences {
                     path: path.into(),
-                    message: format!("{} {}: give `sections` or `skip = true`", entry.file, entry.block),
+                    message: format!(
+                        "{} {}: give `sections` or `skip = true`",
+                        entry.file, entry.block
+                    ),
                 });
             }
             let file = absolute(&dir.join(&entry.file));
@@ -138,22 +142,27 @@ impl Differences {
     }
 
     /// Applies the entry for `block` of `file` on `flavour`, if any, to the block.
-    pub fn apply(&self, file: &Path, flavour: Flavour, block: &mut Block) -> Result<Applied, String> {
+    pub fn apply(
+        &self,
+        file: &Path,
+        flavour: Flavour,
+        block: &mut Block,
+    ) -> Result<Applied, String> {
         let file = absolute(file);
-        let Some((_, entry)) = self
-            .entries
-            .iter()
-            .find(|(f, e)| *f == file && e.block.trim_end() == block.name.trim_end() && e.binary == flavour)
-        else {
+        let Some((_, entry)) = self.entries.iter().find(|(f, e)| {
+            *f == file && e.block.trim_end() == block.name.trim_end() && e.binary == flavour
+        }) else {
             return Ok(Applied::None);
         };
         if entry.skip {
             return Ok(Applied::Skip { reason: entry.reason.clone() });
         }
         for (header, body) in &entry.sections {
-            let body = body.as_str().ok_or_else(|| format!("differences: {header}: not a string"))?;
+            let body =
+                body.as_str().ok_or_else(|| format!("differences: {header}: not a string"))?;
             let text = format!("=== override\n--- {header}\n{body}\n");
-            let spec = parse_spec(Path::new("differences.toml"), &text, 1).map_err(|e| e.to_string())?;
+            let spec =
+                parse_spec(Path::new("differences.toml"), &text, 1).map_err(|e| e.to_string())?;
             for section in spec.blocks.into_iter().flat_map(|b| b.sections) {
                 block.set(&section.name, section.value);
             }
@@ -200,7 +209,8 @@ mod tests {
         .unwrap();
         let differences = Differences::load(&table).unwrap();
         let file = dir.path().join("a.t");
-        let spec = parse_file(&file, "__DATA__\n=== TEST 1: x\n--- stream_response\nold\n").unwrap();
+        let spec =
+            parse_file(&file, "__DATA__\n=== TEST 1: x\n--- stream_response\nold\n").unwrap();
 
         let mut block = spec.blocks[0].clone();
         let applied = differences.apply(&file, Flavour::Nginx, &mut block).unwrap();
@@ -218,7 +228,8 @@ mod tests {
         let table = dir.path().join("differences.toml");
         std::fs::write(
             &table,
-            "[[difference]]\nfile = \"a.t\"\nblock = \"T\"\nbinary = \"nginx\"\nreason = \"\"\nskip = true\n",
+            "[[difference]]\nfile = \"a.t\"\nblock = \"T\"\nbinary = \"nginx\"\n\
+             reason = \"\"\nskip = true\n",
         )
         .unwrap();
         assert!(Differences::load(&table).is_err());

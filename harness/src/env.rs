@@ -73,8 +73,8 @@ impl Expander<'_> {
 /// A TCP port on 127.0.0.1 that is free now and not in `used`.
 pub fn free_port(used: &BTreeSet<u16>) -> Result<u16, BailOut> {
     for _ in 0..100 {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .map_err(|e| BailOut::NoFreePort(e.to_string()))?;
+        let listener =
+            TcpListener::bind(("127.0.0.1", 0)).map_err(|e| BailOut::NoFreePort(e.to_string()))?;
         let port = listener.local_addr().map_err(|e| BailOut::NoFreePort(e.to_string()))?.port();
         if !used.contains(&port) {
             return Ok(port);
@@ -86,8 +86,8 @@ pub fn free_port(used: &BTreeSet<u16>) -> Result<u16, BailOut> {
 /// A port P on 127.0.0.1 such that P, P+1 and P+2 are free now (the three stream servers).
 pub fn free_port_triple(used: &BTreeSet<u16>) -> Result<u16, BailOut> {
     for _ in 0..200 {
-        let first = TcpListener::bind(("127.0.0.1", 0))
-            .map_err(|e| BailOut::NoFreePort(e.to_string()))?;
+        let first =
+            TcpListener::bind(("127.0.0.1", 0)).map_err(|e| BailOut::NoFreePort(e.to_string()))?;
         let port = first.local_addr().map_err(|e| BailOut::NoFreePort(e.to_string()))?.port();
         if port > u16::MAX - 2 || (0..3).any(|i| used.contains(&(port + i))) {
             continue;
@@ -119,8 +119,10 @@ mod tests {
     fn expands_defined_variables_only_in_upper_case() {
         let vars = BTreeMap::from([("TEST_NGINX_A_1".to_string(), "v".to_string())]);
         let mut ex = expander(&vars);
-        assert_eq!(ex.expand("x $TEST_NGINX_A_1; $test_nginx_a $TEST_NGINX_").unwrap(),
-            "x v; $test_nginx_a $TEST_NGINX_");
+        assert_eq!(
+            ex.expand("x $TEST_NGINX_A_1; $test_nginx_a $TEST_NGINX_").unwrap(),
+            "x v; $test_nginx_a $TEST_NGINX_"
+        );
     }
 
     #[test]

@@ -15,12 +15,65 @@ pub struct Unsupported(pub String);
 /// Perl builtins and keywords: as a lone word they do something in Perl rather than fail
 /// under `strict subs`, so the evaluator refuses them instead of inventing an error text.
 const BUILTINS: &[&str] = &[
-    "and", "chr", "cmp", "defined", "die", "do", "else", "eq", "eval", "exit", "for",
-    "foreach", "ge", "gt", "if", "join", "last", "lc", "le", "length", "local", "lt", "map",
-    "my", "ne", "next", "not", "or", "ord", "our", "pack", "pop", "print", "push", "q", "qq",
-    "qr", "qw", "ref", "return", "reverse", "say", "scalar", "shift", "sort", "sprintf", "sub",
-    "time", "uc", "undef", "unless", "unpack", "until", "use", "wantarray", "warn", "while",
-    "x", "xor",
+    "and",
+    "chr",
+    "cmp",
+    "defined",
+    "die",
+    "do",
+    "else",
+    "eq",
+    "eval",
+    "exit",
+    "for",
+    "foreach",
+    "ge",
+    "gt",
+    "if",
+    "join",
+    "last",
+    "lc",
+    "le",
+    "length",
+    "local",
+    "lt",
+    "map",
+    "my",
+    "ne",
+    "next",
+    "not",
+    "or",
+    "ord",
+    "our",
+    "pack",
+    "pop",
+    "print",
+    "push",
+    "q",
+    "qq",
+    "qr",
+    "qw",
+    "ref",
+    "return",
+    "reverse",
+    "say",
+    "scalar",
+    "shift",
+    "sort",
+    "sprintf",
+    "sub",
+    "time",
+    "uc",
+    "undef",
+    "unless",
+    "unpack",
+    "until",
+    "use",
+    "wantarray",
+    "warn",
+    "while",
+    "x",
+    "xor",
 ];
 
 /// Evaluates `source` the way Test::Base's `eval` filter does.
@@ -145,7 +198,7 @@ impl Parser<'_> {
         let mut left = self.repetition()?;
         loop {
             self.skip_space();
-            if self.peek() == Some(b'.') && !self.peek_at(1).is_some_and(|c| c == b'.') {
+            if self.peek() == Some(b'.') && self.peek_at(1).is_none_or(|c| c != b'.') {
                 self.pos += 1;
                 let right = self.repetition()?;
                 let mut chars = left.chars(self)?;
@@ -435,24 +488,30 @@ impl Parser<'_> {
             b'a' => simple(0x07),
             b'e' => simple(0x1b),
             b'0'..=b'7' => {
-                let digits: Vec<u8> =
-                    rest.iter().take(3).take_while(|d| (b'0'..=b'7').contains(d)).copied().collect();
+                let digits: Vec<u8> = rest
+                    .iter()
+                    .take(3)
+                    .take_while(|d| (b'0'..=b'7').contains(d))
+                    .copied()
+                    .collect();
                 let value = digits.iter().fold(0u32, |acc, d| acc * 8 + (d - b'0') as u32);
                 Ok((vec![value], digits.len()))
             }
             b'o' if rest.get(1) == Some(&b'{') => {
-                let end = rest.iter().position(|&b| b == b'}').ok_or_else(|| {
-                    self.unsupported("unterminated \\o{...}")
-                })?;
+                let end = rest
+                    .iter()
+                    .position(|&b| b == b'}')
+                    .ok_or_else(|| self.unsupported("unterminated \\o{...}"))?;
                 let digits = String::from_utf8_lossy(&rest[2..end]);
                 let value = u32::from_str_radix(digits.trim(), 8)
                     .map_err(|_| self.unsupported("bad \\o{...}"))?;
                 Ok((vec![value], end + 1))
             }
             b'x' if rest.get(1) == Some(&b'{') => {
-                let end = rest.iter().position(|&b| b == b'}').ok_or_else(|| {
-                    self.unsupported("unterminated \\x{...}")
-                })?;
+                let end = rest
+                    .iter()
+                    .position(|&b| b == b'}')
+                    .ok_or_else(|| self.unsupported("unterminated \\x{...}"))?;
                 let digits: String = String::from_utf8_lossy(&rest[2..end])
                     .chars()
                     .filter(|c| *c != '_' && !c.is_whitespace())
@@ -467,8 +526,12 @@ impl Parser<'_> {
             }
             b'x' => {
                 // Up to two hex digits; none at all means NUL, as in Perl.
-                let digits: Vec<u8> =
-                    rest[1..].iter().take(2).take_while(|d| d.is_ascii_hexdigit()).copied().collect();
+                let digits: Vec<u8> = rest[1..]
+                    .iter()
+                    .take(2)
+                    .take_while(|d| d.is_ascii_hexdigit())
+                    .copied()
+                    .collect();
                 let value = digits
                     .iter()
                     .fold(0u32, |acc, d| acc * 16 + (*d as char).to_digit(16).unwrap_or(0));
@@ -481,9 +544,10 @@ impl Parser<'_> {
                 Ok((vec![(ctrl.to_ascii_uppercase() ^ 64) as u32], 2))
             }
             b'N' if rest.get(1) == Some(&b'{') && rest.get(2) == Some(&b'U') => {
-                let end = rest.iter().position(|&b| b == b'}').ok_or_else(|| {
-                    self.unsupported("unterminated \\N{U+...}")
-                })?;
+                let end = rest
+                    .iter()
+                    .position(|&b| b == b'}')
+                    .ok_or_else(|| self.unsupported("unterminated \\N{U+...}"))?;
                 let digits = String::from_utf8_lossy(&rest[4.min(end)..end]).into_owned();
                 let value = u32::from_str_radix(&digits, 16)
                     .map_err(|_| self.unsupported("bad \\N{U+...}"))?;

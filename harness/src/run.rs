@@ -27,10 +27,25 @@ const SLEEP_UNIT: Duration = Duration::from_millis(15);
 
 /// Sections that need Test::Nginx's HTTP server: a block with one is skipped.
 const HTTP_SECTIONS: &[&str] = &[
-    "config", "http_config", "request", "more_headers", "raw_request", "pipelined_requests",
-    "response_headers", "response_headers_like", "raw_response_headers_like",
-    "raw_response_headers_unlike", "error_code_like", "curl", "curl_options", "http2",
-    "http3", "exec", "request_eval", "response_body_unlike", "response_body_filters",
+    "config",
+    "http_config",
+    "request",
+    "more_headers",
+    "raw_request",
+    "pipelined_requests",
+    "response_headers",
+    "response_headers_like",
+    "raw_response_headers_like",
+    "raw_response_headers_unlike",
+    "error_code_like",
+    "curl",
+    "curl_options",
+    "http2",
+    "http3",
+    "exec",
+    "request_eval",
+    "response_body_unlike",
+    "response_body_filters",
 ];
 
 /// Sections that need something else the runner does not provide, with what it is.
@@ -54,17 +69,57 @@ const UNSUPPORTED_SECTIONS: &[(&str, &str)] = &[
 
 /// Sections the runner understands.
 const KNOWN_SECTIONS: &[&str] = &[
-    "ONLY", "SKIP", "LAST", "main_config", "post_main_config", "stream_config",
-    "stream_server_config", "stream_server_config2", "stream_server_config3",
-    "steam_listen_option", "steam_listen_option2", "steam_listen_option3", "stream_request",
-    "stream_request2", "stream_request3", "stream_response", "stream_response_like",
-    "response_body", "response_body_like", "error_code", "error_log", "no_error_log",
-    "grep_error_log", "grep_error_log_out", "access_log", "no_access_log", "timeout", "wait",
-    "abort", "log_level", "must_die", "user_files", "error_log_file", "skip_nginx",
-    "skip_nginx2", "skip_openssl", "skip_eval", "todo", "stream_tls_request", "stream_sni",
-    "stream_session_reuse", "stream_conf_enable", "suppress_stderr", "no_check_leak",
-    "ignore_response", "ignore_response_body", "ignore_error_log", "server_name",
-    "server_addr_for_client", "wait_etcd_sync", "no_long_string",
+    "ONLY",
+    "SKIP",
+    "LAST",
+    "main_config",
+    "post_main_config",
+    "stream_config",
+    "stream_server_config",
+    "stream_server_config2",
+    "stream_server_config3",
+    "steam_listen_option",
+    "steam_listen_option2",
+    "steam_listen_option3",
+    "stream_request",
+    "stream_request2",
+    "stream_request3",
+    "stream_response",
+    "stream_response_like",
+    "response_body",
+    "response_body_like",
+    "error_code",
+    "error_log",
+    "no_error_log",
+    "grep_error_log",
+    "grep_error_log_out",
+    "access_log",
+    "no_access_log",
+    "timeout",
+    "wait",
+    "abort",
+    "log_level",
+    "must_die",
+    "user_files",
+    "error_log_file",
+    "skip_nginx",
+    "skip_nginx2",
+    "skip_openssl",
+    "skip_eval",
+    "todo",
+    "stream_tls_request",
+    "stream_sni",
+    "stream_session_reuse",
+    "stream_conf_enable",
+    "suppress_stderr",
+    "no_check_leak",
+    "ignore_response",
+    "ignore_response_body",
+    "ignore_error_log",
+    "server_name",
+    "server_addr_for_client",
+    "wait_etcd_sync",
+    "no_long_string",
 ];
 
 /// How the first stream server's port is chosen.
@@ -172,11 +227,16 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, BailOut> {
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), BailOut> {
-    let entries = fs::read_dir(dir)
-        .map_err(|source| BailOut::Io { what: "cannot read directory", path: dir.into(), source })?;
+    let entries = fs::read_dir(dir).map_err(|source| BailOut::Io {
+        what: "cannot read directory",
+        path: dir.into(),
+        source,
+    })?;
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.is_dir() && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("servroot")) {
+        if path.is_dir()
+            && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("servroot"))
+        {
             walk(&path, found)?;
         } else if path.extension().is_some_and(|e| e == "t") {
             found.push(path);
@@ -211,8 +271,10 @@ impl BinaryInfo {
         text.push_str(&String::from_utf8_lossy(&output.stderr));
 
         // strait or nginx: strait says so in -V; a silent binary is judged by its name.
-        let named_strait = binary.file_name().is_some_and(|n| n.to_string_lossy().contains("strait"));
-        let flavour = if text.contains("strait") || named_strait { Flavour::Strait } else { Flavour::Nginx };
+        let named_strait =
+            binary.file_name().is_some_and(|n| n.to_string_lossy().contains("strait"));
+        let flavour =
+            if text.contains("strait") || named_strait { Flavour::Strait } else { Flavour::Nginx };
 
         // Versions, as Test::Nginx reads them.
         let version = regex::Regex::new(r"\w+/(\d+)\.(\d+)\.(\d+)")
@@ -247,7 +309,9 @@ fn num(text: &str) -> u32 {
 /// `ngx_stream_module.so` from `--modules-path`, beside the binary, or Debian's directory.
 fn find_stream_module(binary: &Path, version_text: &str) -> Option<String> {
     let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Some(path) = version_text.split_whitespace().find_map(|w| w.strip_prefix("--modules-path=")) {
+    if let Some(path) =
+        version_text.split_whitespace().find_map(|w| w.strip_prefix("--modules-path="))
+    {
         dirs.push(PathBuf::from(path));
     }
     if let Some(dir) = binary.parent() {
@@ -270,7 +334,9 @@ pub fn run(options: &Options, files: &[PathBuf], out: &mut dyn Write) -> Result<
         "# binary {} ({}){}",
         info.path.display(),
         info.flavour.name(),
-        if info.load_modules.is_empty() { String::new() } else {
+        if info.load_modules.is_empty() {
+            String::new()
+        } else {
             format!(", load_module {}", info.load_modules.join(" "))
         }
     );
@@ -298,7 +364,8 @@ pub fn run(options: &Options, files: &[PathBuf], out: &mut dyn Write) -> Result<
             PortChoice::Free => env::free_port_triple(&used_ports)?,
         };
         used_ports.extend([port, port + 1, port + 2]);
-        let mut worker = Worker::new(options, Arc::clone(&info), Arc::clone(&differences), port, k)?;
+        let mut worker =
+            Worker::new(options, Arc::clone(&info), Arc::clone(&differences), port, k)?;
         let queue = Arc::clone(&queue);
         let sender = sender.clone();
         handles.push(thread::spawn(move || {
@@ -357,7 +424,11 @@ pub fn run(options: &Options, files: &[PathBuf], out: &mut dyn Write) -> Result<
             .map(|s| s.blocks.iter().any(|b| b.name.trim_end() == entry.block.trim_end()))
             .unwrap_or(false);
         if !found {
-            let _ = writeln!(out, "# WARNING: differences.toml: no block {:?} in {}", entry.block, entry.file);
+            let _ = writeln!(
+                out,
+                "# WARNING: differences.toml: no block {:?} in {}",
+                entry.block, entry.file
+            );
         }
     }
     Ok(summary)
@@ -386,18 +457,20 @@ impl Worker {
         index: usize,
     ) -> Result<Worker, BailOut> {
         // The server root: TEST_NGINX_SERVROOT when set, else a fresh temporary directory.
-        let tempdir = tempfile::Builder::new()
-            .prefix("strait-prove-")
-            .tempdir()
-            .map_err(|source| BailOut::Io { what: "cannot create", path: std::env::temp_dir(), source })?;
+        let tempdir =
+            tempfile::Builder::new().prefix("strait-prove-").tempdir().map_err(|source| {
+                BailOut::Io { what: "cannot create", path: std::env::temp_dir(), source }
+            })?;
         let root_dir = match options.env.get("TEST_NGINX_SERVROOT") {
             Some(dir) if index == 0 => differences::absolute(Path::new(dir)),
             Some(dir) => differences::absolute(Path::new(&format!("{dir}_{index}"))),
             None => tempdir.path().join("servroot"),
         };
         let scratch = tempdir.path().to_path_buf();
-        let keep = options.env.get("TEST_NGINX_NO_CLEAN").is_some_and(|v| !v.is_empty() && v != "0");
-        let force_restart = options.env.get("TEST_NGINX_FORCE_RESTART_ON_TEST").is_none_or(|v| v != "0");
+        let keep =
+            options.env.get("TEST_NGINX_NO_CLEAN").is_some_and(|v| !v.is_empty() && v != "0");
+        let force_restart =
+            options.env.get("TEST_NGINX_FORCE_RESTART_ON_TEST").is_none_or(|v| v != "0");
 
         // Variables every block sees, besides the environment's.
         let root = ServerRoot { dir: root_dir };
@@ -405,7 +478,8 @@ impl Worker {
         env.entry("TEST_NGINX_SERVER_PORT".into()).or_insert_with(|| "1984".into());
         env.insert("TEST_NGINX_STREAM_PORT".into(), port.to_string());
         env.insert("TEST_NGINX_SERVER_ROOT".into(), root.dir.display().to_string());
-        env.entry("TEST_NGINX_HTML_DIR".into()).or_insert_with(|| root.html_dir().display().to_string());
+        env.entry("TEST_NGINX_HTML_DIR".into())
+            .or_insert_with(|| root.html_dir().display().to_string());
         Ok(Worker {
             info,
             differences,
@@ -460,7 +534,9 @@ impl Worker {
                     vec![Check::skip("block", format!("deliberate difference: {reason}"))]
                 }
                 Ok(Applied::Replaced { reason }) => {
-                    tap.note(&format!("{name}: expectations replaced (deliberate difference: {reason})"));
+                    tap.note(&format!(
+                        "{name}: expectations replaced (deliberate difference: {reason})"
+                    ));
                     self.run_block(&name, &block)?
                 }
                 Ok(Applied::None) => self.run_block(&name, &block)?,
@@ -486,7 +562,9 @@ impl Worker {
         let mut block = block.clone();
 
         // Stream.pm's preprocessing: stream_response(_like) become the response checks.
-        for (from, to) in [("stream_response", "response_body"), ("stream_response_like", "response_body_like")] {
+        for (from, to) in
+            [("stream_response", "response_body"), ("stream_response_like", "response_body_like")]
+        {
             if let Some(value) = block.get(from).cloned() {
                 if block.has(to) {
                     return Ok(vec![Check::fail(
@@ -501,7 +579,9 @@ impl Worker {
         // Version skips, as Test::Nginx evaluates them.
         match self.skip_reason(&block) {
             Ok(Some((count, reason))) => {
-                return Ok((0..count.max(1)).map(|_| Check::skip("block", reason.clone())).collect());
+                return Ok((0..count.max(1))
+                    .map(|_| Check::skip("block", reason.clone()))
+                    .collect());
             }
             Ok(None) => {}
             Err(message) => return Ok(vec![Check::fail("skip spec", vec![message])]),
@@ -520,9 +600,14 @@ impl Worker {
         let tls = block.is_true("stream_tls_request");
         let stream = conf::stream_block(&block, self.port);
         let has_config = stream.is_some() || block.has("main_config");
-        let main_config = format!("{}{}", block.text("main_config").unwrap_or_default(), stream.unwrap_or_default());
+        let main_config = format!(
+            "{}{}",
+            block.text("main_config").unwrap_or_default(),
+            stream.unwrap_or_default()
+        );
         let main_config = expander.expand(&main_config)?;
-        let post_main_config = expander.expand(&block.text("post_main_config").unwrap_or_default())?;
+        let post_main_config =
+            expander.expand(&block.text("post_main_config").unwrap_or_default())?;
         let error_log = match block.text("error_log_file") {
             Some(path) if !path.trim().is_empty() => PathBuf::from(expander.expand(path.trim())?),
             _ => self.root.error_log(),
@@ -540,7 +625,11 @@ impl Worker {
             stream_port: self.port,
             log_level: &log_level,
             load_modules: &self.info.load_modules,
-            master_process: self.env.get("TEST_NGINX_MASTER_PROCESS").map(String::as_str).unwrap_or("off"),
+            master_process: self
+                .env
+                .get("TEST_NGINX_MASTER_PROCESS")
+                .map(String::as_str)
+                .unwrap_or("off"),
             event_type: self.env.get("TEST_NGINX_EVENT_TYPE").map(String::as_str),
             user,
         };
@@ -548,7 +637,8 @@ impl Worker {
 
         // Restart when the config changed (or always, TEST_NGINX_FORCE_RESTART_ON_TEST).
         let mut checks = Vec::new();
-        let restart = has_config && (self.force_restart || self.previous_conf.as_deref() != Some(&conf_text));
+        let restart =
+            has_config && (self.force_restart || self.previous_conf.as_deref() != Some(&conf_text));
         if !has_config && self.server.is_none() {
             return Ok(vec![Check::fail(
                 "config",
@@ -569,29 +659,42 @@ impl Worker {
 
             // must_die: the server must fail to start; then only the log checks run.
             if let Some(must_die) = block.get("must_die") {
-                let expected_code = must_die.as_bytes().and_then(|b| String::from_utf8_lossy(b).trim().parse::<i32>().ok());
+                let expected_code = must_die
+                    .as_bytes()
+                    .and_then(|b| String::from_utf8_lossy(b).trim().parse::<i32>().ok());
                 let check = match started {
                     Started::Running(server) => {
                         server.stop();
-                        Check::fail("must_die - die as expected", vec![
-                            "section:  --- must_die".into(),
-                            "expected: the server fails to start".into(),
-                            "got:      it started".into(),
-                        ])
+                        Check::fail(
+                            "must_die - die as expected",
+                            vec![
+                                "section:  --- must_die".into(),
+                                "expected: the server fails to start".into(),
+                                "got:      it started".into(),
+                            ],
+                        )
                     }
                     Started::Failed { code, stderr, .. } => {
                         startup_stderr = stderr;
                         match expected_code {
-                            Some(want) => Check::new("must_die - die with the expected exit code", code == Some(want), vec![
-                                "section:  --- must_die".into(),
-                                format!("expected: exit code {want}"),
-                                format!("got:      {code:?}"),
-                            ]),
-                            None => Check::new("must_die - die as expected", code != Some(0), vec![
-                                "section:  --- must_die".into(),
-                                "expected: a non-zero exit".into(),
-                                "got:      exit 0".into(),
-                            ]),
+                            Some(want) => Check::new(
+                                "must_die - die with the expected exit code",
+                                code == Some(want),
+                                vec![
+                                    "section:  --- must_die".into(),
+                                    format!("expected: exit code {want}"),
+                                    format!("got:      {code:?}"),
+                                ],
+                            ),
+                            None => Check::new(
+                                "must_die - die as expected",
+                                code != Some(0),
+                                vec![
+                                    "section:  --- must_die".into(),
+                                    "expected: a non-zero exit".into(),
+                                    "got:      exit 0".into(),
+                                ],
+                            ),
                         }
                     }
                 };
@@ -608,24 +711,39 @@ impl Worker {
                     let log = fs::read_to_string(&error_log).unwrap_or_default();
                     let mut detail = vec![
                         "section:  (server start)".into(),
-                        format!("expected: {} starts with the block's config", self.info.path.display()),
+                        format!(
+                            "expected: {} starts with the block's config",
+                            self.info.path.display()
+                        ),
                         format!("got:      {reason} (exit code {code:?})"),
                     ];
                     detail.extend(stderr.lines().map(|l| format!("stderr:   {l}")));
-                    detail.extend(log.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().map(|l| format!("log:      {l}")));
+                    detail.extend(
+                        log.lines()
+                            .rev()
+                            .take(5)
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .rev()
+                            .map(|l| format!("log:      {l}")),
+                    );
                     checks.push(Check::fail("server starts", detail));
                     return Ok(mark_todo(checks, todo.as_deref()));
                 }
             }
             thread::sleep(SLEEP_UNIT);
         } else if block.has("must_die") {
-            return Ok(vec![Check::fail("must_die", vec!["must_die needs a config to start".into()])]);
+            return Ok(vec![Check::fail(
+                "must_die",
+                vec!["must_die needs a config to start".into()],
+            )]);
         } else {
             log_start = fs::metadata(&error_log).map(|m| m.len()).unwrap_or(0);
         }
 
         // Talk to the stream servers.
-        let timeout = Timeout { limit: parse_timeout(&block, &self.env), abort: block.has("abort") };
+        let timeout =
+            Timeout { limit: parse_timeout(&block, &self.env), abort: block.has("abort") };
         let prints = block.has("response_body") || block.has("response_body_like");
         let outcome = if tls {
             let request = block.bytes("stream_tls_request").unwrap_or_default();
@@ -635,10 +753,22 @@ impl Worker {
             let rounds = if block.has("stream_session_reuse") { 2 } else { 1 };
             Some(client::tls_exchanges(self.port, &request, sni, rounds, timeout))
         } else if block.has("stream_server_config") || block.has("stream_config") {
-            let mut exchanges = vec![Exchange { port: self.port, request: block.bytes("stream_request").map(<[u8]>::to_vec) }];
-            for (i, (config, request)) in [("stream_server_config2", "stream_request2"), ("stream_server_config3", "stream_request3")].iter().enumerate() {
+            let mut exchanges = vec![Exchange {
+                port: self.port,
+                request: block.bytes("stream_request").map(<[u8]>::to_vec),
+            }];
+            for (i, (config, request)) in [
+                ("stream_server_config2", "stream_request2"),
+                ("stream_server_config3", "stream_request3"),
+            ]
+            .iter()
+            .enumerate()
+            {
                 if block.has(config) {
-                    exchanges.push(Exchange { port: self.port + 1 + i as u16, request: block.bytes(request).map(<[u8]>::to_vec) });
+                    exchanges.push(Exchange {
+                        port: self.port + 1 + i as u16,
+                        request: block.bytes(request).map(<[u8]>::to_vec),
+                    });
                 }
             }
             Some(client::plain_exchanges(&exchanges, prints, timeout))
@@ -660,15 +790,25 @@ impl Worker {
             )),
             Some(Outcome::Body(body)) if !ignore => {
                 if let Some(expected) = block.get("response_body") {
-                    let section = if block.has("stream_response") { "stream_response" } else { "response_body" };
+                    let section = if block.has("stream_response") {
+                        "stream_response"
+                    } else {
+                        "response_body"
+                    };
                     let expected = match expected {
-                        Value::Str(text) => Value::Str(expander.expand(&String::from_utf8_lossy(text))?.into_bytes()),
+                        Value::Str(text) => Value::Str(
+                            expander.expand(&String::from_utf8_lossy(text))?.into_bytes(),
+                        ),
                         other => other.clone(),
                     };
                     checks.push(check::response_body(section, &expected, &body));
                 }
                 if let Some(pattern) = block.get("response_body_like") {
-                    let section = if block.has("stream_response_like") { "stream_response_like" } else { "response_body_like" };
+                    let section = if block.has("stream_response_like") {
+                        "stream_response_like"
+                    } else {
+                        "response_body_like"
+                    };
                     checks.push(check::response_body_like(section, pattern, &body));
                 }
             }
@@ -686,7 +826,12 @@ impl Worker {
     }
 
     /// Recreates the server root and writes `user_files` and the config.
-    fn write_root(&self, block: &Block, conf_text: &str, expander: &mut Expander<'_>) -> Result<(), BailOut> {
+    fn write_root(
+        &self,
+        block: &Block,
+        conf_text: &str,
+        expander: &mut Expander<'_>,
+    ) -> Result<(), BailOut> {
         let io = |what: &'static str, path: &Path| {
             let path = path.to_path_buf();
             move |source| BailOut::Io { what, path, source }
@@ -694,7 +839,11 @@ impl Worker {
         self.root.reset().map_err(io("cannot set up the server root", &self.root.dir))?;
         if let Some(files) = block.text("user_files") {
             for (name, body) in user_files(&files) {
-                let path = if name.starts_with('/') { PathBuf::from(&name) } else { self.root.html_dir().join(&name) };
+                let path = if name.starts_with('/') {
+                    PathBuf::from(&name)
+                } else {
+                    self.root.html_dir().join(&name)
+                };
                 if let Some(dir) = path.parent() {
                     fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
                 }
@@ -731,17 +880,27 @@ impl Worker {
                         Ok(got) => {
                             let expected = match expected {
                                 Value::Str(text) => {
-                                    let mut ex = Expander { vars: &self.env, rand_ports: BTreeMap::new(), reserved: BTreeSet::new(), file: String::new(), block: block.name.clone() };
+                                    let mut ex = Expander {
+                                        vars: &self.env,
+                                        rand_ports: BTreeMap::new(),
+                                        reserved: BTreeSet::new(),
+                                        file: String::new(),
+                                        block: block.name.clone(),
+                                    };
                                     match ex.expand(&String::from_utf8_lossy(text)) {
                                         Ok(text) => Value::Str(text.into_bytes()),
                                         Err(e) => Value::Str(e.to_string().into_bytes()),
                                     }
                                 }
-                                Value::List(items) => items.first().cloned().unwrap_or(Value::Str(Vec::new())),
+                                Value::List(items) => {
+                                    items.first().cloned().unwrap_or(Value::Str(Vec::new()))
+                                }
                                 other => other.clone(),
                             };
-                            let mut check = check::response_body("grep_error_log_out", &expected, &got);
-                            check.description = "grep_error_log_out - grep_error_log matches".into();
+                            let mut check =
+                                check::response_body("grep_error_log_out", &expected, &got);
+                            check.description =
+                                "grep_error_log_out - grep_error_log matches".into();
                             check
                         }
                         Err(e) => Check::fail("grep_error_log", vec![e]),
@@ -768,7 +927,11 @@ impl Worker {
     }
 
     /// `access_log` / `no_access_log` against the whole access log.
-    fn access_log_checks(&self, block: &Block, _expander: &mut Expander<'_>) -> Result<Vec<Check>, BailOut> {
+    fn access_log_checks(
+        &self,
+        block: &Block,
+        _expander: &mut Expander<'_>,
+    ) -> Result<Vec<Check>, BailOut> {
         if !block.has("access_log") && !block.has("no_access_log") {
             return Ok(Vec::new());
         }
@@ -789,42 +952,74 @@ impl Worker {
     fn skip_reason(&self, block: &Block) -> Result<Option<(usize, String)>, String> {
         let version = self.info.version.map(|(a, b, c)| (a, b, c, 0));
         if let Some(spec) = block.text("skip_nginx") {
-            let re = regex::Regex::new(r"^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)(?:\s*:\s*(.*?))?\s*$").map_err(|e| e.to_string())?;
-            let c = re.captures(&spec).ok_or_else(|| format!("Invalid --- skip_nginx spec: {spec}"))?;
+            let re = regex::Regex::new(
+                r"^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)(?:\s*:\s*(.*?))?\s*$",
+            )
+            .map_err(|e| e.to_string())?;
+            let c =
+                re.captures(&spec).ok_or_else(|| format!("Invalid --- skip_nginx spec: {spec}"))?;
             let want = (num(&c[3]), num(&c[4]), num(&c[5]), 0);
             if compare(version, &c[2], want) {
-                let reason = c.get(6).map(|m| m.as_str().to_string()).filter(|r| !r.is_empty())
-                    .unwrap_or_else(|| format!("nginx version {} {}.{}.{}", &c[2], &c[3], &c[4], &c[5]));
+                let reason = c
+                    .get(6)
+                    .map(|m| m.as_str().to_string())
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or_else(|| {
+                        format!("nginx version {} {}.{}.{}", &c[2], &c[3], &c[4], &c[5])
+                    });
                 return Ok(Some((num(&c[1]) as usize, reason)));
             }
         } else if let Some(spec) = block.text("skip_nginx2") {
-            let re = regex::Regex::new(r"^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)\s*(or|and)\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)(?:\s*:\s*(.*?))?\s*$").map_err(|e| e.to_string())?;
-            let c = re.captures(&spec).ok_or_else(|| format!("Invalid --- skip_nginx2 spec: {spec}"))?;
+            let re = regex::Regex::new(concat!(
+                r"^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)\s*(or|and)",
+                r"\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)(?:\s*:\s*(.*?))?\s*$"
+            ))
+            .map_err(|e| e.to_string())?;
+            let c = re
+                .captures(&spec)
+                .ok_or_else(|| format!("Invalid --- skip_nginx2 spec: {spec}"))?;
             let a = compare(version, &c[2], (num(&c[3]), num(&c[4]), num(&c[5]), 0));
             let b = compare(version, &c[7], (num(&c[8]), num(&c[9]), num(&c[10]), 0));
             let hit = version.is_none() || if &c[6] == "or" { a || b } else { a && b };
             if hit {
-                let reason = c.get(11).map(|m| m.as_str().to_string()).unwrap_or_else(|| "various reasons".into());
+                let reason = c
+                    .get(11)
+                    .map(|m| m.as_str().to_string())
+                    .unwrap_or_else(|| "various reasons".into());
                 return Ok(Some((num(&c[1]) as usize, reason)));
             }
         }
         if let Some(spec) = block.text("skip_openssl") {
-            let re = regex::Regex::new(r"^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)([a-z])?(?:\s*:\s*(.*?))?\s*$").map_err(|e| e.to_string())?;
-            let c = re.captures(&spec).ok_or_else(|| format!("Invalid --- skip_openssl spec: {spec}"))?;
-            let letter = c.get(6).map(|m| (m.as_str().as_bytes()[0] - b'a' + 1) as u32).unwrap_or(0);
+            let re = regex::Regex::new(
+                r"^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)([a-z])?(?:\s*:\s*(.*?))?\s*$",
+            )
+            .map_err(|e| e.to_string())?;
+            let c = re
+                .captures(&spec)
+                .ok_or_else(|| format!("Invalid --- skip_openssl spec: {spec}"))?;
+            let letter =
+                c.get(6).map(|m| (m.as_str().as_bytes()[0] - b'a' + 1) as u32).unwrap_or(0);
             let want = (num(&c[3]), num(&c[4]), num(&c[5]), letter);
             if self.info.openssl.is_none() || compare(self.info.openssl, &c[2], want) {
                 let reason = c.get(7).map(|m| m.as_str().to_string()).unwrap_or_else(|| {
-                    if self.info.openssl.is_none() { "Not built with OpenSSL".into() } else { format!("OpenSSL version {} {}.{}.{}", &c[2], &c[3], &c[4], &c[5]) }
+                    if self.info.openssl.is_none() {
+                        "Not built with OpenSSL".into()
+                    } else {
+                        format!("OpenSSL version {} {}.{}.{}", &c[2], &c[3], &c[4], &c[5])
+                    }
                 });
                 return Ok(Some((num(&c[1]) as usize, reason)));
             }
         }
         if let Some(spec) = block.text("skip_eval") {
-            let (count, code) = spec.split_once(':').ok_or_else(|| format!("Invalid --- skip_eval spec: {spec}"))?;
-            let count: usize = count.trim().parse().map_err(|_| format!("Invalid --- skip_eval spec: {spec}"))?;
-            let value = crate::perl::eval(code.trim().as_bytes())
-                .map_err(|e| format!("skip_eval: Perl beyond the literals strait evaluates: {}", e.0))?;
+            let (count, code) = spec
+                .split_once(':')
+                .ok_or_else(|| format!("Invalid --- skip_eval spec: {spec}"))?;
+            let count: usize =
+                count.trim().parse().map_err(|_| format!("Invalid --- skip_eval spec: {spec}"))?;
+            let value = crate::perl::eval(code.trim().as_bytes()).map_err(|e| {
+                format!("skip_eval: Perl beyond the literals strait evaluates: {}", e.0)
+            })?;
             if value.is_true() {
                 return Ok(Some((count, "skip_eval".into())));
             }
@@ -850,7 +1045,9 @@ fn unsupported_reason(block: &Block) -> Option<String> {
     for section in &block.sections {
         let name = section.name.as_str();
         if HTTP_SECTIONS.contains(&name) {
-            return Some(format!("needs http: --- {name} (strait's runner talks to stream servers only)"));
+            return Some(format!(
+                "needs http: --- {name} (strait's runner talks to stream servers only)"
+            ));
         }
         if name == "error_code" && block.text("error_code").is_some_and(|c| c.trim() != "200") {
             return Some("needs http: --- error_code other than 200".into());
@@ -867,7 +1064,10 @@ fn unsupported_reason(block: &Block) -> Option<String> {
 
 /// The block's client timeout: `timeout` (`N`, `Ns`, `Nms`), else `TEST_NGINX_TIMEOUT`, else 3s.
 fn parse_timeout(block: &Block, env: &BTreeMap<String, String>) -> Duration {
-    let text = block.text("timeout").or_else(|| env.get("TEST_NGINX_TIMEOUT").cloned()).unwrap_or_default();
+    let text = block
+        .text("timeout")
+        .or_else(|| env.get("TEST_NGINX_TIMEOUT").cloned())
+        .unwrap_or_default();
     let text = text.trim();
     let seconds = if let Some(ms) = text.strip_suffix("ms") {
         ms.trim().parse::<f64>().map(|v| v / 1000.0).ok()
@@ -956,7 +1156,11 @@ impl Tap {
     fn finish(mut self, path: &Path) -> FileReport {
         self.text.push_str(&format!("1..{}\n", self.number));
         let c = self.counts;
-        let verdict = if c.failed > 0 { format!("FAILED {}/{} checks", c.failed, self.number) } else { "ok".into() };
+        let verdict = if c.failed > 0 {
+            format!("FAILED {}/{} checks", c.failed, self.number)
+        } else {
+            "ok".into()
+        };
         self.text.push_str(&format!(
             "{} .. {verdict} ({} passed, {} skipped)\n",
             path.display(),
@@ -973,14 +1177,24 @@ mod tests {
     use crate::spec::parse_file;
 
     fn block(spec: &str) -> Block {
-        parse_file(Path::new("x.t"), &format!("__DATA__\n=== TEST 1\n{spec}")).unwrap().blocks.remove(0)
+        parse_file(Path::new("x.t"), &format!("__DATA__\n=== TEST 1\n{spec}"))
+            .unwrap()
+            .blocks
+            .remove(0)
     }
 
     #[test]
     fn http_blocks_are_skipped_with_the_reason() {
-        let reason = unsupported_reason(&block("--- config\nlocation /t {}\n--- request\nGET /t\n"));
-        assert_eq!(reason.unwrap(), "needs http: --- config (strait's runner talks to stream servers only)");
-        assert!(unsupported_reason(&block("--- stream_server_config\nreturn 1;\n--- error_code: 200\n")).is_none());
+        let reason =
+            unsupported_reason(&block("--- config\nlocation /t {}\n--- request\nGET /t\n"));
+        assert_eq!(
+            reason.unwrap(),
+            "needs http: --- config (strait's runner talks to stream servers only)"
+        );
+        assert!(unsupported_reason(&block(
+            "--- stream_server_config\nreturn 1;\n--- error_code: 200\n"
+        ))
+        .is_none());
         assert!(unsupported_reason(&block("--- tcp_listen: 1\n")).unwrap().contains("mock server"));
         assert!(unsupported_reason(&block("--- frobnicate\n")).unwrap().contains("--- frobnicate"));
     }
@@ -997,7 +1211,10 @@ mod tests {
     #[test]
     fn user_files_split_on_markers() {
         let files = user_files(">>> a.txt\nhello\n>>> ../conf/b 202001010000\nx\ny\n");
-        assert_eq!(files, [("a.txt".into(), "hello\n".into()), ("../conf/b".into(), "x\ny\n".into())]);
+        assert_eq!(
+            files,
+            [("a.txt".into(), "hello\n".into()), ("../conf/b".into(), "x\ny\n".into())]
+        );
     }
 
     #[test]

@@ -13,18 +13,56 @@ const DEFAULT_FILTERS: [&str; 2] = ["norm", "trim"];
 
 /// Names Test::Base refuses as section names: the methods and symbols of its block class.
 const RESERVED_SECTIONS: &[&str] = &[
-    "AUTOLOAD", "BEGIN", "DESTROY", "EXPORT", "ISA", "block_accessor", "blocks_object",
-    "description", "is_filtered", "name", "new", "original_values", "run_filters", "seq_num",
+    "AUTOLOAD",
+    "BEGIN",
+    "DESTROY",
+    "EXPORT",
+    "ISA",
+    "block_accessor",
+    "blocks_object",
+    "description",
+    "is_filtered",
+    "name",
+    "new",
+    "original_values",
+    "run_filters",
+    "seq_num",
     "set_value",
 ];
 
 /// Test::Base::Filter's filters that this runner does not implement (distinguished from an
 /// unknown filter name, which Test::Base itself refuses).
 const UNIMPLEMENTED_FILTERS: &[&str] = &[
-    "Join", "Reverse", "Sort", "Split", "append", "array", "base64_decode", "base64_encode",
-    "dumper", "escape", "eval_all", "eval_stderr", "eval_stdout", "exec_perl_stdout",
-    "flatten", "get_url", "hash", "head", "join", "prepend", "read_file", "regexp", "reverse",
-    "slice", "sort", "split", "strict", "tail", "write_file", "yaml",
+    "Join",
+    "Reverse",
+    "Sort",
+    "Split",
+    "append",
+    "array",
+    "base64_decode",
+    "base64_encode",
+    "dumper",
+    "escape",
+    "eval_all",
+    "eval_stderr",
+    "eval_stdout",
+    "exec_perl_stdout",
+    "flatten",
+    "get_url",
+    "hash",
+    "head",
+    "join",
+    "prepend",
+    "read_file",
+    "regexp",
+    "reverse",
+    "slice",
+    "sort",
+    "split",
+    "strict",
+    "tail",
+    "write_file",
+    "yaml",
 ];
 
 /// One `.t` file: the blocks Test::Base would run, in file order.
@@ -137,15 +175,13 @@ pub fn parse_spec(path: &Path, spec: &str, first_line: usize) -> Result<Spec, Sp
 
     // Hunks: each starts at a line beginning with `===` and runs to the next such line.
     let mut hunks: Vec<(usize, String)> = Vec::new();
-    let mut line_no = first_line;
-    for line in spec.split_inclusive('\n') {
+    for (line_no, line) in (first_line..).zip(spec.split_inclusive('\n')) {
         if line.starts_with("===") {
             hunks.push((line_no, String::new()));
         }
         if let Some((_, hunk)) = hunks.last_mut() {
             hunk.push_str(line);
         }
-        line_no += 1;
     }
 
     // Blocks in order; ONLY wins over everything, then SKIP drops, then LAST stops.
@@ -239,21 +275,16 @@ fn make_block(path: &Path, line: usize, hunk: &str) -> Result<Block, SpecError> 
 fn split_sections(body: &str, first_line: usize) -> (String, Vec<RawSection>) {
     let mut description = String::new();
     let mut sections: Vec<RawSection> = Vec::new();
-    let mut line_no = first_line;
-    for line in body.split_inclusive('\n') {
+    for (line_no, line) in (first_line..).zip(body.split_inclusive('\n')) {
         match section_header(line) {
-            Some((name, filters)) => sections.push(RawSection {
-                name,
-                filters,
-                value: String::new(),
-                line: line_no,
-            }),
+            Some((name, filters)) => {
+                sections.push(RawSection { name, filters, value: String::new(), line: line_no })
+            }
             None => match sections.last_mut() {
                 Some(section) => section.value.push_str(line),
                 None => description.push_str(line),
             },
         }
-        line_no += 1;
     }
     (description, sections)
 }
@@ -267,8 +298,7 @@ fn section_header(line: &str) -> Option<(String, String)> {
         return None;
     }
     let inner = after_spaces.strip_prefix('(').unwrap_or(after_spaces);
-    let name_len =
-        inner.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+    let name_len = inner.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
     if name_len == 0 {
         return None;
     }
@@ -282,9 +312,8 @@ fn section_header(line: &str) -> Option<(String, String)> {
 /// Test::Base does for inline values; `None` when the header has no such colon.
 fn split_inline(rest: &str) -> Option<(String, String)> {
     let bytes = rest.as_bytes();
-    let colon = (0..bytes.len()).find(|&i| {
-        bytes[i] == b':' && bytes.get(i + 1).is_none_or(|c| c.is_ascii_whitespace())
-    })?;
+    let colon = (0..bytes.len())
+        .find(|&i| bytes[i] == b':' && bytes.get(i + 1).is_none_or(|c| c.is_ascii_whitespace()))?;
     let filters = rest[..colon].trim_end().to_string();
     let value = rest[colon + 1..].trim().to_string();
     Some((filters, value))
@@ -295,9 +324,10 @@ fn split_inline(rest: &str) -> Option<(String, String)> {
 fn filter_list(header: &str) -> Vec<String> {
     let mut filters: Vec<String> = Vec::new();
     let mut append: Vec<String> = Vec::new();
-    let words = DEFAULT_FILTERS.iter().map(|s| s.to_string()).chain(
-        header.split_ascii_whitespace().map(str::to_string),
-    );
+    let words = DEFAULT_FILTERS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(header.split_ascii_whitespace().map(str::to_string));
     for word in words {
         if let Some(removed) = word.strip_prefix('-') {
             filters.retain(|f| f != removed);
@@ -564,7 +594,10 @@ mod tests {
             err("=== T\n--- x: 1\nmore\n"),
             "x.t: T: Extra lines not allowed in 'x' section"
         );
-        assert_eq!(err("=== T\n--- name\n"), "x.t: T: 'name' is a reserved name. Use something else.");
+        assert_eq!(
+            err("=== T\n--- name\n"),
+            "x.t: T: 'name' is a reserved name. Use something else."
+        );
         assert_eq!(err("=== T\n--- _x\n"), "x.t: T: '_x' is a reserved name. Use something else.");
         assert_eq!(
             err("=== T\n--- x bogus\n1\n"),

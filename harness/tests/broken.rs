@@ -38,7 +38,9 @@ fn broken_blocks_fail_with_block_section_expected_and_got() {
     assert!(tap.contains("#   section:  --- stream_response\n"), "{tap}");
     assert!(tap.contains("#   expected: \"expected\\n\"\n"), "{tap}");
     assert!(tap.contains("#   got:      \"actual\\n\"\n"), "{tap}");
-    assert!(tap.contains("#   block:    ") && tap.contains("TEST 1: wrong expected response (line 8)"));
+    assert!(
+        tap.contains("#   block:    ") && tap.contains("TEST 1: wrong expected response (line 8)")
+    );
 
     // The missing log line.
     assert!(tap.contains("#   section:  --- error_log\n"), "{tap}");

@@ -37,7 +37,11 @@ fn strait_dump(path: &Path) -> String {
     let spec = read_spec(path).unwrap();
     let mut out = String::new();
     for block in &spec.blocks {
-        out.push_str(&format!("B {} {}\n", hex(block.name.as_bytes()), hex(block.description.as_bytes())));
+        out.push_str(&format!(
+            "B {} {}\n",
+            hex(block.name.as_bytes()),
+            hex(block.description.as_bytes())
+        ));
         let mut names: Vec<&str> = block.sections.iter().map(|s| s.name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
@@ -54,11 +58,8 @@ fn test_base_dump(path: &Path) -> Option<String> {
     if !available.status.success() {
         return None;
     }
-    let output = Command::new("perl")
-        .arg(fixture_dir().join("testbase_dump.pl"))
-        .arg(path)
-        .output()
-        .ok()?;
+    let output =
+        Command::new("perl").arg(fixture_dir().join("testbase_dump.pl")).arg(path).output().ok()?;
     let text = String::from_utf8(output.stdout).unwrap();
     let mut out = String::new();
     for line in text.lines().filter(|l| l.starts_with('B') || l.starts_with("  ")) {

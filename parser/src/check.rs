@@ -382,20 +382,16 @@ impl<'a> Checker<'a> {
         let v = first.value.as_slice();
         let invalid = || directive_text(d, "invalid value");
         match spec.value {
-            Value::Flag => {
-                if values::parse_flag(v).is_none() {
-                    let mut message = b"invalid value \"".to_vec();
-                    message.extend_from_slice(v);
-                    message.extend_from_slice(b"\" in \"");
-                    message.extend_from_slice(&d.name.value);
-                    message.extend_from_slice(b"\" directive, it must be \"on\" or \"off\"");
-                    return Err(at(d, ErrorKind::Message(message)));
-                }
+            Value::Flag if values::parse_flag(v).is_none() => {
+                let mut message = b"invalid value \"".to_vec();
+                message.extend_from_slice(v);
+                message.extend_from_slice(b"\" in \"");
+                message.extend_from_slice(&d.name.value);
+                message.extend_from_slice(b"\" directive, it must be \"on\" or \"off\"");
+                return Err(at(d, ErrorKind::Message(message)));
             }
-            Value::Enum(words) => {
-                if !words.iter().any(|w| w.as_bytes().eq_ignore_ascii_case(v)) {
-                    return Err(quoted(d, "invalid value ", v, ""));
-                }
+            Value::Enum(words) if !words.iter().any(|w| w.as_bytes().eq_ignore_ascii_case(v)) => {
+                return Err(quoted(d, "invalid value ", v, ""));
             }
             Value::Bitmask(words) => {
                 let mut seen: Vec<&str> = Vec::new();
@@ -543,10 +539,10 @@ impl<'a> Checker<'a> {
                     return Err(at(d, ErrorKind::Open { path, errno }));
                 }
             }
-            (Context::StreamMain, b"upstream") => {
-                if !self.stream.upstreams.insert(args[0].to_vec()) {
-                    return Err(quoted(d, "duplicate upstream ", args[0], ""));
-                }
+            (Context::StreamMain, b"upstream")
+                if !self.stream.upstreams.insert(args[0].to_vec()) =>
+            {
+                return Err(quoted(d, "duplicate upstream ", args[0], ""));
             }
             (Context::StreamUpstream, b"server") => upstream_server(d, &args)?,
             (Context::StreamUpstream, b"hash") => {

@@ -6,7 +6,11 @@
 //! crossplane keeps most escapes as written (`\\`, `\n`); `line` is the line the directive's
 //! name starts on, as in crossplane. JSON strings are Unicode, so bytes that are not UTF-8
 //! are replaced with U+FFFD, as crossplane's own reader does (lossy, documented; the tree
-//! itself keeps the bytes). `*_by_lua_block` bodies are one argument, as in crossplane.
+//! itself keeps the bytes). `*_by_lua_block` bodies are one argument, as in crossplane with
+//! its Lua extension. The parentheses of an `if` condition are stripped, as crossplane does.
+//! Object keys come out sorted (serde_json without `preserve_order`), which JSON readers
+//! do not mind. crossplane also drops directives its own (older) table does not know, with
+//! an error; strait keeps every directive the lexer read.
 
 use serde_json::{json, Map, Value};
 
@@ -47,6 +51,27 @@ pub fn payload(config: &Config, error: Option<&ParseError>) -> Value {
     json!({ "status": status, "errors": errors, "config": files })
 }
 
+/// crossplane's `_prepare_if_args`: the parentheses around an `if` condition are removed
+/// (`if ($a ~ b)` has the arguments `$a`, `~`, `b`), and arguments left empty dropped.
+fn strip_if_parentheses(args: &mut Vec<Vec<u8>>) {
+    let wrapped = args.first().is_some_and(|a| a.starts_with(b"("))
+        && args.last().is_some_and(|a| a.ends_with(b")"));
+    if !wrapped {
+        return;
+    }
+    let first = args[0][1..].trim_ascii_start().to_vec();
+    args[0] = first;
+    let last = args.len() - 1;
+    let end = args[last].len().saturating_sub(1);
+    args[last] = args[last][..end].trim_ascii_end().to_vec();
+    if args.last().is_some_and(Vec::is_empty) {
+        args.pop();
+    }
+    if args.first().is_some_and(Vec::is_empty) {
+        args.remove(0);
+    }
+}
+
 /// The `parsed` list of a block.
 fn block(block: &Block) -> Value {
     Value::Array(block.directives.iter().map(directive).collect())
@@ -58,7 +83,11 @@ fn directive(d: &Directive) -> Value {
     let mut object = Map::new();
     object.insert("directive".into(), text(&d.name.value));
     object.insert("line".into(), json!(d.name.location.line));
-    object.insert("args".into(), Value::Array(d.args.iter().map(|a| text(&a.value)).collect()));
+    let mut args: Vec<Vec<u8>> = d.args.iter().map(|a| a.value.clone()).collect();
+    if d.name.value == b"if" {
+        strip_if_parentheses(&mut args);
+    }
+    object.insert("args".into(), Value::Array(args.iter().map(|a| text(a)).collect()));
     if d.name.value == b"include" {
         object.insert("includes".into(), json!(d.includes));
     }

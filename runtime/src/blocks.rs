@@ -96,3 +96,98 @@ pub fn map_value(s: &mut Session, plan: &Plan, index: usize) -> Option<Vec<u8>> 
         None => Some(Vec::new()),
     }
 }
+
+/// A compiled `geo [$SOURCE] $VAR { ... }` block.
+#[derive(Debug, Default)]
+pub struct GeoBlock {
+    /// The source value; `None`: the client address.
+    source: Option<Complex>,
+    geo: Option<crate::geo::Geo>,
+}
+
+impl GeoBlock {
+    /// Compiles the block; `var` is the variable it defines.
+    pub fn compile(
+        d: &Directive,
+        config: &Config,
+        vars: &mut Variables,
+        var: VarIndex,
+    ) -> Result<GeoBlock, ConfigError> {
+        let values = d.values();
+        let source = match values.as_slice() {
+            [_] => None,
+            [source, _] => Some(Complex::compile(source, vars).map_err(|e| located(d, e))?),
+            _ => return Err(d.error("invalid number of arguments in \"geo\" directive")),
+        };
+        let block = d.block.as_ref().ok_or_else(|| d.error("directive \"geo\" has no opening \"{\""))?;
+        let mut builder = crate::geo::GeoBuilder::new();
+        for entry in expanded(block, config) {
+            let mut tokens: Vec<&[u8]> = vec![&entry.name.value];
+            tokens.extend(entry.args.iter().map(|a| a.value.as_slice()));
+            // nginx's `[warn]` lines about duplicate networks do not stop the load.
+            builder.line(&tokens).map_err(|e| entry.error(e.to_string()))?;
+        }
+        let geo = builder.build();
+        vars.set_cacheable(var, !geo.is_volatile());
+        Ok(GeoBlock { source, geo: Some(geo) })
+    }
+}
+
+/// The value of the variable geo block `index` defines, for this session.
+pub fn geo_value(s: &mut Session, plan: &Plan, index: usize) -> Option<Vec<u8>> {
+    let block = &plan.geos[index];
+    let geo = block.geo.as_ref()?;
+    let value = match &block.source {
+        Some(source) => {
+            let text = s.complex(source);
+            geo.find_text(Some(&text))
+        }
+        None => match &s.client {
+            crate::session::ClientAddr::Inet(addr) => geo.find_addr(Some(addr.ip())),
+            crate::session::ClientAddr::Unix => geo.find_addr(None),
+        },
+    };
+    Some(value.to_vec())
+}
+
+/// A compiled `split_clients SOURCE $VAR { ... }` block.
+#[derive(Debug, Default)]
+pub struct SplitClientsBlock {
+    source: Complex,
+    split: Option<crate::split_clients::SplitClients>,
+}
+
+impl SplitClientsBlock {
+    /// Compiles the block.
+    pub fn compile(
+        d: &Directive,
+        config: &Config,
+        vars: &mut Variables,
+    ) -> Result<SplitClientsBlock, ConfigError> {
+        let values = d.values();
+        let [source, _] = values.as_slice() else {
+            return Err(d.error("invalid number of arguments in \"split_clients\" directive"));
+        };
+        let source = Complex::compile(source, vars).map_err(|e| located(d, e))?;
+        let block = d
+            .block
+            .as_ref()
+            .ok_or_else(|| d.error("directive \"split_clients\" has no opening \"{\""))?;
+        let mut builder = crate::split_clients::SplitClientsBuilder::new();
+        for entry in expanded(block, config) {
+            let mut tokens: Vec<&[u8]> = vec![&entry.name.value];
+            tokens.extend(entry.args.iter().map(|a| a.value.as_slice()));
+            builder.line(&tokens).map_err(|e| entry.error(e.to_string()))?;
+        }
+        let split = builder.build().map_err(|e| d.error(e.to_string()))?;
+        Ok(SplitClientsBlock { source, split: Some(split) })
+    }
+}
+
+/// The value of the variable split_clients block `index` defines, for this session.
+pub fn split_clients_value(s: &mut Session, plan: &Plan, index: usize) -> Option<Vec<u8>> {
+    let block = &plan.split_clients[index];
+    let split = block.split.as_ref()?;
+    let source = s.complex(&block.source);
+    Some(split.find(&source).to_vec())
+}

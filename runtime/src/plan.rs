@@ -195,6 +195,10 @@ pub struct ServerConf {
     pub error_log: ErrorLog,
     /// `access_log` directives in effect.
     pub access_logs: Vec<Arc<AccessLog>>,
+    /// TLS termination for its `listen ... ssl` addresses (crate::tls).
+    pub ssl: Option<Arc<crate::tls::phase::ServerSsl>>,
+    /// `ssl_preread on`.
+    pub ssl_preread: bool,
 }
 
 /// A listening socket and the servers reached through it.
@@ -232,6 +236,10 @@ pub struct Plan {
     pub variables: Variables,
     /// `map` blocks, by the index their variables refer to.
     pub maps: Vec<crate::blocks::MapBlock>,
+    /// `geo` blocks.
+    pub geos: Vec<crate::blocks::GeoBlock>,
+    /// `split_clients` blocks.
+    pub split_clients: Vec<crate::blocks::SplitClientsBlock>,
     /// Every log file the configuration opened (reopened on USR1).
     pub log_files: Arc<LogFiles>,
 }
@@ -270,6 +278,8 @@ struct Inherited {
     error_log: Vec<Target>,
     access_log: Option<Vec<Arc<AccessLog>>>,
     access: Vec<AccessRule>,
+    /// `proxy_ssl*`, `ssl_*` and `ssl_preread` (crate::tls::directives).
+    tls: crate::tls::directives::TlsDirectives,
 }
 
 fn set_once<T>(slot: &mut Option<T>, d: &Directive, value: T) -> Result<(), ConfigError> {
@@ -288,6 +298,10 @@ struct Compiler<'a> {
     formats: HashMap<Vec<u8>, Arc<LogFormat>>,
     upstreams: HashMap<String, Arc<UpstreamGroup>>,
     maps: Vec<crate::blocks::MapBlock>,
+    geos: Vec<crate::blocks::GeoBlock>,
+    split_clients: Vec<crate::blocks::SplitClientsBlock>,
+    /// Connectors, server contexts and certificate caches (crate::tls).
+    tls: crate::tls::directives::TlsBuilder,
 }
 
 impl<'a> Compiler<'a> {
@@ -300,6 +314,9 @@ impl<'a> Compiler<'a> {
             formats: HashMap::new(),
             upstreams: HashMap::new(),
             maps: Vec::new(),
+            geos: Vec::new(),
+            split_clients: Vec::new(),
+            tls: crate::tls::directives::TlsBuilder::new(&paths.conf_prefix),
         }
     }
 
@@ -403,6 +420,8 @@ impl<'a> Compiler<'a> {
             upstreams: self.upstreams,
             variables: self.vars,
             maps: self.maps,
+            geos: self.geos,
+            split_clients: self.split_clients,
             log_files: self.log_files,
         })
     }
@@ -456,6 +475,8 @@ impl<'a> Compiler<'a> {
 
         // Pass 1: variables defined by blocks and `set`, so values may use them anywhere.
         let mut map_vars = Vec::new();
+        let mut geo_vars = Vec::new();
+        let mut split_count = 0;
         for d in &directives {
             match d.name.value.as_slice() {
                 b"map" => {
@@ -467,6 +488,25 @@ impl<'a> Compiler<'a> {
                     let var = self.vars.define(name, VarSource::Map(index), true)?;
                     self.maps.push(crate::blocks::MapBlock::placeholder());
                     map_vars.push(var);
+                }
+                b"geo" => {
+                    let values = d.values();
+                    let Some(name) = values.last().and_then(|v| v.strip_prefix(b"$")) else {
+                        return Err(d.error("invalid number of arguments in \"geo\" directive"));
+                    };
+                    let var = self.vars.define(name, VarSource::Geo(geo_vars.len()), true)?;
+                    geo_vars.push(var);
+                }
+                b"split_clients" => {
+                    let values = d.values();
+                    let Some(name) = values.get(1).and_then(|v| v.strip_prefix(b"$")) else {
+                        return Err(d.error(
+                            "invalid number of arguments in \"split_clients\" directive",
+                        ));
+                    };
+                    let index = split_count;
+                    split_count += 1;
+                    self.vars.define(name, VarSource::SplitClients(index), true)?;
                 }
                 b"server" => {
                     if let Some(block) = &d.block {
@@ -506,9 +546,19 @@ impl<'a> Compiler<'a> {
                     self.maps[map_index] = crate::blocks::MapBlock::compile(d, config, &mut self.vars, map_vars[map_index])?;
                     map_index += 1;
                 }
+                b"geo" => {
+                    let var = geo_vars[self.geos.len()];
+                    let block = crate::blocks::GeoBlock::compile(d, config, &mut self.vars, var)?;
+                    self.geos.push(block);
+                }
+                b"split_clients" => {
+                    let block =
+                        crate::blocks::SplitClientsBlock::compile(d, config, &mut self.vars)?;
+                    self.split_clients.push(block);
+                }
                 b"log_format" => {
                     let format = LogFormat::compile(d, &mut self.vars)?;
-                    let name = d.args[0].value.clone();
+                    let name = d.args[0].value.to_ascii_lowercase();
                     if self.formats.contains_key(&name) {
                         return Err(d.error(format!(
                             "duplicate \"log_format\" name \"{}\"",
@@ -640,7 +690,11 @@ impl<'a> Compiler<'a> {
                 };
                 s.access.push(AccessRule { allow: d.name.value == b"allow", target });
             }
-            _ => return Ok(false),
+            // TLS directives: crate::tls::directives.
+            _ => {
+                let conf_prefix = &self.paths.conf_prefix;
+                return crate::tls::directives::take(&mut s.tls, d, &mut self.vars, conf_prefix);
+            }
         }
         Ok(true)
     }
@@ -655,7 +709,7 @@ impl<'a> Compiler<'a> {
         }
         let format = self
             .formats
-            .get(values[1])
+            .get(&values[1].to_ascii_lowercase())
             .cloned()
             .ok_or_else(|| d.error(format!("unknown log format \"{}\"", text(values[1]))))?;
         AccessLog::compile(d, format, self.paths, &self.log_files, &mut self.vars).map(Some)
@@ -678,15 +732,13 @@ impl<'a> Compiler<'a> {
         let mut listen_directives = Vec::new();
         let mut content: Option<(&Directive, ContentSpec)> = None;
         let mut sets = Vec::new();
+        let mut ssl_listen: Option<&Directive> = None;
         for s in expanded(block, config) {
             match s.name.value.as_slice() {
                 b"listen" => {
                     for spec in ListenSpec::parse(s)? {
-                        if spec.ssl {
-                            return Err(s.error(
-                                "the \"ssl\" parameter of the \"listen\" directive is not \
-                                 supported by strait yet",
-                            ));
+                        if spec.ssl && ssl_listen.is_none() {
+                            ssl_listen = Some(s);
                         }
                         listens.push(spec);
                         listen_directives.push(s);
@@ -738,9 +790,12 @@ impl<'a> Compiler<'a> {
         let access = if own.access.is_empty() { stream.access.clone() } else { own.access };
         let access_logs =
             own.access_log.or_else(|| stream.access_log.clone()).unwrap_or_default();
+        let tls = own.tls.merged(&stream.tls);
+        let ssl = self.tls.server(&tls, ssl_listen)?;
         let content = match content {
             ContentSpec::Return(value) => Content::Return(value),
             ContentSpec::Proxy(pass) => Content::Proxy(Box::new(ProxyConf {
+                tls: self.tls.upstream(&tls, &pass)?,
                 pass,
                 connect_timeout: own.connect_timeout.or(stream.connect_timeout).unwrap_or(Duration::from_secs(60)),
                 timeout: own.timeout.or(stream.timeout).unwrap_or(Duration::from_secs(600)),
@@ -761,7 +816,6 @@ impl<'a> Compiler<'a> {
                     .resolver_timeout
                     .or(stream.resolver_timeout)
                     .unwrap_or(Duration::from_secs(30)),
-                tls: None,
             })),
         };
         let server = ServerConf {
@@ -774,6 +828,8 @@ impl<'a> Compiler<'a> {
             preread_timeout: own.preread_timeout.or(stream.preread_timeout).unwrap_or(Duration::from_secs(30)),
             error_log,
             access_logs,
+            ssl,
+            ssl_preread: tls.preread(),
         };
         Ok((server, listen_directives))
     }

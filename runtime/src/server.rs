@@ -446,6 +446,8 @@ fn single(listener: &Listener) -> Plan {
         upstreams: HashMap::new(),
         variables: Default::default(),
         maps: Vec::new(),
+        geos: Vec::new(),
+        split_clients: Vec::new(),
         log_files: Default::default(),
     }
 }

@@ -117,6 +117,10 @@ pub enum VarSource {
     SslPreread(String),
     /// A `map` block, by its index in the plan.
     Map(usize),
+    /// A `geo` block, by its index in the plan.
+    Geo(usize),
+    /// A `split_clients` block, by its index in the plan.
+    SplitClients(usize),
     /// Only ever assigned by `set`; not found until then.
     Set,
 }
@@ -327,6 +331,8 @@ impl Session {
             VarSource::Ssl(name) => self.ssl.as_ref().and_then(|t| t.variable(name)),
             VarSource::SslPreread(name) => self.ssl_preread.as_ref().and_then(|t| t.variable(name)),
             VarSource::Map(i) => crate::blocks::map_value(self, &plan, *i),
+            VarSource::Geo(i) => crate::blocks::geo_value(self, &plan, *i),
+            VarSource::SplitClients(i) => crate::blocks::split_clients_value(self, &plan, *i),
             VarSource::Set => None,
         };
         if def.cacheable {

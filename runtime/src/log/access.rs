@@ -5,28 +5,26 @@ use crate::conf::{parse_size, parse_time, text, ConfigError, DirectiveExt};
 use crate::log::LogFiles;
 use crate::plan::Paths;
 use crate::session::Session;
-use crate::variables::{Complex, Part, Variables};
+use crate::log_format::{Escape, Op};
+use crate::variables::{Complex, VarIndex, Variables};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use strait_parser::ast::Directive;
 
-/// How variable values are escaped in a format (`escape=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Escape {
-    /// `"`, `\` and bytes outside 0x20..0x7e as `\xHH`; a missing value prints `-`.
-    Default,
-    /// JSON string escaping; a missing value prints nothing.
-    Json,
-    /// Values as they are; a missing value prints nothing.
-    None,
+/// One piece of a compiled format.
+#[derive(Debug)]
+enum FormatPart {
+    Literal(Vec<u8>),
+    Var(VarIndex),
 }
 
-/// A compiled `log_format`.
+/// A compiled `log_format`: the log module's own syntax ([`crate::log_format`]) with the
+/// variables bound to the table.
 #[derive(Debug)]
 pub struct LogFormat {
     escape: Escape,
-    value: Complex,
+    parts: Vec<FormatPart>,
 }
 
 impl LogFormat {
@@ -36,78 +34,31 @@ impl LogFormat {
         if values.len() < 2 {
             return Err(d.error("invalid number of arguments in \"log_format\" directive"));
         }
-        let mut rest = &values[1..];
-        let mut escape = Escape::Default;
-        if let Some(mode) = rest[0].strip_prefix(b"escape=") {
-            escape = match mode {
-                b"default" => Escape::Default,
-                b"json" => Escape::Json,
-                b"none" => Escape::None,
-                _ => return Err(d.error(format!("unknown log format escaping \"{}\"", text(mode)))),
-            };
-            rest = &rest[1..];
+        let format = crate::log_format::LogFormat::compile(values[0], &values[1..])
+            .map_err(|e| d.error(e.to_string()))?;
+        let mut parts = Vec::new();
+        for op in format.ops {
+            parts.push(match op {
+                Op::Literal(bytes) => FormatPart::Literal(bytes),
+                Op::Variable(name) => FormatPart::Var(vars.index(name.as_bytes())?),
+            });
         }
-        let joined: Vec<u8> = rest.concat();
-        let value = Complex::compile(&joined, vars).map_err(|e| {
-            if e.message.starts_with("unknown \"") {
-                e
-            } else {
-                d.error(e.message)
-            }
-        })?;
-        Ok(LogFormat { escape, value })
+        Ok(LogFormat { escape: format.escape, parts })
     }
 
     /// Renders one line (without the newline) for a session.
     pub fn render(&self, s: &mut Session) -> Vec<u8> {
-        let mut out = Vec::new();
-        for part in self.value.parts() {
+        let mut out = Vec::with_capacity(128);
+        for part in &self.parts {
             match part {
-                Part::Literal(bytes) => out.extend_from_slice(bytes),
-                Part::Var(index) => {
+                FormatPart::Literal(bytes) => out.extend_from_slice(bytes),
+                FormatPart::Var(index) => {
                     let value = s.variable(*index);
-                    escape_value(self.escape, value.as_deref(), &mut out);
-                }
-                Part::Capture(n) => {
-                    let value = s.vars.capture(*n).to_vec();
-                    escape_value(self.escape, Some(&value), &mut out);
+                    self.escape.write(value.as_deref(), &mut out);
                 }
             }
         }
         out
-    }
-}
-
-/// Appends a variable value to a log line with the format's escaping.
-fn escape_value(escape: Escape, value: Option<&[u8]>, out: &mut Vec<u8>) {
-    match (escape, value) {
-        (Escape::Default, None) => out.push(b'-'),
-        (_, None) => {}
-        (Escape::None, Some(v)) => out.extend_from_slice(v),
-        (Escape::Default, Some(v)) => {
-            for &c in v {
-                if c == b'"' || c == b'\\' || !(0x20..0x7f).contains(&c) {
-                    out.extend_from_slice(format!("\\x{c:02X}").as_bytes());
-                } else {
-                    out.push(c);
-                }
-            }
-        }
-        (Escape::Json, Some(v)) => {
-            for &c in v {
-                match c {
-                    b'"' => out.extend_from_slice(b"\\\""),
-                    b'\\' => out.extend_from_slice(b"\\\\"),
-                    b'\n' => out.extend_from_slice(b"\\n"),
-                    b'\r' => out.extend_from_slice(b"\\r"),
-                    b'\t' => out.extend_from_slice(b"\\t"),
-                    0x08 => out.extend_from_slice(b"\\b"),
-                    0x0c => out.extend_from_slice(b"\\f"),
-                    c if c < 0x20 => out.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
-                    c => out.push(c),
-                }
-            }
-        }
     }
 }
 

@@ -150,17 +150,19 @@ impl GeoBuilder {
     pub fn build(mut self) -> Geo {
         let empty = self.value(b"");
         let mode = if self.ranges {
-            let mut blocks: Vec<(u16, Vec<Range>)> =
-                self.blocks.into_iter().filter(|(_, r)| !r.is_empty()).collect();
-            blocks.sort_unstable_by_key(|(block, _)| *block);
             Mode::Ranges {
-                blocks: blocks.into_iter().collect(),
+                blocks: self.blocks.into_iter().filter(|(_, r)| !r.is_empty()).collect(),
                 default: self.range_default.unwrap_or(empty),
             }
         } else {
             self.v4.entry((0, 0)).or_insert(empty);
             self.v6.entry((0, 0)).or_insert(empty);
-            Mode::Cidr { v4: self.v4, v6: self.v6 }
+            Mode::Cidr {
+                v4_lens: prefix_lengths(self.v4.keys().map(|&(_, len)| len)),
+                v6_lens: prefix_lengths(self.v6.keys().map(|&(_, len)| len)),
+                v4: self.v4,
+                v6: self.v6,
+            }
         };
         Geo { values: self.values, volatile: self.volatile, mode }
     }
@@ -450,19 +452,53 @@ fn inet6_addr(text: &[u8]) -> Option<Ipv6Addr> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
+/// The value of the longest IPv4 network holding `addr`, trying the prefix lengths `lens`.
+fn longest_v4_in(
+    table: &HashMap<(u32, u8), usize>,
+    lens: impl IntoIterator<Item = u8>,
+    addr: u32,
+) -> Option<usize> {
+    lens.into_iter().find_map(|len| table.get(&(addr & mask32(len), len)).copied())
+}
+
+/// The value of the longest IPv6 network holding `addr`, trying the prefix lengths `lens`.
+fn longest_v6_in(
+    table: &HashMap<(u128, u8), usize>,
+    lens: impl IntoIterator<Item = u8>,
+    addr: u128,
+) -> Option<usize> {
+    lens.into_iter().find_map(|len| table.get(&(addr & mask128(len), len)).copied())
+}
+
 fn longest_v4(table: &HashMap<(u32, u8), usize>, addr: u32) -> Option<usize> {
-    (0..=32u8).rev().find_map(|len| table.get(&(addr & mask32(len), len)).copied())
+    longest_v4_in(table, (0..=32u8).rev(), addr)
 }
 
 fn longest_v6(table: &HashMap<(u128, u8), usize>, addr: u128) -> Option<usize> {
-    (0..=128u8).rev().find_map(|len| table.get(&(addr & mask128(len), len)).copied())
+    longest_v6_in(table, (0..=128u8).rev(), addr)
+}
+
+/// The distinct prefix lengths in use, longest first (the lookup tries only these).
+fn prefix_lengths(lens: impl Iterator<Item = u8>) -> Vec<u8> {
+    let mut lens: Vec<u8> = lens.collect();
+    lens.sort_unstable_by(|a, b| b.cmp(a));
+    lens.dedup();
+    lens
 }
 
 /// How a [`Geo`] looks addresses up.
 #[derive(Debug)]
 enum Mode {
-    Cidr { v4: HashMap<(u32, u8), usize>, v6: HashMap<(u128, u8), usize> },
-    Ranges { blocks: HashMap<u16, Vec<Range>>, default: usize },
+    Cidr {
+        v4: HashMap<(u32, u8), usize>,
+        v6: HashMap<(u128, u8), usize>,
+        v4_lens: Vec<u8>,
+        v6_lens: Vec<u8>,
+    },
+    Ranges {
+        blocks: HashMap<u16, Vec<Range>>,
+        default: usize,
+    },
 }
 
 /// A compiled `geo` block.
@@ -505,7 +541,7 @@ impl Geo {
 
     fn find_v4(&self, addr: u32) -> &[u8] {
         let index = match &self.mode {
-            Mode::Cidr { v4, .. } => longest_v4(v4, addr),
+            Mode::Cidr { v4, v4_lens, .. } => longest_v4_in(v4, v4_lens.iter().copied(), addr),
             Mode::Ranges { blocks, default } => {
                 let low = addr as u16;
                 let found = blocks.get(&((addr >> 16) as u16)).and_then(|ranges| {
@@ -519,8 +555,9 @@ impl Geo {
 
     fn find_v6(&self, addr: Ipv6Addr) -> &[u8] {
         match &self.mode {
-            Mode::Cidr { v6, .. } => {
-                longest_v6(v6, u128::from(addr)).map_or(b"", |i| &self.values[i])
+            Mode::Cidr { v6, v6_lens, .. } => {
+                longest_v6_in(v6, v6_lens.iter().copied(), u128::from(addr))
+                    .map_or(b"", |i| &self.values[i])
             }
             // Ranges are IPv4 only: other IPv6 addresses get the default.
             Mode::Ranges { .. } => self.find_v4(u32::MAX),

@@ -206,7 +206,7 @@ pub async fn run(
 
 impl Session {
     /// Walks the phases; returns the `$status` the session ends with.
-    async fn phases(&mut self, mut stream: Stream) -> u16 {
+    async fn phases(&mut self, stream: Stream) -> u16 {
         // post-accept: nginx logs the new connection before anything else.
         if self.error_log.enabled(Level::Info) {
             let peer = match &self.client {
@@ -240,6 +240,15 @@ impl Session {
             if let Stream::Tcp(tcp) = &stream {
                 let _ = tcp.set_nodelay(true);
             }
+        }
+
+        // ssl and preread: TLS termination and ssl_preread (crate::tls::phase).
+        let mut stream = match crate::tls::phase::ssl(self, stream).await {
+            Ok(stream) => stream,
+            Err(status) => return status,
+        };
+        if let Err(status) = crate::tls::phase::preread(self, &mut stream).await {
+            return status;
         }
 
         // content

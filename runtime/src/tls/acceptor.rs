@@ -212,8 +212,8 @@ impl ServerTlsError {
     /// `$status` of a session that ends with this failure.
     pub fn status(&self) -> u16 {
         match self {
-            ServerTlsError::Load(_) | ServerTlsError::Use { .. } | ServerTlsError::Setup(_) => 500,
-            _ => 400,
+            ServerTlsError::ClientVerify(_) | ServerTlsError::NoClientCertificate => 400,
+            _ => 500,
         }
     }
 

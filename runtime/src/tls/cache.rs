@@ -20,7 +20,7 @@ use super::password::Passwords;
 pub const DATA_CACHE_ENTRIES: usize = 1024;
 
 /// `proxy_ssl_certificate_cache max=N [inactive=time] [valid=time]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CacheSettings {
     /// `max=`: the most file entries kept.
     pub max: usize,

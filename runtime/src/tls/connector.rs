@@ -389,6 +389,20 @@ impl UpstreamTls {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let ssl = self.prepare(hs, objects)?;
+        self.handshake(ssl, stream, hs.name).await
+    }
+
+    /// The handshake over a prepared SSL object, then `proxy_ssl_verify`'s checks against
+    /// `name` (the port is stripped here).
+    pub async fn handshake<S>(
+        &self,
+        ssl: Ssl,
+        stream: S,
+        name: &[u8],
+    ) -> Result<SslStream<S>, UpstreamTlsError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let mut tls = SslStream::new(ssl, stream).map_err(|e| {
             UpstreamTlsError::Setup("SSL_set_fd() failed", SslErrors::from_stack(&e))
         })?;
@@ -400,7 +414,7 @@ impl UpstreamTls {
 
         // Step: verification, checked after the handshake as nginx does.
         if self.settings.verify {
-            self.verify(tls.ssl(), ssl_name(hs.name))?;
+            self.verify(tls.ssl(), ssl_name(name))?;
         }
         Ok(tls)
     }

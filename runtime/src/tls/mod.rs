@@ -17,8 +17,10 @@ pub mod cache;
 pub mod certificate;
 pub mod connector;
 pub mod context;
+pub mod directives;
 mod ffi;
 pub mod password;
+pub mod phase;
 pub mod preread;
 #[cfg(test)]
 mod tests;

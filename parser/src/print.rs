@@ -92,8 +92,10 @@ fn is_bare_safe(value: &[u8]) -> bool {
                 _ => return false,
             },
             b' ' | b'\t' | b'\r' | b'\n' | b';' => return false,
-            // `{` ends a bare token, except right after `$` (`${name}`).
-            b'{' if i == 0 || value[i - 1] != b'$' => return false,
+            // `{` ends a bare token, except right after an unescaped `$` (`${name}`).
+            b'{' if i == 0 || value[i - 1] != b'$' || (i >= 2 && value[i - 2] == b'\\') => {
+                return false
+            }
             _ => {}
         }
         i += 1;

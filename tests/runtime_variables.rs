@@ -28,7 +28,7 @@ fn map_and_set_values_match_nginx() {
             "one upper-exact".to_string(),
             "other b-ravo ravo".to_string(),
             "other c-h".to_string(),
-            "none [delta] Px".to_string(),
+            "none [delta] Px loopback no-address second".to_string(),
         ]
     );
     for run in &runs[1..] {

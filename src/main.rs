@@ -50,10 +50,14 @@ enum Command {
     },
     /// Run Test::Nginx-style .t suites against strait or nginx.
     Prove(cmd::prove::ProveArgs),
+    /// Render APISIX-style stream routes into an nginx configuration.
+    Render(cmd::render::RenderArgs),
+    /// Render the routes into a runtime directory and serve them; reload on change.
+    Up(cmd::up::UpArgs),
 }
 
 /// The names that select the clap command line.
-const SUBCOMMANDS: &[&str] = &["fmt", "parse", "prove", "demo", "help"];
+const SUBCOMMANDS: &[&str] = &["fmt", "parse", "prove", "demo", "render", "up", "help"];
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
@@ -65,6 +69,8 @@ fn main() -> ExitCode {
             Command::Parse { file, json: _ } => cmd::parse::run(&file),
             Command::Demo { once, dir } => cmd::demo::run(once, dir),
             Command::Prove(args) => cmd::prove::run_prove(args),
+            Command::Render(args) => cmd::render::run(&args),
+            Command::Up(args) => cmd::up::run(&args),
         };
     }
 

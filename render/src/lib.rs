@@ -88,6 +88,20 @@ pub fn load_document(path: &Path, what: &str) -> Result<Value, RenderError> {
     parse_document(&text, &format!("{what} {}", path.display()))
 }
 
+/// Reads the documents (an absent config is the empty document: defaults) and renders them.
+pub fn render_paths(
+    routes: &Path,
+    config: Option<&Path>,
+    options: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let routes = load_document(routes, "routes document")?;
+    let config = match config {
+        Some(path) => load_document(path, "config document")?,
+        None => Value::Object(Default::default()),
+    };
+    render(&routes, &config, options)
+}
+
 /// Validates the documents and renders the configuration.
 pub fn render(
     routes: &Value,
@@ -170,26 +184,37 @@ impl Rendered {
     /// Writes the configuration to `path` and the files into `files_dir`; key-holding files
     /// (and the configuration when it holds keys) get mode 0600.
     pub fn write(&self, path: &Path, files_dir: &Path) -> Result<(), RenderError> {
+        self.write_files(files_dir)?;
+        write_file(path, &self.config, self.holds_keys)
+    }
+
+    /// Writes only the files the configuration refers to (for a configuration printed).
+    pub fn write_files(&self, files_dir: &Path) -> Result<(), RenderError> {
         for file in &self.files {
             write_file(&files_dir.join(&file.name), &file.contents, file.secret)?;
         }
-        write_file(path, &self.config, self.holds_keys)
+        Ok(())
     }
 }
 
-/// Writes one file, created with the right mode (never briefly readable by others).
+/// Writes one file with its mode from the start (never briefly readable by others), through
+/// a temporary name and a rename, so a server reading it never sees half a file.
 fn write_file(path: &Path, contents: &str, secret: bool) -> Result<(), RenderError> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let err = |source| RenderError::Write { path: path.to_owned(), source };
     let mode = if secret { 0o600 } else { 0o644 };
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".strait-{}.tmp", std::process::id()));
+    let temporary = PathBuf::from(temporary);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(mode)
-        .open(path)
+        .open(&temporary)
         .map_err(err)?;
     file.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(err)?;
-    file.write_all(contents.as_bytes()).map_err(err)
+    file.write_all(contents.as_bytes()).map_err(err)?;
+    std::fs::rename(&temporary, path).map_err(err)
 }

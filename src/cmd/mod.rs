@@ -5,5 +5,7 @@ pub(crate) mod demo;
 pub(crate) mod fmt;
 pub(crate) mod parse;
 pub(crate) mod prove;
+pub(crate) mod render;
 pub(crate) mod serve;
 pub(crate) mod signal;
+pub(crate) mod up;

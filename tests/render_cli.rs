@@ -1,0 +1,168 @@
+//! `strait render` and `strait up` run as a user would: the binary in a temporary directory.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const STRAIT: &str = env!("CARGO_BIN_EXE_strait");
+
+fn testdata(case: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/render").join(case)
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn render_writes_config_and_files_with_their_modes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("nginx.conf");
+    let status = Command::new(STRAIT)
+        .args(["render", "--check", "--routes"])
+        .arg(testdata("long_chain/routes.yaml"))
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    // The chain is too long for one nginx token: a file beside the configuration.
+    let chain = tmp.path().join("upstream-strait_route_long.crt");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains(&format!("\"{}\"", chain.display())), "{text}");
+    assert!(std::fs::read_to_string(&chain).unwrap().matches("BEGIN CERTIFICATE").count() == 3);
+    assert_eq!(mode(&chain), 0o644);
+
+    // The key is inline, so the configuration is 0600.
+    assert!(text.contains("\"data:-----BEGIN PRIVATE KEY-----"));
+    assert_eq!(mode(&out), 0o600);
+}
+
+#[test]
+fn render_prints_to_stdout_and_rejects_invalid_input() {
+    let ok = Command::new(STRAIT)
+        .args(["render", "--routes"])
+        .arg(testdata("cidr/routes.yaml"))
+        .arg("--config")
+        .arg(testdata("cidr/config.yaml"))
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let text = String::from_utf8(ok.stdout).unwrap();
+    assert!(text.contains("geo $remote_addr $strait_remote_addr_1 {"), "{text}");
+
+    let bad = testdata("invalid/many_faults");
+    let failed = Command::new(STRAIT)
+        .args(["render", "--routes"])
+        .arg(bad.join("routes.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(failed.stdout.is_empty());
+    let expected: String = std::fs::read_to_string(bad.join("expected.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| format!("strait render: {l}\n"))
+        .collect();
+    assert_eq!(String::from_utf8(failed.stderr).unwrap(), expected);
+}
+
+/// A free loopback port (bound and released).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// What the server sends before closing; `None` when it cannot be reached.
+fn read_all(port: u16) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    Some(out)
+}
+
+/// Retries until `what` yields `want` or 10 seconds pass.
+fn eventually(what: impl Fn() -> Option<String>, want: &str) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = what();
+        if got.as_deref() == Some(want) || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `strait up` stopped on drop.
+struct Up(Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn routes(port: u32, backend: u16) -> String {
+    format!(
+        "stream_routes:\n  - id: 1\n    server_port: {port}\n    upstream:\n      \
+         nodes: {{\"127.0.0.1:{backend}\": 1}}\n"
+    )
+}
+
+#[test]
+fn up_serves_and_reloads_on_change_keeping_routes_on_a_bad_file() {
+    let tmp = tempfile::tempdir().unwrap();
+
+    // A backend that greets and closes.
+    let backend = TcpListener::bind("127.0.0.1:0").unwrap();
+    let backend_port = backend.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in backend.incoming().flatten() {
+            let _ = std::io::Write::write_all(&mut conn, b"backend\n");
+        }
+    });
+
+    // Routes for the first port only; the second has none.
+    let (first, second) = (free_port(), free_port());
+    let routes_path = tmp.path().join("routes.yaml");
+    let config_path = tmp.path().join("config.yaml");
+    std::fs::write(&routes_path, routes(first.into(), backend_port)).unwrap();
+    std::fs::write(
+        &config_path,
+        format!(
+            "apisix:\n  stream_proxy:\n    tcp: [\"127.0.0.1:{first}\", \"127.0.0.1:{second}\"]\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(STRAIT)
+        .args(["up", "--interval-ms", "100", "--routes"])
+        .arg(&routes_path)
+        .arg("--config")
+        .arg(&config_path)
+        .arg("--dir")
+        .arg(tmp.path().join("run"))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _up = Up(child);
+    let log = || std::fs::read_to_string(tmp.path().join("run/logs/error.log")).unwrap_or_default();
+    let got = eventually(|| read_all(first), "backend\n");
+    assert_eq!(got.as_deref(), Some("backend\n"), "{}", log());
+    assert_eq!(read_all(second).as_deref(), Some(""), "no route: closed without a byte");
+
+    // A file that fails validation: reported, and the running routes stay.
+    std::fs::write(&routes_path, routes(70000, backend_port)).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(read_all(first).as_deref(), Some("backend\n"), "{}", log());
+
+    // A good change: rendered and reloaded.
+    std::fs::write(&routes_path, routes(second.into(), backend_port)).unwrap();
+    let got = eventually(|| read_all(second), "backend\n");
+    assert_eq!(got.as_deref(), Some("backend\n"), "{}", log());
+    assert_eq!(eventually(|| read_all(first), "").as_deref(), Some(""), "{}", log());
+}

@@ -173,8 +173,57 @@ struct StreamServer {
     ssl: Option<ErrorPlace>,
     /// Whether a content handler (`proxy_pass`, `return`, `pass`) was given.
     handler: bool,
-    /// Whether `ssl_certificate` was given in the server.
-    certificate: bool,
+    /// The TLS settings written in the server.
+    tls: Tls,
+}
+
+/// The TLS settings of one level (stream or server) that the merge checks read; `None`
+/// (or empty) is "not set here", inherited from the stream level.
+#[derive(Debug, Default, Clone)]
+struct Tls {
+    /// `proxy_ssl`.
+    proxy_ssl: Option<bool>,
+    /// `proxy_ssl_certificate` value.
+    proxy_certificate: Option<Vec<u8>>,
+    /// Whether `proxy_ssl_certificate_key` is set.
+    proxy_key: Option<()>,
+    /// `proxy_ssl_verify`.
+    proxy_verify: Option<bool>,
+    /// Whether `proxy_ssl_trusted_certificate` is set.
+    proxy_trusted: Option<()>,
+    /// `ssl_certificate` values.
+    certificates: Vec<Vec<u8>>,
+    /// How many `ssl_certificate_key` values.
+    keys: usize,
+    /// `ssl_verify_client` (lower case).
+    verify_client: Option<Vec<u8>>,
+    /// Whether `ssl_client_certificate` is set.
+    client_certificate: Option<()>,
+}
+
+impl Tls {
+    /// The server's settings with the stream level's filling what the server left unset.
+    fn merged(&self, stream: &Tls) -> Tls {
+        let (certificates, keys) = if self.certificates.is_empty() && self.keys == 0 {
+            (stream.certificates.clone(), stream.keys)
+        } else {
+            (self.certificates.clone(), self.keys)
+        };
+        Tls {
+            proxy_ssl: self.proxy_ssl.or(stream.proxy_ssl),
+            proxy_certificate: self
+                .proxy_certificate
+                .clone()
+                .or_else(|| stream.proxy_certificate.clone()),
+            proxy_key: self.proxy_key.or(stream.proxy_key),
+            proxy_verify: self.proxy_verify.or(stream.proxy_verify),
+            proxy_trusted: self.proxy_trusted.or(stream.proxy_trusted),
+            certificates,
+            keys,
+            verify_client: self.verify_client.clone().or_else(|| stream.verify_client.clone()),
+            client_certificate: self.client_certificate.or(stream.client_certificate),
+        }
+    }
 }
 
 /// The state of one `stream {}` block.
@@ -194,10 +243,12 @@ struct StreamState {
     used: Vec<Vec<u8>>,
     /// Servers in order.
     servers: Vec<StreamServer>,
-    /// Whether `ssl_certificate` is set at the stream level.
-    certificate: bool,
+    /// The TLS settings at the stream level.
+    tls: Tls,
     /// limit_conn_zone names.
     zones: HashSet<Vec<u8>>,
+    /// Zones named by limit_conn, in first-use order.
+    zones_used: Vec<Vec<u8>>,
 }
 
 /// The walk over the tree.
@@ -216,6 +267,9 @@ struct Checker<'a> {
     events: bool,
     /// The stream block being read.
     stream: StreamState,
+    /// Shared memory zones named but never sized (a `limit_conn` without its
+    /// `limit_conn_zone`), reported after the whole configuration as nginx does.
+    unsized_zones: Vec<Vec<u8>>,
 }
 
 /// A fault at the line nginx reports for directive `d`.
@@ -269,6 +323,7 @@ impl<'a> Checker<'a> {
             block_seen: false,
             events: false,
             stream: StreamState::default(),
+            unsized_zones: Vec::new(),
         }
     }
 
@@ -283,6 +338,14 @@ impl<'a> Checker<'a> {
         if !self.partial && !self.events {
             let text = b"no \"events\" section in configuration".to_vec();
             return Err(ParseError::nowhere(ErrorKind::Message(text)));
+        }
+
+        // Step: shared memory zones are created last; a zone never sized fails there.
+        if let Some(zone) = self.unsized_zones.first().filter(|_| !self.partial) {
+            let mut message = b"zero size shared memory zone \"".to_vec();
+            message.extend_from_slice(zone);
+            message.push(b'"');
+            return Err(ParseError::nowhere(ErrorKind::Message(message)));
         }
         Ok(())
     }
@@ -357,7 +420,7 @@ impl<'a> Checker<'a> {
                             listen: false,
                             ssl: None,
                             handler: false,
-                            certificate: false,
+                            tls: Tls::default(),
                         });
                     }
                     self.block(block, child, open)?;
@@ -491,6 +554,12 @@ impl<'a> Checker<'a> {
                         args[0].rsplit(|&b| b == b']').next().is_some_and(|t| t.contains(&b':'));
                     if !has_port {
                         self.stream.implicit_upstreams.push((args[0].to_vec(), place_of(d)));
+                    } else {
+                        let port = args[0].rsplit(|&b| b == b':').next().unwrap_or_default();
+                        let port = values::parse_int(port).filter(|p| (1..=65535).contains(p));
+                        if port.is_none() {
+                            return Err(quoted(d, "invalid port in upstream ", args[0], ""));
+                        }
                     }
                 }
             }
@@ -502,11 +571,29 @@ impl<'a> Checker<'a> {
                 self.define_variable(d, var)?;
                 self.template(d, args[1])?;
             }
-            (_, b"ssl_certificate") => {
-                if context == Context::StreamServer {
-                    self.server().certificate = true;
-                } else {
-                    self.stream.certificate = true;
+            (_, name) if is_tls_setting(name) => {
+                let tls = match context {
+                    Context::StreamServer => &mut self.server().tls,
+                    _ => &mut self.stream.tls,
+                };
+                let value = args[0].to_vec();
+                match name {
+                    b"proxy_ssl" => tls.proxy_ssl = values::parse_flag(&value),
+                    b"proxy_ssl_certificate" => tls.proxy_certificate = Some(value),
+                    b"proxy_ssl_certificate_key" => tls.proxy_key = Some(()),
+                    b"proxy_ssl_verify" => tls.proxy_verify = values::parse_flag(&value),
+                    b"proxy_ssl_trusted_certificate" => tls.proxy_trusted = Some(()),
+                    b"ssl_certificate" => tls.certificates.push(value),
+                    b"ssl_certificate_key" => tls.keys += 1,
+                    b"ssl_verify_client" => tls.verify_client = Some(value.to_ascii_lowercase()),
+                    _ => tls.client_certificate = Some(()),
+                }
+            }
+            (_, b"ssl_session_cache") => {
+                for arg in &args {
+                    if !is_session_cache(arg) {
+                        return Err(quoted(d, "invalid session cache ", arg, ""));
+                    }
                 }
             }
             (_, b"proxy_bind") if args[0] != b"off" => {
@@ -594,6 +681,14 @@ impl<'a> Checker<'a> {
                 let name = zone.split(|&b| b == b':').next().unwrap_or_default();
                 self.stream.zones.insert(name.to_vec());
             }
+            (_, b"limit_conn") => {
+                if !self.stream.zones_used.iter().any(|z| z == args[0]) {
+                    self.stream.zones_used.push(args[0].to_vec());
+                }
+                if values::parse_int(args[1]).is_none_or(|n| n == 0) {
+                    return Err(quoted(d, "invalid number of connections ", args[1], ""));
+                }
+            }
             (_, b"allow" | b"deny") => {
                 let ok = args[0] == b"all" || args[0].starts_with(b"unix:") || is_cidr(args[0]);
                 if !ok {
@@ -613,8 +708,12 @@ impl<'a> Checker<'a> {
     /// `listen ADDRESS [PARAMETERS]`: the address, the parameters, duplicates.
     fn listen(&mut self, d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
         self.server().listen = true;
-        let Some(address) = listen_address(args[0]) else {
-            return Err(quoted(d, "invalid host in ", args[0], " of the \"listen\" directive"));
+        let address = match listen_address(args[0]) {
+            Ok(address) => address,
+            Err(what) => {
+                let before = format!("{what} in ");
+                return Err(quoted(d, &before, args[0], " of the \"listen\" directive"));
+            }
         };
         let mut udp = false;
         for param in &args[1..] {
@@ -628,8 +727,20 @@ impl<'a> Checker<'a> {
                     continue;
                 }
             }
-            let key = param.split(|&b| b == b'=').next().unwrap_or_default();
+            let (key, value) = match param.iter().position(|&b| b == b'=') {
+                Some(at) => (&param[..at], &param[at + 1..]),
+                None => (*param, &b""[..]),
+            };
             if param.contains(&b'=') && LISTEN_VALUES.iter().any(|v| v.as_bytes() == key) {
+                let valid = match key {
+                    b"backlog" | b"fastopen" => values::parse_int(value).is_some_and(|n| n != 0),
+                    b"rcvbuf" | b"sndbuf" => values::parse_size(value).is_some(),
+                    _ => true,
+                };
+                if !valid {
+                    let before = format!("invalid {} ", String::from_utf8_lossy(key));
+                    return Err(quoted(d, &before, param, ""));
+                }
                 continue;
             }
             return Err(quoted(d, "the invalid ", param, " parameter"));
@@ -760,10 +871,42 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    /// What nginx checks when `stream {}` closes: implicit upstreams, the merge (a handler
-    /// per server), the ssl module's certificates, then the variables.
+    /// What nginx checks when `stream {}` closes, in its module order: the core merge (a
+    /// handler per server), the proxy merge, implicit upstreams, the ssl merge, then the
+    /// variables.
     fn stream_end(&mut self) -> Result<(), ParseError> {
         let stream = std::mem::take(&mut self.stream);
+
+        // Step: the merge: every server needs a content handler.
+        for server in &stream.servers {
+            if !server.handler {
+                let mut message = b"no handler for server".to_vec();
+                message.extend_from_slice(&server.place.suffix_bytes());
+                return Err(ParseError::nowhere(ErrorKind::Message(message)));
+            }
+        }
+
+        // Step: the proxy module's merge: a client certificate needs its key, verification
+        // needs trusted certificates (only where `proxy_ssl` is on).
+        for server in &stream.servers {
+            let tls = server.tls.merged(&stream.tls);
+            if tls.proxy_ssl != Some(true) {
+                continue;
+            }
+            if let Some(certificate) = &tls.proxy_certificate {
+                if !certificate.is_empty() && tls.proxy_key.is_none() {
+                    let mut message =
+                        b"no \"proxy_ssl_certificate_key\" is defined for certificate \"".to_vec();
+                    message.extend_from_slice(certificate);
+                    message.push(b'"');
+                    return Err(ParseError::nowhere(ErrorKind::Message(message)));
+                }
+            }
+            if tls.proxy_verify == Some(true) && tls.proxy_trusted.is_none() {
+                let text = b"no proxy_ssl_trusted_certificate for proxy_ssl_verify".to_vec();
+                return Err(ParseError::nowhere(ErrorKind::Message(text)));
+            }
+        }
 
         // Step: a `proxy_pass` target without a port must name an upstream block.
         for (name, place) in &stream.implicit_upstreams {
@@ -776,24 +919,56 @@ impl<'a> Checker<'a> {
             }
         }
 
-        // Step: the merge: every server needs a content handler.
+        // Step: the ssl module's merge: certificates and keys of `listen ... ssl` servers, and
+        // a CA for client verification.
         for server in &stream.servers {
-            if !server.handler {
-                let mut message = b"no handler for server".to_vec();
-                message.extend_from_slice(&server.place.suffix_bytes());
-                return Err(ParseError::nowhere(ErrorKind::Message(message)));
+            let tls = server.tls.merged(&stream.tls);
+            let nowhere = |message: Vec<u8>| ParseError::nowhere(ErrorKind::Message(message));
+            if let Some(listen) = &server.ssl {
+                let suffix = listen.suffix_bytes();
+                if tls.certificates.is_empty() {
+                    let mut message =
+                        b"no \"ssl_certificate\" is defined for the \"listen ... ssl\" \
+                        directive"
+                            .to_vec();
+                    message.extend_from_slice(&suffix);
+                    return Err(nowhere(message));
+                }
+                if tls.keys == 0 {
+                    let mut message =
+                        b"no \"ssl_certificate_key\" is defined for the \"listen ... \
+                        ssl\" directive"
+                            .to_vec();
+                    message.extend_from_slice(&suffix);
+                    return Err(nowhere(message));
+                }
+                if let Some(certificate) = tls.certificates.get(tls.keys) {
+                    let mut message =
+                        b"no \"ssl_certificate_key\" is defined for certificate \"".to_vec();
+                    message.extend_from_slice(certificate);
+                    message.extend_from_slice(b"\" and the \"listen ... ssl\" directive");
+                    message.extend_from_slice(&suffix);
+                    return Err(nowhere(message));
+                }
+            } else if tls.certificates.is_empty() {
+                continue;
+            } else if let Some(certificate) = tls.certificates.get(tls.keys) {
+                let mut message =
+                    b"no \"ssl_certificate_key\" is defined for certificate \"".to_vec();
+                message.extend_from_slice(certificate);
+                message.push(b'"');
+                return Err(nowhere(message));
+            }
+            let verify = tls.verify_client.as_deref();
+            if matches!(verify, Some(b"on" | b"optional")) && tls.client_certificate.is_none() {
+                return Err(nowhere(b"no ssl_client_certificate for ssl_verify_client".to_vec()));
             }
         }
 
-        // Step: the ssl module: a `listen ... ssl` server needs a certificate.
-        for server in &stream.servers {
-            let Some(listen) = &server.ssl else { continue };
-            if !server.certificate && !stream.certificate {
-                let mut message =
-                    b"no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive"
-                        .to_vec();
-                message.extend_from_slice(&listen.suffix_bytes());
-                return Err(ParseError::nowhere(ErrorKind::Message(message)));
+        // Step: zones used by limit_conn without a limit_conn_zone are never sized.
+        for zone in &stream.zones_used {
+            if !stream.zones.contains(zone) {
+                self.unsized_zones.push(zone.clone());
             }
         }
 
@@ -814,6 +989,37 @@ impl<'a> Checker<'a> {
         } else {
             self.options.conf_prefix.join(path)
         }
+    }
+}
+
+/// The TLS directives whose values the merge checks read.
+fn is_tls_setting(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"proxy_ssl"
+            | b"proxy_ssl_certificate"
+            | b"proxy_ssl_certificate_key"
+            | b"proxy_ssl_verify"
+            | b"proxy_ssl_trusted_certificate"
+            | b"ssl_certificate"
+            | b"ssl_certificate_key"
+            | b"ssl_verify_client"
+            | b"ssl_client_certificate"
+    )
+}
+
+/// One `ssl_session_cache` value: `off`, `none`, `builtin[:N]`, `shared:NAME:SIZE`.
+fn is_session_cache(value: &[u8]) -> bool {
+    if value == b"off" || value == b"none" || value == b"builtin" {
+        return true;
+    }
+    if let Some(size) = value.strip_prefix(b"builtin:") {
+        return values::parse_int(size).is_some();
+    }
+    let Some(rest) = value.strip_prefix(b"shared:") else { return false };
+    match rest.iter().rposition(|&b| b == b':') {
+        Some(at) if at > 0 => values::parse_size(&rest[at + 1..]).is_some(),
+        _ => false,
     }
 }
 
@@ -891,27 +1097,36 @@ fn is_cidr(text: &[u8]) -> bool {
 }
 
 /// The normalized text of a listen address (`port`, `addr:port`, `[v6]:port`, `unix:path`),
-/// or `None` when it cannot be an address.
-fn listen_address(text: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(text).ok()?;
+/// or what nginx's URL parser says is wrong with it (`invalid host`, `invalid port`).
+fn listen_address(text: &[u8]) -> Result<String, &'static str> {
+    let text = std::str::from_utf8(text).map_err(|_| "invalid host")?;
     if text.starts_with("unix:") {
-        return Some(text.to_string());
+        return Ok(text.to_string());
     }
-    if let Ok(port) = text.parse::<u16>() {
-        return Some(format!("0.0.0.0:{port}"));
-    }
-    let socket: std::net::SocketAddr = match text.parse() {
-        Ok(socket) => socket,
-        Err(_) => {
-            let (host, port) = text.rsplit_once(':')?;
-            port.parse::<u16>().ok()?;
-            if host.is_empty() || host.contains([':', '[', ']', '/']) {
-                return None;
-            }
-            return Some(format!("{}:{port}", host.to_ascii_lowercase()));
+
+    // Step: split host and port (a bare number is a port on every address).
+    let (host, port) = if text.bytes().all(|b| b.is_ascii_digit()) {
+        ("0.0.0.0", text)
+    } else if let Some(rest) = text.strip_prefix('[') {
+        let (host, port) = rest.split_once("]:").ok_or("invalid host")?;
+        host.parse::<std::net::Ipv6Addr>().map_err(|_| "invalid host")?;
+        (host, port)
+    } else {
+        let (host, port) = text.rsplit_once(':').ok_or("invalid host")?;
+        if host.is_empty() || host.contains([':', '[', ']', '/']) {
+            return Err("invalid host");
         }
+        (host, port)
     };
-    Some(socket.to_string())
+
+    // Step: the port must be 1..65535.
+    let port = port.parse::<u32>().ok().filter(|p| (1..=65535).contains(p));
+    let port = port.ok_or("invalid port")?;
+    let host = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.to_string(),
+        Err(_) => host.to_ascii_lowercase(),
+    };
+    Ok(format!("{host}:{port}"))
 }
 
 impl Context {

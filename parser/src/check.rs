@@ -1135,3 +1135,96 @@ impl Context {
         matches!(self, Context::StreamMain | Context::StreamServer | Context::StreamUpstream)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::DEBIAN_NGINX_VERSION;
+    use crate::{parse_bytes_partial, ParseOptions};
+
+    const STREAM: &str = "events {}\nstream {\n    server {\n        listen 127.0.0.1:9000;\n";
+
+    /// The first fault of `text` (as `/t/x.conf`) with `-g globals`, or "ok".
+    fn first_fault(text: &str, globals: &str, version: Version) -> String {
+        let options = ParseOptions { globals: globals.as_bytes().to_vec() };
+        let outcome = parse_bytes_partial(text.as_bytes(), "/t/x.conf", &options);
+        let options = CheckOptions { version, conf_prefix: "/t".into() };
+        match check_outcome(&outcome, &options) {
+            Ok(_) => "ok".to_string(),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    fn fault(text: &str) -> String {
+        first_fault(text, "", registry::STRAIT_NGINX_VERSION)
+    }
+
+    #[test]
+    fn command_line_faults_say_so() {
+        let got = first_fault("events {}\n", "daemon maybe;", registry::STRAIT_NGINX_VERSION);
+        assert_eq!(
+            got,
+            "invalid value \"maybe\" in \"daemon\" directive, it must be \"on\" or \"off\" \
+             in command line"
+        );
+    }
+
+    #[test]
+    fn newer_directives_follow_the_target_version() {
+        let text = format!("{STREAM}        pass 127.0.0.1:9001;\n    }}\n}}\n");
+        assert_eq!(first_fault(&text, "", registry::STRAIT_NGINX_VERSION), "ok");
+        assert_eq!(
+            first_fault(&text, "", DEBIAN_NGINX_VERSION),
+            "unknown directive \"pass\" in /t/x.conf:5"
+        );
+    }
+
+    #[test]
+    fn a_check_fault_before_a_lexer_fault_wins() {
+        assert_eq!(fault("foo;\nbar \"a\"b;\n"), "unknown directive \"foo\" in /t/x.conf:1");
+        assert_eq!(fault("events {}\nbar \"a\"b;\n"), "unexpected \"b\" in /t/x.conf:2");
+    }
+
+    #[test]
+    fn blocks_open_at_a_lexer_fault_get_no_end_checks() {
+        let text = "events {}\nstream {\n    server {\n        listen 127.0.0.1:9000;\n";
+        assert_eq!(fault(text), "unexpected end of file, expecting \"}\" in /t/x.conf:5");
+    }
+
+    #[test]
+    fn variables_are_case_insensitive_and_prefixes_versioned() {
+        let text =
+            format!("{STREAM}        return $REMOTE_ADDR$proxy_protocol_tlv_alpn;\n    }}\n}}\n");
+        assert_eq!(fault(&text), "ok");
+        assert_eq!(
+            first_fault(&text, "", DEBIAN_NGINX_VERSION),
+            "unknown \"proxy_protocol_tlv_alpn\" variable"
+        );
+    }
+
+    #[test]
+    fn variables_defined_after_use_are_fine() {
+        let text = format!(
+            "{STREAM}        return $later;\n    }}\n    map $remote_addr $later {{\n        \
+             default 1;\n    }}\n}}\n"
+        );
+        assert_eq!(fault(&text), "ok");
+    }
+
+    #[test]
+    fn duplicate_bitmask_values_warn() {
+        let text = format!(
+            "{STREAM}        ssl_protocols TLSv1.2 tlsv1.2;\n        return x;\n    }}\n}}\n"
+        );
+        let outcome = parse_bytes_partial(text.as_bytes(), "/t/x.conf", &ParseOptions::default());
+        let checked = check_outcome(&outcome, &CheckOptions::default()).unwrap();
+        assert_eq!(checked.warnings.len(), 1);
+        assert_eq!(checked.warnings[0].to_string(), "duplicate value \"tlsv1.2\" in /t/x.conf:5");
+    }
+
+    #[test]
+    fn lua_blocks_are_unknown_directives() {
+        let text = format!("{STREAM}        content_by_lua_block {{ ngx.say(1) }}\n    }}\n}}\n");
+        assert_eq!(fault(&text), "unknown directive \"content_by_lua_block\" in /t/x.conf:5");
+    }
+}

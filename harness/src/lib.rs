@@ -8,6 +8,7 @@
 //! all and prints TAP; [`differences`] is the table of deliberate strait/nginx differences.
 #![warn(missing_docs)]
 
+pub mod binary;
 pub mod check;
 pub mod client;
 pub mod conf;
@@ -15,13 +16,18 @@ pub mod differences;
 pub mod env;
 pub mod error;
 pub mod perl;
+pub mod report;
 pub mod run;
+mod sections;
 pub mod server;
 pub mod spec;
 mod sys;
 pub mod value;
+mod worker;
 
+pub use binary::BinaryInfo;
 pub use error::{BailOut, SpecError};
-pub use run::{collect_files, run, Counts, Options, PortChoice, Summary};
+pub use report::{Counts, FileReport, Summary};
+pub use run::{collect_files, run, Options, PortChoice};
 pub use spec::{parse_file, read_spec, Block, Section, Spec};
 pub use value::{PerlRegex, Value};

@@ -1,0 +1,335 @@
+//! What the runner does with each section: which it serves, which make a block skipped
+//! (http, Lua, mock servers), the skip and todo specs, timeouts and `user_files`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::binary::{num, BinaryInfo};
+use crate::check::{Check, Verdict};
+use crate::spec::Block;
+
+/// Sections that need Test::Nginx's HTTP server: a block with one is skipped.
+const HTTP_SECTIONS: &[&str] = &[
+    "config",
+    "http_config",
+    "request",
+    "more_headers",
+    "raw_request",
+    "pipelined_requests",
+    "response_headers",
+    "response_headers_like",
+    "raw_response_headers_like",
+    "raw_response_headers_unlike",
+    "error_code_like",
+    "curl",
+    "curl_options",
+    "http2",
+    "http3",
+    "exec",
+    "request_eval",
+    "response_body_unlike",
+    "response_body_filters",
+];
+
+/// Sections that need something else the runner does not provide, with what it is.
+const UNSUPPORTED_SECTIONS: &[(&str, &str)] = &[
+    ("init", "Perl code"),
+    ("post_setup_server_root", "Perl code"),
+    ("tcp_listen", "the embedded TCP mock server"),
+    ("udp_listen", "the embedded UDP mock server"),
+    ("stap", "systemtap"),
+    ("shutdown_error_log", "checks at server shutdown"),
+    ("no_shutdown_error_log", "checks at server shutdown"),
+    ("log_stream_response", "Lua's print"),
+    ("stream_upstream_code", "Lua"),
+    ("stream_enable", "APISIX's Lua stream setup"),
+    ("yaml_config", "APISIX"),
+    ("apisix_yaml", "APISIX"),
+    ("extra_stream_config", "APISIX's Lua stream setup"),
+    ("todo_nginx", "todo by version"),
+    ("skip_slave", "build slaves"),
+];
+
+/// Sections the runner understands.
+const KNOWN_SECTIONS: &[&str] = &[
+    "ONLY",
+    "SKIP",
+    "LAST",
+    "main_config",
+    "post_main_config",
+    "stream_config",
+    "stream_server_config",
+    "stream_server_config2",
+    "stream_server_config3",
+    "steam_listen_option",
+    "steam_listen_option2",
+    "steam_listen_option3",
+    "stream_request",
+    "stream_request2",
+    "stream_request3",
+    "stream_response",
+    "stream_response_like",
+    "response_body",
+    "response_body_like",
+    "error_code",
+    "error_log",
+    "no_error_log",
+    "grep_error_log",
+    "grep_error_log_out",
+    "access_log",
+    "no_access_log",
+    "timeout",
+    "wait",
+    "abort",
+    "log_level",
+    "must_die",
+    "user_files",
+    "error_log_file",
+    "skip_nginx",
+    "skip_nginx2",
+    "skip_openssl",
+    "skip_eval",
+    "todo",
+    "stream_tls_request",
+    "stream_sni",
+    "stream_session_reuse",
+    "stream_conf_enable",
+    "suppress_stderr",
+    "no_check_leak",
+    "ignore_response",
+    "ignore_response_body",
+    "ignore_error_log",
+    "server_name",
+    "server_addr_for_client",
+    "wait_etcd_sync",
+    "no_long_string",
+];
+
+/// `skip_nginx`, `skip_nginx2`, `skip_openssl`, `skip_eval`: how many checks to report as
+/// skipped and why, when the condition holds.
+pub(crate) fn skip_reason(
+    block: &Block,
+    info: &BinaryInfo,
+) -> Result<Option<(usize, String)>, String> {
+    let version = info.version.map(|(a, b, c)| (a, b, c, 0));
+    if let Some(spec) = block.text("skip_nginx") {
+        let re = regex::Regex::new(
+            r"^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)(?:\s*:\s*(.*?))?\s*$",
+        )
+        .map_err(|e| e.to_string())?;
+        let c = re.captures(&spec).ok_or_else(|| format!("Invalid --- skip_nginx spec: {spec}"))?;
+        let want = (num(&c[3]), num(&c[4]), num(&c[5]), 0);
+        if compare(version, &c[2], want) {
+            let reason =
+                c.get(6).map(|m| m.as_str().to_string()).filter(|r| !r.is_empty()).unwrap_or_else(
+                    || format!("nginx version {} {}.{}.{}", &c[2], &c[3], &c[4], &c[5]),
+                );
+            return Ok(Some((num(&c[1]) as usize, reason)));
+        }
+    } else if let Some(spec) = block.text("skip_nginx2") {
+        let re = regex::Regex::new(concat!(
+            r"^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)\s*(or|and)",
+            r"\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)(?:\s*:\s*(.*?))?\s*$"
+        ))
+        .map_err(|e| e.to_string())?;
+        let c =
+            re.captures(&spec).ok_or_else(|| format!("Invalid --- skip_nginx2 spec: {spec}"))?;
+        let a = compare(version, &c[2], (num(&c[3]), num(&c[4]), num(&c[5]), 0));
+        let b = compare(version, &c[7], (num(&c[8]), num(&c[9]), num(&c[10]), 0));
+        let hit = version.is_none() || if &c[6] == "or" { a || b } else { a && b };
+        if hit {
+            let reason = c
+                .get(11)
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_else(|| "various reasons".into());
+            return Ok(Some((num(&c[1]) as usize, reason)));
+        }
+    }
+    if let Some(spec) = block.text("skip_openssl") {
+        let re = regex::Regex::new(
+            r"^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)([a-z])?(?:\s*:\s*(.*?))?\s*$",
+        )
+        .map_err(|e| e.to_string())?;
+        let c =
+            re.captures(&spec).ok_or_else(|| format!("Invalid --- skip_openssl spec: {spec}"))?;
+        let letter = c.get(6).map(|m| (m.as_str().as_bytes()[0] - b'a' + 1) as u32).unwrap_or(0);
+        let want = (num(&c[3]), num(&c[4]), num(&c[5]), letter);
+        if info.openssl.is_none() || compare(info.openssl, &c[2], want) {
+            let reason = c.get(7).map(|m| m.as_str().to_string()).unwrap_or_else(|| {
+                if info.openssl.is_none() {
+                    "Not built with OpenSSL".into()
+                } else {
+                    format!("OpenSSL version {} {}.{}.{}", &c[2], &c[3], &c[4], &c[5])
+                }
+            });
+            return Ok(Some((num(&c[1]) as usize, reason)));
+        }
+    }
+    if let Some(spec) = block.text("skip_eval") {
+        let (count, code) =
+            spec.split_once(':').ok_or_else(|| format!("Invalid --- skip_eval spec: {spec}"))?;
+        let count: usize =
+            count.trim().parse().map_err(|_| format!("Invalid --- skip_eval spec: {spec}"))?;
+        let value = crate::perl::eval(code.trim().as_bytes()).map_err(|e| {
+            format!("skip_eval: Perl beyond the literals strait evaluates: {}", e.0)
+        })?;
+        if value.is_true() {
+            return Ok(Some((count, "skip_eval".into())));
+        }
+    }
+    Ok(None)
+}
+
+/// Stream.pm's preprocessing: `stream_response` becomes `response_body` and
+/// `stream_response_like` becomes `response_body_like`; both at once is an error.
+pub(crate) fn with_response_checks(block: &Block) -> Result<Block, Check> {
+    let mut block = block.clone();
+    for (from, to) in
+        [("stream_response", "response_body"), ("stream_response_like", "response_body_like")]
+    {
+        if let Some(value) = block.get(from).cloned() {
+            if block.has(to) {
+                let message = format!("conflicting {from} and {to} sections");
+                return Err(Check::fail("sections", vec![message]));
+            }
+            block.set(to, value);
+        }
+    }
+    Ok(block)
+}
+
+/// `have OP want` for versions; an unknown version satisfies `<` and `<=`.
+fn compare(have: Option<(u32, u32, u32, u32)>, op: &str, want: (u32, u32, u32, u32)) -> bool {
+    let Some(have) = have else { return op.starts_with('<') };
+    match op {
+        "<" => have < want,
+        "<=" => have <= want,
+        ">" => have > want,
+        ">=" => have >= want,
+        _ => false,
+    }
+}
+
+/// Why the runner cannot run a block, if it cannot.
+pub(crate) fn unsupported_reason(block: &Block) -> Option<String> {
+    for section in &block.sections {
+        let name = section.name.as_str();
+        if HTTP_SECTIONS.contains(&name) {
+            return Some(format!(
+                "needs http: --- {name} (strait's runner talks to stream servers only)"
+            ));
+        }
+        if name == "error_code" && block.text("error_code").is_some_and(|c| c.trim() != "200") {
+            return Some("needs http: --- error_code other than 200".into());
+        }
+        if let Some((_, what)) = UNSUPPORTED_SECTIONS.iter().find(|(n, _)| *n == name) {
+            return Some(format!("needs {what}: --- {name}"));
+        }
+        if !KNOWN_SECTIONS.contains(&name) {
+            return Some(format!("unsupported section --- {name}"));
+        }
+    }
+    None
+}
+
+/// The block's client timeout: `timeout` (`N`, `Ns`, `Nms`), else `TEST_NGINX_TIMEOUT`, else 3s.
+pub(crate) fn parse_timeout(block: &Block, env: &BTreeMap<String, String>) -> Duration {
+    let text = block
+        .text("timeout")
+        .or_else(|| env.get("TEST_NGINX_TIMEOUT").cloned())
+        .unwrap_or_default();
+    let text = text.trim();
+    let seconds = if let Some(ms) = text.strip_suffix("ms") {
+        ms.trim().parse::<f64>().map(|v| v / 1000.0).ok()
+    } else {
+        text.strip_suffix('s').unwrap_or(text).trim().parse::<f64>().ok()
+    };
+    Duration::from_secs_f64(seconds.filter(|s| *s > 0.0).unwrap_or(3.0).min(600.0))
+}
+
+/// `user_files` entries: `>>> path [mtime]` lines start a file; the lines after are its body.
+pub(crate) fn user_files(text: &str) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix(">>> ") {
+            let name = rest.split_whitespace().next().unwrap_or_default().to_string();
+            if !name.is_empty() {
+                files.push((name, String::new()));
+                continue;
+            }
+        }
+        if let Some((_, body)) = files.last_mut() {
+            body.push_str(line);
+        }
+    }
+    files
+}
+
+/// `todo: N: reason` marks the block's checks as TODO: failures then do not count.
+pub(crate) fn mark_todo(checks: Vec<Check>, todo: Option<&str>) -> Vec<Check> {
+    let Some(todo) = todo else { return checks };
+    let reason = todo.split_once(':').map(|(_, r)| r.trim()).unwrap_or(todo.trim()).to_string();
+    checks
+        .into_iter()
+        .map(|c| match c.verdict {
+            Verdict::Fail(_) => Check::skip(c.description, format!("TODO {reason}")),
+            _ => c,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::parse_file;
+    use std::path::Path;
+
+    fn block(spec: &str) -> Block {
+        parse_file(Path::new("x.t"), &format!("__DATA__\n=== TEST 1\n{spec}"))
+            .unwrap()
+            .blocks
+            .remove(0)
+    }
+
+    #[test]
+    fn http_blocks_are_skipped_with_the_reason() {
+        let reason =
+            unsupported_reason(&block("--- config\nlocation /t {}\n--- request\nGET /t\n"));
+        assert_eq!(
+            reason.unwrap(),
+            "needs http: --- config (strait's runner talks to stream servers only)"
+        );
+        assert!(unsupported_reason(&block(
+            "--- stream_server_config\nreturn 1;\n--- error_code: 200\n"
+        ))
+        .is_none());
+        assert!(unsupported_reason(&block("--- tcp_listen: 1\n")).unwrap().contains("mock server"));
+        assert!(unsupported_reason(&block("--- frobnicate\n")).unwrap().contains("--- frobnicate"));
+    }
+
+    #[test]
+    fn timeouts_parse_like_test_nginx() {
+        let env = BTreeMap::new();
+        assert_eq!(parse_timeout(&block("--- timeout: 5\n"), &env), Duration::from_secs(5));
+        assert_eq!(parse_timeout(&block("--- timeout: 500ms\n"), &env), Duration::from_millis(500));
+        assert_eq!(parse_timeout(&block("--- timeout: 2s\n"), &env), Duration::from_secs(2));
+        assert_eq!(parse_timeout(&block("--- x\n"), &env), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn user_files_split_on_markers() {
+        let files = user_files(">>> a.txt\nhello\n>>> ../conf/b 202001010000\nx\ny\n");
+        assert_eq!(
+            files,
+            [("a.txt".into(), "hello\n".into()), ("../conf/b".into(), "x\ny\n".into())]
+        );
+    }
+
+    #[test]
+    fn version_comparisons() {
+        assert!(compare(Some((1, 22, 1, 0)), "<", (1, 23, 0, 0)));
+        assert!(!compare(Some((1, 22, 1, 0)), ">=", (1, 23, 0, 0)));
+        assert!(compare(None, "<=", (1, 0, 0, 0)));
+        assert!(!compare(None, ">", (1, 0, 0, 0)));
+    }
+}

@@ -41,6 +41,10 @@ pub enum MapError {
     /// A regex key PCRE2 rejects: `pcre2_compile() failed: MESSAGE in "RE"[ at "REST"]`.
     #[error("{0}")]
     Regex(String),
+    /// nginx could not size one of the map's hash tables with `map_hash_max_size` and
+    /// `map_hash_bucket_size` (`could not build map_hash, ...`).
+    #[error("{0}")]
+    Hash(String),
 }
 
 /// What one line of a `map` block says.
@@ -156,6 +160,50 @@ impl<V> MapBuilder<V> {
     /// Finishes the map.
     pub fn build(self) -> Map<V> {
         self.map
+    }
+
+    /// Sizes the map's hash tables as nginx does (`ngx_hash_init` for the exact keys, then
+    /// every level of the head and tail wildcard tables) and fails where nginx fails: a key
+    /// or label too long for `map_hash_bucket_size` (46 bytes with the default 64), or a
+    /// `map_hash_max_size` too small. Returns the warnings nginx logs (`could not build
+    /// optimal map_hash, ...`). Call it before [`MapBuilder::build`].
+    pub fn check_hash(&self, sizes: HashSizes) -> Result<Vec<String>, MapError> {
+        let mut warnings = Vec::new();
+
+        // The exact keys form one table.
+        if !self.map.exact.is_empty() {
+            let keys: Vec<&[u8]> = self.map.exact.keys().map(Vec::as_slice).collect();
+            sizes.init(&keys, &mut warnings)?;
+        }
+
+        // `*.example.com` is stored as "com.example." and `.example.com` as "com.example".
+        if !self.map.head.is_empty() {
+            let mut keys: Vec<Vec<u8>> = self
+                .map
+                .head
+                .iter()
+                .map(|(suffix, head)| {
+                    let mut key = suffix.rsplit(|&c| c == b'.').collect::<Vec<_>>().join(&b'.');
+                    if !head.dot {
+                        key.push(b'.');
+                    }
+                    key
+                })
+                .collect();
+            keys.sort_by(|a, b| dns_cmp(a, b));
+            sizes.wildcard_init(
+                &keys.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                &mut warnings,
+            )?;
+        }
+
+        // `www.example.*` is stored as "www.example".
+        if !self.map.tail.is_empty() {
+            let mut keys: Vec<&[u8]> = self.map.tail.keys().map(Vec::as_slice).collect();
+            keys.sort_by(|a, b| dns_cmp(a, b));
+            sizes.wildcard_init(&keys, &mut warnings)?;
+        }
+        Ok(warnings)
     }
 
     fn push_value(&mut self, value: V) -> usize {
@@ -483,6 +531,153 @@ impl Captures {
     }
 }
 
+/// `map_hash_max_size` and `map_hash_bucket_size`, the sizes nginx builds a map's hash tables
+/// with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashSizes {
+    /// `map_hash_max_size` (default 2048).
+    pub max_size: usize,
+    /// `map_hash_bucket_size` rounded up to the cache line (default: the cache line, 64).
+    pub bucket_size: usize,
+}
+
+/// The CPU cache line nginx aligns bucket sizes to (`ngx_cacheline_size` on x86-64).
+const CACHE_LINE: usize = 64;
+
+impl Default for HashSizes {
+    fn default() -> HashSizes {
+        HashSizes { max_size: 2048, bucket_size: CACHE_LINE }
+    }
+}
+
+impl HashSizes {
+    /// The sizes from the directives, if given (`map_hash_bucket_size` is rounded up to a
+    /// multiple of the cache line, as nginx does).
+    pub fn new(max_size: Option<usize>, bucket_size: Option<usize>) -> HashSizes {
+        HashSizes {
+            max_size: max_size.unwrap_or(2048),
+            bucket_size: bucket_size.map_or(CACHE_LINE, |b| b.div_ceil(CACHE_LINE) * CACHE_LINE),
+        }
+    }
+
+    /// nginx's `ngx_hash_wildcard_init` on keys sorted by [`dns_cmp`]: one table per level of
+    /// labels, the deeper levels first.
+    fn wildcard_init(&self, keys: &[&[u8]], warnings: &mut Vec<String>) -> Result<(), MapError> {
+        let mut labels: Vec<&[u8]> = Vec::new();
+        let mut n = 0;
+        while n < keys.len() {
+            // The group of keys sharing the first label of keys[n].
+            let key = keys[n];
+            let dot = key.iter().position(|&c| c == b'.');
+            let label_len = dot.unwrap_or(key.len());
+            labels.push(&key[..label_len]);
+            let len = if dot.is_some() { label_len + 1 } else { label_len };
+            let mut next: Vec<&[u8]> = Vec::new();
+            if key.len() != len {
+                next.push(&key[len..]);
+            }
+            let mut i = n + 1;
+            while i < keys.len() {
+                let other = keys[i];
+                if other.get(..len) != Some(&key[..len])
+                    || (dot.is_none() && other.len() > len && other[len] != b'.')
+                {
+                    break;
+                }
+                next.push(&other[label_len + 1..]);
+                i += 1;
+            }
+
+            // The rest of the group is the next level.
+            if !next.is_empty() {
+                self.wildcard_init(&next, warnings)?;
+            }
+            n = i;
+        }
+        self.init(&labels, warnings)
+    }
+
+    /// nginx's `ngx_hash_init` checks for one table of `keys`.
+    fn init(&self, keys: &[&[u8]], warnings: &mut Vec<String>) -> Result<(), MapError> {
+        let HashSizes { max_size, bucket_size } = *self;
+        let fail = |what: String| Err(MapError::Hash(format!("could not build map_hash, {what}")));
+
+        // Limits on the sizes themselves and on each element.
+        if max_size == 0 {
+            return fail(format!("you should increase map_hash_max_size: {max_size}"));
+        }
+        if bucket_size > 65536 - CACHE_LINE {
+            return fail(format!("too large map_hash_bucket_size: {bucket_size}"));
+        }
+        let element = |key: &[u8]| 8 + (key.len() + 2).div_ceil(8) * 8;
+        if keys.iter().any(|k| bucket_size < element(k) + 8) {
+            return fail(format!("you should increase map_hash_bucket_size: {bucket_size}"));
+        }
+
+        // The smallest table size whose buckets all fit bucket_size.
+        let hashes: Vec<u64> = keys.iter().map(|k| key_hash(k)).collect();
+        let bucket = bucket_size - 8;
+        let mut start = (keys.len() / (bucket / 16)).max(1);
+        if max_size > 10_000 && !keys.is_empty() && max_size / keys.len() < 100 {
+            start = max_size - 1000;
+        }
+        let fits = |size: usize| {
+            let mut used = vec![0usize; size];
+            keys.iter().zip(&hashes).all(|(key, &hash)| {
+                let slot = &mut used[(hash % size as u64) as usize];
+                *slot += element(key);
+                *slot <= bucket
+            })
+        };
+        let size = match (start..=max_size).find(|&size| fits(size)) {
+            Some(size) => size,
+            None => {
+                warnings.push(format!(
+                    "could not build optimal map_hash, you should increase either \
+                     map_hash_max_size: {max_size} or map_hash_bucket_size: {bucket_size}; \
+                     ignoring map_hash_bucket_size"
+                ));
+                max_size
+            }
+        };
+
+        // Every bucket (with its end marker) must stay below 64K.
+        let mut used = vec![8usize; size];
+        for (key, &hash) in keys.iter().zip(&hashes) {
+            let slot = &mut used[(hash % size as u64) as usize];
+            *slot += element(key);
+            if *slot > 65536 - CACHE_LINE {
+                return fail(format!("you should increase map_hash_max_size: {max_size}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// nginx's `ngx_hash_key_lc`: `key * 31 + byte` over the lowercased bytes.
+fn key_hash(key: &[u8]) -> u64 {
+    key.iter()
+        .fold(0u64, |k, &c| k.wrapping_mul(31).wrapping_add(u64::from(c.to_ascii_lowercase())))
+}
+
+/// nginx's `ngx_dns_strcmp`: ASCII case-insensitive; at the first difference `.` counts as
+/// a space, so it sorts below every other byte but the end of the string.
+fn dns_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    for i in 0.. {
+        let c1 = a.get(i).map_or(0, u8::to_ascii_lowercase);
+        let c2 = b.get(i).map_or(0, u8::to_ascii_lowercase);
+        if c1 == c2 {
+            if c1 == 0 {
+                break;
+            }
+            continue;
+        }
+        let dot_low = |c: u8| if c == b'.' { b' ' } else { c };
+        return dot_low(c1).cmp(&dot_low(c2));
+    }
+    std::cmp::Ordering::Equal
+}
+
 /// Bytes as nginx prints them in messages (`%V`: raw; non-UTF-8 shown lossily here).
 fn display(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -714,6 +909,88 @@ mod tests {
             MapEntry::parse(&[b"hostnames", b"x"]),
             Ok(MapEntry::Pair { key: b"hostnames", value: b"x" })
         );
+    }
+
+    fn builder(lines: &[(&str, &str)]) -> MapBuilder<String> {
+        let mut builder = MapBuilder::new();
+        for (key, value) in lines {
+            if *key == "hostnames" {
+                builder.hostnames();
+            } else {
+                builder.add(key.as_bytes(), value.to_string()).unwrap();
+            }
+        }
+        builder
+    }
+
+    /// Real nginx 1.22.1 `nginx -t` on the same blocks (messages before ` in FILE:LINE`).
+    #[test]
+    fn hash_sizes_match_nginx() {
+        let long = |n: usize| "k".repeat(n);
+        let bucket =
+            |n| format!("could not build map_hash, you should increase map_hash_bucket_size: {n}");
+        let optimal = |max| {
+            format!(
+                "could not build optimal map_hash, you should increase either \
+                 map_hash_max_size: {max} or map_hash_bucket_size: 64; ignoring map_hash_bucket_size"
+            )
+        };
+        let check = |sizes: HashSizes, lines: Vec<(String, &str)>| {
+            let lines: Vec<(&str, &str)> = lines.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            builder(&lines).check_hash(sizes).map_err(|e| e.to_string())
+        };
+        let default = HashSizes::default();
+
+        // Key length against the default 64-byte buckets, and a rounded-up bucket size.
+        assert_eq!(check(default, vec![(long(46), "v")]), Ok(vec![]));
+        assert_eq!(check(default, vec![(long(47), "v")]), Err(bucket(64)));
+        let b100 = HashSizes::new(None, Some(100));
+        assert_eq!(b100.bucket_size, 128);
+        assert_eq!(check(b100, vec![(long(100), "v")]), Ok(vec![]));
+        assert_eq!(check(b100, vec![(long(120), "v")]), Err(bucket(128)));
+
+        // Wildcard labels are sized level by level.
+        let host = |k: String| vec![("hostnames".to_string(), ""), (k, "v")];
+        assert_eq!(check(default, host(format!("*.{}.com", long(46)))), Ok(vec![]));
+        assert_eq!(check(default, host(format!("*.{}.com", long(47)))), Err(bucket(64)));
+        assert_eq!(check(default, host(format!("www.{}.*", long(47)))), Err(bucket(64)));
+
+        // Too small a max_size: one warning per table that cannot be optimal.
+        let max4 = HashSizes::new(Some(4), None);
+        let keys: Vec<(String, &str)> = (0..40).map(|i| (format!("key{i}"), "v")).collect();
+        assert_eq!(check(max4, keys), Ok(vec![optimal(4)]));
+        let max10 = HashSizes::new(Some(10), None);
+        let mut wild = vec![("hostnames".to_string(), "")];
+        wild.extend((0..40).map(|i| (format!("*.d{i}.com"), "v")));
+        assert_eq!(check(max10, wild.clone()), Ok(vec![optimal(10)]));
+        for i in 0..40 {
+            wild.push((format!("www.d{i}.*"), "w"));
+            wild.push((format!("e{i}"), "x"));
+        }
+        assert_eq!(check(max10, wild), Ok(vec![optimal(10); 3]));
+        let big = HashSizes::new(Some(20_000), None);
+        let keys: Vec<(String, &str)> = (0..300).map(|i| (format!("key{i}"), "v")).collect();
+        assert_eq!(check(big, keys), Ok(vec![]));
+
+        // Invalid sizes.
+        let zero = HashSizes::new(Some(0), None);
+        assert_eq!(
+            check(zero, vec![("a".into(), "v")]),
+            Err("could not build map_hash, you should increase map_hash_max_size: 0".into())
+        );
+        let huge = HashSizes::new(None, Some(65536));
+        assert_eq!(
+            check(huge, vec![("a".into(), "v")]),
+            Err("could not build map_hash, too large map_hash_bucket_size: 65536".into())
+        );
+    }
+
+    #[test]
+    fn dns_order_puts_dots_first() {
+        let mut keys: Vec<&[u8]> =
+            vec![b"com.example-a", b"com.example.", b"com.example", b"COM.a"];
+        keys.sort_by(|a, b| dns_cmp(a, b));
+        assert_eq!(keys, [b"COM.a".as_slice(), b"com.example", b"com.example.", b"com.example-a"]);
     }
 
     #[test]

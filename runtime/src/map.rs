@@ -932,7 +932,8 @@ mod tests {
         let optimal = |max| {
             format!(
                 "could not build optimal map_hash, you should increase either \
-                 map_hash_max_size: {max} or map_hash_bucket_size: 64; ignoring map_hash_bucket_size"
+                 map_hash_max_size: {max} or map_hash_bucket_size: 64; \
+                 ignoring map_hash_bucket_size"
             )
         };
         let check = |sizes: HashSizes, lines: Vec<(String, &str)>| {

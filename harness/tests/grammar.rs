@@ -2,6 +2,8 @@
 //! strait's runner must give what Test::Base 0.89 gives. With Perl's Test::Base installed
 //! (`apt-get install libtest-base-perl`) the comparison is live; without it the checked-in
 //! `.expected` file (produced by `testbase_dump.pl`) stands in, and a notice says so.
+//! Regenerate an expected file with
+//! `perl testbase_dump.pl NAME.t | grep -v "^1\.\.1\|^ok 1" > NAME.expected`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,7 +62,11 @@ fn test_base_dump(path: &Path) -> Option<String> {
     }
     let output =
         Command::new("perl").arg(fixture_dir().join("testbase_dump.pl")).arg(path).output().ok()?;
-    let text = String::from_utf8(output.stdout).unwrap();
+    Some(normalize_dump(&String::from_utf8(output.stdout).unwrap()))
+}
+
+/// A dump's block and section lines, with Perl's eval error texts folded.
+fn normalize_dump(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines().filter(|l| l.starts_with('B') || l.starts_with("  ")) {
         // Re-encode string values with the eval error folded.
@@ -81,20 +87,20 @@ fn test_base_dump(path: &Path) -> Option<String> {
         out.push_str(&folded);
         out.push('\n');
     }
-    Some(out)
+    out
 }
 
-#[test]
-fn edge_cases_read_as_test_base_reads_them() {
-    let fixture = fixture_dir().join("edge-cases.t");
-    let expected_file = fixture_dir().join("edge-cases.expected");
-    let checked_in = std::fs::read_to_string(&expected_file).unwrap();
+/// Compares strait's reading of `tests/grammar/NAME.t` with Test::Base's.
+fn check_fixture(name: &str) {
+    let fixture = fixture_dir().join(format!("{name}.t"));
+    let expected_file = fixture_dir().join(format!("{name}.expected"));
+    let checked_in = normalize_dump(&std::fs::read_to_string(&expected_file).unwrap());
     let ours = strait_dump(&fixture);
 
     match test_base_dump(&fixture) {
         Some(live) => {
-            assert_eq!(live, checked_in, "edge-cases.expected is stale: regenerate it");
-            assert_eq!(ours, live, "strait's reading differs from Test::Base's");
+            assert_eq!(live, checked_in, "{name}.expected is stale: regenerate it");
+            assert_eq!(ours, live, "strait's reading of {name}.t differs from Test::Base's");
         }
         None => {
             eprintln!(
@@ -102,7 +108,20 @@ fn edge_cases_read_as_test_base_reads_them() {
                  {} instead of a live run",
                 expected_file.display()
             );
-            assert_eq!(ours, checked_in, "strait's reading differs from Test::Base's");
+            assert_eq!(ours, checked_in, "strait's reading of {name}.t differs from Test::Base's");
         }
     }
+}
+
+/// Trailing newlines, inline values, filters (`chomp`, `chop`, `-trim`, `+name`), repeated
+/// sections, eval literals and the strict bareword, SKIP and LAST.
+#[test]
+fn edge_cases_read_as_test_base_reads_them() {
+    check_fixture("edge-cases");
+}
+
+/// ONLY wins over SKIP and LAST wherever it is.
+#[test]
+fn only_reads_as_test_base_reads_it() {
+    check_fixture("only");
 }

@@ -19,6 +19,10 @@
 //!   compile error message may be worded differently;
 //! - equal keys' values are not shared (nginx deduplicates identical value strings; this
 //!   changes memory only).
+//!
+//! The tables are Rust hash maps; [`MapBuilder::check_hash`] reproduces nginx's verdicts on
+//! `map_hash_max_size` / `map_hash_bucket_size` (a key over 46 bytes fails with the default
+//! bucket size), so a map nginx rejects is rejected here too.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -600,3 +600,66 @@ fn backup_sequence_matches_nginx() {
     assert_eq!(served, "yxzyyxzy");
     assert_eq!((failures, disabled), (2, 2));
 }
+
+// === properties ===
+
+/// Over `sum(weights)` sessions, smooth weighted round robin picks every peer exactly
+/// `weight` times, whatever the weights (deterministic pseudo-random cases).
+#[test]
+fn smooth_round_robin_honours_weights_exactly() {
+    let mut rng = fastrand::Rng::with_seed(42);
+    for _ in 0..200 {
+        let weights: Vec<u32> = (0..rng.usize(2..9)).map(|_| rng.u32(1..10)).collect();
+        let peers = weights.iter().enumerate().map(|(i, &w)| weighted(i as u16 + 1, w)).collect();
+        let b = Balancer::new("u", Method::RoundRobin, peers).unwrap();
+        let total: u32 = weights.iter().sum();
+        for _ in 0..2 {
+            let seq = sequence(&b, None, total as usize);
+            for (i, &w) in weights.iter().enumerate() {
+                let picks = seq.iter().filter(|&&p| p == i as u16 + 1).count();
+                assert_eq!(picks, w as usize, "weights {weights:?}, sequence {seq:?}");
+            }
+        }
+    }
+}
+
+/// Whatever fails, one session never gets the same peer twice and gets at most as many peers
+/// as there are; every method.
+#[test]
+fn a_session_never_repeats_a_peer() {
+    let mut rng = fastrand::Rng::with_seed(7);
+    let methods = [
+        Method::RoundRobin,
+        Method::Hash,
+        Method::ConsistentHash,
+        Method::LeastConn,
+        Method::Random,
+        Method::RandomTwo,
+    ];
+    for method in methods {
+        for case in 0..50 {
+            let peers: Vec<Peer> = (1..=rng.u16(1..12))
+                .map(|p| Peer { max_fails: rng.u32(0..3), ..weighted(p, rng.u32(1..5)) })
+                .collect();
+            let count = peers.len();
+            let b = Balancer::new("u", method, peers)
+                .unwrap()
+                .with_seed(case)
+                .with_clock(Arc::new(ManualClock::new(1_000_000)));
+            for session in 0..5 {
+                let key = format!("key{case}-{session}");
+                let mut tried = b.session(Some(key.as_bytes()));
+                let mut seen = Vec::new();
+                while tried.tries_left() > 0 {
+                    let Ok(handle) = b.get(&mut tried) else { break };
+                    let port = port_of(&handle);
+                    assert!(!seen.contains(&port), "{method:?}: {port} twice in {seen:?}");
+                    seen.push(port);
+                    b.free(&mut tried, handle, Outcome::Failed);
+                }
+                assert!(seen.len() <= count);
+            }
+            assert!(b.conns().iter().all(|&c| c == 0), "{method:?}: connections leaked");
+        }
+    }
+}

@@ -11,8 +11,8 @@
 //! - settings nginx does not take from variables (`proxy_ssl`, timeouts, tries) are static per
 //!   `server {}`. When every route shares them, the listening server proxies directly
 //!   ("direct" layout). Otherwise each route gets an internal server on a unix socket with
-//!   its own settings, and the listening server passes connections there with a PROXY
-//!   header ("hop" layout), so `$remote_addr` stays the client's;
+//!   its own settings, and the listening server passes connections there ("hop" layout);
+//!   when a hash key needs the client's address there, with a PROXY header and realip;
 //! - no match: the connection goes to an internal server that does `return ""` (zero bytes).
 
 use std::path::Path;
@@ -125,6 +125,8 @@ pub(crate) struct Front {
     pub(crate) listens: Vec<String>,
     pub(crate) tls: bool,
     pub(crate) hop: bool,
+    /// The hops need the client's address (a hash key): a PROXY header carries it.
+    pub(crate) hop_proxy_protocol: bool,
     pub(crate) proxy: Option<Proxy>,
 }
 
@@ -319,9 +321,11 @@ pub(crate) fn lay_out(
 
     // Unmatched connections.
     let front_ssl = direct && proxies.first().is_some_and(|p| p.ssl);
+    let hop_proxy_protocol =
+        !direct && checked.upstreams.iter().any(|u| matches!(u.balancer, Balancer::Chash(_)));
     let no_route = (!catch_all).then(|| NoRoute {
         socket: format!("{}/strait-no-route.sock", out.dir),
-        proxy_protocol: !direct,
+        proxy_protocol: hop_proxy_protocol,
         placeholder: front_ssl.then(|| {
             out.holds_keys = true;
             Placeholder {
@@ -336,7 +340,8 @@ pub(crate) fn lay_out(
     };
 
     // Upstream blocks.
-    let upstreams = checked.upstreams.iter().map(|u| upstream_block(u, direct)).collect();
+    let upstreams =
+        checked.upstreams.iter().map(|u| upstream_block(u, hop_proxy_protocol)).collect();
 
     // The listening server.
     let reuseport = if checked.reuseport { " reuseport" } else { "" };
@@ -357,6 +362,7 @@ pub(crate) fn lay_out(
         listens,
         tls: checked.listeners.iter().any(|l| l.tls),
         hop: !direct,
+        hop_proxy_protocol,
         proxy: if direct { proxies.first().cloned() } else { None },
     };
 
@@ -527,7 +533,7 @@ fn server_certs(checked: &Checked, out: &mut Out) -> ServerCerts {
 }
 
 /// One `upstream {}` block.
-fn upstream_block(up: &UpstreamPlan, direct: bool) -> UpstreamBlock {
+fn upstream_block(up: &UpstreamPlan, proxy_protocol: bool) -> UpstreamBlock {
     let mut comments = vec![up.origin.clone()];
 
     // The balancer.
@@ -543,8 +549,8 @@ fn upstream_block(up: &UpstreamPlan, direct: bool) -> UpstreamBlock {
         }
         Balancer::Chash(key) => {
             // In the hop layout the listening server's address arrives in the PROXY header.
-            let var = match (key.as_str(), direct) {
-                ("server_addr", false) => "$proxy_protocol_server_addr".to_owned(),
+            let var = match (key.as_str(), proxy_protocol) {
+                ("server_addr", true) => "$proxy_protocol_server_addr".to_owned(),
                 _ => format!("${key}"),
             };
             Some(format!("hash {var} consistent;"))

@@ -272,6 +272,21 @@ stream_routes:
 stream_routes:
   - {id: 1, upstream_id: hash}
 """)
+    # chash behind the hop layout: the client's address reaches the hops in a PROXY header.
+    write("chash_hop", "routes.yaml", """upstreams:
+  - id: by-client
+    type: chash
+    key: remote_addr
+    nodes: {"127.0.0.1:2001": 1, "127.0.0.1:2002": 1}
+  - id: by-listener
+    type: chash
+    key: server_addr
+    nodes: {"127.0.0.1:2003": 1, "127.0.0.1:2004": 1}
+    timeout: {connect: 1, send: 5, read: 5}
+stream_routes:
+  - {id: client, server_port: 9100, upstream_id: by-client}
+  - {id: listener, upstream_id: by-listener}
+""")
     write("balancers", "routes.yaml", """upstreams:
   - id: rr
     nodes:

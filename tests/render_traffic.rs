@@ -1,6 +1,7 @@
-//! Traffic through a rendered configuration served by real nginx (skipped, loudly, without it).
+//! Traffic through a rendered configuration, served by strait and by real nginx (the nginx
+//! runs are skipped, loudly, where nginx is not installed).
 //!
-//! A backend nginx serves a plain echo and an mTLS upstream that reports the client
+//! A backend server (nginx where installed, else strait) serves a plain echo and an mTLS upstream that reports the client
 //! certificate's subject and the SNI it received. The rendered configuration is then checked
 //! for the behaviour APISIX has: the right route by SNI, address and port, the right client
 //! certificate per route (inline, by id, decrypted, none), and a connection closed without a
@@ -19,14 +20,30 @@ use strait_render::{keys, render, RenderOptions, Rendered};
 
 const NGINX: &str = "/usr/sbin/nginx";
 const MODULE: &str = "/usr/lib/nginx/modules/ngx_stream_module.so";
+const STRAIT: &str = env!("CARGO_BIN_EXE_strait");
+
+/// Whether real nginx with the stream module is here.
+fn have_nginx() -> bool {
+    Path::new(NGINX).exists() && Path::new(MODULE).exists()
+}
+
+/// The servers under test: strait, and nginx where installed.
+fn servers() -> Vec<&'static str> {
+    if have_nginx() {
+        vec![STRAIT, NGINX]
+    } else {
+        eprintln!("NOTICE: nginx with the stream module is not installed: nginx runs SKIPPED");
+        vec![STRAIT]
+    }
+}
 
 fn pki(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pki").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki").join(name);
     std::fs::read_to_string(path).unwrap()
 }
 
 fn pki_path(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pki").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki").join(name);
     path.canonicalize().unwrap().display().to_string()
 }
 
@@ -35,22 +52,26 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// A running nginx, stopped on drop.
+/// A running server (strait or nginx), stopped on drop.
 struct Nginx {
     child: Child,
     dir: PathBuf,
 }
 
 impl Nginx {
-    fn start(dir: &Path, conf: &str, ports: &[u16]) -> Nginx {
+    fn start(binary: &str, dir: &Path, conf: &str, ports: &[u16]) -> Nginx {
         std::fs::create_dir_all(dir.join("logs")).unwrap();
         let path = dir.join("nginx.conf");
-        std::fs::write(&path, format!("load_module {MODULE};\ndaemon off;\n{conf}")).unwrap();
+        let module =
+            if binary == NGINX { format!("load_module {MODULE};\n") } else { String::new() };
+        std::fs::write(&path, format!("{module}daemon off;\n{conf}")).unwrap();
         let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
-        let child = Command::new(NGINX)
+        let mut prefix = dir.as_os_str().to_owned();
+        prefix.push("/");
+        let child = Command::new(binary)
             .stderr(stderr)
             .arg("-p")
-            .arg(dir)
+            .arg(prefix)
             .arg("-c")
             .arg(&path)
             .spawn()
@@ -124,15 +145,16 @@ fn backends(dir: &Path, plain_port: u16, mtls_port: u16) -> Nginx {
         key = pki_path("server.key"),
         ca = pki_path("ca.crt"),
     );
-    Nginx::start(dir, &conf, &[plain_port, mtls_port])
+    let binary = if have_nginx() { NGINX } else { STRAIT };
+    Nginx::start(binary, dir, &conf, &[plain_port, mtls_port])
 }
 
 /// No line at `[error]` or worse: unmatched connections end as cleanly as matched ones.
-fn assert_quiet(proxy: &Nginx) {
+fn assert_quiet(proxy: &Nginx, binary: &str) {
     std::thread::sleep(Duration::from_millis(300));
     let log = proxy.log();
     for level in ["[error]", "[crit]", "[alert]", "[emerg]"] {
-        assert!(!log.contains(level), "{level} in the proxy's log:\n{log}");
+        assert!(!log.contains(level), "{binary}: {level} in the proxy's log:\n{log}");
     }
 }
 
@@ -147,11 +169,20 @@ fn render_into(dir: &Path, routes: &Value, config: &Value) -> String {
 }
 
 #[test]
-fn routes_and_client_certificates_on_nginx() {
-    if !Path::new(NGINX).exists() || !Path::new(MODULE).exists() {
-        eprintln!("NOTICE: nginx with the stream module is not installed: traffic test SKIPPED");
-        return;
+fn routes_and_client_certificates() {
+    for binary in servers() {
+        routes_and_client_certificates_on(binary);
     }
+}
+
+#[test]
+fn direct_layout_forwards_the_client_sni() {
+    for binary in servers() {
+        direct_layout_on(binary);
+    }
+}
+
+fn routes_and_client_certificates_on(binary: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let (b_plain, b_mtls) = (free_port(), free_port());
     let _backends = backends(&tmp.path().join("backends"), b_plain, b_mtls);
@@ -198,9 +229,9 @@ fn routes_and_client_certificates_on_nginx() {
     });
     let dir = tmp.path().join("proxy");
     let conf = render_into(&dir, &routes, &config);
-    assert!(conf.contains("proxy_protocol on;"), "plain and TLS routes need the hop layout");
-    let proxy = Nginx::start(&dir, &conf, &[tls_port, plain_port, other_port]);
-    let ctx = |what: &str| format!("{what}\n--- proxy log:\n{}", proxy.log());
+    assert!(conf.contains("listen unix:"), "plain and TLS routes need the hop layout");
+    let proxy = Nginx::start(binary, &dir, &conf, &[tls_port, plain_port, other_port]);
+    let ctx = |what: &str| format!("{binary}: {what}\n--- proxy log:\n{}", proxy.log());
 
     // SNI: exact, wildcard (any depth), exact with an address that does not match.
     let got = tls(tls_port, Some("a.test.com"));
@@ -223,15 +254,10 @@ fn routes_and_client_certificates_on_nginx() {
     // Port and address routes; no match closes without a byte.
     assert_eq!(plain(plain_port), "plain\n", "{}", ctx("plain"));
     assert_eq!(plain(other_port), "", "{}", ctx("no route"));
-    assert_quiet(&proxy);
+    assert_quiet(&proxy, binary);
 }
 
-#[test]
-fn direct_layout_forwards_the_client_sni() {
-    if !Path::new(NGINX).exists() || !Path::new(MODULE).exists() {
-        eprintln!("NOTICE: nginx with the stream module is not installed: traffic test SKIPPED");
-        return;
-    }
+fn direct_layout_on(binary: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let (b_plain, b_mtls) = (free_port(), free_port());
     let _backends = backends(&tmp.path().join("backends"), b_plain, b_mtls);
@@ -263,23 +289,20 @@ fn direct_layout_forwards_the_client_sni() {
     });
     let dir = tmp.path().join("proxy");
     let conf = render_into(&dir, &routes, &config);
-    assert!(!conf.contains("proxy_protocol on;"), "one set of settings: direct layout");
-    let proxy = Nginx::start(&dir, &conf, &[tls_port, other_port]);
+    assert!(!conf.contains("strait-route-"), "one set of settings: direct layout");
+    let proxy = Nginx::start(binary, &dir, &conf, &[tls_port, other_port]);
+    let ctx = |what: &str| format!("{binary}: {what}\n--- proxy log:\n{}", proxy.log());
     let got = tls(tls_port, Some("deep.sub.test.com"));
-    assert!(
-        got.contains("CN=client-b") && got.contains("sni=deep.sub.test.com"),
-        "{got}\n{}",
-        proxy.log()
-    );
+    assert!(got.contains("CN=client-b") && got.contains("sni=deep.sub.test.com"), "{}", ctx(&got));
     // One server, certificates per connection: no session of another identity is resumed.
     for (sni, cn) in
         [("a.test.com", "client-a"), ("b.test.com", "client-b"), ("a.test.com", "client-a")]
     {
         let got = tls(tls_port, Some(sni));
-        assert!(got.contains(&format!("CN={cn},")), "{sni}: {got}\n{}", proxy.log());
+        assert!(got.contains(&format!("CN={cn},")), "{sni}: {}", ctx(&got));
     }
     let got = tls(tls_port, Some("trailing.test.com."));
-    assert!(got.contains("sni=trailing.test.com\n"), "trailing dot removed: {got}");
-    assert_eq!(plain(other_port), "", "no route: closed without a byte\n{}", proxy.log());
-    assert_quiet(&proxy);
+    assert!(got.contains("sni=trailing.test.com\n"), "trailing dot: {}", ctx(&got));
+    assert_eq!(plain(other_port), "", "no route: closed without a byte: {}", ctx(""));
+    assert_quiet(&proxy, binary);
 }

@@ -542,6 +542,59 @@ mod tests {
         (String::from_utf8_lossy(&err.kind.message()).into_owned(), err.line)
     }
 
+    // Each rule below was checked against nginx 1.22.1 (`nginx -t` on the same text); the
+    // integration tests in tests/lexer.rs compare the same kind of cases with nginx live.
+
+    #[test]
+    fn sharp_starts_a_comment_only_at_token_start() {
+        assert_eq!(words(b"env a#b # c\n;"), vec![b"env".to_vec(), b"a#b".to_vec()]);
+    }
+
+    #[test]
+    fn dollar_brace_stays_in_the_token() {
+        assert_eq!(words(b"return a${b}c;"), vec![b"return".to_vec(), b"a${b}c".to_vec()]);
+        // An escaped `$` does not protect the `{`: it opens a block.
+        let events = events(b"x \\${ }").expect("lexes");
+        assert!(matches!(&events[0], Event::Statement { block: true, .. }));
+    }
+
+    #[test]
+    fn close_brace_inside_a_token_is_plain() {
+        assert_eq!(words(b"env a}b;"), vec![b"env".to_vec(), b"a}b".to_vec()]);
+    }
+
+    #[test]
+    fn quotes_only_at_token_start() {
+        assert_eq!(words(b"env a\"b\"c;"), vec![b"env".to_vec(), b"a\"b\"c".to_vec()]);
+    }
+
+    #[test]
+    fn paren_may_follow_a_closing_quote() {
+        let got = words(b"if ($a = \"x\");");
+        assert_eq!(
+            got,
+            vec![b"if".to_vec(), b"($a".to_vec(), b"=".to_vec(), b"x".to_vec(), b")".to_vec()]
+        );
+    }
+
+    #[test]
+    fn escapes_are_rewritten_in_bare_and_quoted_tokens() {
+        let got = words(b"env a\\tb \"c\\nd\\e\" 'f\\'g';");
+        assert_eq!(got[1..], [b"a\tb".to_vec(), b"c\nd\\e".to_vec(), b"f'g".to_vec()]);
+    }
+
+    #[test]
+    fn faults_name_the_current_line() {
+        assert_eq!(fault(b"\n\nenv \"a\"\"b\";"), ("unexpected \"\"\"".to_string(), 3));
+        assert_eq!(fault(b"env \"a\"b;"), ("unexpected \"b\"".to_string(), 1));
+        assert_eq!(fault(b"\n\n;"), ("unexpected \";\"".to_string(), 3));
+        assert_eq!(fault(b"env a\n}"), ("unexpected \"}\"".to_string(), 2));
+        assert_eq!(
+            fault(b"env a\n"),
+            ("unexpected end of file, expecting \";\" or \"}\"".to_string(), 2)
+        );
+    }
+
     #[test]
     fn grammar_functions_find_spans() {
         assert_eq!(blank(b" \t\r\nx").unwrap().0, b"x");

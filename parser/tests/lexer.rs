@@ -168,7 +168,7 @@ fn token_rules_match_nginx() {
         case("multiline_quoted", format!("{e}env \"a\nb\n\";"), None),
         case(
             "crlf_lines",
-            format!("events {{}}\r\nenv a;\r\nenv b\r\n"),
+            "events {}\r\nenv a;\r\nenv b\r\n",
             Some("unexpected end of file, expecting \";\" or \"}\" in DIR/nginx.conf:4"),
         ),
         case("comment_then_eof", format!("{e}# only a comment"), None),

@@ -1,0 +1,148 @@
+//! The `strait` binary's nginx command line against real nginx: the same stderr lines (error
+//! log timestamps and pids normalized), stdout bytes and exit codes for `-t`, `-T`, `-q`,
+//! `-g`, `-e`, and the option errors. Without /usr/sbin/nginx, strait's output is compared
+//! with the lines nginx 1.22.1 was seen to print.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const NGINX: &str = "/usr/sbin/nginx";
+
+/// testdata/corpus/ in the repository.
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus").canonicalize().unwrap()
+}
+
+/// What a run printed: exit code, stdout, stderr lines with `TIME [level] PID#TID: ` turned
+/// into `nginx: [level] ` (Debian's nginx logs faults to stderr in the error log format).
+fn run(binary: &str, args: &[&str]) -> (i32, Vec<u8>, Vec<String>) {
+    let output = Command::new(binary).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(|line| match line.split_once(" [") {
+            Some((time, rest)) if time.len() == 19 && time.as_bytes()[4] == b'/' => {
+                let (level, message) = rest.split_once("] ").unwrap();
+                let message = message.split_once(": ").map_or(message, |(_, m)| m);
+                format!("nginx: [{level}] {message}")
+            }
+            _ => line.to_string(),
+        })
+        .collect();
+    (output.status.code().unwrap_or(-1), output.stdout, stderr)
+}
+
+/// Runs strait and (when installed) nginx with the same arguments; they must agree.
+fn same(args: &[&str]) -> (i32, Vec<u8>, Vec<String>) {
+    let strait = run(env!("CARGO_BIN_EXE_strait"), args);
+    if Path::new(NGINX).exists() {
+        assert_eq!(strait, run(NGINX, args), "strait and nginx differ for {args:?}");
+    } else {
+        eprintln!("NOTICE: {NGINX} is not installed; comparing with recorded lines only");
+    }
+    strait
+}
+
+#[test]
+fn test_success_lines_and_quiet() {
+    let conf = corpus().join("valid/stream_upstreams.conf");
+    let conf = conf.to_str().unwrap();
+    let (code, _, lines) = same(&["-t", "-p", "/tmp/", "-c", conf]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        lines,
+        [
+            format!("nginx: the configuration file {conf} syntax is ok"),
+            format!("nginx: configuration file {conf} test is successful"),
+        ]
+    );
+    let (code, _, lines) = same(&["-tq", "-p/tmp/", "-c", conf]);
+    assert_eq!((code, lines.len()), (0, 0));
+}
+
+#[test]
+fn test_failure_lines() {
+    let conf = corpus().join("invalid/duplicate_upstream.conf");
+    let conf = conf.to_str().unwrap();
+    let (code, _, lines) = same(&["-t", "-c", conf]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            format!("nginx: [emerg] duplicate upstream \"u\" in {conf}:7"),
+            format!("nginx: configuration file {conf} test failed"),
+        ]
+    );
+}
+
+#[test]
+fn dump_prints_every_file() {
+    let conf = corpus().join("valid/includes_glob.conf");
+    let conf = conf.to_str().unwrap();
+    let (code, stdout, _) = same(&["-T", "-q", "-c", conf]);
+    assert_eq!(code, 0);
+    let stdout = String::from_utf8(stdout).unwrap();
+    let headers: Vec<&str> =
+        stdout.lines().filter(|line| line.starts_with("# configuration file ")).collect();
+    assert_eq!(headers.len(), 4, "{stdout}");
+    assert!(headers[1].ends_with("includes/upstream_a.inc:"));
+}
+
+#[test]
+fn command_line_directives() {
+    let conf = corpus().join("valid/stream_maps.conf");
+    let conf = conf.to_str().unwrap();
+    let (code, _, lines) = same(&["-t", "-q", "-c", conf, "-g", "daemon maybe;"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines[0],
+        "nginx: [emerg] invalid value \"maybe\" in \"daemon\" directive, it must be \"on\" or \
+         \"off\" in command line"
+    );
+    let (code, _, lines) = same(&["-t", "-q", "-c", conf, "-g", "worker_processes 2;"]);
+    assert_eq!((code, lines.len()), (0, 0));
+}
+
+#[test]
+fn error_log_file_gets_the_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("e.log");
+    let conf = corpus().join("invalid/no_handler.conf");
+    let (code, _, lines) = run(
+        env!("CARGO_BIN_EXE_strait"),
+        &["-t", "-c", conf.to_str().unwrap(), "-e", log.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert!(lines[0].starts_with("nginx: [emerg] no handler for server in "));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains(" [emerg] "), "{logged}");
+    assert!(logged.contains("no handler for server"), "{logged}");
+}
+
+#[test]
+fn option_errors() {
+    for (args, line) in [
+        (&["-x"][..], "nginx: invalid option: \"x\""),
+        (&["foo"], "nginx: invalid option: \"foo\""),
+        (&["-s", "bogus"], "nginx: invalid option: \"-s bogus\""),
+        (&["-p"], "nginx: option \"-p\" requires directory name"),
+        (&["-c"], "nginx: option \"-c\" requires file name"),
+        (&["-g"], "nginx: option \"-g\" requires parameter"),
+    ] {
+        let (code, _, lines) = same(args);
+        assert_eq!((code, lines), (1, vec![line.to_string()]), "{args:?}");
+    }
+}
+
+#[test]
+fn missing_main_file() {
+    let (code, _, lines) = same(&["-t", "-c", "/nonexistent/strait.conf"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            "nginx: [emerg] open() \"/nonexistent/strait.conf\" failed (2: No such file or \
+             directory)",
+            "nginx: configuration file /nonexistent/strait.conf test failed",
+        ]
+    );
+}

@@ -44,6 +44,9 @@ enum Command {
         /// Exit after the first connections instead of serving until Ctrl-C.
         #[arg(long)]
         once: bool,
+        /// Listen on ports the system picks instead of 9101 and 9102.
+        #[arg(long)]
+        free_ports: bool,
         /// Where to write the configuration and logs (default: a new temporary directory).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -67,7 +70,7 @@ fn main() -> ExitCode {
         return match Cli::parse().command {
             Command::Fmt { file } => cmd::fmt::run(&file),
             Command::Parse { file, json: _ } => cmd::parse::run(&file),
-            Command::Demo { once, dir } => cmd::demo::run(once, dir),
+            Command::Demo { once, free_ports, dir } => cmd::demo::run(once, free_ports, dir),
             Command::Prove(args) => cmd::prove::run_prove(args),
             Command::Render(args) => cmd::render::run(&args),
             Command::Up(args) => cmd::up::run(&args),

@@ -34,9 +34,10 @@ mod pki {
 /// The ports the demo prefers, so that the README's lines work; free ones otherwise.
 const PREFERRED_PORTS: [u16; 2] = [9101, 9102];
 
-/// Runs the demo; with `once`, exits after printing instead of serving until Ctrl-C.
-pub(crate) fn run(once: bool, dir: Option<PathBuf>) -> ExitCode {
-    match demo(once, dir) {
+/// Runs the demo; with `once`, exits after printing instead of serving until Ctrl-C; with
+/// `free_ports`, listens on ports the system picks instead of 9101 and 9102.
+pub(crate) fn run(once: bool, free_ports: bool, dir: Option<PathBuf>) -> ExitCode {
+    match demo(once, free_ports, dir) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("strait demo: {error:#}");
@@ -45,7 +46,7 @@ pub(crate) fn run(once: bool, dir: Option<PathBuf>) -> ExitCode {
     }
 }
 
-fn demo(once: bool, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn demo(once: bool, free_ports: bool, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     // Step: a directory for the configuration, the file-based certificate and the logs.
     let dir = match dir {
         Some(dir) => dir,
@@ -64,7 +65,8 @@ fn demo(once: bool, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let upstream = runtime.block_on(start_upstream())?;
 
     // Step: the configuration strait serves, written out for the user to start from.
-    let ports = [listen_port(PREFERRED_PORTS[0])?, listen_port(PREFERRED_PORTS[1])?];
+    let preferred = if free_ports { [0, 0] } else { PREFERRED_PORTS };
+    let ports = [listen_port(preferred[0])?, listen_port(preferred[1])?];
     let config = configuration(ports, upstream);
     std::fs::write(dir.join("conf/nginx.conf"), &config)?;
     println!("strait demo: configuration written to {}", dir.join("conf/nginx.conf").display());
@@ -157,6 +159,8 @@ async fn start_upstream() -> anyhow::Result<SocketAddr> {
     builder.set_private_key(&key)?;
     builder.cert_store_mut().add_cert(X509::from_pem(pki::CA.as_bytes())?)?;
     builder.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    // Resumed sessions (strait reuses them per client identity) need a session id context.
+    builder.set_session_id_context(b"strait-demo")?;
     let acceptor = Arc::new(builder.build());
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -216,9 +220,9 @@ async fn exchange(port: u16, line: &str) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&reply).into_owned())
 }
 
-/// `preferred` when it is free on 127.0.0.1, else any free port.
+/// `preferred` when it is non-zero and free on 127.0.0.1, else any free port.
 fn listen_port(preferred: u16) -> anyhow::Result<u16> {
-    if TcpListener::bind(("127.0.0.1", preferred)).is_ok() {
+    if preferred != 0 && TcpListener::bind(("127.0.0.1", preferred)).is_ok() {
         return Ok(preferred);
     }
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

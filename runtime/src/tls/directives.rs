@@ -224,7 +224,9 @@ impl TlsDirectives {
     pub fn merged(&self, parent: &TlsDirectives) -> TlsDirectives {
         macro_rules! pick {
             ($($field:ident),* $(,)?) => {
-                TlsDirectives { $($field: self.$field.clone().or_else(|| parent.$field.clone()),)* }
+                TlsDirectives {
+                    $($field: self.$field.clone().or_else(|| parent.$field.clone()),)*
+                }
             };
         }
         pick!(

@@ -156,7 +156,7 @@ async fn verification_failures_read_like_nginx() {
     let err = exchange(&connector, &addr, b"upstream.test", none, &objects).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "upstream SSL certificate verify error: (20:unable to get local issuer certificate)"
+        "upstream SSL certificate verify error: (21:unable to verify the first certificate)"
     );
     assert!(err.is_next_upstream());
     task.abort();

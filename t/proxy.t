@@ -93,3 +93,22 @@ qr/\[error\] .*connect\(\) failed \(111: Connection refused\) while connecting t
     return "port $server_port from $remote_addr\n";
 --- stream_response_like
 ^port \d+ from 127\.0\.0\.1$
+
+
+
+=== TEST 8: with abort, a server that does not close gives the bridge's timeout text
+--- stream_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        ssl_preread on;
+        preread_timeout 5s;
+        return "too late\n";
+    }
+--- stream_server_config
+    proxy_pass 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+--- stream_request eval
+"\x16\x03\x01\x00"
+--- timeout: 500ms
+--- abort
+--- stream_response
+receive stream response error: timeout

@@ -306,3 +306,45 @@ fn direct_layout_on(binary: &str) {
     assert_eq!(plain(other_port), "", "no route: closed without a byte: {}", ctx(""));
     assert_quiet(&proxy, binary);
 }
+
+#[test]
+fn verify_checks_the_upstream_certificate() {
+    for binary in servers() {
+        verify_on(binary);
+    }
+}
+
+/// `tls.verify` with the trusted certificate of the config; `fallback_sni` names the upstream.
+fn verify_on(binary: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (b_plain, b_mtls) = (free_port(), free_port());
+    let _backends = backends(&tmp.path().join("backends"), b_plain, b_mtls);
+    for (ca, want) in [("ca.crt", "cn= sni=localhost\n"), ("ca2.crt", "")] {
+        let port = free_port();
+        let routes = json!({
+            "upstreams": [{"id": "checked", "scheme": "tls",
+                           "nodes": {format!("127.0.0.1:{b_mtls}"): 1}, "tls": {"verify": true}}],
+            "stream_routes": [{"id": "checked", "upstream_id": "checked"}],
+        });
+        let config = json!({
+            "apisix": {
+                "stream_proxy": {"tcp": [format!("127.0.0.1:{port}")]},
+                "ssl": {"fallback_sni": "localhost", "ssl_trusted_certificate": pki_path(ca)},
+            },
+            "nginx_config": {"user": "root", "error_log_level": "info"},
+        });
+        let dir = tmp.path().join(format!("proxy-{ca}"));
+        let conf = render_into(&dir, &routes, &config);
+        let proxy = Nginx::start(binary, &dir, &conf, &[port]);
+        let got = plain(port);
+        assert_eq!(got, want, "{binary} with {ca}:\n{}", proxy.log());
+        if want.is_empty() {
+            std::thread::sleep(Duration::from_millis(200));
+            assert!(
+                proxy.log().contains("upstream SSL certificate verify error"),
+                "{}",
+                proxy.log()
+            );
+        }
+    }
+}

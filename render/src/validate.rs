@@ -237,10 +237,11 @@ pub fn check(routes: &Value, config: &Value) -> Result<(Checked, ConfigDocument)
         }
     }
     if let Some(path) = &trusted_certificate {
-        if path == "system" || !path.starts_with('/') {
+        let unsafe_char = path.chars().any(|c| c.is_whitespace() || "\"';{}$\\".contains(c));
+        if path == "system" || path.is_empty() || unsafe_char {
             ctx.faults.push(config::config_fault(
                 "apisix.ssl.ssl_trusted_certificate",
-                "expect an absolute path to a CA file (\"system\" is not resolved by strait)",
+                "expect the path of a CA file (\"system\" is not resolved by strait)",
             ));
         }
     }

@@ -132,6 +132,8 @@ fn nginx_accepts_every_fixture() {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let tmp = tempfile::tempdir().unwrap();
         std::fs::create_dir(tmp.path().join("logs")).unwrap();
+        let pki = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pki");
+        std::fs::copy(pki.join("ca.crt"), tmp.path().join("ca.crt")).unwrap();
         let (routes, config) = inputs(&dir);
         let options = RenderOptions { files_dir: tmp.path().to_owned() };
         let rendered = render(&routes, &config, &options).unwrap();

@@ -311,6 +311,20 @@ stream_routes:
   - {id: rr, upstream_id: rr}
 """)
 
+    # tls.verify with the trusted certificate of the config (relative: the config's directory).
+    write("verify", "config.yaml", """apisix:
+  ssl:
+    ssl_trusted_certificate: ca.crt
+""")
+    write("verify", "routes.yaml", """upstreams:
+  - id: checked
+    scheme: tls
+    nodes: {"127.0.0.1:1995": 1}
+    tls: {verify: true}
+stream_routes:
+  - {id: checked, upstream_id: checked}
+""")
+
     # No match: the only route needs another client address.
     write("no_match", "routes.yaml", """stream_routes:
   - id: elsewhere

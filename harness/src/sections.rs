@@ -333,4 +333,42 @@ mod tests {
         assert!(compare(None, "<=", (1, 0, 0, 0)));
         assert!(!compare(None, ">", (1, 0, 0, 0)));
     }
+
+    fn nginx_1_22() -> BinaryInfo {
+        BinaryInfo {
+            path: "/usr/sbin/nginx".into(),
+            flavour: crate::differences::Flavour::Nginx,
+            version: Some((1, 22, 1)),
+            openssl: Some((3, 0, 11, 0)),
+            load_modules: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn skip_specs_follow_test_nginx() {
+        let info = nginx_1_22();
+        let skip = |spec: &str| skip_reason(&block(spec), &info);
+        assert_eq!(
+            skip("--- skip_nginx: 3: < 1.23.0\n").unwrap(),
+            Some((3, "nginx version < 1.23.0".into()))
+        );
+        assert_eq!(skip("--- skip_nginx: 2: >= 1.23.0\n").unwrap(), None);
+        assert_eq!(
+            skip("--- skip_nginx: 1: > 1.0.0: too new\n").unwrap(),
+            Some((1, "too new".into()))
+        );
+        assert!(skip("--- skip_nginx: 1: 1.0\n")
+            .unwrap_err()
+            .starts_with("Invalid --- skip_nginx spec"));
+        assert_eq!(
+            skip("--- skip_nginx2: 2: < 1.0.0 or > 1.21.0\n").unwrap().map(|s| s.0),
+            Some(2)
+        );
+        assert_eq!(skip("--- skip_openssl: 4: < 3.0.12\n").unwrap().map(|s| s.0), Some(4));
+        assert_eq!(skip("--- skip_openssl: 4: < 3.0.11\n").unwrap(), None);
+        assert_eq!(skip("--- skip_eval: 2: 1\n").unwrap(), Some((2, "skip_eval".into())));
+        assert_eq!(skip("--- skip_eval: 2: \"\"\n").unwrap(), None);
+        let perl = skip("--- skip_eval: 1: $ENV{X}\n").unwrap().unwrap();
+        assert!(perl.1.starts_with("needs Perl: --- skip_eval"));
+    }
 }

@@ -28,6 +28,9 @@ use crate::value::Value;
 /// before reading the logs.
 const SLEEP_UNIT: Duration = Duration::from_millis(15);
 
+/// How often a start that found its port in use is retried (about 3 s in all).
+const START_RETRIES: u32 = 6;
+
 /// A block's configuration, assembled and expanded.
 struct BlockConf {
     /// The whole `nginx.conf`.
@@ -316,8 +319,22 @@ impl Worker {
         self.finish();
         self.write_root(block, &conf.text, expander)?;
         let stderr_path = self.scratch.join("start.stderr");
-        let started = server::start(&self.info.path, &self.root, &stderr_path)
+        let mut started = server::start(&self.info.path, &self.root, &stderr_path)
             .map_err(|source| BailOut::Binary { binary: self.info.path.clone(), source })?;
+
+        // A port still held (a previous server's, or another program's) is retried for a
+        // while, as Test::Nginx retries a failed start.
+        for attempt in 1..=START_RETRIES {
+            let busy = matches!(&started, Started::Failed { stderr, .. }
+                if stderr.contains("Address already in use"));
+            if !busy || block.has("must_die") {
+                break;
+            }
+            thread::sleep(SLEEP_UNIT * 10 * attempt);
+            self.write_root(block, &conf.text, expander)?;
+            started = server::start(&self.info.path, &self.root, &stderr_path)
+                .map_err(|source| BailOut::Binary { binary: self.info.path.clone(), source })?;
+        }
 
         // must_die: the server must fail to start; then only the log checks run.
         if let Some(must_die) = block.get("must_die") {

@@ -1,0 +1,56 @@
+//! `strait prove` as a command: the closing line, the exit status, and a bail-out.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn strait() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_strait"));
+    command.env_remove("TEST_NGINX_STREAM_PORT").env_remove("TEST_NGINX_SERVROOT");
+    command
+}
+
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn an_undefined_variable_stops_the_run_with_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("undefined.t");
+    std::fs::write(
+        &file,
+        "__DATA__\n=== TEST 1: undefined\n--- stream_server_config\n    \
+         proxy_pass 127.0.0.1:$TEST_NGINX_NOT_DEFINED_ANYWHERE;\n--- stream_response\n",
+    )
+    .unwrap();
+    let output = strait().arg("prove").arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "TEST 1: undefined - No environment TEST_NGINX_NOT_DEFINED_ANYWHERE defined."
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn failures_give_status_1_and_the_closing_line_ends_the_output() {
+    let nginx = std::env::var_os("TEST_NGINX_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/sbin/nginx"));
+    if !nginx.is_file() {
+        eprintln!(
+            "NOTICE: {} is not installed: the prove command test did not run",
+            nginx.display()
+        );
+        return;
+    }
+    // Two jobs: free ports rather than 1985 (one file still runs on one worker).
+    let broken = workspace().join("harness/tests/broken/broken.t");
+    let output =
+        strait().args(["prove", "-j", "2", "--binary"]).arg(&nginx).arg(&broken).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("2 passed, 3 failed, 1 skipped"), "{stdout}");
+}

@@ -623,3 +623,50 @@ fn regex_escape(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(id: &str, sni: Option<Sni>) -> Route {
+        Route {
+            id: id.into(),
+            sni,
+            remote_addr: None,
+            server_addr: None,
+            server_port: None,
+            upstream: 0,
+        }
+    }
+
+    #[test]
+    fn order_is_exact_then_longest_wildcard_then_the_rest() {
+        let routes = [
+            route("plain", None),
+            route("wild", Some(Sni::Wildcard(".test.com".into()))),
+            route("exact", Some(Sni::Exact("a.test.com".into()))),
+            route("deeper", Some(Sni::Wildcard(".b.test.com".into()))),
+            route("plain2", None),
+            route("exact2", Some(Sni::Exact("b.test.com".into()))),
+        ];
+        let order: Vec<&str> = route_order(&routes).iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(order, ["exact", "exact2", "deeper", "wild", "plain", "plain2"]);
+    }
+
+    #[test]
+    fn match_keys() {
+        let exact = [Part::Literal("a.test.com".into()), Part::Literal("1".into())];
+        assert_eq!(match_key(&exact), "\"a.test.com|1\"");
+        let wild =
+            [Part::Regex(format!(".*{}", regex_escape(".test.com"))), Part::Literal("9100".into())];
+        assert_eq!(match_key(&wild), "\"~*^.*\\.test\\.com\\|9100$\"");
+    }
+
+    #[test]
+    fn times_and_quotes() {
+        assert_eq!(nginx_time(5.0), "5s");
+        assert_eq!(nginx_time(1.5), "1500ms");
+        assert_eq!(nginx_time(0.001), "1ms");
+        assert_eq!(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    }
+}

@@ -5,6 +5,29 @@
 //! [`render`] validates both with APISIX's rules ([`validate`]), decrypts keys ([`keys`]) and
 //! renders `templates/*.tera` into a complete nginx configuration ([`Rendered`]); the way
 //! APISIX's behaviour maps onto nginx directives is described in `layout.rs`.
+//!
+//! # Differences from APISIX
+//!
+//! | case | APISIX 3.18 | strait render |
+//! |---|---|---|
+//! | several wildcard SNI routes | radix tree on the reversed SNI | longest suffix first, then document order |
+//! | `type: ewma` | EWMA picker | `least_conn` (nginx has no EWMA) |
+//! | node `priority` levels | priority balancer | highest level primary, the others `backup`; with `chash` all primary (nginx `hash` has no backup) |
+//! | node `weight: 0` | never picked | `down` |
+//! | node without a port | port from the scheme | rejected |
+//! | `timeout.send` / `.read` | two socket timeouts | one `proxy_timeout`, the larger (nginx has one idle timeout) |
+//! | `retries` | `retries` more tries | `proxy_next_upstream_tries retries+1`; unset: nginx's default, every peer once (as APISIX) |
+//! | `tls.verify` | not verified at L4 (issue #12783) | `proxy_ssl_verify on` with `apisix.ssl.ssl_trusted_certificate` (an error when unset; `system` is not resolved) |
+//! | upstream SNI, hop layout | the client's SNI | the route's exact SNI, else `fallback_sni`, else `apisix_backend` |
+//! | TLS listener, SNI without a server ssl object | handshake fails | the first server ssl object's certificate |
+//! | session reuse to TLS upstreams | per certificate (C API) | off in the direct layout: nginx 1.22 resumes across client certificates |
+//! | client certificate and key | parsed once, cached, never in variables | `data:` PEM in variables: nginx parses it per connection and its debug log prints variable values; the file is 0600 |
+//! | `chash` key | any nginx variable in the pattern | `remote_addr`, `server_addr`, `remote_port` (the stream variables among them) |
+//! | ids differing only in case | distinct | rejected: nginx map keys and upstream names are caseless |
+//! | `keepalive_pool`, `pass_host`, `upstream_host` | no effect at L4 | accepted, no effect |
+//! | services, stream plugins, xRPC `protocol`, discovery, `checks`, ssl `certs`/`keys`/`client`/`ssl_protocols`, `$secret://`, UDP, `proxy_protocol_to_upstream` | supported | rejected with a fault naming the field |
+//! | config document keys of other subsystems | used | not read (`stream_proxy` and `data_encryption` reject unknown keys) |
+//! | chash behind the hop layout | – | needs the PROXY header to the internal servers, which strait's runtime does not take yet (nginx does) |
 #![warn(missing_docs)]
 
 pub mod config;
@@ -139,6 +162,27 @@ pub fn render(
         )),
         escape: stream.access_log_format_escape.clone().unwrap_or_else(|| "default".into()),
     });
+
+    // Unix sockets of internal servers must fit in `sun_path` (108 bytes with its NUL).
+    let dir_len = options.files_dir.as_os_str().len();
+    let longest_name = checked
+        .routes
+        .iter()
+        .map(|r| format!("/strait-route-{}.sock", r.id).len())
+        .chain(std::iter::once("/strait-no-route.sock".len()))
+        .max()
+        .unwrap_or(0);
+    if dir_len + longest_name >= 108 {
+        return Err(RenderError::Invalid(Faults(vec![Fault::new(
+            ObjectKind::Config,
+            "",
+            "files directory",
+            format!(
+                "{} is too long for the unix socket paths of internal servers",
+                options.files_dir.display()
+            ),
+        )])));
+    }
 
     // Layout and templates.
     let laid = layout::lay_out(&checked, main, access_log, &options.files_dir);

@@ -246,6 +246,8 @@ pub fn check(routes: &Value, config: &Value) -> Result<(Checked, ConfigDocument)
         }
     }
 
+    nginx_settings(&config_doc, &mut ctx.faults);
+
     if !ctx.faults.is_empty() {
         return Err(ctx.faults);
     }
@@ -931,6 +933,52 @@ enum SslEntry {
     Invalid,
 }
 
+/// `nginx_config` values are written into the configuration as tokens: each must be one.
+fn nginx_settings(doc: &ConfigDocument, faults: &mut Vec<Fault>) {
+    let nginx = &doc.nginx_config;
+    let mut token = |field: &str, value: Option<&String>| {
+        if value.is_some_and(|v| !plain_token(v)) {
+            faults.push(config::config_fault(field, "expect one word without quotes, ; { } or $"));
+        }
+    };
+    token("nginx_config.user", nginx.user.as_ref());
+    token("nginx_config.error_log", nginx.error_log.as_ref());
+    token("nginx_config.stream.access_log", nginx.stream.access_log.as_ref());
+    let levels = ["debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"];
+    if let Some(level) = &nginx.error_log_level {
+        if !levels.contains(&level.as_str()) {
+            faults.push(config::config_fault(
+                "nginx_config.error_log_level",
+                format!("expect one of {}", levels.join(", ")),
+            ));
+        }
+    }
+    let escapes = ["default", "json", "none"];
+    if let Some(escape) = &nginx.stream.access_log_format_escape {
+        if !escapes.contains(&escape.as_str()) {
+            faults.push(config::config_fault(
+                "nginx_config.stream.access_log_format_escape",
+                "expect default, json or none",
+            ));
+        }
+    }
+    match &nginx.worker_processes {
+        None => {}
+        Some(Value::String(s)) if s == "auto" => {}
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n >= 1) => {}
+        Some(_) => faults.push(config::config_fault(
+            "nginx_config.worker_processes",
+            "expect auto or a number of at least 1",
+        )),
+    }
+}
+
+/// A value nginx reads as one unquoted token with no variables.
+fn plain_token(value: &str) -> bool {
+    !value.is_empty()
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control() || "\"';{}$\\#".contains(c))
+}
+
 /// `id_schema`.
 fn check_id(id: &Id) -> Result<String, String> {
     match id {
@@ -995,4 +1043,108 @@ fn check_node(host: &str, port: i64, weight: i64, priority: i64) -> Result<NodeP
         _ => host.to_owned(),
     };
     Ok(NodePlan { host, port, weight, priority })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The fault texts for a routes document with the default config.
+    fn faults(routes: Value) -> Vec<String> {
+        match check(&routes, &json!({})) {
+            Ok(_) => Vec::new(),
+            Err(faults) => faults.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn ids_follow_id_schema() {
+        assert!(check_id(&Id::Int(1)).is_ok());
+        assert!(check_id(&Id::Int(0)).is_err());
+        assert!(check_id(&Id::Str("a-b_c.1".into())).is_ok());
+        assert!(check_id(&Id::Str("a b".into())).is_err());
+        assert!(check_id(&Id::Str("x".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn host_def_matches_apisix_pattern() {
+        for ok in ["*", "*.test.com", "*x.com", "a.test.com", "127.0.0.1", "[::1]"] {
+            assert!(host_def(ok), "{ok}");
+        }
+        for bad in ["", "a b", "a*.com", "**.com", "a/b"] {
+            assert!(!host_def(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tls_dependencies() {
+        let up = |tls: Value| {
+            json!({"upstreams": [{"id": 1, "nodes": {"127.0.0.1:1": 1},
+                                                     "scheme": "tls", "tls": tls}]})
+        };
+        assert_eq!(
+            faults(up(json!({"client_key": "x"}))),
+            ["upstream \"1\": tls.client_key: requires client_cert"]
+        );
+        assert_eq!(
+            faults(up(json!({"client_cert_id": "nope"}))),
+            ["upstream \"1\": tls.client_cert_id: failed to fetch ssl info by ssl id [nope]: \
+              not found"]
+        );
+        assert_eq!(
+            faults(up(json!({"client_cert": "a", "client_key": "b", "client_cert_id": 1}))),
+            ["upstream \"1\": tls.client_cert_id: excludes client_cert and client_key"]
+        );
+    }
+
+    #[test]
+    fn short_material_and_secret_references() {
+        let ssl = |cert: &str, key: &str| json!({"ssls": [{"id": "c", "type": "client", "cert": cert, "key": key}]});
+        assert_eq!(
+            faults(ssl("short", "$secret://vault/1/key")),
+            [
+                "ssl \"c\": cert: expect a string of 128..65536 bytes",
+                "ssl \"c\": key: $secret://vault/1/key: $secret:// references are not supported \
+                 by strait render"
+            ]
+        );
+    }
+
+    #[test]
+    fn server_ssl_needs_exactly_one_of_sni_and_snis() {
+        let got = faults(json!({"ssls": [{"id": "s", "cert": "x".repeat(128),
+                                          "key": "y".repeat(64)}]}));
+        assert_eq!(got[0], "ssl \"s\": sni: an ssl of type server needs exactly one of sni, snis");
+    }
+
+    #[test]
+    fn nginx_settings_must_be_single_tokens() {
+        let config = json!({"nginx_config": {"user": "root; daemon on", "error_log_level": "loud",
+                                             "worker_processes": 0}});
+        let got: Vec<String> = match check(&json!({}), &config) {
+            Ok(_) => Vec::new(),
+            Err(faults) => faults.iter().map(ToString::to_string).collect(),
+        };
+        assert_eq!(
+            got,
+            [
+                "config: nginx_config.user: expect one word without quotes, ; { } or $",
+                "config: nginx_config.error_log_level: expect one of debug, info, notice, warn, \
+                 error, crit, alert, emerg",
+                "config: nginx_config.worker_processes: expect auto or a number of at least 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn upstream_id_wins_over_an_inline_upstream() {
+        let routes = json!({
+            "upstreams": [{"id": "u", "nodes": {"127.0.0.1:1": 1}}],
+            "stream_routes": [{"id": 1, "upstream_id": "u",
+                               "upstream": {"nodes": {"127.0.0.1:2": 1}}}],
+        });
+        let (checked, _) = check(&routes, &json!({})).unwrap();
+        assert_eq!(checked.upstreams[checked.routes[0].upstream].name, "strait_upstream_u");
+    }
 }

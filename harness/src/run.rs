@@ -4,15 +4,17 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs;
 use std::io::Write;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
 use crate::binary::BinaryInfo;
+use crate::check::Check;
 use crate::differences::{self, Differences};
 use crate::env;
 use crate::error::BailOut;
-use crate::report::{FileReport, Summary};
+use crate::report::{FileReport, Summary, Tap};
 use crate::spec::read_spec;
 use crate::worker::Worker;
 
@@ -138,7 +140,12 @@ pub fn run(options: &Options, files: &[PathBuf], out: &mut dyn Write) -> Result<
             loop {
                 let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
                 let Some((index, path)) = next else { break };
-                let report = worker.run_file(&path).map(|r| (index, r));
+                // A panic in the runner fails the file instead of losing its report.
+                let run = panic::catch_unwind(AssertUnwindSafe(|| worker.run_file(&path)));
+                let report = match run {
+                    Ok(report) => report.map(|r| (index, r)),
+                    Err(payload) => Ok((index, panicked_report(&path, payload.as_ref()))),
+                };
                 let stop = report.is_err();
                 if sender.send(report).is_err() || stop {
                     break;
@@ -198,4 +205,17 @@ pub fn run(options: &Options, files: &[PathBuf], out: &mut dyn Write) -> Result<
         }
     }
     Ok(summary)
+}
+
+/// The report of a file whose run panicked: one failed check with the panic message.
+fn panicked_report(path: &Path, payload: &(dyn std::any::Any + Send)) -> FileReport {
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic without a message".into());
+    let display = path.display().to_string();
+    let mut tap = Tap::new(&display);
+    tap.push(&display, &Check::fail("runner", vec![format!("the runner panicked: {message}")]));
+    tap.finish(path)
 }

@@ -21,7 +21,7 @@
 //! | upstream SNI, hop layout | the client's SNI | the route's exact SNI, else `fallback_sni`, else `apisix_backend` |
 //! | TLS listener, SNI without a server ssl object | handshake fails | the first server ssl object's certificate |
 //! | session reuse to TLS upstreams | per certificate (C API) | off in the direct layout: nginx 1.22 resumes across client certificates |
-//! | client certificate and key | parsed once, cached, never in variables | `data:` PEM in variables: nginx parses it per connection and its debug log prints variable values; the file is 0600 |
+//! | client certificate and key | parsed once, cached, never in variables | `data:` PEM in variables: nginx parses it per connection and its debug log prints variable values; the configuration is written 0600 |
 //! | `chash` key | any nginx variable in the pattern | `remote_addr`, `server_addr`, `remote_port` (the stream variables among them) |
 //! | ids differing only in case | distinct | rejected: nginx map keys and upstream names are caseless |
 //! | `keepalive_pool`, `pass_host`, `upstream_host` | no effect at L4 | accepted, no effect |

@@ -276,10 +276,27 @@ fn decode<T: DeserializeOwned>(
         Err(err) => {
             let path = err.path().to_string();
             let field = if path == "." { String::new() } else { path };
-            faults.push(Fault::new(kind, label, &field, err.into_inner().to_string()));
+            let message = redact_quoted_string(&err.into_inner().to_string());
+            faults.push(Fault::new(kind, label, &field, message));
             None
         }
     }
+}
+
+/// serde quotes the offending value (`invalid type: string "...", expected ...`); a PEM key
+/// put in the wrong field must not reach a terminal or a log, so long values are elided.
+fn redact_quoted_string(message: &str) -> String {
+    let Some(start) = message.find("string \"").map(|i| i + "string \"".len()) else {
+        return message.to_owned();
+    };
+    let Some(len) = message[start..].rfind("\", expected") else {
+        return message.to_owned();
+    };
+    let value = &message[start..start + len];
+    if value.len() <= 32 && !value.contains("---") {
+        return message.to_owned();
+    }
+    format!("{}<{} bytes>{}", &message[..start], value.len(), &message[start + len..])
 }
 
 /// The label of an object in messages: its id, or `#N` when the id is not usable.
@@ -1135,6 +1152,16 @@ mod tests {
                 "config: nginx_config.worker_processes: expect auto or a number of at least 1",
             ]
         );
+    }
+
+    #[test]
+    fn a_key_in_the_wrong_field_is_not_echoed() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n";
+        let got = faults(json!({"upstreams": [{"id": 1, "nodes": {"127.0.0.1:1": 1},
+                                                "tls": pem}]}));
+        assert_eq!(got.len(), 1);
+        assert!(!got[0].contains("PRIVATE") && !got[0].contains("MIIE"), "{}", got[0]);
+        assert!(got[0].ends_with("string \"<63 bytes>\", expected struct UpstreamTls"));
     }
 
     #[test]

@@ -122,3 +122,19 @@ qr/\[emerg\] .*unknown "no_such_variable" variable/
 --- stream_server_config
     return $empty;
 --- stream_response
+
+
+
+=== TEST 11: map entries from an included file written by user_files
+--- user_files
+>>> routes.conf 202001010000
+127.0.0.1 "from the included file";
+--- stream_config
+    map $remote_addr $routed {
+        include ../html/routes.conf;
+        default nowhere;
+    }
+--- stream_server_config
+    return "$routed\n";
+--- stream_response
+from the included file

@@ -248,22 +248,73 @@ pub(crate) fn parse_timeout(block: &Block, env: &BTreeMap<String, String>) -> Du
     Duration::from_secs_f64(seconds.filter(|s| *s > 0.0).unwrap_or(3.0).min(600.0))
 }
 
-/// `user_files` entries: `>>> path [mtime]` lines start a file; the lines after are its body.
-pub(crate) fn user_files(text: &str) -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = Vec::new();
+/// One `user_files` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UserFile {
+    /// The path: relative to `html/`, or absolute.
+    pub(crate) name: String,
+    /// The modification time as `touch -t` takes it (`[[CC]YY]MMDDhhmm[.ss]`, GMT).
+    pub(crate) mtime: Option<String>,
+    /// The body (env-expanded when written).
+    pub(crate) body: String,
+}
+
+/// `user_files` entries: a line with `>>> path [mtime]` starts a file (Test::Nginx's
+/// unanchored `/>>> (\S+)(?:\s+(.+))?/`); the lines after it are its body.
+pub(crate) fn user_files(text: &str) -> Vec<UserFile> {
+    let mut files: Vec<UserFile> = Vec::new();
     for line in text.split_inclusive('\n') {
-        if let Some(rest) = line.strip_prefix(">>> ") {
-            let name = rest.split_whitespace().next().unwrap_or_default().to_string();
+        if let Some(at) = line.find(">>> ") {
+            let rest = &line[at + 4..];
+            let name: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
             if !name.is_empty() {
-                files.push((name, String::new()));
+                let mtime = rest[name.len()..].trim();
+                let mtime = (!mtime.is_empty()).then(|| mtime.to_string());
+                files.push(UserFile { name, mtime, body: String::new() });
                 continue;
             }
         }
-        if let Some((_, body)) = files.last_mut() {
-            body.push_str(line);
+        if let Some(file) = files.last_mut() {
+            file.body.push_str(line);
         }
     }
     files
+}
+
+/// Seconds since the epoch for `touch -t`'s `[[CC]YY]MMDDhhmm[.ss]`, read as GMT.
+pub(crate) fn touch_time(spec: &str) -> Option<u64> {
+    let (digits, seconds) = match spec.split_once('.') {
+        Some((d, s)) => (d, s.parse::<u64>().ok()?),
+        None => (spec, 0),
+    };
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let field = |i: usize| digits[i..i + 2].parse::<u64>().ok();
+    let (year, rest) = match digits.len() {
+        12 => (digits[..4].parse::<u64>().ok()?, 4),
+        10 => {
+            // POSIX: YY 69-99 are 1969-1999, 00-68 are 2000-2068.
+            let yy = field(0)?;
+            (if yy >= 69 { 1900 + yy } else { 2000 + yy }, 2)
+        }
+        _ => return None,
+    };
+    let (month, day, hour, minute) =
+        (field(rest)?, field(rest + 2)?, field(rest + 4)?, field(rest + 6)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+
+    // Days from the civil date (Howard Hinnant's algorithm), then seconds.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146097 + doe).checked_sub(719468)?;
+    Some(days * 86400 + hour * 3600 + minute * 60 + seconds)
 }
 
 /// `todo: N: reason` marks the block's checks as TODO: failures then do not count.
@@ -320,10 +371,21 @@ mod tests {
     #[test]
     fn user_files_split_on_markers() {
         let files = user_files(">>> a.txt\nhello\n>>> ../conf/b 202001010000\nx\ny\n");
-        assert_eq!(
-            files,
-            [("a.txt".into(), "hello\n".into()), ("../conf/b".into(), "x\ny\n".into())]
-        );
+        let a = UserFile { name: "a.txt".into(), mtime: None, body: "hello\n".into() };
+        let b = UserFile {
+            name: "../conf/b".into(),
+            mtime: Some("202001010000".into()),
+            body: "x\ny\n".into(),
+        };
+        assert_eq!(files, [a, b]);
+    }
+
+    #[test]
+    fn touch_times_are_gmt() {
+        assert_eq!(touch_time("197001010000"), Some(0));
+        assert_eq!(touch_time("202001010000.30"), Some(1_577_836_830));
+        assert_eq!(touch_time("0001010000"), Some(946_684_800));
+        assert_eq!(touch_time("2020130100"), None);
     }
 
     #[test]

@@ -381,17 +381,32 @@ impl Worker {
         };
         self.root.reset().map_err(io("cannot set up the server root", &self.root.dir))?;
         if let Some(files) = block.text("user_files") {
-            for (name, body) in sections::user_files(&files) {
-                let path = if name.starts_with('/') {
-                    PathBuf::from(&name)
+            for file in sections::user_files(&files) {
+                let path = if file.name.starts_with('/') {
+                    PathBuf::from(&file.name)
                 } else {
-                    self.root.html_dir().join(&name)
+                    self.root.html_dir().join(&file.name)
                 };
                 if let Some(dir) = path.parent() {
                     fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
                 }
-                let body = expander.expand(&body)?;
+                let body = expander.expand(&file.body)?;
                 fs::write(&path, body).map_err(io("cannot write", &path))?;
+
+                // The modification time, as Test::Nginx's `TZ=GMT touch -t`.
+                if let Some(spec) = &file.mtime {
+                    let seconds = sections::touch_time(spec).ok_or_else(|| BailOut::Io {
+                        what: "bad user_files time for",
+                        path: path.clone(),
+                        source: std::io::Error::other(format!("not a touch -t time: {spec}")),
+                    })?;
+                    let time = std::time::UNIX_EPOCH + Duration::from_secs(seconds);
+                    fs::File::options()
+                        .write(true)
+                        .open(&path)
+                        .and_then(|f| f.set_modified(time))
+                        .map_err(io("cannot set the time of", &path))?;
+                }
             }
         }
         let conf = self.root.conf_file();

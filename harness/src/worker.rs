@@ -70,6 +70,8 @@ pub(crate) struct Worker {
     server: Option<Server>,
     previous_conf: Option<String>,
     force_restart: bool,
+    /// Warnings of the block being run (severe log lines), printed as TAP comments.
+    warnings: Vec<String>,
 }
 
 impl Worker {
@@ -124,6 +126,7 @@ impl Worker {
             server: None,
             previous_conf: None,
             force_restart,
+            warnings: Vec::new(),
         })
     }
 
@@ -175,6 +178,9 @@ impl Worker {
             };
             for check in &checks {
                 tap.push_block(&name, &block, check);
+            }
+            for warning in self.warnings.drain(..) {
+                tap.note(&format!("{name}: {warning}"));
             }
         }
         self.finish();
@@ -447,7 +453,7 @@ impl Worker {
 
     /// `error_log`, `no_error_log`, `grep_error_log`: against the log since the block
     /// began (and the start command's stderr, where a failed start reports why).
-    fn log_checks(&self, block: &Block, log_path: &Path, start: &LogStart) -> Vec<Check> {
+    fn log_checks(&mut self, block: &Block, log_path: &Path, start: &LogStart) -> Vec<Check> {
         thread::sleep(SLEEP_UNIT * 3);
         let mut log = start.stderr.as_bytes().to_vec();
         let file = fs::read(log_path).unwrap_or_default();
@@ -473,7 +479,14 @@ impl Worker {
             )),
         }
 
-        // Failed assertions fail the block, as in Test::Nginx.
+        // Severe lines no pattern mentions are warned about; failed assertions fail the
+        // block, as in Test::Nginx.
+        let mentioned: String = ["error_log", "no_error_log", "grep_error_log"]
+            .iter()
+            .filter_map(|s| block.get(s))
+            .map(Value::to_text)
+            .collect();
+        self.warnings.extend(check::severe_line_warnings(&lines, &mentioned));
         let failures = check::assertion_failures(&lines);
         if !failures.is_empty() {
             checks.push(Check::fail(

@@ -13,8 +13,6 @@ pub struct ConfParams<'a> {
     pub root: &'a Path,
     /// The error log file nginx writes.
     pub error_log: &'a Path,
-    /// The port of the first stream server; the second and third use the next two.
-    pub stream_port: u16,
     /// The error log level (`debug` unless the block or `TEST_NGINX_LOG_LEVEL` says).
     pub log_level: &'a str,
     /// `load_module` paths, written first.
@@ -144,7 +142,6 @@ mod tests {
         let params = ConfParams {
             root,
             error_log: &log,
-            stream_port: 1985,
             log_level: "info",
             load_modules: &["/m/ngx_stream_module.so".to_string()],
             master_process: "off",

@@ -171,9 +171,9 @@ impl Worker {
                     tap.note(&format!(
                         "{name}: expectations replaced (deliberate difference: {reason})"
                     ));
-                    self.run_block(&name, &block)?
+                    self.run_block(&display, &name, &block)?
                 }
-                Ok(Applied::None) => self.run_block(&name, &block)?,
+                Ok(Applied::None) => self.run_block(&display, &name, &block)?,
                 Err(message) => vec![Check::fail("differences", vec![message])],
             };
             for check in &checks {
@@ -187,8 +187,8 @@ impl Worker {
         Ok(tap.finish(path))
     }
 
-    /// Runs one block and returns its checks.
-    fn run_block(&mut self, name: &str, block: &Block) -> Result<Vec<Check>, BailOut> {
+    /// Runs one block of `file` (`name` is the file and the block name) and returns its checks.
+    fn run_block(&mut self, file: &str, name: &str, block: &Block) -> Result<Vec<Check>, BailOut> {
         // Sections the runner cannot serve: the block is skipped, never passed.
         if let Some(reason) = sections::unsupported_reason(block) {
             return Ok(vec![Check::skip("block", reason)]);
@@ -218,7 +218,7 @@ impl Worker {
             vars: &env,
             rand_ports: BTreeMap::new(),
             reserved: [self.port, self.port + 1, self.port + 2].into(),
-            file: name.split(' ').next().unwrap_or(name).to_string(),
+            file: file.to_string(),
             block: block.name.clone(),
         };
         let conf = self.assemble_conf(&block, &mut expander)?;
@@ -277,7 +277,6 @@ impl Worker {
         let params = ConfParams {
             root: &self.root.dir,
             error_log: &error_log,
-            stream_port: self.port,
             log_level: &log_level,
             load_modules: &self.info.load_modules,
             master_process: self

@@ -64,7 +64,7 @@ fn main() -> anyhow::Result<()> {
             continue;
         }
         let row = runtime.block_on(scenario::run(&spec, &programs, &pki, measure));
-        println!("{row}");
+        print!("{row}");
     }
     Ok(())
 }

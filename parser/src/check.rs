@@ -175,6 +175,8 @@ struct StreamServer {
     handler: bool,
     /// The TLS settings written in the server.
     tls: Tls,
+    /// Zones of the server's `limit_conn` directives.
+    limit_conns: Vec<Vec<u8>>,
 }
 
 /// The TLS settings of one level (stream or server) that the merge checks read; `None`
@@ -245,10 +247,14 @@ struct StreamState {
     servers: Vec<StreamServer>,
     /// The TLS settings at the stream level.
     tls: Tls,
+    /// Zones of the stream level's `limit_conn` directives.
+    limit_conns: Vec<Vec<u8>>,
     /// limit_conn_zone names.
     zones: HashSet<Vec<u8>>,
     /// Zones named by limit_conn, in first-use order.
     zones_used: Vec<Vec<u8>>,
+    /// limit_conn_zone name, key and size, in order.
+    zone_keys: Vec<(Vec<u8>, Vec<u8>, u64)>,
 }
 
 /// The walk over the tree.
@@ -401,6 +407,7 @@ impl<'a> Checker<'a> {
             return Err(directive_text(d, "is duplicate"));
         }
         self.value(d, spec)?;
+        core_handler(d, context)?;
         if context.is_stream() || (context == Context::Main && name == b"stream") {
             self.stream_handler(d, context)?;
         } else if context == Context::Main {
@@ -421,6 +428,7 @@ impl<'a> Checker<'a> {
                             ssl: None,
                             handler: false,
                             tls: Tls::default(),
+                            limit_conns: Vec::new(),
                         });
                     }
                     self.block(block, child, open)?;
@@ -477,6 +485,7 @@ impl<'a> Checker<'a> {
                 return Err(invalid());
             }
             Value::Size if values::parse_size(v).is_none() => return Err(invalid()),
+            Value::Offset if values::parse_offset(v).is_none() => return Err(invalid()),
             Value::ComplexSize => {
                 let template = self.template(d, v)?;
                 if template.is_literal() && values::parse_size(v).is_none() {
@@ -555,10 +564,15 @@ impl<'a> Checker<'a> {
                     if !has_port {
                         self.stream.implicit_upstreams.push((args[0].to_vec(), place_of(d)));
                     } else {
-                        let port = args[0].rsplit(|&b| b == b':').next().unwrap_or_default();
-                        let port = values::parse_int(port).filter(|p| (1..=65535).contains(p));
-                        if port.is_none() {
+                        let text = String::from_utf8_lossy(args[0]).into_owned();
+                        let (host, port) = split_port(&text).unwrap_or((&text, ""));
+                        let port = values::parse_int(port.as_bytes());
+                        if port.is_none_or(|p| !(1..=65535).contains(&p)) {
                             return Err(quoted(d, "invalid port in upstream ", args[0], ""));
+                        }
+                        if !resolves(host) {
+                            let host = host.as_bytes();
+                            return Err(quoted(d, "host not found in upstream ", host, ""));
                         }
                     }
                 }
@@ -597,7 +611,10 @@ impl<'a> Checker<'a> {
                 }
             }
             (_, b"proxy_bind") if args[0] != b"off" => {
-                self.template(d, args[0])?;
+                let template = self.template(d, args[0])?;
+                if template.is_literal() && parse_address(args[0]).is_none() {
+                    return Err(quoted(d, "invalid address ", args[0], ""));
+                }
                 if args.len() == 2 && args[1] != b"transparent" {
                     return Err(quoted(d, "invalid parameter ", args[1], ""));
                 }
@@ -632,6 +649,26 @@ impl<'a> Checker<'a> {
                 return Err(quoted(d, "duplicate upstream ", args[0], ""));
             }
             (Context::StreamUpstream, b"server") => upstream_server(d, &args)?,
+            (Context::StreamUpstream, b"random") => {
+                if args.first().is_some_and(|a| *a != b"two") {
+                    return Err(quoted(d, "invalid parameter ", args[0], ""));
+                }
+                if args.get(1).is_some_and(|a| *a != b"least_conn") {
+                    return Err(quoted(d, "invalid parameter ", args[1], ""));
+                }
+            }
+            (Context::StreamUpstream, b"zone") => match args.get(1) {
+                Some(size) => {
+                    let Some(bytes) = values::parse_size(size) else {
+                        return Err(quoted(d, "invalid zone size ", size, ""));
+                    };
+                    if bytes < 8 * 4096 {
+                        return Err(quoted(d, "zone ", args[0], " is too small"));
+                    }
+                    self.stream.zones.insert(args[0].to_vec());
+                }
+                None => self.stream.zones_used.push(args[0].to_vec()),
+            },
             (Context::StreamUpstream, b"hash") => {
                 self.template(d, args[0])?;
                 if args.len() == 2 && args[1] != b"consistent" {
@@ -678,10 +715,41 @@ impl<'a> Checker<'a> {
                 let Some(zone) = args[1].strip_prefix(b"zone=") else {
                     return Err(quoted(d, "invalid parameter ", args[1], ""));
                 };
-                let name = zone.split(|&b| b == b':').next().unwrap_or_default();
+                let Some(at) = zone.iter().rposition(|&b| b == b':') else {
+                    return Err(quoted(d, "invalid zone size ", args[1], ""));
+                };
+                let (name, size) = (&zone[..at], &zone[at + 1..]);
+                let Some(size) = values::parse_size(size) else {
+                    return Err(quoted(d, "invalid zone size ", args[1], ""));
+                };
+                if size < 8 * 4096 {
+                    return Err(quoted(d, "zone ", name, " is too small"));
+                }
+                let bound = self.stream.zone_keys.iter().find(|(n, _, _)| n == name);
+                if let Some((_, key, declared)) = bound {
+                    if key != args[0] {
+                        let after = String::from_utf8_lossy(key);
+                        let after = format!(" is already bound to key \"{after}\"");
+                        return Err(quoted(d, "limit_conn_zone ", name, &after));
+                    }
+                    if *declared != size {
+                        let before = format!("the size {size} of shared memory zone ");
+                        let after = format!(" conflicts with already declared size {declared}");
+                        return Err(quoted(d, &before, name, &after));
+                    }
+                }
+                self.stream.zone_keys.push((name.to_vec(), args[0].to_vec(), size));
                 self.stream.zones.insert(name.to_vec());
             }
             (_, b"limit_conn") => {
+                let level = match context {
+                    Context::StreamServer => &mut self.server().limit_conns,
+                    _ => &mut self.stream.limit_conns,
+                };
+                if level.contains(&args[0].to_vec()) {
+                    return Err(directive_text(d, "is duplicate"));
+                }
+                level.push(args[0].to_vec());
                 if !self.stream.zones_used.iter().any(|z| z == args[0]) {
                     self.stream.zones_used.push(args[0].to_vec());
                 }
@@ -745,8 +813,8 @@ impl<'a> Checker<'a> {
             }
             return Err(quoted(d, "the invalid ", param, " parameter"));
         }
-        if !self.stream.listens.insert((address, udp)) {
-            return Err(quoted(d, "duplicate ", args[0], " address and port pair"));
+        if !self.stream.listens.insert((address.clone(), udp)) {
+            return Err(quoted(d, "duplicate ", address.as_bytes(), " address and port pair"));
         }
         Ok(())
     }
@@ -810,8 +878,66 @@ impl<'a> Checker<'a> {
     fn entries(&mut self, d: &Directive, block: &Block) -> Result<(), ParseError> {
         let config = self.config;
         let mut percent: u64 = 0;
+        let mut keys: HashSet<Vec<u8>> = HashSet::new();
+        let mut default = false;
+        let mut ranges = false;
         for entry in block.expanded(config) {
             let key = entry.name.value.as_slice();
+            let single = entry.args.is_empty();
+
+            // Step: map's own entry checks (`ngx_stream_map`).
+            if d.name.value == b"map" {
+                if single && (key == b"hostnames" || key == b"volatile") {
+                    continue;
+                }
+                if entry.args.len() != 1 {
+                    let text = b"invalid number of the map parameters".to_vec();
+                    return Err(at(entry, ErrorKind::Message(text)));
+                }
+                if key == b"default" {
+                    if default {
+                        let text = b"duplicate default map parameter".to_vec();
+                        return Err(at(entry, ErrorKind::Message(text)));
+                    }
+                    default = true;
+                } else if !key.starts_with(b"~") {
+                    let plain = key.strip_prefix(b"\\").unwrap_or(key);
+                    if !keys.insert(plain.to_ascii_lowercase()) {
+                        return Err(quoted(entry, "conflicting parameter ", plain, ""));
+                    }
+                }
+            }
+
+            // Step: geo's own entry checks (`ngx_stream_geo`).
+            if d.name.value == b"geo" {
+                if single && (key == b"ranges" || key == b"volatile") {
+                    ranges |= key == b"ranges";
+                    continue;
+                }
+                if entry.args.len() != 1 {
+                    let text = b"invalid number of the geo parameters".to_vec();
+                    return Err(at(entry, ErrorKind::Message(text)));
+                }
+                let network = match key {
+                    b"delete" => entry.args[0].value.as_slice(),
+                    _ => key,
+                };
+                if key != b"default" && ranges {
+                    let valid = std::str::from_utf8(network).ok().and_then(|text| {
+                        let (a, b) = text.split_once('-')?;
+                        let a = a.parse::<std::net::Ipv4Addr>().ok()?;
+                        let b = b.parse::<std::net::Ipv4Addr>().ok()?;
+                        (a <= b).then_some(())
+                    });
+                    if valid.is_none() {
+                        return Err(quoted(entry, "invalid range ", network, ""));
+                    }
+                } else if key != b"default" && !is_cidr(network) {
+                    return Err(quoted(entry, "invalid network ", network, ""));
+                }
+                self.template(entry, &entry.args[0].value)?;
+            }
+
             if d.name.value == b"map" {
                 if let Some(regex) = key.strip_prefix(b"~") {
                     for name in named_captures(regex) {
@@ -992,6 +1118,53 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// Error log levels (`ngx_log.c`), and the debug masks.
+const LOG_LEVELS: &[&str] = &[
+    "emerg",
+    "alert",
+    "crit",
+    "error",
+    "warn",
+    "notice",
+    "info",
+    "debug",
+    "debug_core",
+    "debug_alloc",
+    "debug_mutex",
+    "debug_event",
+    "debug_http",
+    "debug_mail",
+    "debug_stream",
+];
+
+/// Handlers of the core and events modules that strait runs: `worker_processes`,
+/// `error_log` (in any context), `worker_connections`, `use`.
+fn core_handler(d: &Directive, context: Context) -> Result<(), ParseError> {
+    let args: Vec<&[u8]> = d.args.iter().map(|a| a.value.as_slice()).collect();
+    match (context, d.name.value.as_slice()) {
+        (Context::Main, b"worker_processes") => {
+            if args[0] != b"auto" && values::parse_int(args[0]).is_none() {
+                return Err(directive_text(d, "invalid value"));
+            }
+        }
+        (_, b"error_log") => {
+            for level in &args[1..] {
+                if !LOG_LEVELS.iter().any(|l| l.as_bytes() == *level) {
+                    return Err(quoted(d, "invalid log level ", level, ""));
+                }
+            }
+        }
+        (Context::Events, b"worker_connections") if values::parse_int(args[0]).is_none() => {
+            return Err(quoted(d, "invalid number ", args[0], ""));
+        }
+        (Context::Events, b"use") if !matches!(args[0], b"epoll" | b"poll" | b"select") => {
+            return Err(quoted(d, "invalid event type ", args[0], ""));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// The TLS directives whose values the merge checks read.
 fn is_tls_setting(name: &[u8]) -> bool {
     matches!(
@@ -1046,8 +1219,54 @@ fn named_captures(regex: &[u8]) -> Vec<&[u8]> {
     names
 }
 
+/// An address with an optional port (`1.2.3.4`, `1.2.3.4:80`, `[::1]:80`, `::1`).
+fn parse_address(text: &[u8]) -> Option<std::net::IpAddr> {
+    let text = std::str::from_utf8(text).ok()?;
+    if let Ok(ip) = text.parse() {
+        return Some(ip);
+    }
+    if let Ok(socket) = text.parse::<std::net::SocketAddr>() {
+        return Some(socket.ip());
+    }
+    None
+}
+
+/// Whether `host` resolves, as nginx's `ngx_inet_resolve_host` (getaddrinfo) sees it.
+fn resolves(host: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    host.parse::<std::net::IpAddr>().is_ok()
+        || (host, 0).to_socket_addrs().is_ok_and(|mut addrs| addrs.next().is_some())
+}
+
+/// Splits `host:port` (`[v6]:port`); `None` without a port.
+fn split_port(text: &str) -> Option<(&str, &str)> {
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, port) = rest.split_once("]:")?;
+        return Some((host, port));
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    if host.contains(':') {
+        return None;
+    }
+    Some((host, port))
+}
+
 /// `server ADDRESS [PARAMETERS]` inside a stream `upstream`: nginx's parameter checks.
 fn upstream_server(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
+    // Step: the address needs a port and a host that resolves (nginx resolves at load).
+    if !args[0].starts_with(b"unix:") {
+        let text = String::from_utf8_lossy(args[0]);
+        let Some((host, port)) = split_port(&text) else {
+            return Err(quoted(d, "no port in upstream ", args[0], ""));
+        };
+        if values::parse_int(port.as_bytes()).is_none_or(|p| !(1..=65535).contains(&p)) {
+            return Err(quoted(d, "invalid port in upstream ", args[0], ""));
+        }
+        if !resolves(host) {
+            return Err(quoted(d, "host not found in upstream ", args[0], ""));
+        }
+    }
+
     for param in &args[1..] {
         let (key, value) = match param.iter().position(|&b| b == b'=') {
             Some(at) => (&param[..at], Some(&param[at + 1..])),
@@ -1104,29 +1323,41 @@ fn listen_address(text: &[u8]) -> Result<String, &'static str> {
         return Ok(text.to_string());
     }
 
-    // Step: split host and port (a bare number is a port on every address).
+    // Step: split host and port (a bare number is a port on every address; a host alone
+    // is accepted without a port).
     let (host, port) = if text.bytes().all(|b| b.is_ascii_digit()) {
-        ("0.0.0.0", text)
-    } else if let Some(rest) = text.strip_prefix('[') {
-        let (host, port) = rest.split_once("]:").ok_or("invalid host")?;
-        host.parse::<std::net::Ipv6Addr>().map_err(|_| "invalid host")?;
-        (host, port)
+        ("0.0.0.0", Some(text))
+    } else if let Some((host, port)) = split_port(text) {
+        (host, Some(port))
     } else {
-        let (host, port) = text.rsplit_once(':').ok_or("invalid host")?;
-        if host.is_empty() || host.contains([':', '[', ']', '/']) {
-            return Err("invalid host");
-        }
-        (host, port)
+        (text.trim_start_matches('[').trim_end_matches(']'), None)
     };
+    if host.is_empty() || host.contains(['/', '[', ']']) {
+        return Err("invalid host");
+    }
 
     // Step: the port must be 1..65535.
-    let port = port.parse::<u32>().ok().filter(|p| (1..=65535).contains(p));
-    let port = port.ok_or("invalid port")?;
-    let host = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip.to_string(),
-        Err(_) => host.to_ascii_lowercase(),
+    let port = match port {
+        Some(port) => {
+            let port = port.parse::<u32>().ok().filter(|p| (1..=65535).contains(p));
+            Some(port.ok_or("invalid port")? as u16)
+        }
+        None => None,
     };
-    Ok(format!("{host}:{port}"))
+
+    // Step: the host is resolved, as nginx does at load.
+    let ip = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => {
+            use std::net::ToSocketAddrs;
+            let mut addrs = (host, 0).to_socket_addrs().map_err(|_| "host not found")?;
+            addrs.next().ok_or("host not found")?.ip()
+        }
+    };
+    Ok(match port {
+        Some(port) => std::net::SocketAddr::new(ip, port).to_string(),
+        None => format!("{ip} without port"),
+    })
 }
 
 impl Context {

@@ -31,9 +31,11 @@ fn write_block(out: &mut Vec<u8>, block: &Block, depth: usize) {
 fn write_directive(out: &mut Vec<u8>, directive: &Directive, depth: usize) {
     // Step: the indentation, the name and the arguments.
     out.extend(std::iter::repeat_n(b' ', depth * 4));
+    let mut token_start = out.len();
     write_arg(out, &directive.name);
     for arg in &directive.args {
         out.push(b' ');
+        token_start = out.len();
         if arg.quote == Quote::Lua {
             out.push(b'{');
             out.extend_from_slice(&arg.value);
@@ -43,14 +45,16 @@ fn write_directive(out: &mut Vec<u8>, directive: &Directive, depth: usize) {
         }
     }
 
-    // Step: the end: `;`, a Lua body (already closed), or a block.
+    // Step: the end: `;`, a Lua body (already closed), or a block. nginx counts the byte
+    // that ends a token into its 4096-byte buffer, and a space there overflows where `{`
+    // does not: a token near the limit takes its `{` without the space.
     let lua = directive.args.last().is_some_and(|arg| arg.quote == Quote::Lua);
+    let open: &[u8] = if out.len() - token_start >= LONG_TOKEN { b"{\n" } else { b" {\n" };
     match &directive.block {
         _ if lua => out.push(b'\n'),
         None => out.extend_from_slice(b";\n"),
-        Some(block) if block.directives.is_empty() => out.extend_from_slice(b" {\n"),
         Some(block) => {
-            out.extend_from_slice(b" {\n");
+            out.extend_from_slice(open);
             write_block(out, block, depth + 1);
         }
     }
@@ -59,6 +63,10 @@ fn write_directive(out: &mut Vec<u8>, directive: &Directive, depth: usize) {
         out.extend_from_slice(b"}\n");
     }
 }
+
+/// Printed tokens at least this long take their `{` without a space (see
+/// [`write_directive`]).
+const LONG_TOKEN: usize = 4000;
 
 /// Writes one argument so that the lexer reads back `arg.value`.
 fn write_arg(out: &mut Vec<u8>, arg: &Arg) {

@@ -22,6 +22,7 @@
 //! | http `geoip_*`, `perl*`, `xslt_*`, `image_filter*`, third-party modules | known once loaded | `unknown directive` | not in the tables |
 //! | stream `geoip_*` (dynamic module) | known once loaded | `unknown directive` | not implemented |
 
+mod core;
 mod nginx;
 mod stream;
 
@@ -195,6 +196,8 @@ pub enum Value {
     Milliseconds,
     /// A size (`"d" directive invalid value`).
     Size,
+    /// A file offset: a size that may also use `g`/`G` (`"d" directive invalid value`).
+    Offset,
     /// A size that may hold variables; a literal is checked as a size.
     ComplexSize,
     /// A decimal number (`"d" directive invalid number`).
@@ -304,9 +307,9 @@ pub fn lookup(name: &[u8], version: Version) -> impl Iterator<Item = &'static Sp
     specs.iter().copied().filter(move |spec| spec.since <= version)
 }
 
-/// Every definition, stream table first.
+/// Every definition: the hand-written tables first (they shadow the probed rows).
 pub fn all() -> impl Iterator<Item = &'static Spec> {
-    stream::SPECS.iter().chain(nginx::SPECS.iter())
+    core::SPECS.iter().chain(stream::SPECS.iter()).chain(nginx::SPECS.iter())
 }
 
 /// The name index, built once.

@@ -119,28 +119,30 @@ def main():
             rows.append((n, cs, m))
     once = set()
     jobs = []
-    for n, cs, m in rows:
+    for row, (n, cs, m) in enumerate(rows):
         if "BLOCK" in m:
             if n in ("events", "http", "mail"):
-                once.add(n)
+                once.add(row)
             continue
         vals = ["on"] if m == ("FLAG",) else [""] if m[0] == "NOARGS" else \
-            ["10", "10s", "on", "off", "1k", "127.0.0.1"]
+            ["10", "10s", "on", "off", "1k", "127.0.0.1", "root", "/tmp/x"]
         for v in vals:
             d = (f"{n} {v};" if v else f"{n};")
-            jobs.append((n, CTX[cs[0]].format(d=d + " " + d)))
-    res = probe_all([j[1] for j in jobs])
-    for (n, _), r in zip(jobs, res):
+            jobs.append((row, n, CTX[cs[0]].format(d=d + " " + d)))
+    res = probe_all([j[2] for j in jobs])
+    for (row, n, _), r in zip(jobs, res):
         if r.startswith('"%s" directive is duplicate' % n):
-            once.add(n)
+            once.add(row)
+    # No probe value passes http proxy_pass's handler, whose repeat is `is duplicate`.
+    once |= {row for row, (n, cs, m) in enumerate(rows) if n == "proxy_pass"}
 
     # emit
     def bits(t, parts):
         return parts[0] if len(parts) == 1 else t + "(" + " | ".join(p + ".0" for p in parts) + ")"
-    for n, cs, m in rows:
+    for row, (n, cs, m) in enumerate(rows):
         ctx = bits("Contexts", [CT[c] for c in cs])
         print(f'    nginx("{n}", {ctx}, {bits("Args", list(m))}, '
-              f'{"ONCE" if n in once else "MANY"}),')
+              f'{"ONCE" if row in once else "MANY"}),')
 
 
 if __name__ == "__main__":

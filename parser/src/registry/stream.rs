@@ -15,19 +15,19 @@ const fn d(name: &'static str, contexts: Contexts, args: Args, value: Value) -> 
 
 impl Spec {
     /// The value is compiled with variables.
-    const fn vars(mut self) -> Spec {
+    pub(super) const fn vars(mut self) -> Spec {
         self.variables = true;
         self
     }
 
     /// A repeat adds another value instead of failing.
-    const fn many(mut self) -> Spec {
+    pub(super) const fn many(mut self) -> Spec {
         self.once = false;
         self
     }
 
     /// Arrived in nginx `major.minor.patch`.
-    const fn since(mut self, major: u16, minor: u16, patch: u16) -> Spec {
+    pub(super) const fn since(mut self, major: u16, minor: u16, patch: u16) -> Spec {
         self.since = Version(major, minor, patch);
         self
     }
@@ -96,7 +96,7 @@ pub(super) const SPECS: &[Spec] = &[
     d("proxy_half_close", MS, FLAG, Value::Flag),
     d("proxy_ssl", MS, FLAG, Value::Flag),
     d("proxy_ssl_session_reuse", MS, FLAG, Value::Flag),
-    d("proxy_ssl_protocols", MS, ONE_MORE, Value::Bitmask(PROTOCOLS)),
+    d("proxy_ssl_protocols", MS, ONE_MORE, Value::Bitmask(PROTOCOLS)).many(),
     d("proxy_ssl_ciphers", MS, TAKE1, Value::String),
     d("proxy_ssl_name", MS, TAKE1, Value::Complex).vars(),
     d("proxy_ssl_server_name", MS, FLAG, Value::Flag),
@@ -118,7 +118,7 @@ pub(super) const SPECS: &[Spec] = &[
     d("ssl_password_file", MS, TAKE1, Value::Custom),
     d("ssl_dhparam", MS, TAKE1, Value::String),
     d("ssl_ecdh_curve", MS, TAKE1, Value::String),
-    d("ssl_protocols", MS, ONE_MORE, Value::Bitmask(PROTOCOLS)),
+    d("ssl_protocols", MS, ONE_MORE, Value::Bitmask(PROTOCOLS)).many(),
     d("ssl_ciphers", MS, TAKE1, Value::String),
     d("ssl_prefer_server_ciphers", MS, FLAG, Value::Flag),
     d("ssl_verify_client", MS, TAKE1, Value::Enum(VERIFY)),
@@ -126,7 +126,7 @@ pub(super) const SPECS: &[Spec] = &[
     d("ssl_client_certificate", MS, TAKE1, Value::String),
     d("ssl_trusted_certificate", MS, TAKE1, Value::String),
     d("ssl_crl", MS, TAKE1, Value::String),
-    d("ssl_session_cache", MS, TAKE12, Value::Custom),
+    d("ssl_session_cache", MS, TAKE12, Value::Custom).many(),
     d("ssl_session_tickets", MS, FLAG, Value::Flag),
     d("ssl_session_ticket_key", MS, TAKE1, Value::String).many(),
     d("ssl_session_timeout", MS, TAKE1, Value::Seconds),
@@ -172,5 +172,5 @@ pub(super) const SPECS: &[Spec] = &[
     d("least_conn", STREAM_UPS, NOARGS, Value::Custom).many(),
     d("least_time", STREAM_UPS, TAKE12, Value::Custom).many().since(1, 31, 0),
     d("random", STREAM_UPS, Args(NOARGS.0 | TAKE12.0), Value::Custom).many(),
-    d("zone", STREAM_UPS, TAKE12, Value::Custom),
+    d("zone", STREAM_UPS, TAKE12, Value::Custom).many(),
 ];

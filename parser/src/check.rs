@@ -603,6 +603,22 @@ impl<'a> Checker<'a> {
                     _ => tls.client_certificate = Some(()),
                 }
             }
+            (_, b"resolver") => {
+                for arg in &args {
+                    let known = [&b"valid="[..], b"ipv4=", b"ipv6=", b"status_zone="];
+                    if known.iter().any(|prefix| arg.starts_with(prefix)) {
+                        continue;
+                    }
+                    let text = String::from_utf8_lossy(arg);
+                    let host = match split_port(&text) {
+                        Some((host, _)) => host,
+                        None => text.trim_start_matches('[').trim_end_matches(']'),
+                    };
+                    if !resolves(host) {
+                        return Err(quoted(d, "host not found in resolver ", arg, ""));
+                    }
+                }
+            }
             (_, b"ssl_session_cache") => {
                 for arg in &args {
                     if !is_session_cache(arg) {
@@ -727,16 +743,15 @@ impl<'a> Checker<'a> {
                 }
                 let bound = self.stream.zone_keys.iter().find(|(n, _, _)| n == name);
                 if let Some((_, key, declared)) = bound {
-                    if key != args[0] {
-                        let after = String::from_utf8_lossy(key);
-                        let after = format!(" is already bound to key \"{after}\"");
-                        return Err(quoted(d, "limit_conn_zone ", name, &after));
-                    }
+                    // nginx adds the shared zone first (a size conflict), then finds it taken.
                     if *declared != size {
                         let before = format!("the size {size} of shared memory zone ");
                         let after = format!(" conflicts with already declared size {declared}");
                         return Err(quoted(d, &before, name, &after));
                     }
+                    let after = String::from_utf8_lossy(key);
+                    let after = format!(" is already bound to key \"{after}\"");
+                    return Err(quoted(d, "limit_conn_zone ", name, &after));
                 }
                 self.stream.zone_keys.push((name.to_vec(), args[0].to_vec(), size));
                 self.stream.zones.insert(name.to_vec());
@@ -1256,14 +1271,18 @@ fn upstream_server(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
     // Step: the address needs a port and a host that resolves (nginx resolves at load).
     if !args[0].starts_with(b"unix:") {
         let text = String::from_utf8_lossy(args[0]);
-        let Some((host, port)) = split_port(&text) else {
-            return Err(quoted(d, "no port in upstream ", args[0], ""));
+        let (host, port) = match split_port(&text) {
+            Some((host, port)) => (host, Some(port)),
+            None => (text.trim_start_matches('[').trim_end_matches(']'), None),
         };
-        if values::parse_int(port.as_bytes()).is_none_or(|p| !(1..=65535).contains(&p)) {
+        if port.is_some_and(|p| values::parse_int(p.as_bytes()).is_none_or(|p| p > 65535)) {
             return Err(quoted(d, "invalid port in upstream ", args[0], ""));
         }
         if !resolves(host) {
             return Err(quoted(d, "host not found in upstream ", args[0], ""));
+        }
+        if port.is_none() {
+            return Err(quoted(d, "no port in upstream ", args[0], ""));
         }
     }
 

@@ -27,6 +27,7 @@
 //! | `keepalive_pool`, `pass_host`, `upstream_host` | no effect at L4 | accepted, no effect |
 //! | services, stream plugins, xRPC `protocol`, discovery, `checks`, ssl `certs`/`keys`/`client`/`ssl_protocols`, `$secret://`, UDP, `proxy_protocol_to_upstream` | supported | rejected with a fault naming the field |
 //! | config document keys of other subsystems | used | not read (`stream_proxy` and `data_encryption` reject unknown keys) |
+//! | no match when every route has a TLS upstream (direct layout) | `ngx.exit` in preread | the connection goes over TLS to an internal server with a placeholder certificate (as APISIX's `ssl_PLACE_HOLDER`) that returns nothing; if the client had sent data, nginx may log `[crit] SSL_shutdown() failed (... application data after close notify)` for that internal connection |
 //! | chash behind the hop layout | – | needs the PROXY header to the internal servers, which strait's runtime does not take yet (nginx does) |
 #![warn(missing_docs)]
 

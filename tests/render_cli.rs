@@ -166,3 +166,57 @@ fn up_serves_and_reloads_on_change_keeping_routes_on_a_bad_file() {
     assert_eq!(got.as_deref(), Some("backend\n"), "{}", log());
     assert_eq!(eventually(|| read_all(first), "").as_deref(), Some(""), "{}", log());
 }
+
+/// Every valid fixture, rendered by `strait render`, passes `strait -t` (and `nginx -t`
+/// where nginx is installed; render/tests/fixtures.rs runs that too).
+#[test]
+fn every_rendered_fixture_passes_strait_t() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/render");
+    let mut cases: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && p.file_name().unwrap() != "invalid")
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 12);
+    std::env::set_var(
+        "STRAIT_RENDER_TEST_CERT",
+        std::fs::read_to_string(root.join("../pki/client-b.crt")).unwrap(),
+    );
+    std::env::set_var(
+        "STRAIT_RENDER_TEST_KEY",
+        std::fs::read_to_string(root.join("../pki/client-b.key")).unwrap(),
+    );
+    for case in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::copy(root.join("../pki/ca.crt"), tmp.path().join("ca.crt")).unwrap();
+        let conf = tmp.path().join("nginx.conf");
+        let routes = ["routes.yaml", "routes.json"]
+            .map(|n| case.join(n))
+            .into_iter()
+            .find(|p| p.exists())
+            .unwrap();
+        let mut render = Command::new(STRAIT);
+        render.arg("render").arg("--routes").arg(&routes).arg("-o").arg(&conf);
+        if case.join("config.yaml").exists() {
+            render.arg("--config").arg(case.join("config.yaml"));
+        }
+        assert!(render.status().unwrap().success(), "{}", case.display());
+        let mut prefix = tmp.path().as_os_str().to_owned();
+        prefix.push("/");
+        let out = Command::new(STRAIT)
+            .arg("-t")
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(&conf)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: strait -t failed:\n{}",
+            case.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -46,7 +46,7 @@ fn failures_give_status_1_and_the_closing_line_ends_the_output() {
         );
         return;
     }
-    // Two jobs: free ports rather than 1985 (one file still runs on one worker).
+    // Two jobs for one file: still one worker.
     let broken = workspace().join("harness/tests/broken/broken.t");
     let output =
         strait().args(["prove", "-j", "2", "--binary"]).arg(&nginx).arg(&broken).output().unwrap();

@@ -43,15 +43,15 @@ pub struct Options {
 }
 
 impl Options {
-    /// Options from the process environment: `TEST_NGINX_STREAM_PORT` (else 1985 for one
-    /// job, free ports for several).
+    /// Options from the process environment. The stream port is `TEST_NGINX_STREAM_PORT`
+    /// when set; otherwise free ports are drawn rather than Test::Nginx's 1985, so that two
+    /// runs on one machine (or `-j N`) never talk to each other's servers.
     pub fn from_env(binary: PathBuf, jobs: usize) -> Options {
         let env: BTreeMap<String, String> =
             std::env::vars().filter(|(k, _)| k.starts_with("TEST_NGINX_")).collect();
         let stream_port = match env.get("TEST_NGINX_STREAM_PORT").and_then(|p| p.parse().ok()) {
-            Some(port) => PortChoice::Fixed(port),
-            None if jobs > 1 => PortChoice::Free,
-            None => PortChoice::Fixed(1985),
+            Some(port) if port > 0 => PortChoice::Fixed(port),
+            _ => PortChoice::Free,
         };
         Options { binary, jobs: jobs.max(1), stream_port, env, differences: Differences::default() }
     }

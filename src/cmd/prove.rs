@@ -9,8 +9,8 @@ use strait_harness::{collect_files, run, Options};
 
 /// `strait prove [--binary PATH] [-j N] [FILES or DIRS]`.
 ///
-/// The stream port is TEST_NGINX_STREAM_PORT, else 1985 with one job and free ports with
-/// several; TEST_NGINX_* variables come from the environment.
+/// The stream port is TEST_NGINX_STREAM_PORT when set, else free loopback ports (Test::Nginx
+/// uses 1985); TEST_NGINX_* variables come from the environment.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ProveArgs {
     /// The binary under test (default: this strait); e.g. /usr/sbin/nginx.

@@ -156,3 +156,15 @@ fn nginx_accepts_every_fixture() {
         assert!(out.status.success(), "{name}: nginx -t failed:\n{stderr}");
     }
 }
+
+/// The keys the snapshots show decrypted are the test PKI's keys, byte for byte.
+#[test]
+fn decrypted_keys_are_the_pki_keys() {
+    let pki = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pki");
+    let key = |name: &str| std::fs::read_to_string(pki.join(name)).unwrap();
+    let encrypted = render_case(&testdata().join("encrypted_key")).unwrap().config;
+    assert!(encrypted.contains(&format!("\"route_1\" \"data:{}\"", key("client-a.key"))));
+    let two = render_case(&testdata().join("two_keyring_entries")).unwrap().config;
+    assert!(two.contains(&format!("\"route_a\" \"data:{}\"", key("client-a.key"))));
+    assert!(two.contains(&format!("\"route_b\" \"data:{}\"", key("client-b.key"))));
+}

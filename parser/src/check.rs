@@ -1157,10 +1157,10 @@ const LOG_LEVELS: &[&str] = &[
 fn core_handler(d: &Directive, context: Context) -> Result<(), ParseError> {
     let args: Vec<&[u8]> = d.args.iter().map(|a| a.value.as_slice()).collect();
     match (context, d.name.value.as_slice()) {
-        (Context::Main, b"worker_processes") => {
-            if args[0] != b"auto" && values::parse_int(args[0]).is_none() {
-                return Err(directive_text(d, "invalid value"));
-            }
+        (Context::Main, b"worker_processes")
+            if args[0] != b"auto" && values::parse_int(args[0]).is_none() =>
+        {
+            return Err(directive_text(d, "invalid value"));
         }
         (_, b"error_log") => {
             for level in &args[1..] {

@@ -146,8 +146,11 @@ fn valid_files_pass() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// One directive's values: name, arguments, and its block's values rendered as bytes.
+type Values = (Vec<u8>, Vec<Vec<u8>>, Option<Vec<u8>>);
+
 /// A block's values, without locations: name, arguments, block, recursively.
-fn values(block: &Block) -> Vec<(Vec<u8>, Vec<Vec<u8>>, Option<Vec<u8>>)> {
+fn values(block: &Block) -> Vec<Values> {
     block
         .directives
         .iter()

@@ -1,5 +1,5 @@
-//! Generates t/render/routes.t: routes documents rendered by strait-render, with traffic checks that
-//! `strait prove t/render/routes.t` runs against strait and (`--binary`) nginx.
+//! Generates t/render/routes.t: routes documents rendered by strait-render, with traffic
+//! checks that `strait prove t/render/routes.t` runs against strait and (`--binary`) nginx.
 //!
 //! Each block's `stream_config` is the `stream {}` body strait render produces for the routes
 //! below, plus an mTLS backend; the harness's own server passes connections to the rendered
@@ -81,24 +81,40 @@ fn documents() -> Vec<(Value, Value, Vec<Block>)> {
     let a = "cn=CN=client-a,OU=clients,O=strait test,C=US";
     let b = "cn=CN=client-b,OU=clients,O=strait test,C=US";
     vec![
-        (by_sni, config(true), vec![
+        (
+            by_sni,
+            config(true),
+            vec![
             Block::tls("exact SNI: the route's inline client certificate", "a.test.com",
                        &format!("{a} sni=a.test.com\n")),
-            Block::tls("wildcard SNI at any depth: the client ssl object's certificate (client_cert_id)",
-                       "x.y.test.com", &format!("{b} sni=x.y.test.com\n")),
-            Block::tls("a key stored encrypted with the keyring (second default entry)", "localhost",
-                       &format!("{a} sni=localhost\n")),
+            Block::tls(
+                "wildcard SNI at any depth: the client ssl object's certificate (client_cert_id)",
+                "x.y.test.com",
+                &format!("{b} sni=x.y.test.com\n"),
+            ),
+            Block::tls(
+                "a key stored encrypted with the keyring (second default entry)",
+                "localhost",
+                &format!("{a} sni=localhost\n"),
+            ),
             Block::tls("a TLS upstream without a client certificate", "nocert.example",
                        "cn= sni=nocert.example\n"),
             Block::tls("no route for this SNI: closed without a byte", "other.example", ""),
-        ]),
-        (by_address, config(false), vec![Block::plain(
-            "server_port, remote_addr and server_addr pick the route (no SNI: apisix_backend)",
-            &format!("{b} sni=apisix_backend\n"),
-        )]),
-        (other_port, config(false), vec![Block::plain(
-            "no route for this port: closed without a byte", "",
-        )]),
+        ],
+        ),
+        (
+            by_address,
+            config(false),
+            vec![Block::plain(
+                "server_port, remote_addr and server_addr pick the route (no SNI: apisix_backend)",
+                &format!("{b} sni=apisix_backend\n"),
+            )],
+        ),
+        (
+            other_port,
+            config(false),
+            vec![Block::plain("no route for this port: closed without a byte", "")],
+        ),
     ]
 }
 
@@ -168,7 +184,8 @@ fn suite() -> String {
                 None => "--- stream_request\n".to_owned(),
             };
             out.push_str(&format!(
-                "\n=== TEST {n}: {}\n--- stream_config\n{body}{BACKEND}--- stream_server_config\n    \
+                "\n=== TEST {n}: {}\n--- stream_config\n{body}{BACKEND}\
+                 --- stream_server_config\n    \
                  proxy_pass 127.0.0.1:$TEST_NGINX_RAND_PORT_1;\n{request}--- response_body\n{}\
                  --- no_error_log\n[error]\n\n\n",
                 block.title, block.response

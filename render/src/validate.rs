@@ -1117,7 +1117,10 @@ mod tests {
 
     #[test]
     fn short_material_and_secret_references() {
-        let ssl = |cert: &str, key: &str| json!({"ssls": [{"id": "c", "type": "client", "cert": cert, "key": key}]});
+        let ssl = |cert: &str, key: &str| {
+            let object = json!({"id": "c", "type": "client", "cert": cert, "key": key});
+            json!({ "ssls": [object] })
+        };
         assert_eq!(
             faults(ssl("short", "$secret://vault/1/key")),
             [

@@ -5,8 +5,9 @@
 //! upstream that reports the client certificate's subject and the SNI it received. The
 //! rendered configuration is then checked for the behaviour APISIX has: the right route by
 //! SNI, address and port, the right client certificate per route (inline, by id,
-//! decrypted, none), and a connection closed without a byte when no route matches. Both layouts are covered: direct (all routes share their
-//! static settings) and hop (plain and TLS upstreams behind one listener).
+//! decrypted, none), and a connection closed without a byte when no route matches. Both
+//! layouts are covered: direct (all routes share their static settings) and hop (plain and
+//! TLS upstreams behind one listener).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -121,11 +121,13 @@ fn front_conf(front: &Front, up: u16) -> String {
     upstream backend {{ server 127.0.0.1:{up}; }}
     map $server_port $cert {{
         {a} client-a.crt; {a2} client-a.crt; {b} {b_cert}; {bad} \"data:garbage\";
-        {missing} missing.crt; {enc} client-enc.crt; default \"\";
+        {missing} missing.crt; {enc} client-enc.crt; {badkey} {a_cert};
+        {mismatch} client-a.crt; default \"\";
     }}
     map $server_port $key {{
         {a} client-a.key; {a2} client-a.key; {b} {b_key}; {bad} \"data:garbage\";
-        {missing} client-a.key; {enc} client-enc.key; default \"\";
+        {missing} client-a.key; {enc} client-enc.key; {badkey} \"data:garbage\";
+        {mismatch} {b_key}; default \"\";
     }}
     map $remote_addr $cert_by_addr {{ 127.0.0.1 client-b.crt; default \"\"; }}
     map $remote_addr $key_by_addr {{ 127.0.0.1 client-b.key; default \"\"; }}
@@ -167,9 +169,13 @@ fn front_conf(front: &Front, up: u16) -> String {
         bad = port("bad"),
         missing = port("missing"),
         enc = port("enc"),
+        badkey = port("badkey"),
+        mismatch = port("mismatch"),
+        a_cert = data_value("client-a.crt"),
         b_cert = data_value("client-b.crt"),
         b_key = data_value("client-b.key"),
-        by_port = front.listens(&["a", "b", "none", "a2", "bad", "missing", "enc"]),
+        by_port =
+            front.listens(&["a", "b", "none", "a2", "bad", "missing", "enc", "badkey", "mismatch"]),
         by_addr = front.listens(&["addr"]),
         by_sni = front.listens(&["sni"]),
     )
@@ -196,7 +202,8 @@ fn client_hello(name: &str) -> Vec<u8> {
     record
 }
 
-const SCENARIOS: &[&str] = &["a", "b", "none", "a2", "bad", "missing", "enc", "addr", "sni"];
+const SCENARIOS: &[&str] =
+    &["a", "b", "none", "a2", "bad", "missing", "enc", "badkey", "mismatch", "addr", "sni"];
 
 /// The certificate each connection presents, chosen per connection; strait in front of an
 /// mTLS upstream that is strait, then nginx (when installed).
@@ -221,6 +228,8 @@ fn per_connection_certificates_reach_the_upstream() {
         // A broken `data:` value and a missing file fail that session only.
         assert_eq!(get("bad"), "");
         assert_eq!(get("missing"), "");
+        assert_eq!(get("badkey"), "");
+        assert_eq!(get("mismatch"), "");
         assert_eq!(who(&get("a")), dn("client-a"));
 
         // An encrypted key opened with the password file.
@@ -250,6 +259,8 @@ fn per_connection_certificates_reach_the_upstream() {
             strait.path().display()
         );
         assert!(log.contains(&missing), "{log}");
+        assert!(log.contains("cannot load certificate key \"data:sha256:"), "{log}");
+        assert!(log.contains("SSL_use_PrivateKey(\"data:sha256:"), "{log}");
         let access = strait.read("access.log");
         assert!(access.contains(&format!("{} 500\n", front.port("bad"))), "{access}");
         assert!(access.contains(&format!("{} 500\n", front.port("missing"))), "{access}");

@@ -1,0 +1,219 @@
+//! TLS termination (`listen ... ssl`): the `$ssl_*` variables in nginx's exact formats, client
+//! certificate checks, and certificates chosen by `$ssl_server_name` (file and `data:`),
+//! compared with nginx when installed. The client is the `openssl s_client` command.
+
+mod runtime_support;
+
+use runtime_support::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn pki() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki")
+}
+
+const MAIN: &str = "daemon off;\npid %%DIR%%/nginx.pid;\nerror_log %%DIR%%/error.log debug;\n\
+                    events {}\n";
+
+fn start(flavor: Flavor, conf: &str) -> Instance {
+    let instance = Instance::prepare(flavor, &format!("{MAIN}{conf}"));
+    for entry in std::fs::read_dir(pki()).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), instance.path().join(entry.file_name())).unwrap();
+    }
+    instance.launch()
+}
+
+/// Runs `openssl s_client` against `port` with `args`; returns (stdout, stderr).
+fn s_client(port: u16, args: &[&str]) -> (String, String) {
+    let output = Command::new("openssl")
+        .arg("s_client")
+        .arg("-connect")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(args)
+        .current_dir(pki())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (String::from_utf8_lossy(&output.stdout).into(), String::from_utf8_lossy(&output.stderr).into())
+}
+
+const VARIABLES: &[&str] = &[
+    "ssl_protocol",
+    "ssl_cipher",
+    "ssl_server_name",
+    "ssl_alpn_protocol",
+    "ssl_session_reused",
+    "ssl_client_verify",
+    "ssl_client_s_dn",
+    "ssl_client_i_dn",
+    "ssl_client_serial",
+    "ssl_client_fingerprint",
+    "ssl_client_v_start",
+    "ssl_client_v_end",
+    "ssl_client_v_remain",
+    "ssl_client_cert",
+    "ssl_client_raw_cert",
+];
+
+fn conf(port: u16, sni_port: u16) -> String {
+    let answer: Vec<String> = VARIABLES.iter().map(|v| format!("{v}=${v}")).collect();
+    let pem = std::fs::read_to_string(pki().join("mismatch.crt")).unwrap();
+    let key = std::fs::read_to_string(pki().join("mismatch.key")).unwrap();
+    format!(
+        "stream {{
+    map $ssl_server_name $cert {{ other.test \"data:{pem}\"; default server.crt; }}
+    map $ssl_server_name $key {{ other.test \"data:{key}\"; default server.key; }}
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_certificate server.crt;
+        ssl_certificate_key server.key;
+        ssl_verify_client optional;
+        ssl_verify_depth 2;
+        ssl_client_certificate ca.crt;
+        ssl_alpn h2 x-strait;
+        return \"{}\\n\";
+    }}
+    server {{
+        listen 127.0.0.1:{sni_port} ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_certificate $cert;
+        ssl_certificate_key $key;
+        return \"$ssl_server_name\\n\";
+    }}
+}}",
+        answer.join("\\n")
+    )
+}
+
+/// The answer as `name=value` lines; multi-line values (certificates) keep their lines.
+fn answer(stdout: &str) -> String {
+    stdout.to_string()
+}
+
+#[test]
+fn ssl_variables_match_nginx() {
+    let mut answers = Vec::new();
+    for flavor in flavors() {
+        let (port, sni_port) = (free_port(), free_port());
+        let server = start(flavor, &conf(port, sni_port));
+
+        // A client certificate issued by the trusted CA, with SNI and ALPN.
+        let (a, _) = s_client(
+            port,
+            &[
+                "-quiet",
+                "-cert",
+                "client-a.crt",
+                "-key",
+                "client-a.key",
+                "-servername",
+                "x.test",
+                "-alpn",
+                "x-strait,h2",
+                "-tls1_3",
+            ],
+        );
+        assert!(a.contains("ssl_client_verify=SUCCESS\n"), "{flavor:?}: {a}");
+        assert!(
+            a.contains("ssl_client_s_dn=CN=client-a,OU=clients,O=strait test,C=US\n"),
+            "{flavor:?}: {a}"
+        );
+        assert!(a.contains("ssl_server_name=x.test\n"), "{flavor:?}: {a}");
+        assert!(a.contains("ssl_alpn_protocol=h2\n"), "{flavor:?}: {a}");
+
+        // No certificate; and one whose issuer the server does not have.
+        let (none, _) = s_client(port, &["-quiet", "-tls1_2"]);
+        assert!(none.contains("ssl_client_verify=NONE\n"), "{flavor:?}: {none}");
+        // client-c without its intermediate: `optional` still refuses a certificate that does
+        // not verify; with the chain it verifies at depth 2.
+        let (c, _) = s_client(port, &["-quiet", "-cert", "client-c.crt", "-key", "client-c.key"]);
+        assert_eq!(c, "", "{flavor:?}");
+        let verify_line = server.wait_log("client SSL certificate verify error: ");
+        assert!(verify_line, "{flavor:?}: {}", server.error_log());
+        let log = server.error_log();
+        let refused = log.lines().find(|l| l.contains("client SSL certificate verify error"));
+        let refused = refused.unwrap_or_default().split(": *").nth(1).unwrap_or_default();
+        let refused = refused.split_once(' ').map(|(_, m)| m.to_string()).unwrap_or_default();
+        let (c, _) = s_client(
+            port,
+            &[
+                "-quiet",
+                "-cert",
+                "client-c.crt",
+                "-key",
+                "client-c.key",
+                "-cert_chain",
+                "intermediate.crt",
+            ],
+        );
+        assert!(c.contains("ssl_client_verify=SUCCESS\n"), "{flavor:?}: {c}");
+
+        // The certificate chosen by `$ssl_server_name`: a file, or `data:` for other.test.
+        let (out, err) = s_client(sni_port, &["-ign_eof", "-servername", "localhost"]);
+        assert!(format!("{out}{err}").contains("depth=0 O = strait, CN = localhost"), "{err}");
+        let (out, err) = s_client(sni_port, &["-ign_eof", "-servername", "other.test"]);
+        assert!(format!("{out}{err}").contains("depth=0 O = strait, CN = other.test"), "{err}");
+        assert!(out.contains("\nother.test\n"), "{flavor:?}: {out}");
+
+        let log = server.error_log();
+        // nginx's debug lines print `data:` values whole; strait never does.
+        if flavor == Flavor::Strait {
+            assert!(!log.contains("-----BEGIN"), "PEM in strait's log");
+        } else if log.contains("-----BEGIN") {
+            eprintln!("NOTICE: nginx wrote PEM into its debug log (README, differences)");
+        }
+        let refused = refused.replace(&port.to_string(), "PORT");
+        answers.push((flavor, answer(&a), answer(&none), format!("{c}{refused}")));
+    }
+
+    // Every variable reads the same on strait and nginx.
+    if let [(_, a_s, none_s, c_s), (_, a_n, none_n, c_n)] = answers.as_slice() {
+        let strip = |s: &str| s.replace("ssl_session_reused=r", "ssl_session_reused=.");
+        assert_eq!(strip(a_s), strip(a_n));
+        assert_eq!(strip(none_s), strip(none_n));
+        assert_eq!(strip(c_s), strip(c_n));
+    }
+}
+
+/// Startup faults of TLS configurations: the same message as nginx's, and no pid file.
+#[test]
+fn startup_errors_match_nginx() {
+    let cases = [
+        "server { listen 127.0.0.1:%%PORT%% ssl; return x; }",
+        "server { listen 127.0.0.1:%%PORT%%; proxy_ssl_certificate a.crt; proxy_pass \
+         127.0.0.1:1; proxy_ssl on; }",
+        "server { listen 127.0.0.1:%%PORT%%; proxy_ssl_certificate missing.crt; \
+         proxy_ssl_certificate_key missing.key; proxy_pass 127.0.0.1:1; proxy_ssl on; }",
+        "server { listen 127.0.0.1:%%PORT%%; proxy_ssl_password_file nope; \
+         proxy_pass 127.0.0.1:1; }",
+        "server { listen 127.0.0.1:%%PORT%%; proxy_ssl_protocols TLSv9; proxy_pass 127.0.0.1:1; }",
+    ];
+    let place = regex::Regex::new(r"nginx\.conf:(\d+)").unwrap();
+    for case in cases {
+        let mut messages = Vec::new();
+        for flavor in flavors() {
+            let conf =
+                format!("stream {{ {} }}", case.replace("%%PORT%%", &free_port().to_string()));
+            let instance = Instance::prepare(flavor, &format!("{MAIN}{conf}"));
+            let output = instance.command().stdin(Stdio::null()).output().unwrap();
+            assert!(!output.status.success(), "{flavor:?} accepted {case}");
+            assert!(!instance.path().join("nginx.pid").exists());
+            let log = instance.error_log();
+            let line = log.lines().find(|l| l.contains("[emerg]")).unwrap_or_default();
+            let message = line.split(": ").skip(1).collect::<Vec<_>>().join(": ");
+            let dir = instance.path().display().to_string();
+            // The nginx config has two more lines at its top (load_module, user).
+            let shift = if flavor == Flavor::Nginx { 2 } else { 0 };
+            let message = place.replace(&message, |c: &regex::Captures<'_>| {
+                format!("nginx.conf:{}", c[1].parse::<usize>().unwrap() - shift)
+            });
+            messages.push(message.replace(&dir, "DIR"));
+        }
+        if let [strait, nginx] = messages.as_slice() {
+            assert_eq!(strait, nginx, "{case}");
+        }
+        assert!(!messages[0].is_empty(), "{case}");
+    }
+}

@@ -238,6 +238,25 @@ fn includes_match_nginx() {
     );
     eof_inside.others = vec![("inc.conf", b"http {\n".to_vec())];
     cases.push(eof_inside);
+    cases.push(case(
+        "include_place_is_its_terminator",
+        format!("{e}include\n  missing.conf\n;\n"),
+        Some(
+            "open() \"DIR/missing.conf\" failed (2: No such file or directory) in DIR/nginx.conf:4",
+        ),
+    ));
+    let mut in_map = case(
+        "include_inside_a_block",
+        format!("{e}http {{\n map $a $b {{\n  include m.conf;\n }}\n include bad.conf;\n}}\n"),
+        Some("unexpected \";\" in DIR/bad.conf:2"),
+    );
+    in_map.others = vec![("m.conf", b"k v;\n".to_vec()), ("bad.conf", b"\n;\n".to_vec())];
+    cases.push(in_map);
+    let mut from_globals =
+        case("include_from_command_line", e, Some("unexpected \"}\" in DIR/g.conf:1"));
+    from_globals.globals = "include g.conf;";
+    from_globals.others = vec![("g.conf", b"}\n".to_vec())];
+    cases.push(from_globals);
     let mut cycle = case(
         "self_include",
         "include nginx.conf;\n",
@@ -440,4 +459,52 @@ fn lua_bodies_are_verbatim() {
     assert_eq!(directives[0].args[1].quote, strait_parser::Quote::Lua);
     assert_eq!(directives[1].args[0].value, b"\n  ngx.say('{') -- }\n");
     assert!(directives[1].block.is_none());
+}
+
+/// Glob includes read files in glibc's order (bytes of the whole path, C locale) and skip
+/// dot files; compared with the file order of `nginx -T` when nginx is installed.
+#[test]
+fn glob_order_matches_nginx() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, body) in [
+        ("gl/a/x.conf", "env a;\n"),
+        ("gl/a-b/x.conf", "env ab;\n"),
+        ("gl/B/x.conf", "env B;\n"),
+        ("gl/.h.conf", "env hidden;\n"),
+        ("gl/.hd/x.conf", "env hd;\n"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, body).expect("write");
+    }
+    let main = dir.path().join("nginx.conf");
+    std::fs::write(&main, "events {}\ninclude gl/*/x.conf;\ninclude gl/*.conf;\n").expect("write");
+
+    let config = parse_file(&main, &ParseOptions::default()).expect("parses");
+    let order: Vec<String> = config.files.iter().map(|f| f.path.display().to_string()).collect();
+    let d = dir.path().display();
+    let expected = vec![
+        format!("{d}/nginx.conf"),
+        format!("{d}/gl/B/x.conf"),
+        format!("{d}/gl/a-b/x.conf"),
+        format!("{d}/gl/a/x.conf"),
+    ];
+    assert_eq!(order, expected);
+
+    if Path::new(NGINX).exists() {
+        let output = Command::new(NGINX)
+            .arg("-T")
+            .arg("-c")
+            .arg(&main)
+            .arg("-p")
+            .arg(format!("{d}/"))
+            .output()
+            .expect("run nginx -T");
+        let dumped: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("# configuration file "))
+            .map(|l| l.trim_end_matches(':').to_string())
+            .collect();
+        assert_eq!(dumped, expected, "nginx -T reads another order");
+    }
 }

@@ -9,9 +9,10 @@
 //! fault it finds is the one `nginx -t` prints; a lexer fault (from [`crate::ParseOutcome`])
 //! is reported only when no check fault comes before it.
 //!
-//! Faults whose text comes from OpenSSL, PCRE, the resolver or the C library are not
-//! reproduced (strait resolves no names and loads no certificates at check time); the
-//! README's "Differences from nginx" lists them.
+//! Host names are resolved as nginx resolves them at load (getaddrinfo), so `host not found`
+//! faults match. Faults whose text comes from OpenSSL or PCRE, hash sizing and user lookups
+//! are not reproduced (no certificate is loaded at check time); testdata/corpus/README.md
+//! lists them.
 
 use std::collections::HashSet;
 use std::os::unix::ffi::OsStrExt;

@@ -194,11 +194,11 @@ async fn connect(
             tokio::time::timeout(proxy.connect_timeout, connect_peer(s, &peer.addr, proxy)).await;
         let timed_out = match connected {
             Ok(Ok(stream)) => {
-                let local = local_text(&stream);
                 let upstream = s.upstream.as_mut().expect("proxy state");
                 let state = upstream.states.last_mut().expect("state");
                 state.connect_time = Some(attempt_start.elapsed());
                 if s.error_log.enabled(Level::Info) {
+                    let local = local_text(&stream);
                     s.log_bare(Level::Info, &format!("proxy {local} connected to {}", peer.name));
                 }
 
@@ -261,10 +261,9 @@ async fn connect_peer(s: &mut Session, addr: &PeerAddr, proxy: &ProxyConf) -> io
     };
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
+        socket2::Type::STREAM.nonblocking().cloexec(),
         None,
     )?;
-    socket.set_nonblocking(true)?;
     if proxy.socket_keepalive {
         socket.set_keepalive(true)?;
     }
@@ -338,6 +337,7 @@ struct Transfer<'a> {
     half_close: bool,
     timeout: Duration,
     idle: Pin<Box<Sleep>>,
+    deadline: tokio::time::Instant,
     started: Instant,
     first_byte: bool,
 }
@@ -367,6 +367,7 @@ impl<'a> Transfer<'a> {
             half_close: proxy.half_close,
             timeout: proxy.timeout,
             idle: Box::pin(tokio::time::sleep(proxy.timeout)),
+            deadline: tokio::time::Instant::now() + proxy.timeout,
             started: Instant::now(),
             first_byte: false,
         }
@@ -534,12 +535,18 @@ impl Future for Transfer<'_> {
         }
 
         // proxy_timeout: idle time between transfers, suspended while a rate limit delays.
+        // Activity only moves a deadline; the timer is re-armed when it fires early, so
+        // busy sessions do not touch the timer wheel for every chunk.
         let delayed = this.up.delay.is_some() || this.down.delay.is_some();
         if active || delayed {
-            let deadline = tokio::time::Instant::now() + this.timeout;
-            this.idle.as_mut().reset(deadline);
+            this.deadline = tokio::time::Instant::now() + this.timeout;
         }
-        if !delayed && this.idle.as_mut().poll(cx).is_ready() {
+        while !delayed && this.idle.as_mut().poll(cx).is_ready() {
+            if tokio::time::Instant::now() < this.deadline {
+                let deadline = this.deadline;
+                this.idle.as_mut().reset(deadline);
+                continue;
+            }
             let err = io::Error::from_raw_os_error(libc::ETIMEDOUT);
             this.s.log(Level::Info, Some(&err), "connection timed out");
             return Poll::Ready(status::OK);

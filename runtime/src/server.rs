@@ -153,6 +153,7 @@ struct AcceptTask {
 struct Shared {
     sessions: Arc<Sessions>,
     limit: usize,
+    workers: usize,
 }
 
 fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Shared) -> AcceptTask {
@@ -162,24 +163,35 @@ fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Sha
         match socket {
             Socket::Tcp(std) => {
                 let tcp = match TcpListener::from_std(std) {
-                    Ok(tcp) => tcp,
+                    Ok(tcp) => Arc::new(tcp),
                     Err(_) => return None,
                 };
-                loop {
-                    tokio::select! {
-                        _ = &mut stopped => return tcp.into_std().ok().map(Socket::Tcp),
-                        accepted = tcp.accept() => match accepted {
-                            Ok((stream, peer)) => {
-                                let local = stream.local_addr().ok();
-                                let (server, text) = listener.server_for(local);
-                                let (server, text) = (server.clone(), text.clone());
-                                start_session(&plan, &shared, server, Stream::Tcp(stream),
-                                    ClientAddr::Inet(peer), local, text);
+
+                // One accepting task per worker thread, as every nginx worker accepts.
+                let (helpers_stop, helpers_stopped) = tokio::sync::watch::channel(false);
+                let helpers: Vec<_> = (1..shared.workers)
+                    .map(|_| {
+                        let (tcp, plan, shared, listener) =
+                            (tcp.clone(), plan.clone(), shared.clone(), listener.clone());
+                        let mut stopped = helpers_stopped.clone();
+                        tokio::spawn(async move {
+                            tokio::select! {
+                                _ = stopped.wait_for(|stop| *stop) => {}
+                                _ = accept_tcp(&tcp, &plan, &shared, &listener) => {}
                             }
-                            Err(e) => accept_failed(&plan, &e).await,
-                        },
-                    }
+                        })
+                    })
+                    .collect();
+                tokio::select! {
+                    _ = &mut stopped => {}
+                    _ = accept_tcp(&tcp, &plan, &shared, &listener) => {}
                 }
+                let _ = helpers_stop.send(true);
+                for helper in helpers {
+                    let _ = helper.await;
+                }
+                let tcp = Arc::try_unwrap(tcp).ok()?;
+                tcp.into_std().ok().map(Socket::Tcp)
             }
             Socket::Unix(std) => {
                 let unix = match UnixListener::from_std(std) {
@@ -204,6 +216,27 @@ fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Sha
         }
     });
     AcceptTask { addr, stop, handle }
+}
+
+/// Accepts TCP connections forever, starting a session for each.
+async fn accept_tcp(tcp: &TcpListener, plan: &Arc<Plan>, shared: &Shared, listener: &Listener) {
+    loop {
+        match tcp.accept().await {
+            Ok((stream, peer)) => {
+                // A specific address is the local address; only a wildcard socket needs
+                // getsockname().
+                let local = match &listener.spec.addr {
+                    ListenAddr::Inet(a) if !a.ip().is_unspecified() => Some(*a),
+                    _ => stream.local_addr().ok(),
+                };
+                let (server, text) = listener.server_for(local);
+                let (server, text) = (server.clone(), text.clone());
+                let client = ClientAddr::Inet(peer);
+                start_session(plan, shared, server, Stream::Tcp(stream), client, local, text);
+            }
+            Err(e) => accept_failed(plan, &e).await,
+        }
+    }
 }
 
 async fn accept_failed(plan: &Plan, err: &io::Error) {
@@ -322,6 +355,7 @@ async fn run(
     let shared = Shared {
         sessions: Arc::new(Sessions::default()),
         limit: plan.main.worker_connections * plan.main.worker_processes.max(1),
+        workers: plan.main.worker_processes.max(1),
     };
     let mut generation = Generation { plan: plan.clone(), tasks: Vec::new() };
     for (listener, socket) in sockets.drain(..) {

@@ -16,6 +16,7 @@ pub mod differences;
 pub mod env;
 pub mod error;
 pub mod perl;
+pub mod preamble;
 pub mod report;
 pub mod run;
 mod sections;

@@ -1,7 +1,6 @@
 //! What the runner does with each section: which it serves, which make a block skipped
 //! (http, Lua, mock servers), the skip and todo specs, timeouts and `user_files`.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::binary::{num, BinaryInfo};
@@ -233,12 +232,11 @@ pub(crate) fn unsupported_reason(block: &Block) -> Option<String> {
     None
 }
 
-/// The block's client timeout: `timeout` (`N`, `Ns`, `Nms`), else `TEST_NGINX_TIMEOUT`, else 3s.
-pub(crate) fn parse_timeout(block: &Block, env: &BTreeMap<String, String>) -> Duration {
-    let text = block
-        .text("timeout")
-        .or_else(|| env.get("TEST_NGINX_TIMEOUT").cloned())
-        .unwrap_or_default();
+/// The block's client timeout: `timeout` (`N`, `Ns`, `Nms`), else the default, else 3s.
+///
+/// `default` is the file's `timeout(N)`, else `TEST_NGINX_TIMEOUT`.
+pub(crate) fn parse_timeout(block: &Block, default: Option<&str>) -> Duration {
+    let text = block.text("timeout").or_else(|| default.map(str::to_string)).unwrap_or_default();
     let text = text.trim();
     let seconds = if let Some(ms) = text.strip_suffix("ms") {
         ms.trim().parse::<f64>().map(|v| v / 1000.0).ok()
@@ -361,11 +359,11 @@ mod tests {
 
     #[test]
     fn timeouts_parse_like_test_nginx() {
-        let env = BTreeMap::new();
-        assert_eq!(parse_timeout(&block("--- timeout: 5\n"), &env), Duration::from_secs(5));
-        assert_eq!(parse_timeout(&block("--- timeout: 500ms\n"), &env), Duration::from_millis(500));
-        assert_eq!(parse_timeout(&block("--- timeout: 2s\n"), &env), Duration::from_secs(2));
-        assert_eq!(parse_timeout(&block("--- x\n"), &env), Duration::from_secs(3));
+        assert_eq!(parse_timeout(&block("--- timeout: 5\n"), None), Duration::from_secs(5));
+        assert_eq!(parse_timeout(&block("--- timeout: 500ms\n"), None), Duration::from_millis(500));
+        assert_eq!(parse_timeout(&block("--- timeout: 2s\n"), Some("1")), Duration::from_secs(2));
+        assert_eq!(parse_timeout(&block("--- x\n"), None), Duration::from_secs(3));
+        assert_eq!(parse_timeout(&block("--- x\n"), Some("7")), Duration::from_secs(7));
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub struct Spec {
     pub blocks: Vec<Block>,
     /// Whether a block had `--- ONLY` (Test::Base then says "I found ONLY").
     pub found_only: bool,
+    /// The Perl code before `__DATA__` (where `repeat_each(2)` and the like are called).
+    pub preamble: String,
 }
 
 /// One `=== ...` block.
@@ -165,7 +167,9 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Spec, SpecError> {
     if !found {
         return Err(SpecError::NoData { path: path.to_path_buf() });
     }
-    parse_spec(path, &text[offset..], first_line)
+    let mut spec = parse_spec(path, &text[offset..], first_line)?;
+    spec.preamble = text[..offset].to_string();
+    Ok(spec)
 }
 
 /// Parses spec text (the data section), whose first line is line `first_line` of the file.
@@ -201,7 +205,7 @@ pub fn parse_spec(path: &Path, spec: &str, first_line: usize) -> Result<Spec, Sp
             break;
         }
     }
-    Ok(Spec { path: path.to_path_buf(), blocks, found_only })
+    Ok(Spec { path: path.to_path_buf(), blocks, found_only, preamble: String::new() })
 }
 
 /// A section as written, before filters.

@@ -16,6 +16,7 @@ use crate::conf::{self, ConfParams};
 use crate::differences::{self, Applied, Differences};
 use crate::env::Expander;
 use crate::error::BailOut;
+use crate::preamble::{read_controls, Controls};
 use crate::report::{FileReport, Tap};
 use crate::run::Options;
 use crate::sections::{self, mark_todo};
@@ -62,7 +63,13 @@ enum Start {
 pub(crate) struct Worker {
     info: Arc<BinaryInfo>,
     differences: Arc<Differences>,
+    /// The run's variables plus the worker's (ports, root).
+    base_env: BTreeMap<String, String>,
+    /// The variables of the file being run: `base_env`, the file's directory, and the
+    /// preamble's `$ENV{...}` literals.
     env: BTreeMap<String, String>,
+    /// The preamble controls of the file being run.
+    controls: Controls,
     port: u16,
     root: ServerRoot,
     scratch: PathBuf,
@@ -118,7 +125,9 @@ impl Worker {
         Ok(Worker {
             info,
             differences,
+            base_env: env.clone(),
             env,
+            controls: Controls::default(),
             port,
             root,
             scratch,
@@ -155,9 +164,17 @@ impl Worker {
             tap.note("I found ONLY: maybe you're debugging?");
         }
 
-        // The file's directory, for suites that reach fixtures beside them.
+        // The file's variables: its directory (for fixtures beside it) and the preamble's
+        // literal $ENV{...} assignments; the preamble's controls.
+        self.controls = read_controls(&spec.preamble);
+        self.env = self.base_env.clone();
         let file_dir = differences::absolute(path.parent().unwrap_or(Path::new(".")));
         self.env.insert("TEST_NGINX_FILE_DIR".into(), file_dir.display().to_string());
+        for (name, default) in &self.controls.env {
+            if default.overrides || !self.env.contains_key(name) {
+                self.env.insert(name.clone(), default.value.clone());
+            }
+        }
 
         // Each block, with the table of differences applied for this binary.
         for block in &spec.blocks {
@@ -229,21 +246,36 @@ impl Worker {
             Start::Finished(checks) => return Ok(mark_todo(checks, todo.as_deref())),
         };
 
-        // Talk to the stream servers and check what came back.
+        // Each round (`repeat_each`): talk to the stream servers, check what came back,
+        // then the logs written since the previous read.
+        let default_timeout = self.controls.timeout.clone();
+        let default_timeout =
+            default_timeout.as_deref().or(self.env.get("TEST_NGINX_TIMEOUT").map(String::as_str));
         let timeout = Timeout {
-            limit: sections::parse_timeout(&block, &self.env),
+            limit: sections::parse_timeout(&block, default_timeout),
             abort: block.has("abort"),
         };
-        let outcome = self.exchange(&block, timeout);
-        let mut checks = response_checks(name, &block, outcome, timeout, &mut expander)?;
-
-        // The logs written since the block began.
-        if let Some(wait) = block.text("wait") {
-            let seconds: f64 = wait.trim().parse().unwrap_or(0.0);
-            thread::sleep(Duration::from_secs_f64(seconds.clamp(0.0, 60.0)));
+        let rounds = self.controls.repeat_each.unwrap_or(1).max(1);
+        let mut log_start = start;
+        let mut checks = Vec::new();
+        for round in 0..rounds {
+            let outcome = self.exchange(&block, timeout);
+            let mut round_checks = response_checks(name, &block, outcome, timeout, &mut expander)?;
+            if let Some(wait) = block.text("wait") {
+                let seconds: f64 = wait.trim().parse().unwrap_or(0.0);
+                thread::sleep(Duration::from_secs_f64(seconds.clamp(0.0, 60.0)));
+            }
+            let (log_checks, read_to) = self.log_checks(&block, &conf.error_log, &log_start);
+            round_checks.extend(log_checks);
+            round_checks.extend(self.access_log_checks(&block));
+            log_start = LogStart { offset: read_to, stderr: String::new() };
+            if rounds > 1 {
+                for check in &mut round_checks {
+                    check.description.push_str(&format!(" (repeated req {round})"));
+                }
+            }
+            checks.extend(round_checks);
         }
-        checks.extend(self.log_checks(&block, &conf.error_log, &start));
-        checks.extend(self.access_log_checks(&block));
         Ok(mark_todo(checks, todo.as_deref()))
     }
 
@@ -272,6 +304,7 @@ impl Worker {
             .text("log_level")
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty())
+            .or_else(|| self.controls.log_level.clone())
             .or_else(|| self.env.get("TEST_NGINX_LOG_LEVEL").cloned())
             .unwrap_or_else(|| "debug".into());
         let params = ConfParams {
@@ -345,7 +378,8 @@ impl Worker {
         if let Some(must_die) = block.get("must_die") {
             let (check, stderr) = must_die_check(must_die, started);
             let mut checks = vec![check];
-            checks.extend(self.log_checks(block, &conf.error_log, &LogStart { offset: 0, stderr }));
+            let start = LogStart { offset: 0, stderr };
+            checks.extend(self.log_checks(block, &conf.error_log, &start).0);
             return Ok(Start::Finished(checks));
         }
         match started {
@@ -452,11 +486,19 @@ impl Worker {
 
     /// `error_log`, `no_error_log`, `grep_error_log`: against the log since the block
     /// began (and the start command's stderr, where a failed start reports why).
-    fn log_checks(&mut self, block: &Block, log_path: &Path, start: &LogStart) -> Vec<Check> {
+    ///
+    /// Returns the checks and the log offset read to (where the next round starts).
+    fn log_checks(
+        &mut self,
+        block: &Block,
+        log_path: &Path,
+        start: &LogStart,
+    ) -> (Vec<Check>, u64) {
         thread::sleep(SLEEP_UNIT * 3);
         let mut log = start.stderr.as_bytes().to_vec();
         let file = fs::read(log_path).unwrap_or_default();
-        log.extend_from_slice(file.get(start.offset as usize..).unwrap_or_default());
+        let offset = if self.controls.accumulate_error_log { 0 } else { start.offset as usize };
+        log.extend_from_slice(file.get(offset..).unwrap_or_default());
         let lines = check::log_lines(&log);
 
         // The pattern sections.
@@ -493,7 +535,7 @@ impl Worker {
                 failures.iter().map(|l| format!("got:      {}", show(l))).collect(),
             ));
         }
-        checks
+        (checks, file.len() as u64)
     }
 
     /// `grep_error_log` compared with `grep_error_log_out` (a string is env-expanded).

@@ -188,10 +188,12 @@ impl Variables {
         }
         let (source, cacheable) = if let Some(builtin) = Builtin::lookup(&name) {
             (VarSource::Builtin(builtin), builtin.cacheable())
-        } else if name.starts_with("ssl_preread_") {
-            (VarSource::SslPreread(name.clone()), true)
         } else if name.starts_with("ssl_") {
-            (VarSource::Ssl(name.clone()), true)
+            // The TLS module knows its variables (crate::tls::variables).
+            match crate::tls::variables::check_name(&name).map_err(ConfigError::bare)? {
+                true => (VarSource::SslPreread(name.clone()), true),
+                false => (VarSource::Ssl(name.clone()), true),
+            }
         } else {
             return Err(ConfigError::bare(format!("unknown \"{name}\" variable")));
         };

@@ -27,9 +27,32 @@ pub const NAMES: &[&str] = &[
     "ssl_client_v_remain",
 ];
 
+/// nginx's `ssl_*` variables strait does not provide yet (README, differences).
+pub const UNSUPPORTED: &[&str] =
+    &["ssl_ciphers", "ssl_curve", "ssl_curves", "ssl_client_escaped_cert", "ssl_sigalg"];
+
+/// The `ssl_preread_*` variables.
+pub const PREREAD_NAMES: &[&str] =
+    &["ssl_preread_protocol", "ssl_preread_server_name", "ssl_preread_alpn_protocols"];
+
 /// True for the names [`value`] knows.
 pub fn is_ssl_variable(name: &str) -> bool {
     NAMES.contains(&name)
+}
+
+/// Checks an `ssl_*` name used in the configuration: `Ok(true)` for a preread variable,
+/// `Ok(false)` for a variable of a terminated session; the error text otherwise.
+pub fn check_name(name: &str) -> Result<bool, String> {
+    if PREREAD_NAMES.contains(&name) {
+        return Ok(true);
+    }
+    if NAMES.contains(&name) {
+        return Ok(false);
+    }
+    if UNSUPPORTED.contains(&name) {
+        return Err(format!("the \"${name}\" variable is not supported by strait yet"));
+    }
+    Err(format!("unknown \"{name}\" variable"))
 }
 
 /// The value of `$name` for a TLS session, or `None` for a name this module does not know.

@@ -38,7 +38,16 @@ pub(crate) fn run(args: &NginxArgs) -> ExitCode {
         conf_prefix: conf.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into()),
         ..CheckOptions::default()
     };
-    let result = check_outcome(&outcome, &check_options);
+    let result = check_outcome(&outcome, &check_options).and_then(|checked| {
+        // Step: compile the runtime plan, as starting would (certificates, unimplemented
+        // directives): a configuration strait cannot run does not pass its test.
+        match strait_runtime::Plan::compile(&outcome.config, &serve_options(args).paths()) {
+            Ok(_) => Ok(checked),
+            Err(error) => Err(ParseError::nowhere(strait_parser::ErrorKind::Message(
+                error.to_string().into_bytes(),
+            ))),
+        }
+    });
 
     // Step: report warnings and the verdict.
     match result {
@@ -60,6 +69,19 @@ pub(crate) fn run(args: &NginxArgs) -> ExitCode {
             eprintln!("nginx: configuration file {shown} test failed");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The paths the runtime compiles against, from the same command line.
+fn serve_options(args: &NginxArgs) -> crate::cmd::serve::ServeOptions {
+    crate::cmd::serve::ServeOptions {
+        prefix: args.prefix(),
+        conf: args.conf_file(),
+        // Without -e the test logs to stderr (strait's default, as Debian builds nginx).
+        error_log: Some(
+            args.error_log.as_ref().map_or("stderr".into(), |p| p.to_string_lossy().into_owned()),
+        ),
+        globals: args.globals.clone().unwrap_or_default(),
     }
 }
 

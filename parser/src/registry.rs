@@ -14,13 +14,13 @@
 //! targets [`STRAIT_NGINX_VERSION`]; the directives whose acceptance therefore differs from
 //! Debian's nginx 1.22.1 come from [`newer_than_debian`]; the other acceptance differences:
 //!
-//! | config | Debian 1.22.1 | strait | why |
-//! |---|---|---|---|
-//! | `stream {}` without `load_module ngx_stream_module.so` | `unknown directive "stream"` | accepted | strait has the stream module built in |
-//! | `mail {}` without `load_module ngx_mail_module.so` | `unknown directive "mail"` | accepted | the mail table is always known (mail is skipped at runtime) |
-//! | `load_module` of any module but stream and mail | loads it | rejected | strait cannot load nginx modules |
-//! | http `geoip_*`, `perl*`, `xslt_*`, `image_filter*`, third-party modules | known once loaded | `unknown directive` | not in the tables |
-//! | stream `geoip_*` (dynamic module) | known once loaded | `unknown directive` | not implemented |
+//! - `stream {}` without `load_module ngx_stream_module.so`: Debian says `unknown directive
+//!   "stream"`; strait accepts it (the stream module is built in).
+//! - `mail {}` without `load_module ngx_mail_module.so`: accepted likewise (mail is only
+//!   checked, and skipped at runtime).
+//! - `load_module` of any other module: Debian loads it; strait refuses (it cannot load nginx
+//!   modules), so http `geoip_*`, `perl*`, `xslt_*`, `image_filter*`, stream `geoip_*` and
+//!   third-party directives (lua...) stay `unknown directive`.
 
 mod core;
 mod nginx;

@@ -408,3 +408,27 @@ fn verify_and_sni_rules_match_nginx() {
     }
     drop(up);
 }
+
+/// The nginx behaviour strait does not copy: nginx 1.22 keeps one upstream session per peer
+/// and resumes it for a connection configured with another client certificate, so the
+/// upstream sees client a again. Runs only where nginx is installed.
+#[test]
+fn nginx_resumes_sessions_across_identities() {
+    if !flavors().contains(&Flavor::Nginx) {
+        return;
+    }
+    let up_port = free_port();
+    let up = upstream(Flavor::Strait, up_port, "optional");
+    let front = Front::new(SCENARIOS);
+    let nginx = start(Flavor::Nginx, &front_conf(&front, up_port));
+    let get = |name: &str| fetch(front.port(name), b"");
+    let first = get("a");
+    let second = get("b");
+    let third = get("none");
+    eprintln!("nginx 1.22 in front: {first:?} {second:?} {third:?}");
+    assert_eq!(first, format!("{}|upstream.test|.", dn("client-a")));
+    assert_eq!(second, format!("{}|upstream.test|r", dn("client-a")), "b's connection as a");
+    assert_eq!(third, format!("{}|upstream.test|r", dn("client-a")), "none's connection as a");
+    drop(nginx);
+    drop(up);
+}

@@ -349,10 +349,10 @@ impl ServerTls {
             context::load_crl(&mut ctx, path)?;
         }
 
-        // Step: certificates by variables, loaded in the handshake.
-        if settings.dynamic_certificates {
-            ctx.set_servername_callback(|ssl, _alert| load_handshake_certificates(ssl));
-        }
+        // Step: the server-name step of every handshake, as nginx always has one: it keeps the
+        // SNI name in the session (`$ssl_server_name` of resumed sessions) and loads
+        // certificates given by variables.
+        ctx.set_servername_callback(|ssl, _alert| load_handshake_certificates(ssl));
 
         // Step: conf commands last, so they can override anything above.
         context::apply_common(

@@ -54,9 +54,11 @@ pub fn read_controls(preamble: &str) -> Controls {
     };
 
     // $ENV{TEST_NGINX_X} ||= "literal"; with a single- or double-quoted literal.
-    let assignment =
-        Regex::new(r#"\$ENV\{\s*['"]?(TEST_NGINX_[A-Z0-9_]+)['"]?\s*\}\s*(\|\|=|//=|=)\s*(?:'([^'\\]*)'|"([^"\\$@]*)")\s*;"#)
-            .expect("a valid regex");
+    let assignment = Regex::new(concat!(
+        r#"\$ENV\{\s*['"]?(TEST_NGINX_[A-Z0-9_]+)['"]?\s*\}\s*(\|\|=|//=|=)\s*"#,
+        r#"(?:'([^'\\]*)'|"([^"\\$@]*)")\s*;"#
+    ))
+    .expect("a valid regex");
     for c in assignment.captures_iter(&code) {
         let value = c.get(3).or(c.get(4)).map(|m| m.as_str().to_string()).unwrap_or_default();
         controls.env.insert(c[1].to_string(), EnvDefault { value, overrides: &c[2] == "=" });
@@ -73,7 +75,8 @@ mod tests {
         let controls = read_controls(
             "use Test::Nginx::Socket::Lua::Stream;\nrepeat_each(2);\nlog_level('info');\n\
              timeout(5);\n# check_accum_error_log();\nno_shuffle();\n\
-             $ENV{TEST_NGINX_HTML_DIR} ||= \"/srv/html\";\n$ENV{'TEST_NGINX_X'} = 'x';\nrun_tests();\n",
+             $ENV{TEST_NGINX_HTML_DIR} ||= \"/srv/html\";\n$ENV{'TEST_NGINX_X'} = 'x';\n\
+             run_tests();\n",
         );
         assert_eq!(controls.repeat_each, Some(2));
         assert_eq!(controls.log_level.as_deref(), Some("info"));

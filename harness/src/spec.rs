@@ -89,6 +89,10 @@ pub struct Block {
     pub line: usize,
     /// Sections in the order they appear, each with its filtered value.
     pub sections: Vec<Section>,
+    /// Sections the runner could not filter as Test::Base would (Perl beyond the literals
+    /// it evaluates, a filter it lacks), each message naming the section: the runner fails
+    /// the block with them rather than run it with a wrong value.
+    pub faults: Vec<String>,
 }
 
 /// One `--- name` section after its filters ran.
@@ -270,7 +274,8 @@ fn make_block(path: &Path, line: usize, hunk: &str) -> Result<Block, SpecError> 
         }
         raw.push(section);
     }
-    let mut block = Block { name: name.clone(), description, line, sections: Vec::new() };
+    let mut block =
+        Block { name: name.clone(), description, line, sections: Vec::new(), faults: Vec::new() };
     run_filters(path, &mut block, raw)?;
     Ok(block)
 }
@@ -368,13 +373,22 @@ fn run_filters(path: &Path, block: &mut Block, raw: Vec<RawSection>) -> Result<(
                 Some((f, a)) => (f.to_string(), Some(a.to_string())),
                 None => (filter.clone(), None),
             };
-            slot.1 = apply_filter(&filter_name, std::mem::replace(&mut slot.1, Value::Str(vec![])))
-                .map_err(|message| SpecError::Filter {
-                    path: path.to_path_buf(),
-                    block: block.name.clone(),
-                    section: name.clone(),
-                    message,
-                })?;
+            let value = std::mem::replace(&mut slot.1, Value::Str(vec![]));
+            match apply_filter(&filter_name, value) {
+                Ok(value) => slot.1 = value,
+                Err(FilterFault::Fatal(message)) => {
+                    return Err(SpecError::Filter {
+                        path: path.to_path_buf(),
+                        block: block.name.clone(),
+                        section: name.clone(),
+                        message,
+                    });
+                }
+                Err(FilterFault::Unsupported(message)) => {
+                    block.faults.push(format!("--- {name}: {message}"));
+                    break;
+                }
+            }
         }
     }
 
@@ -394,8 +408,16 @@ fn run_filters(path: &Path, block: &mut Block, raw: Vec<RawSection>) -> Result<(
     Ok(())
 }
 
+/// Why a filter gave no value.
+enum FilterFault {
+    /// Test::Base itself dies (an unknown filter): the file cannot be read.
+    Fatal(String),
+    /// Test::Base would give a value that the runner cannot compute: the block fails.
+    Unsupported(String),
+}
+
 /// Applies one filter by name.
-fn apply_filter(name: &str, value: Value) -> Result<Value, String> {
+fn apply_filter(name: &str, value: Value) -> Result<Value, FilterFault> {
     match name {
         "norm" => map_strings(value, norm),
         "trim" => map_strings(value, trim),
@@ -417,29 +439,36 @@ fn apply_filter(name: &str, value: Value) -> Result<Value, String> {
             Value::Str(s) => Ok(Value::List(
                 s.split_inclusive(|b| *b == b'\n').map(|l| Value::Str(l.to_vec())).collect(),
             )),
-            _ => Err("the lines filter needs a string".into()),
+            _ => Err(FilterFault::Unsupported("the lines filter needs a string".into())),
         },
         "eval" => match value {
             Value::Str(source) => perl::eval(&source).map_err(|e| {
-                format!("the eval filter: Perl beyond the literals strait evaluates: {}", e.0)
+                FilterFault::Unsupported(format!(
+                    "the eval filter: Perl beyond the literals strait evaluates: {}",
+                    e.0
+                ))
             }),
-            _ => Err("the eval filter needs a string".into()),
+            _ => Err(FilterFault::Unsupported("the eval filter needs a string".into())),
         },
-        _ if UNIMPLEMENTED_FILTERS.contains(&name) => {
-            Err(format!("the Test::Base filter '{name}' is not supported by strait's runner"))
+        _ if UNIMPLEMENTED_FILTERS.contains(&name) => Err(FilterFault::Unsupported(format!(
+            "the Test::Base filter '{name}' is not supported by strait's runner"
+        ))),
+        _ => {
+            Err(FilterFault::Fatal(format!("Can't find a function or method for '{name}' filter")))
         }
-        _ => Err(format!("Can't find a function or method for '{name}' filter")),
     }
 }
 
 /// Applies a string filter to a string or to each string of a list.
-fn map_strings(value: Value, f: impl Fn(Vec<u8>) -> Vec<u8> + Copy) -> Result<Value, String> {
+fn map_strings(value: Value, f: impl Fn(Vec<u8>) -> Vec<u8> + Copy) -> Result<Value, FilterFault> {
     match value {
         Value::Str(s) => Ok(Value::Str(f(s))),
         Value::List(items) => {
             items.into_iter().map(|v| map_strings(v, f)).collect::<Result<_, _>>().map(Value::List)
         }
-        Value::Regex(_) => Err("a string filter applied to a regex".into()),
+        Value::Regex(_) => {
+            Err(FilterFault::Unsupported("a string filter applied to a regex".into()))
+        }
     }
 }
 
@@ -607,7 +636,8 @@ mod tests {
             err("=== T\n--- x bogus\n1\n"),
             "x.t: T: --- x: Can't find a function or method for 'bogus' filter"
         );
-        assert!(err("=== T\n--- x eval\nprint 1\n").starts_with("x.t: T: --- x: the eval filter"));
+        let spec = parse_file(Path::new("x.t"), "__DATA__\n=== T\n--- x eval\nprint 1\n").unwrap();
+        assert!(spec.blocks[0].faults[0].starts_with("--- x: the eval filter: Perl beyond"));
         assert!(parse_file(Path::new("x.t"), "=== T\n").is_err());
     }
 }

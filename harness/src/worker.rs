@@ -206,7 +206,11 @@ impl Worker {
 
     /// Runs one block of `file` (`name` is the file and the block name) and returns its checks.
     fn run_block(&mut self, file: &str, name: &str, block: &Block) -> Result<Vec<Check>, BailOut> {
-        // Sections the runner cannot serve: the block is skipped, never passed.
+        // Sections the runner could not evaluate fail the block; sections it cannot serve
+        // skip it: never passed.
+        if !block.faults.is_empty() {
+            return Ok(vec![Check::fail("sections", block.faults.clone())]);
+        }
         if let Some(reason) = sections::unsupported_reason(block) {
             return Ok(vec![Check::skip("block", reason)]);
         }

@@ -46,3 +46,13 @@ ok
     return "fine\n";
 --- stream_response
 fine
+
+
+
+=== TEST 6: Perl the runner cannot evaluate fails the block, naming the section
+--- stream_server_config
+    return "x";
+--- stream_request eval
+join("", map { chr } 65 .. 70)
+--- stream_response chomp
+x

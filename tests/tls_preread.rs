@@ -1,0 +1,98 @@
+//! `ssl_preread`: `$ssl_preread_server_name`, `$ssl_preread_alpn_protocols` and
+//! `$ssl_preread_protocol` from ClientHellos sent in one piece, in several pieces, and from
+//! bytes that are not TLS; compared with nginx when installed.
+
+mod runtime_support;
+
+use runtime_support::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+const MAIN: &str = "daemon off;\npid %%DIR%%/nginx.pid;\nerror_log %%DIR%%/error.log info;\n\
+                    events {}\n";
+
+/// A ClientHello record with `version` and the given extensions (type, data).
+fn hello(version: [u8; 2], extensions: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let mut body = version.to_vec();
+    body.extend([7u8; 32]);
+    body.extend([0, 0, 2, 0x13, 0x01, 1, 0]);
+    let mut ext = Vec::new();
+    for (kind, data) in extensions {
+        ext.extend(kind.to_be_bytes());
+        ext.extend((data.len() as u16).to_be_bytes());
+        ext.extend(data);
+    }
+    body.extend((ext.len() as u16).to_be_bytes());
+    body.extend(ext);
+    let mut msg = vec![1, 0, (body.len() >> 8) as u8, body.len() as u8];
+    msg.extend(body);
+    let mut record = vec![0x16, 3, 1, (msg.len() >> 8) as u8, msg.len() as u8];
+    record.extend(msg);
+    record
+}
+
+fn sni(name: &str) -> (u16, Vec<u8>) {
+    let mut d = ((name.len() + 3) as u16).to_be_bytes().to_vec();
+    d.push(0);
+    d.extend((name.len() as u16).to_be_bytes());
+    d.extend(name.as_bytes());
+    (0, d)
+}
+
+fn alpn(protocols: &[&str]) -> (u16, Vec<u8>) {
+    let mut list = Vec::new();
+    for p in protocols {
+        list.push(p.len() as u8);
+        list.extend(p.as_bytes());
+    }
+    let mut d = (list.len() as u16).to_be_bytes().to_vec();
+    d.extend(list);
+    (16, d)
+}
+
+/// Sends `pieces` with short pauses and reads the answer.
+fn ask(port: u16, pieces: &[&[u8]]) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for piece in pieces {
+        stream.write_all(piece).unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn preread_variables_match_nginx() {
+    let tls12 = hello([3, 3], &[sni("a.example"), alpn(&["h2", "http/1.1"])]);
+    let tls10 = hello([3, 1], &[alpn(&["x"])]);
+    let mut answers = Vec::new();
+    for flavor in flavors() {
+        let port = free_port();
+        let conf = format!(
+            "stream {{ server {{
+                listen 127.0.0.1:{port};
+                ssl_preread on;
+                preread_timeout 2s;
+                return \"$ssl_preread_server_name|$ssl_preread_alpn_protocols|\
+                         $ssl_preread_protocol\";
+            }} }}"
+        );
+        let _server = Instance::start(flavor, &format!("{MAIN}{conf}"));
+        let whole = ask(port, &[&tls12]);
+        let (head, tail) = tls12.split_at(20);
+        let split = ask(port, &[head, tail]);
+        let old = ask(port, &[&tls10]);
+        let not_tls = ask(port, &[b"GET / HTTP/1.0\r\n\r\n"]);
+        assert_eq!(whole, "a.example|h2,http/1.1|TLSv1.2", "{flavor:?}");
+        assert_eq!(split, whole, "{flavor:?}");
+        assert_eq!(old, "|x|TLSv1", "{flavor:?}");
+        assert_eq!(not_tls, "||", "{flavor:?}");
+        answers.push((whole, split, old, not_tls));
+    }
+    if let [strait, nginx] = answers.as_slice() {
+        assert_eq!(strait, nginx);
+    }
+}

@@ -125,3 +125,9 @@ fn edge_cases_read_as_test_base_reads_them() {
 fn only_reads_as_test_base_reads_it() {
     check_fixture("only");
 }
+
+/// CRLF line endings: names and filters keep a CR, `norm` turns bodies into LF.
+#[test]
+fn crlf_reads_as_test_base_reads_it() {
+    check_fixture("crlf");
+}

@@ -44,8 +44,10 @@ fn a_config_error_exits_before_the_pid_file() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let conf = server.path().join("nginx.conf");
         let line = if flavor == Flavor::Nginx { 18 } else { 16 };
-        let expected =
-            format!("nginx: [emerg] unknown directive \"bogus_directive\" in {}:{line}\n", conf.display());
+        let expected = format!(
+            "nginx: [emerg] unknown directive \"bogus_directive\" in {}:{line}\n",
+            conf.display()
+        );
         assert_eq!(stderr, expected, "{flavor:?}");
         assert!(!server.path().join("nginx.pid").exists(), "{flavor:?}");
         assert!(server.error_log().contains("[emerg]"), "{flavor:?}: error.log lacks the fault");
@@ -153,7 +155,8 @@ fn dash_s_without_a_running_instance_reports_the_pid_file() {
 
 #[test]
 fn version_lines_satisfy_nginx_tests() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_strait")).arg("-V").output().unwrap();
+    let output =
+        std::process::Command::new(env!("CARGO_BIN_EXE_strait")).arg("-V").output().unwrap();
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stderr);
     let version = regex::Regex::new(r"(?m)^nginx version: nginx/(\d+)\.(\d+)\.(\d+)").unwrap();

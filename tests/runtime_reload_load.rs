@@ -15,7 +15,8 @@ use std::time::Duration;
 
 /// Streams `rounds` chunks through the proxy and checks each echo.
 fn stream_session(port: u16, id: usize, rounds: usize) -> Result<usize, String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut moved = 0;
     for round in 0..rounds {

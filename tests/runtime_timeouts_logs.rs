@@ -49,11 +49,13 @@ fn idle_timeout_half_close_and_access_log_escapes_match_nginx() {
             .filter(|l| l.contains("timed out"))
             .map(|l| normalize(l).replace(&vars["IDLE"], "IDLE").replace(&vars["SILENT"], "SILENT"))
             .collect::<Vec<_>>();
-        let mut escaped: Vec<String> = server.read("escaped.log").lines().map(String::from).collect();
+        let mut escaped: Vec<String> =
+            server.read("escaped.log").lines().map(String::from).collect();
         escaped.sort();
         let mut json: Vec<String> = server.read("json.log").lines().map(String::from).collect();
         json.sort();
-        let mut buffered: Vec<String> = server.read("buffered.log").lines().map(String::from).collect();
+        let mut buffered: Vec<String> =
+            server.read("buffered.log").lines().map(String::from).collect();
         buffered.sort();
         runs.push((flavor, timed_out, escaped, json, buffered_early, buffered));
     }
@@ -61,12 +63,10 @@ fn idle_timeout_half_close_and_access_log_escapes_match_nginx() {
     let (_, timed_out, escaped, json, buffered_early, buffered) = &runs[0];
     assert_eq!(
         timed_out,
-        &vec![
-            "[info] PID: *N connection timed out (110: Connection timed out) while proxying \
+        &vec!["[info] PID: *N connection timed out (110: Connection timed out) while proxying \
              connection, client: 127.0.0.1, server: 127.0.0.1:EPH, upstream: \
              \"127.0.0.1:EPH\", bytes from/to client:0/0, bytes from/to upstream:0/0"
-                .to_string()
-        ]
+            .to_string()]
     );
     assert_eq!(
         escaped,
@@ -76,9 +76,15 @@ fn idle_timeout_half_close_and_access_log_escapes_match_nginx() {
             "[idle] 200".to_string()
         ]
     );
-    assert_eq!(json, &vec!["{\"name\":\"a\\\"b\\\\c\\td\"}".to_string(), "{\"name\":\"half\"}".to_string()]);
+    assert_eq!(
+        json,
+        &vec!["{\"name\":\"a\\\"b\\\\c\\td\"}".to_string(), "{\"name\":\"half\"}".to_string()]
+    );
     assert_eq!(buffered_early, "");
-    assert_eq!(buffered, &vec!["[a\"b\\c\td] ".to_string(), "[half] ".to_string(), "[idle] ".to_string()]);
+    assert_eq!(
+        buffered,
+        &vec!["[a\"b\\c\td] ".to_string(), "[half] ".to_string(), "[idle] ".to_string()]
+    );
     for run in &runs[1..] {
         assert_eq!(&run.1, timed_out, "{:?} timeout line", run.0);
         assert_eq!(&run.2, escaped, "{:?} escape=default", run.0);

@@ -36,7 +36,8 @@ impl MapBlock {
             return Err(d.error("invalid number of arguments in \"map\" directive"));
         };
         let source = Complex::compile(source, vars).map_err(|e| located(d, e))?;
-        let block = d.block.as_ref().ok_or_else(|| d.error("directive \"map\" has no opening \"{\""))?;
+        let block =
+            d.block.as_ref().ok_or_else(|| d.error("directive \"map\" has no opening \"{\""))?;
 
         // Entries in order: `hostnames`, `volatile`, `KEY VALUE`.
         let mut builder = MapBuilder::new();
@@ -119,7 +120,8 @@ impl GeoBlock {
             [source, _] => Some(Complex::compile(source, vars).map_err(|e| located(d, e))?),
             _ => return Err(d.error("invalid number of arguments in \"geo\" directive")),
         };
-        let block = d.block.as_ref().ok_or_else(|| d.error("directive \"geo\" has no opening \"{\""))?;
+        let block =
+            d.block.as_ref().ok_or_else(|| d.error("directive \"geo\" has no opening \"{\""))?;
         let mut builder = crate::geo::GeoBuilder::new();
         for entry in expanded(block, config) {
             let mut tokens: Vec<&[u8]> = vec![&entry.name.value];

@@ -110,12 +110,7 @@ impl ListenSpec {
                 spec.ipv6only = match n {
                     b"on" => true,
                     b"off" => false,
-                    _ => {
-                        return Err(d.error(format!(
-                            "invalid ipv6only flags \"{}\"",
-                            text(n)
-                        )))
-                    }
+                    _ => return Err(d.error(format!("invalid ipv6only flags \"{}\"", text(n)))),
                 };
             } else if v == b"reuseport" {
                 spec.bind = true;
@@ -162,11 +157,8 @@ fn parse_keepalive(v: &[u8]) -> Option<KeepAlive> {
             crate::conf::parse_time(p, false).map(Some)
         }
     };
-    let count = if parts[2].is_empty() {
-        None
-    } else {
-        Some(u32::try_from(parse_number(parts[2])?).ok()?)
-    };
+    let count =
+        if parts[2].is_empty() { None } else { Some(u32::try_from(parse_number(parts[2])?).ok()?) };
     Some(KeepAlive::Tuned { idle: time(parts[0])?, interval: time(parts[1])?, count })
 }
 
@@ -196,9 +188,9 @@ fn parse_address(d: &Directive, v: &[u8]) -> Result<Vec<ListenAddr>, ConfigError
         let Some((host, port)) = rest.split_once("]:") else {
             return Err(invalid_port());
         };
-        let ip: Ipv6Addr = host
-            .parse()
-            .map_err(|_| d.error(format!("invalid IPv6 address in \"{s}\" of the \"listen\" directive")))?;
+        let ip: Ipv6Addr = host.parse().map_err(|_| {
+            d.error(format!("invalid IPv6 address in \"{s}\" of the \"listen\" directive"))
+        })?;
         return Ok(vec![ListenAddr::Inet(SocketAddr::new(ip.into(), port_of(port)?))]);
     }
 
@@ -276,12 +268,9 @@ mod tests {
 
     fn listen(args: &[&str]) -> Directive {
         let source = format!("listen {};", args.join(" "));
-        let config = strait_parser::parse_bytes(
-            source.as_bytes(),
-            "/tmp/listen.conf",
-            &Default::default(),
-        )
-        .unwrap();
+        let config =
+            strait_parser::parse_bytes(source.as_bytes(), "/tmp/listen.conf", &Default::default())
+                .unwrap();
         config.files[0].block.directives[0].clone()
     }
 

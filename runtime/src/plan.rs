@@ -1,7 +1,9 @@
 //! The runtime plan: the configuration tree compiled once into what sessions need —
 //! main settings, listeners, servers with their phase handlers, upstream groups, variables.
 
-use crate::conf::{expanded, parse_number, parse_size, parse_time, text, ConfigError, DirectiveExt};
+use crate::conf::{
+    expanded, parse_number, parse_size, parse_time, text, ConfigError, DirectiveExt,
+};
 use crate::listen::{ListenAddr, ListenSpec};
 use crate::log::access::{AccessLog, LogFormat};
 use crate::log::error::{Sink, Target};
@@ -344,7 +346,9 @@ impl<'a> Compiler<'a> {
                     let n = if v == b"auto" {
                         std::thread::available_parallelism().map_or(1, |n| n.get())
                     } else {
-                        parse_number(v).filter(|&n| n > 0).ok_or_else(|| d.invalid_value(&d.args[0]))?
+                        parse_number(v)
+                            .filter(|&n| n > 0)
+                            .ok_or_else(|| d.invalid_value(&d.args[0]))?
                     };
                     set_once(&mut workers, d, n)?;
                 }
@@ -358,12 +362,16 @@ impl<'a> Compiler<'a> {
                     });
                 }
                 b"events" => {
-                    let block = d.block.as_ref().ok_or_else(|| d.error("directive \"events\" has no opening \"{\""))?;
+                    let block = d
+                        .block
+                        .as_ref()
+                        .ok_or_else(|| d.error("directive \"events\" has no opening \"{\""))?;
                     for e in expanded(block, config) {
                         match e.name.value.as_slice() {
                             b"worker_connections" => {
                                 let v = &e.one_arg()?.value;
-                                let n = parse_number(v).ok_or_else(|| e.invalid_value(&e.args[0]))?;
+                                let n =
+                                    parse_number(v).ok_or_else(|| e.invalid_value(&e.args[0]))?;
                                 set_once(&mut worker_connections, e, n)?;
                             }
                             // Event-loop tuning of nginx: tokio has its own loop, nothing to tune.
@@ -385,9 +393,15 @@ impl<'a> Compiler<'a> {
                 // `user`: strait is one process and keeps its identity (README, differences).
                 b"user" => {}
                 // Process tuning with no effect on a tokio runtime.
-                b"worker_rlimit_nofile" | b"pcre_jit" | b"timer_resolution"
-                | b"worker_priority" | b"worker_cpu_affinity" | b"worker_shutdown_timeout"
-                | b"lock_file" | b"master_process" | b"working_directory" => {}
+                b"worker_rlimit_nofile"
+                | b"pcre_jit"
+                | b"timer_resolution"
+                | b"worker_priority"
+                | b"worker_cpu_affinity"
+                | b"worker_shutdown_timeout"
+                | b"lock_file"
+                | b"master_process"
+                | b"working_directory" => {}
                 _ => return Err(unsupported(d)),
             }
         }
@@ -458,19 +472,23 @@ impl<'a> Compiler<'a> {
         let sink = if path == b"stderr" {
             Sink::Stderr
         } else if path.starts_with(b"syslog:") || path.starts_with(b"memory:") {
-            return Err(d.error(format!(
-                "error_log \"{}\" is not supported by strait",
-                text(path)
-            )));
+            return Err(d.error(format!("error_log \"{}\" is not supported by strait", text(path))));
         } else {
             Sink::File(self.open_log(&self.paths.prefixed(path), Some(d))?)
         };
         Ok(Target { sink, level })
     }
 
-    fn stream(&mut self, stream: &Directive, main_log: &ErrorLog) -> Result<Vec<Listener>, ConfigError> {
+    fn stream(
+        &mut self,
+        stream: &Directive,
+        main_log: &ErrorLog,
+    ) -> Result<Vec<Listener>, ConfigError> {
         let config = self.config;
-        let block = stream.block.as_ref().ok_or_else(|| stream.error("directive \"stream\" has no opening \"{\""))?;
+        let block = stream
+            .block
+            .as_ref()
+            .ok_or_else(|| stream.error("directive \"stream\" has no opening \"{\""))?;
         let directives = expanded(block, config);
 
         // Pass 1: variables defined by blocks and `set`, so values may use them anywhere.
@@ -500,9 +518,9 @@ impl<'a> Compiler<'a> {
                 b"split_clients" => {
                     let values = d.values();
                     let Some(name) = values.get(1).and_then(|v| v.strip_prefix(b"$")) else {
-                        return Err(d.error(
-                            "invalid number of arguments in \"split_clients\" directive",
-                        ));
+                        return Err(
+                            d.error("invalid number of arguments in \"split_clients\" directive")
+                        );
                     };
                     let index = split_count;
                     split_count += 1;
@@ -512,7 +530,8 @@ impl<'a> Compiler<'a> {
                     if let Some(block) = &d.block {
                         for s in expanded(block, config) {
                             if s.name.value == b"set" {
-                                let name = s.args.first().map(|a| a.value.as_slice()).unwrap_or(b"");
+                                let name =
+                                    s.args.first().map(|a| a.value.as_slice()).unwrap_or(b"");
                                 let Some(name) = name.strip_prefix(b"$") else {
                                     return Err(s.error(format!(
                                         "invalid variable name \"{}\"",
@@ -543,7 +562,12 @@ impl<'a> Compiler<'a> {
                     self.upstreams.insert(name, Arc::new(group));
                 }
                 b"map" => {
-                    self.maps[map_index] = crate::blocks::MapBlock::compile(d, config, &mut self.vars, map_vars[map_index])?;
+                    self.maps[map_index] = crate::blocks::MapBlock::compile(
+                        d,
+                        config,
+                        &mut self.vars,
+                        map_vars[map_index],
+                    )?;
                     map_index += 1;
                 }
                 b"geo" => {
@@ -560,16 +584,17 @@ impl<'a> Compiler<'a> {
                     let format = LogFormat::compile(d, &mut self.vars)?;
                     let name = d.args[0].value.to_ascii_lowercase();
                     if self.formats.contains_key(&name) {
-                        return Err(d.error(format!(
-                            "duplicate \"log_format\" name \"{}\"",
-                            text(&name)
-                        )));
+                        return Err(
+                            d.error(format!("duplicate \"log_format\" name \"{}\"", text(&name)))
+                        );
                     }
                     self.formats.insert(name, Arc::new(format));
                 }
                 // Hash sizing of nginx's variable tables: strait's tables need none.
-                b"variables_hash_max_size" | b"variables_hash_bucket_size"
-                | b"map_hash_max_size" | b"map_hash_bucket_size" => {}
+                b"variables_hash_max_size"
+                | b"variables_hash_bucket_size"
+                | b"map_hash_max_size"
+                | b"map_hash_bucket_size" => {}
                 _ => {
                     if !self.setting(&mut inherited, d)? {
                         return Err(unsupported(d));
@@ -617,7 +642,8 @@ impl<'a> Compiler<'a> {
             b"proxy_next_upstream" => set_once(&mut s.next_upstream, d, d.flag()?)?,
             b"proxy_next_upstream_tries" => {
                 let arg = d.one_arg()?;
-                let n = parse_number(&arg.value).ok_or_else(|| d.directive_error("invalid number"))?;
+                let n =
+                    parse_number(&arg.value).ok_or_else(|| d.directive_error("invalid number"))?;
                 set_once(&mut s.next_upstream_tries, d, n)?
             }
             b"proxy_next_upstream_timeout" => set_once(&mut s.next_upstream_timeout, d, time(d)?)?,
@@ -662,7 +688,11 @@ impl<'a> Compiler<'a> {
                     [_, other] => {
                         return Err(d.error(format!("invalid parameter \"{}\"", text(other))))
                     }
-                    _ => return Err(d.error("invalid number of arguments in \"proxy_bind\" directive")),
+                    _ => {
+                        return Err(
+                            d.error("invalid number of arguments in \"proxy_bind\" directive")
+                        )
+                    }
                 };
                 set_once(&mut s.bind, d, bind)?;
             }
@@ -726,7 +756,8 @@ impl<'a> Compiler<'a> {
         'a: 'd,
     {
         let config = self.config;
-        let block = d.block.as_ref().ok_or_else(|| d.error("directive \"server\" has no opening \"{\""))?;
+        let block =
+            d.block.as_ref().ok_or_else(|| d.error("directive \"server\" has no opening \"{\""))?;
         let mut own = Inherited::default();
         let mut listens = Vec::new();
         let mut listen_directives = Vec::new();
@@ -752,7 +783,9 @@ impl<'a> Compiler<'a> {
                     }
                     let arg = s.one_arg()?;
                     let spec = if s.name.value == b"return" {
-                        ContentSpec::Return(Complex::compile(&arg.value, &mut self.vars).map_err(|e| at(s, e))?)
+                        ContentSpec::Return(
+                            Complex::compile(&arg.value, &mut self.vars).map_err(|e| at(s, e))?,
+                        )
                     } else {
                         ContentSpec::Proxy(self.proxy_pass(s)?)
                     };
@@ -788,8 +821,7 @@ impl<'a> Compiler<'a> {
             ErrorLog::new(own.error_log.clone())
         };
         let access = if own.access.is_empty() { stream.access.clone() } else { own.access };
-        let access_logs =
-            own.access_log.or_else(|| stream.access_log.clone()).unwrap_or_default();
+        let access_logs = own.access_log.or_else(|| stream.access_log.clone()).unwrap_or_default();
         let tls = own.tls.merged(&stream.tls);
         let ssl = self.tls.server(&tls, ssl_listen)?;
         let content = match content {
@@ -797,10 +829,16 @@ impl<'a> Compiler<'a> {
             ContentSpec::Proxy(pass) => Content::Proxy(Box::new(ProxyConf {
                 tls: self.tls.upstream(&tls, &pass)?,
                 pass,
-                connect_timeout: own.connect_timeout.or(stream.connect_timeout).unwrap_or(Duration::from_secs(60)),
+                connect_timeout: own
+                    .connect_timeout
+                    .or(stream.connect_timeout)
+                    .unwrap_or(Duration::from_secs(60)),
                 timeout: own.timeout.or(stream.timeout).unwrap_or(Duration::from_secs(600)),
                 next_upstream: own.next_upstream.or(stream.next_upstream).unwrap_or(true),
-                next_upstream_tries: own.next_upstream_tries.or(stream.next_upstream_tries).unwrap_or(0),
+                next_upstream_tries: own
+                    .next_upstream_tries
+                    .or(stream.next_upstream_tries)
+                    .unwrap_or(0),
                 next_upstream_timeout: own
                     .next_upstream_timeout
                     .or(stream.next_upstream_timeout)
@@ -824,8 +862,14 @@ impl<'a> Compiler<'a> {
             sets,
             access,
             tcp_nodelay: own.tcp_nodelay.or(stream.tcp_nodelay).unwrap_or(true),
-            preread_buffer_size: own.preread_buffer_size.or(stream.preread_buffer_size).unwrap_or(16384),
-            preread_timeout: own.preread_timeout.or(stream.preread_timeout).unwrap_or(Duration::from_secs(30)),
+            preread_buffer_size: own
+                .preread_buffer_size
+                .or(stream.preread_buffer_size)
+                .unwrap_or(16384),
+            preread_timeout: own
+                .preread_timeout
+                .or(stream.preread_timeout)
+                .unwrap_or(Duration::from_secs(30)),
             error_log,
             access_logs,
             ssl,
@@ -918,7 +962,11 @@ fn group_listeners(
                         let (wspec, wserver, _) = &bound[w];
                         listeners.push(Listener {
                             spec: wspec.clone(),
-                            servers: vec![(None, wserver.clone(), Arc::from(wspec.addr.to_string()))],
+                            servers: vec![(
+                                None,
+                                wserver.clone(),
+                                Arc::from(wspec.addr.to_string()),
+                            )],
                         });
                         socket_of[w] = Some(listeners.len() - 1);
                         listeners.len() - 1
@@ -930,7 +978,10 @@ fn group_listeners(
                 if socket_of[i].is_some() {
                     continue;
                 }
-                listeners.push(Listener { spec: spec.clone(), servers: vec![(None, server.clone(), text)] });
+                listeners.push(Listener {
+                    spec: spec.clone(),
+                    servers: vec![(None, server.clone(), text)],
+                });
                 socket_of[i] = Some(listeners.len() - 1);
             }
         }

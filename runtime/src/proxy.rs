@@ -36,8 +36,12 @@ pub type TlsConnect<'a> =
 /// session's variables. `peer` is the peer name (`host:port` as `$upstream_addr` shows it).
 pub trait UpstreamTls: Send + Sync + std::fmt::Debug {
     /// Runs the handshake over `stream`.
-    fn connect<'a>(&'a self, session: &'a mut Session, stream: Stream, peer: &'a str)
-        -> TlsConnect<'a>;
+    fn connect<'a>(
+        &'a self,
+        session: &'a mut Session,
+        stream: Stream,
+        peer: &'a str,
+    ) -> TlsConnect<'a>;
 }
 
 /// Runs `proxy_pass` for a session; returns its `$status`.
@@ -61,10 +65,7 @@ pub async fn run(s: &mut Session, client: Stream, proxy: &ProxyConf) -> u16 {
     let download_rate = rate(s, proxy.download_rate.as_ref());
 
     // Connect, trying further peers on failure as proxy_next_upstream allows.
-    let hash_key = match &group.hash_key {
-        Some(key) => Some(s.complex(key)),
-        None => None,
-    };
+    let hash_key = group.hash_key.as_ref().map(|key| s.complex(key));
     let mut tried = group.balancer.session(hash_key.as_deref());
     let (upstream, peer) = match connect(s, proxy, &group, &mut tried).await {
         Connected::Stream(stream, peer) => (stream, peer),
@@ -126,8 +127,7 @@ async fn resolve_target(
     }
     s.action = "resolving";
     let lookup = tokio::net::lookup_host((host, port));
-    let addrs: Vec<SocketAddr> = match tokio::time::timeout(proxy.resolver_timeout, lookup).await
-    {
+    let addrs: Vec<SocketAddr> = match tokio::time::timeout(proxy.resolver_timeout, lookup).await {
         Ok(Ok(addrs)) => addrs.filter(|a| a.is_ipv4()).collect(),
         _ => Vec::new(),
     };
@@ -237,8 +237,7 @@ async fn connect(
             s.log(Level::Warn, None, &event.to_string());
         }
         tries = tries.saturating_sub(1).min(tried.tries_left());
-        let out_of_time =
-            proxy.next_upstream_timeout.is_some_and(|limit| start.elapsed() >= limit);
+        let out_of_time = proxy.next_upstream_timeout.is_some_and(|limit| start.elapsed() >= limit);
         if tries == 0 || !proxy.next_upstream || out_of_time {
             return Connected::Failed(status::BAD_GATEWAY);
         }
@@ -256,7 +255,9 @@ fn local_text(stream: &Stream) -> String {
 /// Opens the connection to one peer with the proxy's socket options.
 async fn connect_peer(s: &mut Session, addr: &PeerAddr, proxy: &ProxyConf) -> io::Result<Stream> {
     let addr = match addr {
-        PeerAddr::Unix(path) => return Ok(Stream::Unix(tokio::net::UnixStream::connect(path).await?)),
+        PeerAddr::Unix(path) => {
+            return Ok(Stream::Unix(tokio::net::UnixStream::connect(path).await?))
+        }
         PeerAddr::Inet(addr) => *addr,
     };
     let socket = socket2::Socket::new(
@@ -459,8 +460,9 @@ impl<'a> Transfer<'a> {
                             state.bytes_received += n as u64;
                             if !*first_byte {
                                 *first_byte = true;
-                                state.first_byte_time =
-                                    Some(state.connect_time.unwrap_or_default() + started.elapsed());
+                                state.first_byte_time = Some(
+                                    state.connect_time.unwrap_or_default() + started.elapsed(),
+                                );
                             }
                         }
                     } else {
@@ -480,6 +482,8 @@ impl<'a> Transfer<'a> {
     }
 
     /// `ngx_stream_proxy_test_finalize`: whether the session is over.
+    // The condition is kept in nginx's own form, clause for clause.
+    #[allow(clippy::nonminimal_bool)]
     fn finished(&self) -> bool {
         let (c_eof, u_eof) = (self.up.eof, self.down.eof);
         let client_buffered = self.down.buffered();

@@ -86,8 +86,10 @@ fn bind_all(
         let socket = match old.remove(&addr) {
             Some(socket) => socket,
             None => {
-                let bind_error =
-                    |e: &io::Error| ServeError::Bind { addr: addr.to_string(), errno: errno_suffix(e) };
+                let bind_error = |e: &io::Error| ServeError::Bind {
+                    addr: addr.to_string(),
+                    errno: errno_suffix(e),
+                };
                 if let ListenAddr::Unix(path) = &addr {
                     // A stale socket file of a previous run would make bind fail.
                     if std::os::unix::net::UnixStream::connect(path).is_err() {
@@ -547,14 +549,14 @@ pub fn signal_running(pid_file: &std::path::Path, name: &str) -> Result<(), Serv
             })
         }
     };
-    let content = std::fs::read(pid_file).map_err(|e| {
-        ServeError::system(format!("open() \"{}\"", pid_file.display()), &e)
-    })?;
+    let content = std::fs::read(pid_file)
+        .map_err(|e| ServeError::system(format!("open() \"{}\"", pid_file.display()), &e))?;
     let trimmed = String::from_utf8_lossy(&content);
     let trimmed = trimmed.trim_end_matches(['\n', '\r']);
     let pid: i32 = trimmed.parse().map_err(|_| ServeError::System {
         what: format!("invalid PID number \"{trimmed}\" in \"{}\"", pid_file.display()),
         errno: String::new(),
     })?;
-    crate::sys::kill(pid, signal).map_err(|e| ServeError::system(format!("kill({pid}, {signal})"), &e))
+    crate::sys::kill(pid, signal)
+        .map_err(|e| ServeError::system(format!("kill({pid}, {signal})"), &e))
 }

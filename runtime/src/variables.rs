@@ -361,40 +361,6 @@ impl Session {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn segments_split_like_nginx_scripts() {
-        let mut vars = Variables::default();
-        let c = Complex::compile(b"a$remote_addr-${server_port}x$1", &mut vars).unwrap();
-        assert_eq!(c.parts().len(), 6);
-        assert_eq!(c.parts()[0], Part::Literal(b"a".to_vec()));
-        assert_eq!(c.parts()[5], Part::Capture(1));
-        assert!(Complex::compile(b"${x", &mut vars).is_err());
-        let e = Complex::compile(b"$nope", &mut vars).unwrap_err();
-        assert_eq!(e.to_string(), "unknown \"nope\" variable");
-        let e = Complex::compile(b"a$", &mut vars).unwrap_err();
-        assert_eq!(e.to_string(), "invalid variable name \"$\"");
-    }
-
-    #[test]
-    fn names_are_case_insensitive() {
-        let mut vars = Variables::default();
-        let a = vars.index(b"REMOTE_ADDR").unwrap();
-        let b = vars.index(b"remote_addr").unwrap();
-        assert_eq!(a, b);
-    }
-
-    #[test]
-    fn builtins_cannot_be_redefined() {
-        let mut vars = Variables::default();
-        let e = vars.define(b"remote_addr", VarSource::Set, true).unwrap_err();
-        assert_eq!(e.to_string(), "the duplicate \"remote_addr\" variable");
-    }
-}
-
 /// The version strait reports as `$nginx_version` and in `-v` (see the binary's `-V`).
 pub const NGINX_VERSION: &str = "1.27.5";
 
@@ -469,4 +435,38 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_split_like_nginx_scripts() {
+        let mut vars = Variables::default();
+        let c = Complex::compile(b"a$remote_addr-${server_port}x$1", &mut vars).unwrap();
+        assert_eq!(c.parts().len(), 6);
+        assert_eq!(c.parts()[0], Part::Literal(b"a".to_vec()));
+        assert_eq!(c.parts()[5], Part::Capture(1));
+        assert!(Complex::compile(b"${x", &mut vars).is_err());
+        let e = Complex::compile(b"$nope", &mut vars).unwrap_err();
+        assert_eq!(e.to_string(), "unknown \"nope\" variable");
+        let e = Complex::compile(b"a$", &mut vars).unwrap_err();
+        assert_eq!(e.to_string(), "invalid variable name \"$\"");
+    }
+
+    #[test]
+    fn names_are_case_insensitive() {
+        let mut vars = Variables::default();
+        let a = vars.index(b"REMOTE_ADDR").unwrap();
+        let b = vars.index(b"remote_addr").unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn builtins_cannot_be_redefined() {
+        let mut vars = Variables::default();
+        let e = vars.define(b"remote_addr", VarSource::Set, true).unwrap_err();
+        assert_eq!(e.to_string(), "the duplicate \"remote_addr\" variable");
+    }
 }

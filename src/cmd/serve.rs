@@ -5,11 +5,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use strait_parser::check::{check_outcome, CheckOptions};
 use strait_runtime::log::{ErrorLog, Level, LogFile};
 use strait_runtime::plan::{LogPath, Paths};
 use strait_runtime::server::{LoadError, Loader};
 use strait_runtime::Plan;
-use strait_parser::check::{check_outcome, CheckOptions};
 
 /// What serving needs from the command line.
 #[derive(Debug, Clone)]

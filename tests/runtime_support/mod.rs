@@ -93,9 +93,12 @@ impl Instance {
             Flavor::Nginx => NGINX,
         };
         let mut cmd = Command::new(binary);
-        cmd.arg("-p")
-            .arg(format!("{}/", self.dir.path().display()))
-            .args(["-c", "nginx.conf", "-e", "error.log"]);
+        cmd.arg("-p").arg(format!("{}/", self.dir.path().display())).args([
+            "-c",
+            "nginx.conf",
+            "-e",
+            "error.log",
+        ]);
         cmd
     }
 
@@ -129,7 +132,8 @@ impl Instance {
 
     /// Sends a signal to the server.
     pub(crate) fn signal(&self, signal: &str) {
-        let status = Command::new("kill").args([&format!("-{signal}"), &self.pid().to_string()]).status();
+        let status =
+            Command::new("kill").args([&format!("-{signal}"), &self.pid().to_string()]).status();
         assert!(status.unwrap().success());
     }
 

@@ -3,9 +3,9 @@
 
 use crate::conf::{parse_size, parse_time, text, ConfigError, DirectiveExt};
 use crate::log::LogFiles;
+use crate::log_format::{Escape, Op};
 use crate::plan::Paths;
 use crate::session::Session;
-use crate::log_format::{Escape, Op};
 use crate::variables::{Complex, VarIndex, Variables};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -119,32 +119,34 @@ impl AccessLog {
         let mut condition = None;
         for v in &values[2..] {
             if let Some(size) = v.strip_prefix(b"buffer=") {
-                buffer_size = Some(
-                    parse_size(size)
-                        .ok_or_else(|| d.error(format!("invalid buffer size \"{}\"", text(size))))?,
-                );
+                buffer_size =
+                    Some(parse_size(size).ok_or_else(|| {
+                        d.error(format!("invalid buffer size \"{}\"", text(size)))
+                    })?);
             } else if let Some(time) = v.strip_prefix(b"flush=") {
-                flush = Some(
-                    parse_time(time, true)
-                        .ok_or_else(|| d.error(format!("invalid flush time \"{}\"", text(time))))?,
-                );
+                flush =
+                    Some(parse_time(time, true).ok_or_else(|| {
+                        d.error(format!("invalid flush time \"{}\"", text(time)))
+                    })?);
             } else if let Some(cond) = v.strip_prefix(b"if=") {
                 condition = Some(Complex::compile(cond, vars).map_err(|e| d.error(e.message))?);
             } else if v.starts_with(b"gzip") {
-                return Err(d.error("the \"gzip\" parameter of \"access_log\" is not supported by strait"));
+                return Err(
+                    d.error("the \"gzip\" parameter of \"access_log\" is not supported by strait")
+                );
             } else {
                 return Err(d.error(format!("invalid parameter \"{}\"", text(v))));
             }
         }
         if flush.is_some() && buffer_size.is_none() {
-            return Err(d.error("no buffer is defined for access_log \"" .to_string() + &text(values[0]) + "\""));
+            return Err(d.error(
+                "no buffer is defined for access_log \"".to_string() + &text(values[0]) + "\"",
+            ));
         }
         let buffer = match (&destination, buffer_size) {
-            (Destination::File(_), Some(size)) => Some(Buffer {
-                size,
-                flush,
-                pending: Mutex::new((Vec::new(), Instant::now())),
-            }),
+            (Destination::File(_), Some(size)) => {
+                Some(Buffer { size, flush, pending: Mutex::new((Vec::new(), Instant::now())) })
+            }
             _ => None,
         };
         Ok(AccessLog { destination, format, condition, buffer, prefix: paths.prefix.clone() })

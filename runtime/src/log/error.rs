@@ -187,8 +187,9 @@ mod tests {
     #[test]
     fn line_has_nginx_shape() {
         let line = format_line(SystemTime::now(), Level::Info, Some(3), "hello");
-        let re = regex::Regex::new(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[info\] \d+#\d+: \*3 hello\n$")
-            .unwrap();
+        let re =
+            regex::Regex::new(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[info\] \d+#\d+: \*3 hello\n$")
+                .unwrap();
         assert!(re.is_match(&line), "{line}");
     }
 

@@ -46,7 +46,10 @@ impl UpstreamGroup {
         let mut method = Method::RoundRobin;
         let mut hash_key = None;
         let mut peers = Vec::new();
-        let block = d.block.as_ref().ok_or_else(|| d.error("directive \"upstream\" has no opening \"{\""))?;
+        let block = d
+            .block
+            .as_ref()
+            .ok_or_else(|| d.error("directive \"upstream\" has no opening \"{\""))?;
         for entry in expanded(block, config) {
             match entry.name.value.as_slice() {
                 b"server" => peers.extend(parse_server(entry)?),
@@ -59,7 +62,9 @@ impl UpstreamGroup {
                         None => Method::Hash,
                         Some(&b"consistent") => Method::ConsistentHash,
                         Some(other) => {
-                            return Err(entry.error(format!("invalid parameter \"{}\"", text(other))))
+                            return Err(
+                                entry.error(format!("invalid parameter \"{}\"", text(other)))
+                            )
                         }
                     };
                     hash_key = Some(Complex::compile(key, vars)?);
@@ -70,7 +75,9 @@ impl UpstreamGroup {
                         [] => Method::Random,
                         [b"two"] | [b"two", b"least_conn"] => Method::RandomTwo,
                         [_, other, ..] | [other] => {
-                            return Err(entry.error(format!("invalid parameter \"{}\"", text(other))))
+                            return Err(
+                                entry.error(format!("invalid parameter \"{}\"", text(other)))
+                            )
                         }
                     };
                 }
@@ -85,7 +92,7 @@ impl UpstreamGroup {
             }
         }
         if peers.is_empty() {
-            return Err(d.error(format!("no servers are inside upstream")));
+            return Err(d.error("no servers are inside upstream"));
         }
         let balancer = Balancer::new(name, method, peers).map_err(|e| d.error(e.to_string()))?;
         Ok(UpstreamGroup { balancer, hash_key })
@@ -121,10 +128,7 @@ fn parse_server(d: &Directive) -> Result<Vec<Peer>, ConfigError> {
             return Err(invalid());
         }
     }
-    Ok(addrs
-        .into_iter()
-        .map(|(addr, name)| Peer { addr, name, ..template.clone() })
-        .collect())
+    Ok(addrs.into_iter().map(|(addr, name)| Peer { addr, name, ..template.clone() }).collect())
 }
 
 /// Resolves a peer address: `unix:path`, `ip:port`, `[v6]:port` or `host:port`.
@@ -138,9 +142,8 @@ pub fn resolve_peer(d: &Directive, value: &str) -> Result<Vec<(PeerAddr, String)
     let Some((host, port)) = value.rsplit_once(':') else {
         return Err(d.error(format!("no port in upstream \"{value}\"")));
     };
-    let port: u16 = port
-        .parse()
-        .map_err(|_| d.error(format!("invalid port in upstream \"{value}\"")))?;
+    let port: u16 =
+        port.parse().map_err(|_| d.error(format!("invalid port in upstream \"{value}\"")))?;
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|_| d.error(format!("host not found in upstream \"{value}\"")))?

@@ -50,7 +50,7 @@ impl Options {
         let env: BTreeMap<String, String> =
             std::env::vars().filter(|(k, _)| k.starts_with("TEST_NGINX_")).collect();
         let stream_port = match env.get("TEST_NGINX_STREAM_PORT").and_then(|p| p.parse().ok()) {
-            Some(port) if port > 0 => PortChoice::Fixed(port),
+            Some(port) if port > 0 && port < u16::MAX - 2 => PortChoice::Fixed(port),
             _ => PortChoice::Free,
         };
         Options { binary, jobs: jobs.max(1), stream_port, env, differences: Differences::default() }
@@ -124,16 +124,23 @@ pub fn run(options: &Options, files: &[PathBuf], out: &mut dyn Write) -> Result<
     let queue: Arc<Mutex<VecDeque<(usize, PathBuf)>>> =
         Arc::new(Mutex::new(files.iter().cloned().enumerate().collect()));
     let (sender, receiver) = mpsc::channel::<Result<(usize, FileReport), BailOut>>();
+    // Each worker's three stream ports, all known before any starts, so that no block
+    // draws another worker's port as a random one.
     let mut used_ports = BTreeSet::new();
-    let mut handles = Vec::new();
+    let mut ports = Vec::new();
     for k in 0..options.jobs.min(files.len()).max(1) {
         let port = match options.stream_port {
-            PortChoice::Fixed(port) => port + 3 * k as u16,
+            PortChoice::Fixed(port) => port.saturating_add(3 * k as u16),
             PortChoice::Free => env::free_port_triple(&used_ports)?,
         };
         used_ports.extend([port, port + 1, port + 2]);
+        ports.push(port);
+    }
+    let mut handles = Vec::new();
+    for (k, port) in ports.into_iter().enumerate() {
         let mut worker =
             Worker::new(options, Arc::clone(&info), Arc::clone(&differences), port, k)?;
+        worker.reserve_ports(&used_ports);
         let queue = Arc::clone(&queue);
         let sender = sender.clone();
         handles.push(thread::spawn(move || {

@@ -70,6 +70,8 @@ pub(crate) struct Worker {
     env: BTreeMap<String, String>,
     /// The preamble controls of the file being run.
     controls: Controls,
+    /// Ports random ports must not take: every worker's stream ports.
+    reserved_ports: BTreeSet<u16>,
     port: u16,
     root: ServerRoot,
     scratch: PathBuf,
@@ -128,6 +130,7 @@ impl Worker {
             base_env: env.clone(),
             env,
             controls: Controls::default(),
+            reserved_ports: [port, port + 1, port + 2].into(),
             port,
             root,
             scratch,
@@ -137,6 +140,11 @@ impl Worker {
             force_restart,
             warnings: Vec::new(),
         })
+    }
+
+    /// Adds ports that random ports must not take (other workers' stream ports).
+    pub(crate) fn reserve_ports(&mut self, ports: &BTreeSet<u16>) {
+        self.reserved_ports.extend(ports);
     }
 
     /// Stops the server, if one runs.
@@ -238,7 +246,7 @@ impl Worker {
         let mut expander = Expander {
             vars: &env,
             rand_ports: BTreeMap::new(),
-            reserved: [self.port, self.port + 1, self.port + 2].into(),
+            reserved: self.reserved_ports.clone(),
             file: file.to_string(),
             block: block.name.clone(),
         };

@@ -217,3 +217,45 @@ fn startup_errors_match_nginx() {
         assert!(!messages[0].is_empty(), "{case}");
     }
 }
+
+/// RSA and ECDSA certificates side by side (the client's signature algorithms choose), and a
+/// resumed session through `ssl_session_cache`; compared with nginx.
+#[test]
+fn certificate_pairs_and_session_resumption() {
+    for flavor in flavors() {
+        let port = free_port();
+        let conf = format!(
+            "stream {{ server {{
+                listen 127.0.0.1:{port} ssl;
+                ssl_protocols TLSv1.2 TLSv1.3;
+                ssl_certificate server.crt;
+                ssl_certificate_key server.key;
+                ssl_certificate server-ecdsa.crt;
+                ssl_certificate_key server-ecdsa.key;
+                ssl_session_cache shared:SSL:1m;
+                ssl_session_tickets off;
+                return \"$ssl_protocol $ssl_session_reused\";
+            }} }}"
+        );
+        let server = start(flavor, &conf);
+        let key_type = |sigalgs: &str| {
+            let (out, _) = s_client(port, &["-ign_eof", "-tls1_3", "-sigalgs", sigalgs]);
+            let line = out.lines().find(|l| l.starts_with("Server public key is")).unwrap_or("");
+            line.to_string()
+        };
+        assert_eq!(
+            key_type("ecdsa_secp256r1_sha256"),
+            "Server public key is 256 bit",
+            "{flavor:?}"
+        );
+        assert_eq!(key_type("rsa_pss_rsae_sha256"), "Server public key is 2048 bit", "{flavor:?}");
+
+        let session = server.path().join("session.pem");
+        let session = session.to_str().unwrap();
+        let (first, _) = s_client(port, &["-ign_eof", "-tls1_2", "-sess_out", session]);
+        let (second, _) = s_client(port, &["-ign_eof", "-tls1_2", "-sess_in", session]);
+        assert!(first.contains("TLSv1.2 ."), "{flavor:?}: {first}");
+        assert!(second.contains("Reused, TLSv1.2"), "{flavor:?}: {second}");
+        assert!(second.contains("TLSv1.2 r"), "{flavor:?}: {second}");
+    }
+}

@@ -55,10 +55,21 @@ impl ServerRoot {
     }
 
     /// Recreates the root as Test::Nginx's `setup_server_root` does: fresh `conf/`, `logs/`
-    /// and `html/` (with its `index.html`).
+    /// and `html/` (with its `index.html`). Only those and `*_temp`/`*_cache` directories
+    /// are removed, never the rest of the directory (it may be a mistaken
+    /// `TEST_NGINX_SERVROOT`).
     pub fn reset(&self) -> io::Result<()> {
-        if self.dir.exists() {
-            fs::remove_dir_all(&self.dir)?;
+        if self.dir.is_dir() {
+            for entry in fs::read_dir(&self.dir)? {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let ours = matches!(name.as_str(), "conf" | "logs" | "html")
+                    || name.ends_with("_temp")
+                    || name.ends_with("_cache");
+                if ours && entry.file_type()?.is_dir() {
+                    fs::remove_dir_all(entry.path())?;
+                }
+            }
         }
         for sub in ["conf", "logs", "html"] {
             fs::create_dir_all(self.dir.join(sub))?;
@@ -222,5 +233,26 @@ fn alive(pid: i32) -> bool {
             !matches!(state, Some('Z') | Some('X'))
         }
         Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_recreates_only_the_server_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = ServerRoot { dir: dir.path().to_path_buf() };
+        fs::create_dir_all(dir.path().join("logs")).unwrap();
+        fs::write(dir.path().join("logs/error.log"), "old").unwrap();
+        fs::create_dir_all(dir.path().join("proxy_temp")).unwrap();
+        fs::write(dir.path().join("keep.txt"), "mine").unwrap();
+        root.reset().unwrap();
+        assert!(!root.error_log().exists());
+        assert!(!dir.path().join("proxy_temp").exists());
+        assert!(dir.path().join("keep.txt").exists());
+        assert!(root.html_dir().join("index.html").exists());
+        assert!(dir.path().join("conf").is_dir());
     }
 }

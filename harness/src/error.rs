@@ -114,6 +114,9 @@ pub enum BailOut {
         /// What is wrong.
         message: String,
     },
+    /// The paths given hold no `.t` file.
+    #[error("no .t files in {0}")]
+    NoFiles(String),
     /// A path given to the runner is neither a `.t` file nor a directory.
     #[error("{}: not a .t file or a directory", path.display())]
     NotATestPath {

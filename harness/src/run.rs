@@ -57,7 +57,8 @@ impl Options {
     }
 }
 
-/// The `.t` files under `paths`: files as given, directories searched recursively, sorted.
+/// The `.t` files under `paths`: files as given, directories searched recursively, sorted;
+/// none at all is an error.
 pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, BailOut> {
     let mut files = Vec::new();
     for path in paths {
@@ -71,6 +72,10 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, BailOut> {
         } else {
             return Err(BailOut::NotATestPath { path: path.clone() });
         }
+    }
+    if files.is_empty() {
+        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(BailOut::NoFiles(paths.join(" ")));
     }
     Ok(files)
 }

@@ -208,12 +208,19 @@ pub struct ServerConf {
 pub struct Listener {
     /// The socket to open.
     pub spec: ListenSpec,
+    /// The socket's address text.
+    text: Arc<str>,
     /// The servers behind it: the exact address (`None` for the socket's own address) with
     /// the server and the `server: ...` text.
     pub servers: Vec<(Option<SocketAddr>, Arc<ServerConf>, Arc<str>)>,
 }
 
 impl Listener {
+    /// The socket's own address text (`server: ...` in session log lines).
+    pub fn text(&self) -> Arc<str> {
+        self.text.clone()
+    }
+
     /// The server for a connection that arrived at `local`, as nginx picks it when a
     /// wildcard socket also serves specific addresses.
     pub fn server_for(&self, local: Option<SocketAddr>) -> (&Arc<ServerConf>, &Arc<str>) {
@@ -961,6 +968,7 @@ fn group_listeners(
                     None => {
                         let (wspec, wserver, _) = &bound[w];
                         listeners.push(Listener {
+                            text: Arc::from(wspec.addr.to_string()),
                             spec: wspec.clone(),
                             servers: vec![(
                                 None,
@@ -979,6 +987,7 @@ fn group_listeners(
                     continue;
                 }
                 listeners.push(Listener {
+                    text: text.clone(),
                     spec: spec.clone(),
                     servers: vec![(None, server.clone(), text)],
                 });

@@ -207,8 +207,9 @@ fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Sha
                             Ok((stream, _)) => {
                                 let (server, text) = listener.server_for(None);
                                 let (server, text) = (server.clone(), text.clone());
+                                let listening = listener.text();
                                 start_session(&plan, &shared, server, Stream::Unix(stream),
-                                    ClientAddr::Unix, None, text);
+                                    ClientAddr::Unix, None, (listening, text));
                             }
                             Err(e) => accept_failed(&plan, &e).await,
                         },
@@ -232,7 +233,7 @@ async fn accept_tcp(tcp: &TcpListener, plan: &Arc<Plan>, shared: &Shared, listen
                     _ => stream.local_addr().ok(),
                 };
                 let (server, text) = listener.server_for(local);
-                let (server, text) = (server.clone(), text.clone());
+                let (server, text) = (server.clone(), (listener.text(), text.clone()));
                 let client = ClientAddr::Inet(peer);
                 start_session(plan, shared, server, Stream::Tcp(stream), client, local, text);
             }
@@ -253,7 +254,7 @@ fn start_session(
     stream: Stream,
     client: ClientAddr,
     local: Option<std::net::SocketAddr>,
-    text: Arc<str>,
+    text: (Arc<str>, Arc<str>),
 ) {
     // worker_connections caps the connections of all workers together.
     if shared.sessions.live.load(Ordering::Acquire) >= shared.limit {
@@ -267,7 +268,7 @@ fn start_session(
     let guard = shared.sessions.enter();
     let plan = plan.clone();
     tokio::spawn(async move {
-        session::run(plan, server, stream, client, local, text).await;
+        session::run(plan, server, stream, client, local, text.0, text.1).await;
         drop(guard);
     });
 }

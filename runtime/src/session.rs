@@ -86,8 +86,11 @@ pub struct Session {
     pub client: ClientAddr,
     /// The local address the client connected to (`$server_addr`), or the unix path.
     pub local: Option<SocketAddr>,
-    /// The listening address text (`server: ...` in log lines).
+    /// The listening socket's address text (`server: ...` in log lines).
     pub listen_text: Arc<str>,
+    /// The server's own address text (`connected to ...`): differs from `listen_text` when a
+    /// wildcard socket serves a specific address.
+    pub addr_text: Arc<str>,
     /// When the session started.
     pub start: Instant,
     /// The wall clock at start.
@@ -164,6 +167,7 @@ pub async fn run(
     client: ClientAddr,
     local: Option<SocketAddr>,
     listen_text: Arc<str>,
+    addr_text: Arc<str>,
 ) {
     let number = next_connection_number();
     let span = tracing::info_span!(
@@ -181,6 +185,7 @@ pub async fn run(
         client,
         local,
         listen_text,
+        addr_text,
         start: Instant::now(),
         start_wall: SystemTime::now(),
         received: 0,
@@ -213,10 +218,7 @@ impl Session {
                 ClientAddr::Inet(a) => a.to_string(),
                 ClientAddr::Unix => "unix:".to_string(),
             };
-            self.log_bare(
-                Level::Info,
-                &format!("client {} connected to {}", peer, self.listen_text),
-            );
+            self.log_bare(Level::Info, &format!("client {} connected to {}", peer, self.addr_text));
         }
         self.action = "initializing session";
 

@@ -159,26 +159,47 @@ pub fn log_lines(log: &[u8]) -> Vec<&[u8]> {
     log.split_inclusive(|b| *b == b'\n').collect()
 }
 
-/// `error_log` (or `access_log`): every pattern must match at least one line.
+/// `error_log` (or `access_log`): every pattern must match at least one line. A failure
+/// shows the log's error-level lines (or its last lines) to compare with.
 pub fn log_has(section: &str, log_name: &str, value: &Value, lines: &[&[u8]]) -> Vec<Check> {
     log_patterns(value)
         .into_iter()
         .map(|pattern| {
-            let found = lines.iter().any(|line| pattern.find(line).is_some());
-            Check::new(
-                format!(
-                    "{section} - pattern {} should match a line in {log_name}",
-                    pattern.describe()
-                ),
-                found,
-                vec![
-                    format!("section:  --- {section}"),
-                    format!("expected: a line matching {}", pattern.describe()),
-                    format!("got:      no such line among {} lines of {log_name}", lines.len()),
-                ],
-            )
+            let description = format!(
+                "{section} - pattern {} should match a line in {log_name}",
+                pattern.describe()
+            );
+            if lines.iter().any(|line| pattern.find(line).is_some()) {
+                return Check::new(description, true, Vec::new());
+            }
+            let mut detail = vec![
+                format!("section:  --- {section}"),
+                format!("expected: a line matching {}", pattern.describe()),
+                format!("got:      no such line among {} lines of {log_name}", lines.len()),
+            ];
+            detail
+                .extend(nearby_lines(lines).into_iter().map(|l| format!("log:      {}", show(l))));
+            Check::fail(description, detail)
         })
         .collect()
+}
+
+/// Up to five lines at warn level or above, or else the last three lines.
+fn nearby_lines<'l>(lines: &[&'l [u8]]) -> Vec<&'l [u8]> {
+    let severe: Vec<&[u8]> = lines
+        .iter()
+        .copied()
+        .filter(|line| {
+            ["[warn]", "[error]", "[crit]", "[alert]", "[emerg]"]
+                .iter()
+                .any(|tag| line.windows(tag.len()).any(|w| w == tag.as_bytes()))
+        })
+        .take(5)
+        .collect();
+    if !severe.is_empty() {
+        return severe;
+    }
+    lines[lines.len().saturating_sub(3)..].to_vec()
 }
 
 /// `no_error_log` (or `no_access_log`): no line may match any pattern; one failure per

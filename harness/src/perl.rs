@@ -90,9 +90,10 @@ pub fn eval(source: &[u8]) -> Result<Value, Unsupported> {
         ));
     }
 
-    // Otherwise one expression, optionally ended by `;`.
+    // Otherwise a list of expressions, optionally ended by `;`. The filter evaluates in
+    // list context and Test::Nginx reads the section as a scalar: the first element.
     let mut parser = Parser { src: source, pos: 0 };
-    let value = parser.expression()?;
+    let mut items = parser.comma_list()?;
     parser.skip_space();
     if parser.peek() == Some(b';') {
         parser.pos += 1;
@@ -101,7 +102,10 @@ pub fn eval(source: &[u8]) -> Result<Value, Unsupported> {
     if parser.pos < source.len() {
         return Err(parser.unsupported("unexpected text"));
     }
-    Ok(value.into_value())
+    if items.is_empty() {
+        return Err(parser.unsupported("an empty list (the section would be undefined)"));
+    }
+    Ok(items.swap_remove(0).into_value())
 }
 
 /// The word when `source` is one identifier and nothing else (a Perl bareword).
@@ -122,6 +126,8 @@ enum Term {
     Chars(Vec<u32>),
     List(Vec<Term>),
     Regex(PerlRegex),
+    /// A parenthesized list of several elements, flattened where a list is built.
+    Flat(Vec<Term>),
 }
 
 impl Term {
@@ -130,6 +136,8 @@ impl Term {
             Term::Chars(chars) => Value::Str(perl_string_bytes(&chars)),
             Term::List(items) => Value::List(items.into_iter().map(Term::into_value).collect()),
             Term::Regex(re) => Value::Regex(re),
+            Term::Flat(mut items) if !items.is_empty() => items.swap_remove(0).into_value(),
+            Term::Flat(_) => Value::Str(Vec::new()),
         }
     }
 
@@ -189,6 +197,28 @@ impl Parser<'_> {
                 }
             } else {
                 break;
+            }
+        }
+    }
+
+    /// A comma-separated list of expressions (a trailing comma allowed); parenthesized
+    /// lists inside are flattened, as in Perl's list context.
+    fn comma_list(&mut self) -> Result<Vec<Term>, Unsupported> {
+        let mut items = Vec::new();
+        loop {
+            self.skip_space();
+            if matches!(self.peek(), None | Some(b')') | Some(b']') | Some(b';')) {
+                return Ok(items);
+            }
+            match self.expression()? {
+                Term::Flat(inner) => items.extend(inner),
+                term => items.push(term),
+            }
+            self.skip_space();
+            if self.peek() == Some(b',') {
+                self.pos += 1;
+            } else {
+                return Ok(items);
             }
         }
     }
@@ -331,10 +361,14 @@ impl Parser<'_> {
             }
             Some(b'(') => {
                 self.pos += 1;
-                let inner = self.expression()?;
+                let mut items = self.comma_list()?;
                 self.skip_space();
                 self.expect(b')')?;
-                Ok(inner)
+                if items.len() == 1 {
+                    Ok(items.remove(0))
+                } else {
+                    Ok(Term::Flat(items))
+                }
             }
             Some(c) if c.is_ascii_digit() => {
                 let digits = self.integer_digits();
@@ -353,21 +387,10 @@ impl Parser<'_> {
 
     /// `[ expression, ... ]` after the `[`.
     fn list(&mut self) -> Result<Term, Unsupported> {
-        let mut items = Vec::new();
-        loop {
-            self.skip_space();
-            if self.peek() == Some(b']') {
-                self.pos += 1;
-                return Ok(Term::List(items));
-            }
-            items.push(self.expression()?);
-            self.skip_space();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {}
-                _ => return Err(self.unsupported("expected ',' or ']' in a list")),
-            }
-        }
+        let items = self.comma_list()?;
+        self.skip_space();
+        self.expect(b']')?;
+        Ok(Term::List(items))
     }
 
     /// `q`, `qq` and `qr` with any delimiter; other words are not supported here.
@@ -674,6 +697,15 @@ mod tests {
         assert!(re.is_match(b"xBBx"));
         let Value::Regex(re) = eval(br"qr{hello world\n}").unwrap() else { panic!() };
         assert!(re.is_match(b"hello world\n"));
+    }
+
+    #[test]
+    fn a_top_level_list_gives_its_first_element() {
+        assert_eq!(s(r#""a", "b""#), b"a");
+        assert_eq!(s(r#"("x" . "y", "z");"#), b"xy");
+        let Value::List(items) = eval(br#"["a", ("b", "c"), "d",]"#).unwrap() else { panic!() };
+        assert_eq!(items.len(), 4);
+        assert!(eval(b"()").is_err());
     }
 
     #[test]

@@ -84,6 +84,10 @@ qr{^a.b$}m
 qq{a\n{b}} . q!it's!
 --- bareword eval
 mmm
+--- top_list eval
+"first", ("second", "third")
+--- nested_list eval
+[("a", "b"), "c"]
 
 === TEST 5: skipped
 --- SKIP

@@ -69,7 +69,8 @@ fn listen_faults_name_the_line() {
     for (listen, message) in cases {
         let port = free_port().to_string();
         let conf = format!(
-            "daemon off;\npid %%DIR%%/nginx.pid;\nevents {{}}\nstream {{\n    server {{ {} return x; }}\n}}\n",
+            "daemon off;\npid %%DIR%%/nginx.pid;\nevents {{}}\nstream {{\n    \
+             server {{ {} return x; }}\n}}\n",
             listen.replace("%%P%%", &port)
         );
         let server = Instance::prepare(Flavor::Strait, &conf);

@@ -3,6 +3,41 @@
 //! The configuration tree is compiled once into a [`plan::Plan`]; the [`server`] module opens
 //! its listeners, runs a session per connection ([`session`]) through nginx's phases, and
 //! handles signals and reload.
+//!
+//! # Module map
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`plan`] | compiling the tree: main settings, servers, inheritance, listener grouping |
+//! | [`listen`] | `listen` parameters and socket options |
+//! | [`server`] | the process: bind, daemon, pid file, accept loops, HUP/QUIT/TERM/USR1 |
+//! | [`session`] | one connection walking the phases; the error log context |
+//! | [`proxy`] | `proxy_pass`: peers, connect and next upstream, the transfer loop |
+//! | [`variables`] | the variable table, complex values, per-session evaluation |
+//! | [`blocks`] | `map`, `geo`, `split_clients` as variables |
+//! | [`upstream`] | upstream groups over the [`upstream::balancer`] |
+//! | [`log`] | error_log lines, access_log, log files and reopening |
+//! | [`tls`] | termination, upstream TLS, ssl_preread (the TLS seams of [`proxy`], [`session`]) |
+//!
+//! # Differences from nginx (runtime core)
+//!
+//! - Processes: one process with `worker_processes` tokio worker threads, not a master and
+//!   worker processes; a reload cannot change the thread count.
+//! - `user` is accepted; the process keeps its identity (it must be able to rebind on reload).
+//! - `worker_connections` caps client sessions at `worker_connections` × `worker_processes`;
+//!   nginx counts per worker and includes upstream and listening sockets. Over the cap, the
+//!   same `[alert] N worker_connections are not enough` line.
+//! - `resolver`: names in a variable `proxy_pass` are resolved by the system resolver (IPv4
+//!   results); the resolver address, `valid=` and `ipv6=` are not used.
+//! - Signal lines read `signal 1 (SIGHUP) received, reconfiguring` (nginx's form when it does
+//!   not know the sender); shutdown logs `gracefully shutting down` and `exit`, without the
+//!   master/worker lines.
+//! - Rejected at startup with a clear message: `listen` parameters `udp`, `proxy_protocol`,
+//!   `deferred`, `fastopen=`, `setfib=`, `accept_filter=`, `default_server`; `error_log
+//!   syslog:`/`memory:`; `access_log ... gzip`; the directives `limit_conn*`,
+//!   `set_real_ip_from`, `pass`, `proxy_protocol`, `open_log_file_cache`.
+//! - An `access_log` path with variables is opened for each line (no file cache).
+//! - Event-loop tuning (`use`, `multi_accept`, `accept_mutex`) is accepted and has no effect.
 #![warn(missing_docs)]
 
 pub mod blocks;

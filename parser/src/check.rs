@@ -229,6 +229,30 @@ impl Tls {
     }
 }
 
+/// A stream `upstream {}` as its checks need it.
+#[derive(Debug)]
+struct UpstreamBlock {
+    /// Its name.
+    name: Vec<u8>,
+    /// Where `upstream NAME {` was read.
+    place: ErrorPlace,
+    /// The balancer directive set in it (`hash`, `random`, `least_conn`).
+    balancer: Option<&'static [u8]>,
+    /// How many `server` lines.
+    servers: usize,
+    /// How many of them are not `backup`.
+    primaries: usize,
+}
+
+/// The static name of a balancer directive.
+fn balancer_name(name: &[u8]) -> &'static [u8] {
+    match name {
+        b"hash" => b"hash",
+        b"random" => b"random",
+        _ => b"least_conn",
+    }
+}
+
 /// The state of one `stream {}` block.
 #[derive(Debug, Default)]
 struct StreamState {
@@ -236,6 +260,8 @@ struct StreamState {
     log_formats: HashSet<Vec<u8>>,
     /// Upstream block names defined so far.
     upstreams: HashSet<Vec<u8>>,
+    /// Upstream blocks in order.
+    upstream_blocks: Vec<UpstreamBlock>,
     /// `proxy_pass` targets without a port and without variables, with their place.
     implicit_upstreams: Vec<(Vec<u8>, ErrorPlace)>,
     /// Listen addresses so far (normalized text, udp).
@@ -244,6 +270,8 @@ struct StreamState {
     defined: HashSet<Vec<u8>>,
     /// Variables used, in first-use order (as written).
     used: Vec<Vec<u8>>,
+    /// The same names in lower case, for lookup.
+    used_lower: HashSet<Vec<u8>>,
     /// Servers in order.
     servers: Vec<StreamServer>,
     /// The TLS settings at the stream level.
@@ -517,8 +545,7 @@ impl<'a> Checker<'a> {
 
     /// Records a variable reference for the end-of-stream check.
     fn use_variable(&mut self, name: &[u8]) {
-        let lower = name.to_ascii_lowercase();
-        if !self.stream.used.iter().any(|used| used.eq_ignore_ascii_case(&lower)) {
+        if self.stream.used_lower.insert(name.to_ascii_lowercase()) {
             self.stream.used.push(name.to_vec());
         }
     }
@@ -660,19 +687,38 @@ impl<'a> Checker<'a> {
                     return Err(at(d, ErrorKind::Open { path, errno }));
                 }
             }
-            (Context::StreamMain, b"upstream")
-                if !self.stream.upstreams.insert(args[0].to_vec()) =>
-            {
-                return Err(quoted(d, "duplicate upstream ", args[0], ""));
+            (Context::StreamMain, b"upstream") => {
+                if !self.stream.upstreams.insert(args[0].to_vec()) {
+                    return Err(quoted(d, "duplicate upstream ", args[0], ""));
+                }
+                self.stream.upstream_blocks.push(UpstreamBlock {
+                    name: args[0].to_vec(),
+                    place: place_of(d),
+                    balancer: None,
+                    servers: 0,
+                    primaries: 0,
+                });
             }
-            (Context::StreamUpstream, b"server") => upstream_server(d, &args)?,
-            (Context::StreamUpstream, b"random") => {
-                if args.first().is_some_and(|a| *a != b"two") {
-                    return Err(quoted(d, "invalid parameter ", args[0], ""));
+            (Context::StreamUpstream, b"server") => {
+                let upstream = self.upstream();
+                let backup = args[1..].contains(&&b"backup"[..]);
+                if backup && upstream.balancer.is_some_and(|b| b != b"least_conn") {
+                    let text = b"balancing method does not support parameter \"backup\"";
+                    return Err(at(d, ErrorKind::Message(text.to_vec())));
                 }
-                if args.get(1).is_some_and(|a| *a != b"least_conn") {
-                    return Err(quoted(d, "invalid parameter ", args[1], ""));
-                }
+                upstream.servers += 1;
+                upstream.primaries += usize::from(!backup);
+                upstream_server(d, &args)?;
+            }
+            (Context::StreamUpstream, name @ (b"hash" | b"random" | b"least_conn"))
+                if self.upstream().balancer.replace(balancer_name(name)).is_some() =>
+            {
+                let text = b"load balancing method redefined".to_vec();
+                self.warnings.push(at(d, ErrorKind::Message(text)));
+                self.balancer_args(d, &args)?;
+            }
+            (Context::StreamUpstream, b"hash" | b"random" | b"least_conn") => {
+                self.balancer_args(d, &args)?;
             }
             (Context::StreamUpstream, b"zone") => match args.get(1) {
                 Some(size) => {
@@ -686,12 +732,6 @@ impl<'a> Checker<'a> {
                 }
                 None => self.stream.zones_used.push(args[0].to_vec()),
             },
-            (Context::StreamUpstream, b"hash") => {
-                self.template(d, args[0])?;
-                if args.len() == 2 && args[1] != b"consistent" {
-                    return Err(quoted(d, "invalid parameter ", args[1], ""));
-                }
-            }
             (Context::StreamMain, b"log_format") => {
                 if !self.stream.log_formats.insert(args[0].to_vec()) {
                     return Err(quoted(d, "duplicate \"log_format\" name ", args[0], ""));
@@ -777,6 +817,33 @@ impl<'a> Checker<'a> {
                 let ok = args[0] == b"all" || args[0].starts_with(b"unix:") || is_cidr(args[0]);
                 if !ok {
                     return Err(quoted(d, "invalid parameter ", args[0], ""));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The upstream block being read.
+    fn upstream(&mut self) -> &mut UpstreamBlock {
+        self.stream.upstream_blocks.last_mut().expect("inside a stream upstream")
+    }
+
+    /// The arguments of `hash KEY [consistent]` and `random [two [least_conn]]`.
+    fn balancer_args(&mut self, d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
+        match d.name.value.as_slice() {
+            b"hash" => {
+                self.template(d, args[0])?;
+                if args.len() == 2 && args[1] != b"consistent" {
+                    return Err(quoted(d, "invalid parameter ", args[1], ""));
+                }
+            }
+            b"random" => {
+                if args.first().is_some_and(|a| *a != b"two") {
+                    return Err(quoted(d, "invalid parameter ", args[0], ""));
+                }
+                if args.get(1).is_some_and(|a| *a != b"least_conn") {
+                    return Err(quoted(d, "invalid parameter ", args[1], ""));
                 }
             }
             _ => {}
@@ -1058,6 +1125,17 @@ impl<'a> Checker<'a> {
                 message.push(b'"');
                 let kind = ErrorKind::Message(message);
                 return Err(ParseError { kind, place: place.clone() });
+            }
+        }
+
+        // Step: round robin needs a primary (not `backup`) server in every upstream.
+        for upstream in &stream.upstream_blocks {
+            if upstream.servers > 0 && upstream.primaries == 0 {
+                let mut message = b"no servers in upstream \"".to_vec();
+                message.extend_from_slice(&upstream.name);
+                message.push(b'"');
+                message.extend_from_slice(&upstream.place.suffix_bytes());
+                return Err(ParseError::nowhere(ErrorKind::Message(message)));
             }
         }
 

@@ -321,15 +321,25 @@ impl<'a> Lexer<'a> {
     fn locate(&mut self, offset: usize) -> (usize, usize) {
         if offset > self.counted {
             let span = &self.src[self.counted..offset];
-            let newlines = memchr::memchr_iter(b'\n', span).count();
-            if newlines > 0 {
-                self.line += newlines;
-                let last = memchr::memrchr(b'\n', span).unwrap_or(0);
-                self.line_start = self.counted + last + 1;
+            if span.len() < 32 {
+                // Most spans are one token and a blank: a plain loop beats a vector search.
+                for (at, &ch) in span.iter().enumerate() {
+                    if ch == b'\n' {
+                        self.line += 1;
+                        self.line_start = self.counted + at + 1;
+                    }
+                }
+            } else {
+                let newlines = memchr::memchr_iter(b'\n', span).count();
+                if newlines > 0 {
+                    self.line += newlines;
+                    let last = memchr::memrchr(b'\n', span).unwrap_or(0);
+                    self.line_start = self.counted + last + 1;
+                }
             }
             self.counted = offset;
         }
-        (self.line, offset - self.line_start + 1)
+        (self.line, offset.saturating_sub(self.line_start) + 1)
     }
 
     /// The line of `offset` (the line nginx's counter shows while reading that byte).

@@ -35,7 +35,8 @@ pub struct ParseOptions {
 /// When `error` is set, the tree holds every directive nginx would have handled before the
 /// fault; the blocks still open at the fault (whose closing checks nginx never ran) are, at
 /// each depth, the last directive of their block, down from the file or `-g` string where
-/// the fault is. When the main file cannot be opened, `config.files` is empty.
+/// the fault is. When the main file cannot be opened, `config.files` is empty; after a fault
+/// in the `-g` string, the main file is listed (`files[0]`) but not parsed (empty block).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseOutcome {
     /// The tree read.

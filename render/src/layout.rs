@@ -43,6 +43,7 @@ pub(crate) struct Main {
 #[derive(Debug, Serialize)]
 pub(crate) struct Stream {
     pub(crate) map_hash_bucket_size: Option<usize>,
+    pub(crate) variables_hash_max_size: Option<usize>,
     pub(crate) access_log: Option<AccessLog>,
     pub(crate) fallback_sni: String,
     pub(crate) server_certs: Option<ServerCerts>,
@@ -377,8 +378,15 @@ pub(crate) fn lay_out(
         .unwrap_or(0);
     let map_hash_bucket_size = (longest + 32 > 64).then(|| (longest + 32).div_ceil(64) * 64);
 
+    // Many routes mean many variables: nginx's variables hash (1024) must grow with them,
+    // with room for its own ~100 stream variables.
+    let variables = geos.len() + chain.len() + 16 + 128;
+    let variables_hash_max_size =
+        (variables * 4 > 1024).then(|| (variables * 4).next_power_of_two());
+
     let stream = Stream {
         map_hash_bucket_size,
+        variables_hash_max_size,
         access_log,
         fallback_sni: quote(checked.fallback_sni.as_deref().unwrap_or("")),
         server_certs,

@@ -28,7 +28,7 @@
 //! | services, stream plugins, xRPC `protocol`, discovery, `checks`, ssl `certs`/`keys`/`client`/`ssl_protocols`, `$secret://`, UDP, `proxy_protocol_to_upstream` | supported | rejected with a fault naming the field |
 //! | config document keys of other subsystems | used | not read (`stream_proxy` and `data_encryption` reject unknown keys) |
 //! | no match when every route has a TLS upstream (direct layout) | `ngx.exit` in preread | the connection goes over TLS to an internal server with a placeholder certificate (as APISIX's `ssl_PLACE_HOLDER`) that returns nothing; if the client had sent data, nginx may log `[crit] SSL_shutdown() failed (... application data after close notify)` for that internal connection |
-//! | chash behind the hop layout | – | needs the PROXY header to the internal servers, which strait's runtime does not take yet (nginx does) |
+//! | PROXY protocol: listeners with `proxy_protocol`, chash behind the hop layout (the header carries the client's address to the internal servers) | – | rendered for nginx; strait's runtime does not take PROXY headers yet |
 #![warn(missing_docs)]
 
 pub mod config;

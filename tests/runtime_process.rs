@@ -193,3 +193,27 @@ fn daemon_on_detaches_and_the_pid_file_names_the_daemon() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn worker_shutdown_timeout_closes_sessions_left_open() {
+    for flavor in flavors() {
+        let vars = vars("x", "");
+        let conf = config("process.conf", &vars)
+            .replace("events {}", "worker_shutdown_timeout 1s;\nevents {}");
+        let mut server = Instance::start(flavor, &conf);
+        let mut stream = TcpStream::connect(("127.0.0.1", port(&vars, "PROXY"))).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(b"ping").unwrap();
+        let mut buf = [0u8; 4];
+        stream.read_exact(&mut buf).unwrap();
+
+        // QUIT with the session still open: it is closed after about a second.
+        let started = std::time::Instant::now();
+        server.signal("QUIT");
+        let n = stream.read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "{flavor:?}");
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(800), "{flavor:?}: {took:?}");
+        assert!(server.wait_exit().success(), "{flavor:?}");
+    }
+}

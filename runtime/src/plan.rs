@@ -66,6 +66,12 @@ pub struct MainConf {
     pub error_log: ErrorLog,
     /// `env` directives: variables to keep, or to set.
     pub env: Vec<(String, Option<String>)>,
+    /// `worker_rlimit_nofile`.
+    pub rlimit_nofile: Option<u64>,
+    /// `worker_shutdown_timeout`: how long QUIT waits for sessions before closing them.
+    pub shutdown_timeout: Option<Duration>,
+    /// `working_directory`.
+    pub working_directory: Option<PathBuf>,
 }
 
 /// A `proxy_bind` setting.
@@ -344,6 +350,9 @@ impl<'a> Compiler<'a> {
         let mut pid = None;
         let mut error_targets = Vec::new();
         let mut env = Vec::new();
+        let mut rlimit_nofile = None;
+        let mut shutdown_timeout = None;
+        let mut working_directory = None;
         let mut stream = None;
         for d in &main_directives {
             match d.name.value.as_slice() {
@@ -399,16 +408,29 @@ impl<'a> Compiler<'a> {
                 b"load_module" => {}
                 // `user`: strait is one process and keeps its identity (README, differences).
                 b"user" => {}
-                // Process tuning with no effect on a tokio runtime.
-                b"worker_rlimit_nofile"
-                | b"pcre_jit"
+                b"worker_rlimit_nofile" => {
+                    let v = &d.one_arg()?.value;
+                    let n = parse_number(v).ok_or_else(|| d.invalid_value(&d.args[0]))?;
+                    set_once(&mut rlimit_nofile, d, n as u64)?;
+                }
+                b"worker_shutdown_timeout" => {
+                    let v = &d.one_arg()?.value;
+                    let t = parse_time(v, true).ok_or_else(|| d.invalid_value(&d.args[0]))?;
+                    set_once(&mut shutdown_timeout, d, t)?;
+                }
+                b"working_directory" => {
+                    let dir = PathBuf::from(text(&d.one_arg()?.value));
+                    set_once(&mut working_directory, d, dir)?;
+                }
+                // Process tuning with no counterpart in one tokio process (README: differences):
+                // PCRE JIT is used whenever available; there is no accept mutex to lock; the
+                // process is its own master; priority and CPU affinity are left to the system.
+                b"pcre_jit"
                 | b"timer_resolution"
                 | b"worker_priority"
                 | b"worker_cpu_affinity"
-                | b"worker_shutdown_timeout"
                 | b"lock_file"
-                | b"master_process"
-                | b"working_directory" => {}
+                | b"master_process" => {}
                 _ => return Err(unsupported(d)),
             }
         }
@@ -428,6 +450,9 @@ impl<'a> Compiler<'a> {
             pid: pid.unwrap_or_else(|| self.paths.prefix.join("logs/nginx.pid")),
             error_log: main_log.clone(),
             env,
+            rlimit_nofile,
+            shutdown_timeout,
+            working_directory,
         };
 
         // The stream block.

@@ -310,6 +310,25 @@ pub fn serve(plan: Plan, loader: Loader) -> Result<(), ServeError> {
         }
     }
 
+    // worker_rlimit_nofile, as nginx's workers set it.
+    if let Some(limit) = plan.main.rlimit_nofile {
+        if let Err(e) = crate::sys::set_nofile_limit(limit) {
+            plan.main.error_log.write(
+                Level::Alert,
+                None,
+                &format!("setrlimit(RLIMIT_NOFILE, {limit}) failed{}", errno_suffix(&e)),
+            );
+        }
+    }
+
+    // working_directory, as nginx's workers change to it.
+    if let Some(dir) = &plan.main.working_directory {
+        if let Err(e) = std::env::set_current_dir(dir) {
+            let message = format!("chdir(\"{}\") failed{}", dir.display(), errno_suffix(&e));
+            plan.main.error_log.write(Level::Alert, None, &message);
+        }
+    }
+
     // env: workers see only TZ and the listed variables.
     apply_env(&plan.main.env);
 
@@ -391,7 +410,13 @@ async fn run(
                 log.write(Level::Notice, None, "gracefully shutting down");
                 let plan = generation.plan.clone();
                 drop(generation.stop().await);
-                shared.sessions.drained().await;
+                match plan.main.shutdown_timeout {
+                    None => shared.sessions.drained().await,
+                    // worker_shutdown_timeout: sessions still open then are closed.
+                    Some(limit) => {
+                        let _ = tokio::time::timeout(limit, shared.sessions.drained()).await;
+                    }
+                }
                 finish(&plan, &pid_path, &unix_paths, &log);
                 return Ok(());
             }
@@ -478,6 +503,9 @@ fn single(listener: &Listener) -> Plan {
             pid: PathBuf::new(),
             error_log: ErrorLog::default(),
             env: Vec::new(),
+            rlimit_nofile: None,
+            shutdown_timeout: None,
+            working_directory: None,
         },
         listeners: vec![listener.clone()],
         upstreams: HashMap::new(),

@@ -69,3 +69,13 @@ pub fn kill(pid: i32, signal: i32) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Sets the open-files limit (`worker_rlimit_nofile`), soft and hard.
+pub fn set_nofile_limit(limit: u64) -> io::Result<()> {
+    let rlimit = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
+    // SAFETY: `rlimit` is a valid, initialised struct that setrlimit only reads.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

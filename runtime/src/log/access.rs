@@ -214,6 +214,13 @@ impl AccessLog {
     }
 }
 
+impl Drop for AccessLog {
+    /// Buffered lines are written when the configuration that owns them goes away.
+    fn drop(&mut self) {
+        self.flush(true);
+    }
+}
+
 /// The log phase: every access log of the server writes the session's line.
 pub fn log_session(s: &mut Session) {
     let server = s.server.clone();

@@ -168,3 +168,39 @@ fn decrypted_keys_are_the_pki_keys() {
     assert!(two.contains(&format!("\"route_a\" \"data:{}\"", key("client-a.key"))));
     assert!(two.contains(&format!("\"route_b\" \"data:{}\"", key("client-b.key"))));
 }
+
+/// 1000 routes of every kind: nginx -t accepts them without a warning (hash sizes grow).
+#[test]
+fn many_routes_pass_nginx_t_without_warnings() {
+    let nginx = Path::new("/usr/sbin/nginx");
+    let module = Path::new("/usr/lib/nginx/modules/ngx_stream_module.so");
+    if !nginx.exists() || !module.exists() {
+        eprintln!("NOTICE: nginx is not installed: the 1000-route nginx -t check is SKIPPED");
+        return;
+    }
+    let mut upstreams = Vec::new();
+    let mut routes = Vec::new();
+    for i in 0..1000 {
+        let node = format!("127.0.0.{}:{}", 1 + i % 250, 2000 + i);
+        upstreams.push(serde_json::json!({"id": format!("u{i}"), "nodes": {node: 1}}));
+        let mut route = serde_json::json!({"id": format!("r{i}"), "upstream_id": format!("u{i}")});
+        match i % 3 {
+            0 => route["sni"] = format!("h{i}.test.com").into(),
+            1 => route["remote_addr"] = format!("10.{}.0.0/16", i % 250).into(),
+            _ => route["server_port"] = 9100.into(),
+        }
+        routes.push(route);
+    }
+    let doc = serde_json::json!({"upstreams": upstreams, "stream_routes": routes});
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("logs")).unwrap();
+    let options = RenderOptions { files_dir: tmp.path().to_owned() };
+    let rendered = render(&doc, &Value::Object(Default::default()), &options).unwrap();
+    let conf = tmp.path().join("nginx.conf");
+    let text = format!("load_module {};\n{}", module.display(), rendered.config);
+    std::fs::write(&conf, text).unwrap();
+    let out = Command::new(nginx).arg("-t").arg("-p").arg(tmp.path()).arg("-c").arg(&conf);
+    let out = out.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !stderr.contains("[warn]"), "{stderr}");
+}

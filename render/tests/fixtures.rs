@@ -199,8 +199,14 @@ fn many_routes_pass_nginx_t_without_warnings() {
     let conf = tmp.path().join("nginx.conf");
     let text = format!("load_module {};\n{}", module.display(), rendered.config);
     std::fs::write(&conf, text).unwrap();
-    let out = Command::new(nginx).arg("-t").arg("-p").arg(tmp.path()).arg("-c").arg(&conf);
-    let out = out.output().unwrap();
+    let out = Command::new(nginx)
+        .arg("-t")
+        .arg("-p")
+        .arg(tmp.path())
+        .arg("-c")
+        .arg(&conf)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && !stderr.contains("[warn]"), "{stderr}");
 }

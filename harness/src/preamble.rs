@@ -19,6 +19,9 @@ pub struct Controls {
     pub accumulate_error_log: bool,
     /// `$ENV{TEST_NGINX_X} ||= "value"` (or `//=`, `=`): variables for the blocks.
     pub env: BTreeMap<String, EnvDefault>,
+    /// `use t::APISIX`: APISIX's defaults apply (log level info, timeout 5, an implicit
+    /// `no_error_log: [error]`), and blocks that rely on its Lua stream setup are skipped.
+    pub apisix: bool,
 }
 
 /// A `$ENV{...}` assignment in the preamble.
@@ -45,12 +48,19 @@ pub fn read_controls(preamble: &str) -> Controls {
             .map(|c| c.get(1).or(c.get(2)).map(|m| m.as_str().to_string()).unwrap_or_default())
     };
 
+    // APISIX's t/APISIX.pm sets log_level('info') and a block timeout of 5 seconds.
+    let apisix = Regex::new(r"\buse\s+t::APISIX\b").is_ok_and(|re| re.is_match(&code));
     let mut controls = Controls {
         repeat_each: call("repeat_each").and_then(|n| n.parse().ok()),
-        log_level: call("log_level").filter(|l| !l.is_empty()),
-        timeout: call("timeout").filter(|t| !t.is_empty()),
+        log_level: call("log_level")
+            .filter(|l| !l.is_empty())
+            .or_else(|| apisix.then(|| "info".to_string())),
+        timeout: call("timeout")
+            .filter(|t| !t.is_empty())
+            .or_else(|| apisix.then(|| "5".to_string())),
         accumulate_error_log: call("check_accum_error_log").is_some(),
         env: BTreeMap::new(),
+        apisix,
     };
 
     // $ENV{TEST_NGINX_X} ||= "literal"; with a single- or double-quoted literal.
@@ -87,6 +97,15 @@ mod tests {
             Some(&EnvDefault { value: "/srv/html".into(), overrides: false })
         );
         assert_eq!(controls.env.get("TEST_NGINX_X").map(|d| d.overrides), Some(true));
+    }
+
+    #[test]
+    fn apisix_defaults() {
+        let controls = read_controls("use t::APISIX 'no_plan';\nrun_tests;\n");
+        assert!(controls.apisix);
+        assert_eq!(controls.log_level.as_deref(), Some("info"));
+        assert_eq!(controls.timeout.as_deref(), Some("5"));
+        assert!(!read_controls("use Test::Nginx::Socket::Lua::Stream;\n").apisix);
     }
 
     #[test]

@@ -180,6 +180,18 @@ pub(crate) fn skip_reason(
     Ok(None)
 }
 
+/// Why a block of an APISIX file (`use t::APISIX`) cannot run: t/APISIX.pm builds the
+/// stream config of blocks that send a stream request without their own
+/// `stream_server_config` (Lua, etcd, its fake upstream on 1995).
+pub(crate) fn apisix_reason(block: &Block) -> Option<String> {
+    let sends = ["stream_request", "stream_tls_request", "stream_enable"];
+    let sent = sends.iter().find(|s| block.has(s))?;
+    if block.has("stream_server_config") {
+        return None;
+    }
+    Some(format!("needs APISIX's Lua stream setup: --- {sent} without a stream_server_config"))
+}
+
 /// Stream.pm's preprocessing: `stream_response` becomes `response_body` and
 /// `stream_response_like` becomes `response_body_like`; both at once is an error.
 pub(crate) fn with_response_checks(block: &Block) -> Result<Block, Check> {
@@ -430,5 +442,14 @@ mod tests {
         assert_eq!(skip("--- skip_eval: 2: \"\"\n").unwrap(), None);
         let perl = skip("--- skip_eval: 1: $ENV{X}\n").unwrap().unwrap();
         assert!(perl.1.starts_with("needs Perl: --- skip_eval"));
+    }
+
+    #[test]
+    fn apisix_blocks_without_their_own_stream_config_are_skipped() {
+        let reason = apisix_reason(&block("--- stream_request\nmmm\n--- stream_response\nx\n"));
+        assert!(reason.unwrap().starts_with("needs APISIX's Lua stream setup: --- stream_request"));
+        let own = block("--- stream_server_config\nreturn 1;\n--- stream_request\nmmm\n");
+        assert!(apisix_reason(&own).is_none());
+        assert!(apisix_reason(&block("--- stream_server_config\nreturn 1;\n")).is_none());
     }
 }

@@ -223,11 +223,23 @@ impl Worker {
             return Ok(vec![Check::skip("block", reason)]);
         }
 
+        // APISIX files: blocks that rely on t::APISIX's Lua stream setup are skipped; the
+        // others get its implicit `no_error_log: [error]`.
+        if self.controls.apisix {
+            if let Some(reason) = sections::apisix_reason(block) {
+                return Ok(vec![Check::skip("block", reason)]);
+            }
+        }
+
         // Stream.pm's preprocessing: stream_response(_like) become the response checks.
-        let block = match sections::with_response_checks(block) {
+        let mut block = match sections::with_response_checks(block) {
             Ok(block) => block,
             Err(check) => return Ok(vec![check]),
         };
+        let log_sections = ["error_log", "no_error_log", "grep_error_log", "ignore_error_log"];
+        if self.controls.apisix && !log_sections.iter().any(|s| block.has(s)) {
+            block.set("no_error_log", Value::Str(b"[error]".to_vec()));
+        }
 
         // Version skips, as Test::Nginx evaluates them.
         match sections::skip_reason(&block, &self.info) {

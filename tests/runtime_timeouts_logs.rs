@@ -93,3 +93,51 @@ fn idle_timeout_half_close_and_access_log_escapes_match_nginx() {
         assert_eq!(&run.5, buffered, "{:?} escape=none", run.0);
     }
 }
+
+/// A listening socket whose accept queue is full: connecting to it hangs.
+fn blackhole() -> (u16, socket2::Socket, Vec<TcpStream>) {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    socket.listen(0).unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let fillers =
+        (0..4).filter_map(|_| TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok());
+    (port, socket, fillers.collect())
+}
+
+#[test]
+fn connect_timeout_line_matches_nginx() {
+    let (hole, _socket, _fillers) = blackhole();
+    let mut lines = Vec::new();
+    for flavor in flavors() {
+        let port = free_port();
+        let conf = format!(
+            "daemon off;\npid %%DIR%%/nginx.pid;\nerror_log %%DIR%%/error.log info;\n\
+             events {{}}\nstream {{\n    server {{\n        listen 127.0.0.1:{port};\n        \
+             proxy_connect_timeout 500ms;\n        proxy_pass 127.0.0.1:{hole};\n    }}\n}}\n"
+        );
+        let mut server = Instance::start(flavor, &conf);
+        let started = Instant::now();
+        assert_eq!(read_all(port), b"", "{flavor:?}");
+        assert!(started.elapsed() >= Duration::from_millis(400), "{flavor:?}");
+        server.quit();
+        let log = server
+            .error_log()
+            .replace(&port.to_string(), "PORT")
+            .replace(&hole.to_string(), "HOLE");
+        lines.push(
+            session_lines(&log).into_iter().filter(|l| l.contains("[error]")).collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(
+        lines[0],
+        vec!["[error] PID: *N upstream timed out (110: Connection timed out) while connecting to \
+             upstream, client: 127.0.0.1, server: 127.0.0.1:PORT, upstream: \"127.0.0.1:HOLE\", \
+             bytes from/to client:0/0, bytes from/to upstream:0/0"
+            .to_string()]
+    );
+    for other in &lines[1..] {
+        assert_eq!(other, &lines[0]);
+    }
+}

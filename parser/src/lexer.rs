@@ -14,6 +14,8 @@
 //! space, through the byte after it (nginx's `start` moves only when the next token begins).
 
 use nom::bytes::complete::{tag, take_till, take_while};
+use nom::combinator::recognize;
+use nom::sequence::{delimited, preceded};
 use nom::{IResult, Parser};
 
 use std::path::Path;
@@ -107,9 +109,7 @@ fn blank(input: &[u8]) -> IResult<&[u8], &[u8]> {
 
 /// comment = "#" { any byte but LF }   (only where a token may start)
 fn comment(input: &[u8]) -> IResult<&[u8], &[u8]> {
-    let (rest, _) = tag(&b"#"[..]).parse(input)?;
-    let (rest, _) = take_till(|ch| ch == b'\n').parse(rest)?;
-    Ok((rest, &input[..input.len() - rest.len()]))
+    recognize(preceded(tag(&b"#"[..]), take_till(|ch| ch == b'\n'))).parse(input)
 }
 
 /// bare_word = token content up to a blank, `;` or `{`; `\` makes the next byte plain and
@@ -163,10 +163,9 @@ fn quoted_word(input: &[u8]) -> IResult<&[u8], (u8, &[u8], bool)> {
 
 /// lua_long_bracket_open = "[" { "=" } "["; yields the level (the number of `=`).
 fn lua_long_bracket_open(input: &[u8]) -> IResult<&[u8], usize> {
-    let (rest, _) = tag(&b"["[..]).parse(input)?;
-    let (rest, level) = take_while(|ch| ch == b'=').parse(rest)?;
-    let (rest, _) = tag(&b"["[..]).parse(rest)?;
-    Ok((rest, level.len()))
+    delimited(tag(&b"["[..]), take_while(|ch| ch == b'='), tag(&b"["[..]))
+        .map(|level: &[u8]| level.len())
+        .parse(input)
 }
 
 /// The closing long bracket of a level: "]" { "=" } "]".
@@ -177,12 +176,22 @@ fn lua_long_bracket_close(level: usize) -> Vec<u8> {
     close
 }
 
-/// lua_short_string = QUOTE { `\` any | any but QUOTE } QUOTE; `None` when unterminated.
+/// lua_short_string = QUOTE { `\` any but LF | any but QUOTE, `\` or LF } QUOTE; yields its
+/// length, `None` when no closing quote comes before a line end (nginx-lua then reads the
+/// quote as a plain character).
 fn lua_short_string(input: &[u8]) -> Option<usize> {
-    quoted_word(input)
-        .ok()
-        .filter(|(_, (_, _, closed))| *closed)
-        .map(|(rest, _)| input.len() - rest.len())
+    let quote = *input.first()?;
+    let mut i = 1;
+    while let Some(&ch) = input.get(i) {
+        match ch {
+            b'\n' => return None,
+            b'\\' if input.get(i + 1).is_some_and(|&next| next != b'\n') => i += 2,
+            b'\\' => return None,
+            _ if ch == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// How a Lua body scan ended.
@@ -228,10 +237,7 @@ fn lua_body(input: &[u8]) -> LuaEnd {
                 }
                 Err(_) => i += 1,
             },
-            b'"' | b'\'' => match lua_short_string(&input[i..]) {
-                Some(len) => i += len,
-                None => return LuaEnd::Eof(last_open),
-            },
+            b'"' | b'\'' => i += lua_short_string(&input[i..]).unwrap_or(1),
             b'{' => {
                 depth += 1;
                 last_open = Some(i);

@@ -302,6 +302,31 @@ fn lua_blocks_match_nginx_lua() {
             None,
         ),
         case(
+            "lua_unterminated_string_is_plain",
+            format!("{head}http {{ init_by_lua_block {{ a = \"x}}\n}}\n"),
+            None,
+        ),
+        case(
+            "lua_string_ends_at_line_end",
+            format!("{head}http {{ init_by_lua_block {{ a = 'x\n}}' }}\n}}\n"),
+            Some("unexpected end of file, expecting \";\" or \"}\" in DIR/nginx.conf:7"),
+        ),
+        case(
+            "lua_escaped_line_end_ends_string",
+            format!("{head}http {{ init_by_lua_block {{ a = 'x\\\n}}' }}\n}}\n"),
+            Some("unexpected end of file, expecting \";\" or \"}\" in DIR/nginx.conf:7"),
+        ),
+        case(
+            "lua_escaped_quote_in_string",
+            format!("{head}http {{ init_by_lua_block {{ a = \"x\\\"}}\" }}\n}}\n"),
+            None,
+        ),
+        case(
+            "lua_eof_names_last_open_brace",
+            format!("{head}http {{ init_by_lua_block {{ a = {{\n{{\n}}\n"),
+            Some("unexpected end of file, expecting terminating characters for lua code block in DIR/nginx.conf:5"),
+        ),
+        case(
             "lua_unclosed_block",
             format!("{head}http {{ server {{ location / {{ content_by_lua_block {{ ngx.say(1)\n\n"),
             Some("unexpected end of file, expecting terminating characters for lua code block in DIR/nginx.conf:4"),

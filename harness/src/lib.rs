@@ -4,7 +4,7 @@
 //! Perl-literal evaluator ([`perl`]); each block becomes an `nginx.conf` the way
 //! Test::Nginx's stream support writes it ([`conf`]), the binary is started like
 //! Test::Nginx starts nginx ([`server`]), the stream servers are spoken to directly
-//! ([`client`]), and the response and error log are checked ([`check`]). [`run`] drives it
+//! ([`client`]), and the response and error log are checked ([`check`]). [`run()`] drives it
 //! all and prints TAP ([`report`]); [`differences`] is the table of deliberate strait/nginx
 //! differences; [`preamble`] reads the few controls of the Perl before `__DATA__`;
 //! [`binary`] probes the binary under test. README.md lists where the runner differs from

@@ -13,7 +13,7 @@
 //! | `include` of a directory | `[crit] pread() ... (21: Is a directory)`, then goes on | reads it as an empty file, without the `[crit]` line |
 //! | blocks nested more than 500 deep | accepted | `blocks nested deeper than 500 levels` (no input may exhaust the stack) |
 //! | glob patterns that are not UTF-8, or malformed (`[` unclosed) | glibc `glob()` | match nothing |
-//! | `*_by_lua_block` bodies over nginx-lua's buffer | `too long lua code block` | accepted |
+//! | a Lua token (long string or comment) that does not fit nginx-lua's 4096-byte buffer | `too long lua code block, ...` or `... missing the closing long bracket ..., the inlined Lua code may be too long` | accepted |
 //! | a glob `include` in `split_clients` | its handler reads `include` as a key | read as an include |
 #![warn(missing_docs)]
 

@@ -236,6 +236,15 @@ impl Worker {
             Ok(block) => block,
             Err(check) => return Ok(vec![check]),
         };
+        let requests =
+            ["stream_request", "stream_request2", "stream_request3", "stream_tls_request"];
+        for section in requests {
+            if block.get(section).is_some_and(|v| v.as_bytes().is_none()) {
+                let message =
+                    format!("--- {section}: a request must be a string, not a list or regex");
+                return Ok(vec![Check::fail("sections", vec![message])]);
+            }
+        }
         let log_sections = ["error_log", "no_error_log", "grep_error_log", "ignore_error_log"];
         if self.controls.apisix && !log_sections.iter().any(|s| block.has(s)) {
             block.set("no_error_log", Value::Str(b"[error]".to_vec()));

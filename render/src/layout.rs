@@ -220,7 +220,7 @@ pub(crate) fn lay_out(
                     what.push(format!("sni {s}"));
                 }
                 Sni::Wildcard(suffix) => {
-                    parts.push(Part::Regex(format!(".*{}", regex_escape(suffix))));
+                    parts.push(Part::Regex(format!(".+{}", regex_escape(suffix))));
                     what.push(format!("sni *{suffix}"));
                 }
             }
@@ -666,8 +666,8 @@ mod tests {
         let exact = [Part::Literal("a.test.com".into()), Part::Literal("1".into())];
         assert_eq!(match_key(&exact), "\"a.test.com|1\"");
         let wild =
-            [Part::Regex(format!(".*{}", regex_escape(".test.com"))), Part::Literal("9100".into())];
-        assert_eq!(match_key(&wild), "\"~*^.*\\.test\\.com\\|9100$\"");
+            [Part::Regex(format!(".+{}", regex_escape(".test.com"))), Part::Literal("9100".into())];
+        assert_eq!(match_key(&wild), "\"~*^.+\\.test\\.com\\|9100$\"");
     }
 
     #[test]

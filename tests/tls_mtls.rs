@@ -347,7 +347,10 @@ fn verify_and_sni_rules_match_nginx() {
                 "verified",
                 "backend",
                 &format!(
-                "{verify} proxy_ssl_trusted_certificate ca.crt; proxy_ssl_name upstream.test:1;")
+                    "{verify} proxy_ssl_trusted_certificate ca.crt; \
+                     proxy_ssl_name upstream.test:1; proxy_ssl_crl crl.pem; \
+                     proxy_ssl_conf_command Options -SessionTicket;"
+                )
             ),
             server("sni_ip", &format!("127.0.0.1:{up_port}"), "proxy_ssl_server_name on;"),
             server("sni_group", "backend", "proxy_ssl_server_name on;"),

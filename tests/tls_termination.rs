@@ -259,3 +259,55 @@ fn certificate_pairs_and_session_resumption() {
         assert!(second.contains("TLSv1.2 r"), "{flavor:?}: {second}");
     }
 }
+
+/// `ssl_crl` (client-b is revoked), `ssl_verify_client optional_no_ca`, `ssl_dhparam`,
+/// `ssl_ecdh_curve` and `ssl_conf_command`: the same answers and refusals as nginx.
+#[test]
+fn crl_no_ca_and_context_settings_match_nginx() {
+    let mut seen = Vec::new();
+    for flavor in flavors() {
+        let (crl_port, no_ca_port) = (free_port(), free_port());
+        let conf = format!(
+            "stream {{
+    server {{
+        listen 127.0.0.1:{crl_port} ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_certificate server.crt;
+        ssl_certificate_key server.key;
+        ssl_verify_client on;
+        ssl_client_certificate ca.crt;
+        ssl_crl crl.pem;
+        ssl_dhparam dhparam.pem;
+        ssl_ecdh_curve prime256v1:X25519;
+        ssl_conf_command Options -SessionTicket;
+        return \"$ssl_client_verify\";
+    }}
+    server {{
+        listen 127.0.0.1:{no_ca_port} ssl;
+        ssl_certificate server.crt;
+        ssl_certificate_key server.key;
+        ssl_verify_client optional_no_ca;
+        ssl_client_certificate ca.crt;
+        return \"$ssl_client_verify\";
+    }}
+}}"
+        );
+        let server = start(flavor, &conf);
+        let client = |port: u16, name: &str| {
+            let cert = format!("{name}.crt");
+            let key = format!("{name}.key");
+            s_client(port, &["-quiet", "-cert", &cert, "-key", &key]).0
+        };
+        let a = client(crl_port, "client-a");
+        let b = client(crl_port, "client-b");
+        let c = client(no_ca_port, "client-c");
+        assert_eq!(a, "SUCCESS", "{flavor:?}");
+        assert_eq!(b, "", "{flavor:?}: revoked");
+        assert!(server.wait_log("client SSL certificate verify error: (23:certificate revoked)"));
+        assert_eq!(c, "FAILED:unable to verify the first certificate", "{flavor:?}");
+        seen.push((a, b, c));
+    }
+    if let [strait, nginx] = seen.as_slice() {
+        assert_eq!(strait, nginx);
+    }
+}

@@ -86,7 +86,7 @@ fn error_and_access_log_lines_match_nginx() {
     }
 
     let (_, errors, access) = &logs[0];
-    let refused = format!(
+    let refused = String::from(
         "[error] PID: *N connect() failed (111: Connection refused) while connecting to \
          upstream, client: 127.0.0.1, server: 127.0.0.1:DEAD, upstream: \"127.0.0.1:REFUSED\", \
          bytes from/to client:0/0, bytes from/to upstream:0/0"

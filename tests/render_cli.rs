@@ -190,6 +190,7 @@ fn every_rendered_fixture_passes_strait_t() {
     for case in cases {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::copy(root.join("../pki/ca.crt"), tmp.path().join("ca.crt")).unwrap();
+        std::fs::create_dir(tmp.path().join("logs")).unwrap();
         let conf = tmp.path().join("nginx.conf");
         let routes = ["routes.yaml", "routes.json"]
             .map(|n| case.join(n))

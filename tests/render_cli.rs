@@ -167,6 +167,11 @@ fn up_serves_and_reloads_on_change_keeping_routes_on_a_bad_file() {
     assert_eq!(eventually(|| read_all(first), "").as_deref(), Some(""), "{}", log());
 }
 
+/// Fixtures whose rendering uses what strait's runtime does not take yet, with the exact
+/// message `strait -t` gives; when the runtime learns it, the test asks to drop the entry.
+const RUNTIME_GAPS: &[(&str, &str)] =
+    &[("chash_hop", "\"proxy_protocol\" directive is not supported by strait yet")];
+
 /// Every valid fixture, rendered by `strait render`, passes `strait -t` (and `nginx -t`
 /// where nginx is installed; render/tests/fixtures.rs runs that too).
 #[test]
@@ -213,11 +218,14 @@ fn every_rendered_fixture_passes_strait_t() {
             .arg(&conf)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}: strait -t failed:\n{}",
-            case.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        match RUNTIME_GAPS.iter().find(|(gap, _)| *gap == name) {
+            Some((_, message)) => assert!(
+                !out.status.success() && stderr.contains(message),
+                "{name}: a known runtime gap changed (drop it from RUNTIME_GAPS?):\n{stderr}"
+            ),
+            None => assert!(out.status.success(), "{name}: strait -t failed:\n{stderr}"),
+        }
     }
 }

@@ -13,7 +13,7 @@ fn wildcard_unix_and_rate_limits_match_nginx() {
     let mut runs = Vec::new();
     for flavor in flavors() {
         let mut vars = HashMap::new();
-        for key in ["WILD", "TOUNIX", "SLOW"] {
+        for key in ["WILD", "TOUNIX", "SLOW", "SIX", "TOSIX"] {
             vars.insert(key, free_port().to_string());
         }
         vars.insert("ECHO", echo.to_string());
@@ -25,6 +25,10 @@ fn wildcard_unix_and_rate_limits_match_nginx() {
         let stream = std::net::TcpStream::connect(("127.0.0.2", port("WILD"))).unwrap();
         drop(stream);
         let unix = String::from_utf8(read_all(port("TOUNIX"))).unwrap();
+
+        // [::1]: an IPv6 listener reached through an IPv6 upstream address.
+        let six = String::from_utf8(read_all(port("TOSIX"))).unwrap();
+        assert_eq!(six, format!("six ::1 ::1 {}", port("SIX")), "{flavor:?}");
 
         // proxy_upload_rate 16k: 48 KiB need about two seconds after the first one.
         let payload = vec![b'r'; 48 * 1024];

@@ -583,28 +583,7 @@ impl<'a> Checker<'a> {
         match (context, d.name.value.as_slice()) {
             (Context::Main, b"stream") => self.block_seen = true,
             (Context::StreamServer, b"listen") => self.listen(d, &args)?,
-            (Context::StreamServer, b"proxy_pass") => {
-                self.server().handler = true;
-                let template = self.template(d, args[0])?;
-                if template.is_literal() && !args[0].starts_with(b"unix:") {
-                    let has_port =
-                        args[0].rsplit(|&b| b == b']').next().is_some_and(|t| t.contains(&b':'));
-                    if !has_port {
-                        self.stream.implicit_upstreams.push((args[0].to_vec(), place_of(d)));
-                    } else {
-                        let text = String::from_utf8_lossy(args[0]).into_owned();
-                        let (host, port) = split_port(&text).unwrap_or((&text, ""));
-                        let port = values::parse_int(port.as_bytes());
-                        if port.is_none_or(|p| !(1..=65535).contains(&p)) {
-                            return Err(quoted(d, "invalid port in upstream ", args[0], ""));
-                        }
-                        if !resolves(host) {
-                            let host = host.as_bytes();
-                            return Err(quoted(d, "host not found in upstream ", host, ""));
-                        }
-                    }
-                }
-            }
+            (Context::StreamServer, b"proxy_pass") => self.proxy_pass(d, args[0])?,
             (Context::StreamServer, b"return" | b"pass") => self.server().handler = true,
             (Context::StreamServer, b"set") => {
                 let Some(var) = args[0].strip_prefix(b"$") else {
@@ -854,6 +833,32 @@ impl<'a> Checker<'a> {
     /// The server being read.
     fn server(&mut self) -> &mut StreamServer {
         self.stream.servers.last_mut().expect("inside a stream server")
+    }
+
+    /// `proxy_pass TARGET`: the content handler. A literal `host:port` is checked and
+    /// resolved now; a name without a port must be an upstream block (checked when the stream
+    /// block closes, as nginx's upstream module does).
+    fn proxy_pass(&mut self, d: &Directive, target: &[u8]) -> Result<(), ParseError> {
+        self.server().handler = true;
+        let template = self.template(d, target)?;
+        if !template.is_literal() || target.starts_with(b"unix:") {
+            return Ok(());
+        }
+        let has_port = target.rsplit(|&b| b == b']').next().is_some_and(|t| t.contains(&b':'));
+        if !has_port {
+            self.stream.implicit_upstreams.push((target.to_vec(), place_of(d)));
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(target).into_owned();
+        let (host, port) = split_port(&text).unwrap_or((&text, ""));
+        let port = values::parse_int(port.as_bytes());
+        if port.is_none_or(|p| !(1..=65535).contains(&p)) {
+            return Err(quoted(d, "invalid port in upstream ", target, ""));
+        }
+        if !resolves(host) {
+            return Err(quoted(d, "host not found in upstream ", host.as_bytes(), ""));
+        }
+        Ok(())
     }
 
     /// `listen ADDRESS [PARAMETERS]`: the address, the parameters, duplicates.

@@ -42,8 +42,10 @@ fn route(i: usize) -> String {
          \x20   map $ssl_preread_server_name $client_cert_{i} {{\n\
          \x20       hostnames;\n\
          \x20       default \"\";\n\
-         \x20       \\default \"data:-----BEGIN CERTIFICATE-----\n{pem}-----END CERTIFICATE-----\n\";\n\
-         \x20       *.route{i}.example.com 'data:-----BEGIN CERTIFICATE-----\\n{i}\\n-----END CERTIFICATE-----';\n\
+         \x20       \\default \"data:-----BEGIN CERTIFICATE-----\n{pem}\
+         -----END CERTIFICATE-----\n\";\n\
+         \x20       *.route{i}.example.com \
+         'data:-----BEGIN CERTIFICATE-----\\n{i}\\n-----END CERTIFICATE-----';\n\
          \x20       route{i}.example.com /etc/strait/certs/route_{i}.pem;\n\
          \x20   }}\n\
          \x20   server {{\n\
@@ -66,7 +68,8 @@ fn generate() -> Vec<u8> {
     let mut out = String::from(
         "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n\
          worker_processes auto;\nevents {\n    worker_connections 65536;\n}\n\
-         stream {\n    variables_hash_max_size 65536;\n    variables_hash_bucket_size 128;\n    log_format basic '$remote_addr [$time_local] $protocol $status';\n",
+         stream {\n    variables_hash_max_size 65536;\n    variables_hash_bucket_size 128;\n\
+         \x20   log_format basic '$remote_addr [$time_local] $protocol $status';\n",
     );
     let mut i = 0;
     while out.len() < TARGET_SIZE {

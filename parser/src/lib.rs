@@ -7,14 +7,20 @@
 //!
 //! # Differences from nginx (parser core)
 //!
-//! | case | nginx 1.22.1 | strait |
-//! |---|---|---|
-//! | a file that includes itself | recurses until `open() ... (24: Too many open files)` | the same message as soon as the cycle closes (directives nginx would handle on the repeated passes are not seen) |
-//! | `include` of a directory | `[crit] pread() ... (21: Is a directory)`, then goes on | reads it as an empty file, without the `[crit]` line |
-//! | blocks nested more than 500 deep | accepted | `blocks nested deeper than 500 levels` (no input may exhaust the stack) |
-//! | glob patterns that are not UTF-8, or malformed (`[` unclosed) | glibc `glob()` | match nothing |
-//! | a Lua token (long string or comment) that does not fit nginx-lua's 4096-byte buffer | `too long lua code block, ...` or `... missing the closing long bracket ..., the inlined Lua code may be too long` | accepted |
-//! | a glob `include` in `split_clients` | its handler reads `include` as a key | read as an include |
+//! - A file that includes itself: nginx recurses until `open() "F" failed (24: Too many open
+//!   files)`; strait gives that message as soon as the cycle closes, so directives nginx
+//!   would handle on the repeated passes (and their faults) are not seen.
+//! - `include` of a directory: nginx logs `[crit] pread() "D" failed (21: Is a directory)`
+//!   and goes on; strait reads it as an empty file, without the `[crit]` line.
+//! - Blocks nested more than [`MAX_BLOCK_DEPTH`] (500) deep: nginx accepts them; strait
+//!   reports `blocks nested deeper than 500 levels`, so that no input can exhaust the stack.
+//! - Glob patterns that are not UTF-8 or are malformed (an unclosed `[`): glibc's `glob()`
+//!   decides in nginx; strait matches nothing.
+//! - A Lua token (long string or comment) that does not fit nginx-lua's 4096-byte buffer:
+//!   nginx-lua fails (`too long lua code block, ...` or `... missing the closing long
+//!   bracket ..., the inlined Lua code may be too long`); strait accepts it.
+//! - `include` inside `split_clients`: its handler reads `include` as a key; strait reads
+//!   the file.
 #![warn(missing_docs)]
 
 pub mod ast;

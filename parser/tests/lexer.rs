@@ -200,19 +200,33 @@ fn token_buffer_matches_nginx() {
         case("quoted_4093_blank", format!("{e}env \"{}\" ;\n", x(4093)), None),
         case("quoted_4094_blank", format!("{e}env \"{}\" ;\n", x(4094)), Some(long)),
         case("comment_4095", format!("{e}#{}\nenv a;\n", x(4094)), None),
-        case("comment_4096", format!("{e}#{}\nenv a;\n", x(4095)), Some("too long parameter \"#xxxxxxxxx...\" started in DIR/nginx.conf:2")),
+        case(
+            "comment_4096",
+            format!("{e}#{}\nenv a;\n", x(4095)),
+            Some("too long parameter \"#xxxxxxxxx...\" started in DIR/nginx.conf:2"),
+        ),
         case(
             "unterminated_quote_names_start_line",
             format!("{e}env \"a\n\nb{}\";\n", x(4095)),
-            Some("too long parameter, probably missing terminating \"\"\" character in DIR/nginx.conf:2"),
+            Some(
+                "too long parameter, probably missing terminating \"\"\" character \
+                 in DIR/nginx.conf:2",
+            ),
         ),
         case(
             "unterminated_single_quote",
             format!("{e}env '{}\n", x(5000)),
-            Some("too long parameter, probably missing terminating \"'\" character in DIR/nginx.conf:2"),
+            Some(
+                "too long parameter, probably missing terminating \"'\" character \
+                 in DIR/nginx.conf:2",
+            ),
         ),
         case("long_token_at_end_of_file", format!("{e}env {}", x(4097)), Some(long)),
-        case("token_of_4096_at_end_of_file", format!("{e}env {}", x(4096)), Some("unexpected end of file, expecting \";\" or \"}\" in DIR/nginx.conf:2")),
+        case(
+            "token_of_4096_at_end_of_file",
+            format!("{e}env {}", x(4096)),
+            Some("unexpected end of file, expecting \";\" or \"}\" in DIR/nginx.conf:2"),
+        ),
     ]);
 }
 
@@ -220,7 +234,14 @@ fn token_buffer_matches_nginx() {
 fn includes_match_nginx() {
     let e = "events {}\n";
     let mut cases = vec![
-        case("missing_include", format!("{e}include conf.d/missing.conf;\n"), Some("open() \"DIR/conf.d/missing.conf\" failed (2: No such file or directory) in DIR/nginx.conf:2")),
+        case(
+            "missing_include",
+            format!("{e}include conf.d/missing.conf;\n"),
+            Some(
+                "open() \"DIR/conf.d/missing.conf\" failed (2: No such file or directory) \
+                 in DIR/nginx.conf:2",
+            ),
+        ),
         case("glob_matching_nothing", format!("{e}include conf.d/*.none;\n"), None),
     ];
     let mut fault_inside = case(
@@ -324,16 +345,25 @@ fn lua_blocks_match_nginx_lua() {
         case(
             "lua_eof_names_last_open_brace",
             format!("{head}http {{ init_by_lua_block {{ a = {{\n{{\n}}\n"),
-            Some("unexpected end of file, expecting terminating characters for lua code block in DIR/nginx.conf:5"),
+            Some(
+                "unexpected end of file, expecting terminating characters for lua code block \
+                 in DIR/nginx.conf:5",
+            ),
         ),
         case(
             "lua_unclosed_block",
             format!("{head}http {{ server {{ location / {{ content_by_lua_block {{ ngx.say(1)\n\n"),
-            Some("unexpected end of file, expecting terminating characters for lua code block in DIR/nginx.conf:4"),
+            Some(
+                "unexpected end of file, expecting terminating characters for lua code block \
+                 in DIR/nginx.conf:4",
+            ),
         ),
         case(
             "lua_unclosed_long_bracket",
-            format!("{head}http {{ server {{ location / {{ content_by_lua_block {{\n local s = [=[ x\n}} }} }} }}\n"),
+            format!(
+                "{head}http {{ server {{ location / {{ content_by_lua_block {{\n\
+                 local s = [=[ x\n}} }} }} }}\n"
+            ),
             Some(
                 "Lua code block missing the closing long bracket \"]=]\", \
                  the inlined Lua code may be too long in DIR/nginx.conf:5",

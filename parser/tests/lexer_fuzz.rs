@@ -35,9 +35,12 @@ const SPECIAL: &[u8] = b"\"'\\;{}#$ \t\r\n()[]=-ntr\xe9\x00";
 
 const SEEDS: &[&[u8]] = &[
     b"events {}\nenv a\\\"b 'c d' \"e\\nf\" a#b a}b a${b}c;\n",
-    b"stream {\n  map $ssl_preread_server_name $cert {\n    hostnames;\n    \\default \"data:-----BEGIN\nX\n-----END\";\n  }\n  server { listen 127.0.0.1:9000 ssl; proxy_pass $u; }\n}\n",
+    b"stream {\n  map $ssl_preread_server_name $cert {\n    hostnames;\n    \
+      \\default \"data:-----BEGIN\nX\n-----END\";\n  }\n  \
+      server { listen 127.0.0.1:9000 ssl; proxy_pass $u; }\n}\n",
     b"http { server { location ~* \"\\.(png|jpg)$\" { if ($a = \"x\") { return 200 'ok'; } } } }\n",
-    b"http { server { location / { content_by_lua_block { ngx.say(\"}\") -- }\n local t = {[[}]], '{'} --[==[ } ]==]\n } } } }\n",
+    b"http { server { location / { content_by_lua_block { ngx.say(\"}\") -- }\n \
+      local t = {[[}]], '{'} --[==[ } ]==]\n } } } }\n",
     b"http { init_by_lua_block { x = [=[ ]] ]=] } set_by_lua_block $r { return 1 } }\n",
     b"# comment ; { }\nworker_processes 1; # trailing\r\nenv \"multi\nline\";\n",
     b"env x\\",

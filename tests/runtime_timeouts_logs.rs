@@ -16,7 +16,7 @@ fn idle_timeout_half_close_and_access_log_escapes_match_nginx() {
     let mut runs = Vec::new();
     for flavor in flavors() {
         let mut vars = HashMap::new();
-        for key in ["IDLE", "HALF", "ESCAPED"] {
+        for key in ["IDLE", "HALF", "ESCAPED", "OFF", "VARPATH"] {
             vars.insert(key, free_port().to_string());
         }
         vars.insert("ECHO", echo.to_string());
@@ -38,10 +38,16 @@ fn idle_timeout_half_close_and_access_log_escapes_match_nginx() {
         assert_eq!(exchange(port("HALF"), b"half-closed"), b"half-closed", "{flavor:?}");
         assert_eq!(read_all(port("ESCAPED")), b"ok", "{flavor:?}");
 
+        // access_log off writes nothing; a path with variables is evaluated per line.
+        assert_eq!(read_all(port("OFF")), b"off", "{flavor:?}");
+        assert_eq!(read_all(port("VARPATH")), b"v", "{flavor:?}");
+
         // buffer=64k: nothing is written before the flush interval.
         std::thread::sleep(Duration::from_millis(200));
         let buffered_early = server.read("buffered.log");
         assert!(server.quit().success(), "{flavor:?}");
+        let by_port = server.read(&format!("var-{}.log", vars["VARPATH"]));
+        assert_eq!(by_port, "[varpath] 200\n", "{flavor:?}");
 
         let timed_out = server
             .error_log()

@@ -365,9 +365,12 @@ impl<'a> Checker<'a> {
     /// The whole configuration: `-g` directives first (nginx reads them before the file),
     /// then the main file, then the checks nginx makes once everything is read.
     fn run(&mut self) -> Result<(), ParseError> {
+        // Step: one main context: a directive repeated between `-g` and the file is a repeat.
         let config = self.config;
-        self.block(&config.globals, Context::Main, false)?;
-        self.block(config.main(), Context::Main, self.partial)?;
+        let globals = config.globals.expanded_with_includes(config);
+        let directives: Vec<&Directive> =
+            globals.chain(config.main().expanded_with_includes(config)).collect();
+        self.directives(&directives, Context::Main, self.partial)?;
 
         // Step: after the whole file, the events module insists on its block.
         if !self.partial && !self.events {
@@ -390,6 +393,16 @@ impl<'a> Checker<'a> {
     fn block(&mut self, block: &'a Block, context: Context, open: bool) -> Result<(), ParseError> {
         let config = self.config;
         let directives: Vec<&Directive> = block.expanded_with_includes(config).collect();
+        self.directives(&directives, context, open)
+    }
+
+    /// A run of directives of one context level, sharing one set of `is duplicate` names.
+    fn directives(
+        &mut self,
+        directives: &[&'a Directive],
+        context: Context,
+        open: bool,
+    ) -> Result<(), ParseError> {
         let mut once: HashSet<&[u8]> = HashSet::new();
         let last = directives.len().saturating_sub(1);
         for (i, d) in directives.iter().enumerate() {
@@ -1501,6 +1514,12 @@ mod tests {
             "invalid value \"maybe\" in \"daemon\" directive, it must be \"on\" or \"off\" \
              in command line"
         );
+    }
+
+    #[test]
+    fn a_repeat_between_command_line_and_file_is_found_in_the_file() {
+        let got = first_fault("daemon off;\nevents {}\n", "daemon off;", DEBIAN_NGINX_VERSION);
+        assert_eq!(got, "\"daemon\" directive is duplicate in /t/x.conf:1");
     }
 
     #[test]

@@ -82,30 +82,30 @@ fn bind_all(
 ) -> Result<Vec<(Listener, Socket)>, ServeError> {
     let mut out = Vec::new();
     for listener in &plan.listeners {
-        let addr = listener.spec.addr.clone();
-        let socket = match old.remove(&addr) {
+        let socket = match old.remove(&listener.spec.addr) {
             Some(socket) => socket,
-            None => {
-                let bind_error = |e: &io::Error| ServeError::Bind {
-                    addr: addr.to_string(),
-                    errno: errno_suffix(e),
-                };
-                if let ListenAddr::Unix(path) = &addr {
-                    // A stale socket file of a previous run would make bind fail.
-                    if std::os::unix::net::UnixStream::connect(path).is_err() {
-                        let _ = std::fs::remove_file(path);
-                    }
-                }
-                let socket = listen::bind(&listener.spec).map_err(|e| bind_error(&e))?;
-                match &addr {
-                    ListenAddr::Inet(_) => Socket::Tcp(socket.into()),
-                    ListenAddr::Unix(_) => Socket::Unix(socket.into()),
-                }
-            }
+            None => bind_one(&listener.spec)?,
         };
         out.push((listener.clone(), socket));
     }
     Ok(out)
+}
+
+/// Opens one listening socket.
+fn bind_one(spec: &listen::ListenSpec) -> Result<Socket, ServeError> {
+    let bind_error =
+        |e: &io::Error| ServeError::Bind { addr: spec.addr.to_string(), errno: errno_suffix(e) };
+    if let ListenAddr::Unix(path) = &spec.addr {
+        // A stale socket file of a previous run would make bind fail.
+        if std::os::unix::net::UnixStream::connect(path).is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    let socket = listen::bind(spec).map_err(|e| bind_error(&e))?;
+    Ok(match &spec.addr {
+        ListenAddr::Inet(_) => Socket::Tcp(socket.into()),
+        ListenAddr::Unix(_) => Socket::Unix(socket.into()),
+    })
 }
 
 /// Counts live sessions and wakes the drain when the last one ends.
@@ -459,9 +459,8 @@ async fn reload(
         if old_addrs.contains(&listener.spec.addr) {
             continue;
         }
-        match bind_all(&single(listener), &mut HashMap::new()) {
-            Ok(mut bound) => {
-                let (_, socket) = bound.remove(0);
+        match bind_one(&listener.spec) {
+            Ok(socket) => {
                 fresh.insert(listener.spec.addr.clone(), socket);
             }
             Err(e) => {
@@ -491,30 +490,6 @@ async fn reload(
     plan.main.error_log.write(Level::Notice, None, "reconfiguring done");
     drop(old_plan);
     Generation { plan, tasks }
-}
-
-/// A plan holding one listener (to bind it alone).
-fn single(listener: &Listener) -> Plan {
-    Plan {
-        main: crate::plan::MainConf {
-            daemon: false,
-            worker_processes: 1,
-            worker_connections: 1,
-            pid: PathBuf::new(),
-            error_log: ErrorLog::default(),
-            env: Vec::new(),
-            rlimit_nofile: None,
-            shutdown_timeout: None,
-            working_directory: None,
-        },
-        listeners: vec![listener.clone()],
-        upstreams: HashMap::new(),
-        variables: Default::default(),
-        maps: Vec::new(),
-        geos: Vec::new(),
-        split_clients: Vec::new(),
-        log_files: Default::default(),
-    }
 }
 
 /// Flushes buffered access logs on their `flush=` interval while the plan lives.

@@ -12,7 +12,9 @@
 //!   `server {}`. When every route shares them, the listening server proxies directly
 //!   ("direct" layout). Otherwise each route gets an internal server on a unix socket with
 //!   its own settings, and the listening server passes connections there ("hop" layout);
-//!   when a hash key needs the client's address there, with a PROXY header and realip;
+//!   when a hash key needs the client's address there, with a PROXY header and realip; when
+//!   a TLS upstream needs the client's SNI there, over TLS (a placeholder certificate) with
+//!   that SNI;
 //! - no match: the connection goes to an internal server that does `return ""` (zero bytes).
 
 use std::path::Path;
@@ -59,6 +61,8 @@ pub(crate) struct Stream {
     pub(crate) front: Front,
     pub(crate) hops: Vec<Hop>,
     pub(crate) no_route: Option<NoRoute>,
+    /// The placeholder certificate of internal servers that take TLS from the listening one.
+    pub(crate) placeholder: Option<Placeholder>,
 }
 
 /// `log_format` + `access_log`.
@@ -128,6 +132,9 @@ pub(crate) struct Front {
     pub(crate) hop: bool,
     /// The hops need the client's address (a hash key): a PROXY header carries it.
     pub(crate) hop_proxy_protocol: bool,
+    /// The hops need the client's SNI (a TLS upstream of a wildcard or SNI-less route on a
+    /// TLS listener): the listening server speaks TLS to them and sends it as its SNI.
+    pub(crate) hop_tls: bool,
     pub(crate) proxy: Option<Proxy>,
 }
 
@@ -162,12 +169,13 @@ pub(crate) struct NoRoute {
     pub(crate) socket: String,
     pub(crate) proxy_protocol: bool,
     /// When the listening server speaks TLS to its upstreams, the no-route server terminates
-    /// it with a placeholder certificate (as APISIX's `ssl_PLACE_HOLDER`), so that the
+    /// it with the placeholder certificate (as APISIX's `ssl_PLACE_HOLDER`), so that the
     /// connection ends cleanly instead of with a failed handshake logged at `[error]`.
-    pub(crate) placeholder: Option<Placeholder>,
+    pub(crate) tls: bool,
 }
 
-/// The placeholder certificate and key as `data:` values.
+/// The placeholder certificate and key as `data:` values: internal servers terminate the TLS
+/// of the listening server with it (a throwaway pair; those connections stay on this host).
 #[derive(Debug, Serialize)]
 pub(crate) struct Placeholder {
     pub(crate) cert: String,
@@ -278,6 +286,15 @@ pub(crate) fn lay_out(
     }
     let mtls_any = checked.upstreams.iter().any(|u| u.tls && u.client_cert.is_some());
 
+    // In the hop layout, the client's SNI reaches a hop only as the SNI of a TLS connection
+    // from the listening server; needed when a TLS upstream's name is not fixed per route.
+    let tls_listener = checked.listeners.iter().any(|l| l.tls);
+    let hop_tls = !direct
+        && tls_listener
+        && order
+            .iter()
+            .any(|r| checked.upstreams[r.upstream].tls && !matches!(r.sni, Some(Sni::Exact(_))));
+
     // Per route values: where to pass, which client certificate.
     let mut pass = Vec::new();
     let mut hop_routes = Vec::new();
@@ -297,7 +314,7 @@ pub(crate) fn lay_out(
                 value: quote(&route_value(&route.id)),
             });
             let mut proxy = proxy.clone();
-            if proxy.ssl {
+            if proxy.ssl && !hop_tls {
                 proxy.ssl_name = quote(&hop_sni(route, checked));
                 proxy.no_session_reuse = false;
             }
@@ -321,19 +338,20 @@ pub(crate) fn lay_out(
         checked.listeners.iter().any(|l| l.tls).then(|| server_certs(checked, &mut out));
 
     // Unmatched connections.
-    let front_ssl = direct && proxies.first().is_some_and(|p| p.ssl);
+    let front_ssl = (direct && proxies.first().is_some_and(|p| p.ssl)) || hop_tls;
     let hop_proxy_protocol =
         !direct && checked.upstreams.iter().any(|u| matches!(u.balancer, Balancer::Chash(_)));
     let no_route = (!catch_all).then(|| NoRoute {
         socket: format!("{}/strait-no-route.sock", out.dir),
         proxy_protocol: hop_proxy_protocol,
-        placeholder: front_ssl.then(|| {
-            out.holds_keys = true;
-            Placeholder {
-                cert: quote(&format!("data:{PLACEHOLDER_CERT}")),
-                key: quote(&format!("data:{PLACEHOLDER_KEY}")),
-            }
-        }),
+        tls: front_ssl,
+    });
+    let placeholder = (front_ssl && (no_route.is_some() || hop_tls)).then(|| {
+        out.holds_keys = true;
+        Placeholder {
+            cert: quote(&format!("data:{PLACEHOLDER_CERT}")),
+            key: quote(&format!("data:{PLACEHOLDER_KEY}")),
+        }
     });
     let pass_default = match &no_route {
         Some(n) => quote(&format!("unix:{}", n.socket)),
@@ -364,6 +382,7 @@ pub(crate) fn lay_out(
         tls: checked.listeners.iter().any(|l| l.tls),
         hop: !direct,
         hop_proxy_protocol,
+        hop_tls,
         proxy: if direct { proxies.first().cloned() } else { None },
     };
 
@@ -402,6 +421,7 @@ pub(crate) fn lay_out(
         front,
         hops,
         no_route,
+        placeholder,
     };
     Laid { context: Context { main, stream }, files: out.files, holds_keys: out.holds_keys }
 }
@@ -474,8 +494,8 @@ fn route_key(id: &str) -> String {
     quote(&route_value(id))
 }
 
-/// The SNI a hop sends upstream: the client's SNI is not known there, so the route's own
-/// exact SNI, else `fallback_sni`, else APISIX's `apisix_backend`.
+/// The SNI a hop sends upstream when it cannot know the client's: the route's own exact
+/// SNI, else (no TLS listener, so no client SNI) `fallback_sni`, else `apisix_backend`.
 fn hop_sni(route: &Route, checked: &Checked) -> String {
     match (&route.sni, &checked.fallback_sni) {
         (Some(Sni::Exact(s)), _) => s.clone(),

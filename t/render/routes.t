@@ -428,7 +428,7 @@ e+xbvBi0/Px64XU2ivQSZod/
     # No route matched: close without sending a byte (APISIX: "not hit any route").
     server {
         listen unix:$TEST_NGINX_HTML_DIR/strait-no-route.sock ssl;
-        # A placeholder certificate: the listening server speaks TLS to its upstreams.
+        # The listening server speaks TLS to its upstreams: a placeholder certificate.
         ssl_certificate "data:-----BEGIN CERTIFICATE-----
 MIIBpDCCAUmgAwIBAgIUCKIQH23ezaS2MmQ0wB4is+2WREcwCgYIKoZIzj0EAwIw
 JjEkMCIGA1UEAwwbc3RyYWl0IG5vLXJvdXRlIHBsYWNlaG9sZGVyMCAXDTI2MTIw
@@ -888,7 +888,7 @@ e+xbvBi0/Px64XU2ivQSZod/
     # No route matched: close without sending a byte (APISIX: "not hit any route").
     server {
         listen unix:$TEST_NGINX_HTML_DIR/strait-no-route.sock ssl;
-        # A placeholder certificate: the listening server speaks TLS to its upstreams.
+        # The listening server speaks TLS to its upstreams: a placeholder certificate.
         ssl_certificate "data:-----BEGIN CERTIFICATE-----
 MIIBpDCCAUmgAwIBAgIUCKIQH23ezaS2MmQ0wB4is+2WREcwCgYIKoZIzj0EAwIw
 JjEkMCIGA1UEAwwbc3RyYWl0IG5vLXJvdXRlIHBsYWNlaG9sZGVyMCAXDTI2MTIw
@@ -1348,7 +1348,7 @@ e+xbvBi0/Px64XU2ivQSZod/
     # No route matched: close without sending a byte (APISIX: "not hit any route").
     server {
         listen unix:$TEST_NGINX_HTML_DIR/strait-no-route.sock ssl;
-        # A placeholder certificate: the listening server speaks TLS to its upstreams.
+        # The listening server speaks TLS to its upstreams: a placeholder certificate.
         ssl_certificate "data:-----BEGIN CERTIFICATE-----
 MIIBpDCCAUmgAwIBAgIUCKIQH23ezaS2MmQ0wB4is+2WREcwCgYIKoZIzj0EAwIw
 JjEkMCIGA1UEAwwbc3RyYWl0IG5vLXJvdXRlIHBsYWNlaG9sZGVyMCAXDTI2MTIw
@@ -1808,7 +1808,7 @@ e+xbvBi0/Px64XU2ivQSZod/
     # No route matched: close without sending a byte (APISIX: "not hit any route").
     server {
         listen unix:$TEST_NGINX_HTML_DIR/strait-no-route.sock ssl;
-        # A placeholder certificate: the listening server speaks TLS to its upstreams.
+        # The listening server speaks TLS to its upstreams: a placeholder certificate.
         ssl_certificate "data:-----BEGIN CERTIFICATE-----
 MIIBpDCCAUmgAwIBAgIUCKIQH23ezaS2MmQ0wB4is+2WREcwCgYIKoZIzj0EAwIw
 JjEkMCIGA1UEAwwbc3RyYWl0IG5vLXJvdXRlIHBsYWNlaG9sZGVyMCAXDTI2MTIw
@@ -2268,7 +2268,7 @@ e+xbvBi0/Px64XU2ivQSZod/
     # No route matched: close without sending a byte (APISIX: "not hit any route").
     server {
         listen unix:$TEST_NGINX_HTML_DIR/strait-no-route.sock ssl;
-        # A placeholder certificate: the listening server speaks TLS to its upstreams.
+        # The listening server speaks TLS to its upstreams: a placeholder certificate.
         ssl_certificate "data:-----BEGIN CERTIFICATE-----
 MIIBpDCCAUmgAwIBAgIUCKIQH23ezaS2MmQ0wB4is+2WREcwCgYIKoZIzj0EAwIw
 JjEkMCIGA1UEAwwbc3RyYWl0IG5vLXJvdXRlIHBsYWNlaG9sZGVyMCAXDTI2MTIw
@@ -2515,7 +2515,7 @@ e+xbvBi0/Px64XU2ivQSZod/
     # No route matched: close without sending a byte (APISIX: "not hit any route").
     server {
         listen unix:$TEST_NGINX_HTML_DIR/strait-no-route.sock ssl;
-        # A placeholder certificate: the listening server speaks TLS to its upstreams.
+        # The listening server speaks TLS to its upstreams: a placeholder certificate.
         ssl_certificate "data:-----BEGIN CERTIFICATE-----
 MIIBpDCCAUmgAwIBAgIUCKIQH23ezaS2MmQ0wB4is+2WREcwCgYIKoZIzj0EAwIw
 JjEkMCIGA1UEAwwbc3RyYWl0IG5vLXJvdXRlIHBsYWNlaG9sZGVyMCAXDTI2MTIw
@@ -2685,7 +2685,7 @@ EJCcdshk/nZJ0hLhdxTsd5qj
     # No route matched: close without sending a byte (APISIX: "not hit any route").
     server {
         listen unix:$TEST_NGINX_HTML_DIR/strait-no-route.sock ssl;
-        # A placeholder certificate: the listening server speaks TLS to its upstreams.
+        # The listening server speaks TLS to its upstreams: a placeholder certificate.
         ssl_certificate "data:-----BEGIN CERTIFICATE-----
 MIIBpDCCAUmgAwIBAgIUCKIQH23ezaS2MmQ0wB4is+2WREcwCgYIKoZIzj0EAwIw
 JjEkMCIGA1UEAwwbc3RyYWl0IG5vLXJvdXRlIHBsYWNlaG9sZGVyMCAXDTI2MTIw

@@ -245,7 +245,7 @@ stream_routes:
 """)
     write("mixed_plain_tls", "routes.yaml", f"""ssls:
   - id: server
-    sni: localhost
+    snis: [localhost, "*.test.com"]
     cert: {block(SRV_CRT, 6)}    key: {block(SRV_KEY, 6)}upstreams:
   - id: plain
     nodes: {{"127.0.0.1:1980": 1}}
@@ -256,6 +256,7 @@ stream_routes:
     tls:
       client_cert: {block(A_CRT, 8)}      client_key: {block(A_KEY, 8)}stream_routes:
   - {{id: tls, sni: localhost, upstream_id: tls}}
+  - {{id: wild, sni: "*.test.com", upstream_id: tls}}
   - {{id: plain, upstream_id: plain}}
 """)
 

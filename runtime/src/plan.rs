@@ -1022,3 +1022,93 @@ fn group_listeners(
     }
     Ok(listeners)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(source: &str) -> Result<Plan, ConfigError> {
+        let dir = std::env::temp_dir();
+        let path = dir.join("strait-plan-test.conf");
+        let config =
+            strait_parser::parse_bytes(source.as_bytes(), &path, &Default::default()).unwrap();
+        let paths =
+            Paths { prefix: dir.clone(), conf_prefix: dir, default_error_log: LogPath::Stderr };
+        Plan::compile(&config, &paths)
+    }
+
+    fn proxy(plan: &Plan, listener: usize) -> &ProxyConf {
+        match &plan.listeners[listener].servers[0].1.content {
+            Content::Proxy(proxy) => proxy,
+            Content::Return(_) => panic!("not a proxy server"),
+        }
+    }
+
+    #[test]
+    fn servers_inherit_stream_settings_and_nginx_defaults() {
+        let plan = compile(
+            "stream { proxy_timeout 5s; proxy_buffer_size 4k;
+               server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; }
+               server { listen 127.0.0.1:3; proxy_timeout 1s; proxy_pass 127.0.0.1:2; } }",
+        )
+        .unwrap();
+        assert_eq!(proxy(&plan, 0).timeout, Duration::from_secs(5));
+        assert_eq!(proxy(&plan, 0).buffer_size, 4096);
+        assert_eq!(proxy(&plan, 0).connect_timeout, Duration::from_secs(60));
+        assert!(proxy(&plan, 0).next_upstream);
+        assert_eq!(proxy(&plan, 1).timeout, Duration::from_secs(1));
+        assert!(plan.main.daemon);
+        assert_eq!(plan.main.worker_connections, 512);
+    }
+
+    #[test]
+    fn a_wildcard_socket_carries_the_specific_addresses_of_its_port() {
+        let plan = compile(
+            "stream { server { listen 8000; return a; }
+               server { listen 127.0.0.1:8000; return b; }
+               server { listen 127.0.0.2:8000 bind; return c; } }",
+        )
+        .unwrap();
+        assert_eq!(plan.listeners.len(), 2);
+        assert_eq!(plan.listeners[0].spec.addr.to_string(), "0.0.0.0:8000");
+        assert_eq!(plan.listeners[0].servers.len(), 2);
+        let local: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+        let other: SocketAddr = "127.0.0.9:8000".parse().unwrap();
+        assert!(Arc::ptr_eq(
+            plan.listeners[0].server_for(Some(local)).0,
+            &plan.listeners[0].servers[1].1
+        ));
+        assert!(Arc::ptr_eq(
+            plan.listeners[0].server_for(Some(other)).0,
+            &plan.listeners[0].servers[0].1
+        ));
+        assert_eq!(plan.listeners[1].spec.addr.to_string(), "127.0.0.2:8000");
+    }
+
+    #[test]
+    fn faults_carry_nginx_messages() {
+        let cases = [
+            (
+                "stream { server { listen 1; listen 1; return a; } }",
+                "duplicate \"0.0.0.0:1\" address and port pair",
+            ),
+            ("stream { server { listen 1; } }", "no handler for server"),
+            (
+                "stream { proxy_timeout 1s; proxy_timeout 2s; }",
+                "\"proxy_timeout\" directive is duplicate",
+            ),
+            (
+                "stream { server { listen 1; proxy_pass nowhere; } }",
+                "no port in upstream \"nowhere\"",
+            ),
+            (
+                "stream { server { listen 1; limit_conn z 1; return a; } }",
+                "\"limit_conn\" directive is not supported by strait yet",
+            ),
+        ];
+        for (source, message) in cases {
+            let e = compile(source).unwrap_err();
+            assert_eq!(e.message, message, "{source}");
+        }
+    }
+}

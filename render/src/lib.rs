@@ -173,13 +173,14 @@ pub fn render(
         .chain(std::iter::once("/strait-no-route.sock".len()))
         .max()
         .unwrap_or(0);
-    if dir_len + longest_name >= 108 {
+    if !options.files_dir.is_absolute() || dir_len + longest_name >= 108 {
         return Err(RenderError::Invalid(Faults(vec![Fault::new(
             ObjectKind::Config,
             "",
             "files directory",
             format!(
-                "{} is too long for the unix socket paths of internal servers",
+                "{} must be absolute and short enough for the unix socket paths of \
+                 internal servers (108 bytes)",
                 options.files_dir.display()
             ),
         )])));

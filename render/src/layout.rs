@@ -563,6 +563,9 @@ fn server_certs(checked: &Checked, out: &mut Out) -> ServerCerts {
 /// One `upstream {}` block.
 fn upstream_block(up: &UpstreamPlan, proxy_protocol: bool) -> UpstreamBlock {
     let mut comments = vec![up.origin.clone()];
+    if up.tls_unused {
+        comments.push("its tls block is unused: the scheme is not tls (as in APISIX)".into());
+    }
 
     // The balancer.
     let balancer = match &up.balancer {

@@ -59,6 +59,8 @@ pub struct UpstreamPlan {
     pub client_cert: Option<ClientCert>,
     /// `tls.verify`.
     pub verify: bool,
+    /// A `tls` block on an upstream whose scheme is not `tls`: unused, as in APISIX.
+    pub tls_unused: bool,
     /// `timeout`.
     pub timeout: Option<model::Timeout>,
     /// `retries`.
@@ -763,6 +765,7 @@ impl Ctx {
             nodes,
             balancer,
             tls: tls_scheme,
+            tls_unused: up.tls.is_some() && !tls_scheme,
             client_cert: client_cert.filter(|_| tls_scheme),
             verify: verify && tls_scheme,
             timeout: up.timeout.clone(),

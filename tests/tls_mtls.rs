@@ -39,11 +39,16 @@ fn start(flavor: Flavor, conf: &str) -> Instance {
 
 /// An mTLS upstream on `port`: `ssl_verify_client` as given, answering with what it saw.
 fn upstream(flavor: Flavor, port: u16, verify: &str) -> Instance {
+    upstream_with(flavor, port, verify, "server")
+}
+
+/// [`upstream`] with the server certificate `cert` (`server`, `mismatch`, ...).
+fn upstream_with(flavor: Flavor, port: u16, verify: &str, cert: &str) -> Instance {
     let conf = format!(
         "stream {{ server {{
             listen 127.0.0.1:{port} ssl;
-            ssl_certificate server.crt;
-            ssl_certificate_key server.key;
+            ssl_certificate {cert}.crt;
+            ssl_certificate_key {cert}.key;
             ssl_verify_client {verify};
             ssl_verify_depth 2;
             ssl_client_certificate ca.crt;
@@ -434,4 +439,58 @@ fn nginx_resumes_sessions_across_identities() {
     assert_eq!(third, format!("{}|upstream.test|r", dn("client-a")), "none's connection as a");
     drop(nginx);
     drop(up);
+}
+
+/// A verification failure is a next-upstream condition: the peer with the wrong name is
+/// passed over for the next one, on strait as on nginx; a certificate that cannot be loaded
+/// is not (the session ends with 500 and the second peer is never tried).
+#[test]
+fn verify_failure_tries_the_next_upstream() {
+    let (bad_port, good_port) = (free_port(), free_port());
+    let bad = upstream_with(Flavor::Strait, bad_port, "optional", "mismatch");
+    let good = upstream(Flavor::Strait, good_port, "optional");
+    for flavor in flavors() {
+        let (verify_port, load_port) = (free_port(), free_port());
+        let conf = format!(
+            "stream {{
+    log_format main '$server_port $status $upstream_addr';
+    access_log %%DIR%%/access.log main;
+    upstream both {{ server 127.0.0.1:{bad_port}; server 127.0.0.1:{good_port}; }}
+    server {{
+        listen 127.0.0.1:{verify_port};
+        proxy_pass both;
+        proxy_ssl on;
+        proxy_ssl_verify on;
+        proxy_ssl_trusted_certificate ca.crt;
+        proxy_ssl_name upstream.test;
+        proxy_ssl_session_reuse off;
+    }}
+    server {{
+        listen 127.0.0.1:{load_port};
+        proxy_pass both;
+        proxy_ssl on;
+        proxy_ssl_certificate $server_port.crt;
+        proxy_ssl_certificate_key $server_port.key;
+    }}
+}}"
+        );
+        let front = start(flavor, &conf);
+        assert_eq!(fetch(verify_port, b""), "||.", "{flavor:?}");
+        assert_eq!(fetch(load_port, b""), "", "{flavor:?}");
+        // The log phase runs after the close the client saw: wait for both lines.
+        let start = std::time::Instant::now();
+        while front.read("access.log").lines().count() < 2 && start.elapsed().as_secs() < 5 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let access = front.read("access.log");
+        let lines: Vec<&str> = access.lines().collect();
+        let retried = format!("{verify_port} 200 127.0.0.1:{bad_port}, 127.0.0.1:{good_port}");
+        assert_eq!(lines.first().copied(), Some(retried.as_str()), "{flavor:?}");
+        // One peer only, whichever the balancer picked: no next upstream after a load fault.
+        let failed = lines.get(1).copied().unwrap_or_default();
+        assert!(failed.starts_with(&format!("{load_port} 500 127.0.0.1:")), "{flavor:?}");
+        assert!(!failed.contains(", "), "{flavor:?}: {failed}");
+        assert!(front.error_log().contains("upstream SSL certificate does not match"));
+    }
+    drop((bad, good));
 }

@@ -302,6 +302,12 @@ struct Checker<'a> {
     events: bool,
     /// The stream block being read.
     stream: StreamState,
+    /// How many http servers were opened (the last is the one being read).
+    http_servers: usize,
+    /// Listen addresses of http servers, by server number.
+    http_listens: HashSet<(usize, String)>,
+    /// Listen addresses of mail servers.
+    mail_listens: HashSet<String>,
     /// Shared memory zones named but never sized (a `limit_conn` without its
     /// `limit_conn_zone`), reported after the whole configuration as nginx does.
     unsized_zones: Vec<Vec<u8>>,
@@ -358,6 +364,9 @@ impl<'a> Checker<'a> {
             block_seen: false,
             events: false,
             stream: StreamState::default(),
+            http_servers: 0,
+            http_listens: HashSet::new(),
+            mail_listens: HashSet::new(),
             unsized_zones: Vec::new(),
         }
     }
@@ -454,6 +463,8 @@ impl<'a> Checker<'a> {
             self.stream_handler(d, context)?;
         } else if context == Context::Main {
             self.main_handler(d)?;
+        } else if name == b"listen" {
+            self.http_mail_listen(d, context)?;
         }
 
         // Step: the block, read as the directive's module reads it.
@@ -462,6 +473,9 @@ impl<'a> Checker<'a> {
                 BlockContent::Directives(child) => {
                     if name == b"stream" {
                         self.stream = StreamState::default();
+                    }
+                    if child == Context::HttpServer {
+                        self.http_servers += 1;
                     }
                     if child == Context::StreamServer {
                         self.stream.servers.push(StreamServer {
@@ -586,6 +600,26 @@ impl<'a> Checker<'a> {
             }
             b"http" | b"mail" => self.block_seen = true,
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// `listen` in http and mail: a repeat of the same address in one http server is
+    /// `a duplicate listen ADDR`; in mail any repeat is `duplicate "ADDR" address and port
+    /// pair`. Other listen faults of these modules are not modelled.
+    fn http_mail_listen(&mut self, d: &Directive, context: Context) -> Result<(), ParseError> {
+        let Ok(address) = listen_address(&d.args[0].value) else { return Ok(()) };
+        let repeated = match context {
+            Context::HttpServer => !self.http_listens.insert((self.http_servers, address.clone())),
+            Context::MailServer => !self.mail_listens.insert(address.clone()),
+            _ => false,
+        };
+        if repeated && context == Context::HttpServer {
+            let text = format!("a duplicate listen {address}");
+            return Err(at(d, ErrorKind::Message(text.into_bytes())));
+        }
+        if repeated {
+            return Err(quoted(d, "duplicate ", address.as_bytes(), " address and port pair"));
         }
         Ok(())
     }

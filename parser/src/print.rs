@@ -49,7 +49,9 @@ fn write_directive(out: &mut Vec<u8>, directive: &Directive, depth: usize) {
     // that ends a token into its 4096-byte buffer, and a space there overflows where `{`
     // does not: a token near the limit takes its `{` without the space.
     let lua = directive.args.last().is_some_and(|arg| arg.quote == Quote::Lua);
-    let open: &[u8] = if out.len() - token_start >= LONG_TOKEN { b"{\n" } else { b" {\n" };
+    // (A token ending in `$` keeps the space: `${` would continue it.)
+    let long = out.len() - token_start >= LONG_TOKEN && out.last() != Some(&b'$');
+    let open: &[u8] = if long { b"{\n" } else { b" {\n" };
     match &directive.block {
         _ if lua => out.push(b'\n'),
         None => out.extend_from_slice(b";\n"),

@@ -27,8 +27,8 @@
 //! - `worker_connections` caps client sessions at `worker_connections` × `worker_processes`;
 //!   nginx counts per worker and includes upstream and listening sockets. Over the cap, the
 //!   same `[alert] N worker_connections are not enough` line.
-//! - `resolver`: names in a variable `proxy_pass` are resolved by the system resolver (IPv4
-//!   results); the resolver address, `valid=` and `ipv6=` are not used.
+//! - `resolver`: answers are not cached (`valid=` and TTLs are read but unused); servers are
+//!   asked in order, not round robin.
 //! - Signal lines read `signal 1 (SIGHUP) received, reconfiguring` (nginx's form when it does
 //!   not know the sender); shutdown logs `gracefully shutting down` and `exit`, without the
 //!   master/worker lines.
@@ -49,6 +49,7 @@ pub mod log_format;
 pub mod map;
 pub mod plan;
 pub mod proxy;
+pub mod resolver;
 pub mod server;
 pub mod session;
 pub mod split_clients;

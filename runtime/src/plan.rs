@@ -125,8 +125,8 @@ pub struct ProxyConf {
     pub upload_rate: Option<Complex>,
     /// `proxy_download_rate`.
     pub download_rate: Option<Complex>,
-    /// Whether a `resolver` is configured.
-    pub resolver: bool,
+    /// The `resolver`, when configured.
+    pub resolver: Option<crate::resolver::Resolver>,
     /// `resolver_timeout` (30s).
     pub resolver_timeout: Duration,
     /// The upstream TLS step, when `proxy_ssl on`.
@@ -288,7 +288,7 @@ struct Inherited {
     tcp_nodelay: Option<bool>,
     preread_buffer_size: Option<usize>,
     preread_timeout: Option<Duration>,
-    resolver: Option<bool>,
+    resolver: Option<crate::resolver::Resolver>,
     resolver_timeout: Option<Duration>,
     error_log: Vec<Target>,
     access_log: Option<Vec<Arc<AccessLog>>>,
@@ -686,8 +686,7 @@ impl<'a> Compiler<'a> {
             b"preread_buffer_size" => set_once(&mut s.preread_buffer_size, d, size(d)?)?,
             b"preread_timeout" => set_once(&mut s.preread_timeout, d, time(d)?)?,
             b"resolver_timeout" => set_once(&mut s.resolver_timeout, d, time(d)?)?,
-            // Names are resolved with the system resolver (README, differences).
-            b"resolver" => set_once(&mut s.resolver, d, true)?,
+            b"resolver" => set_once(&mut s.resolver, d, crate::resolver::Resolver::parse(d)?)?,
             // Only PROXY protocol listeners use it, and those are rejected.
             b"proxy_protocol_timeout" => {
                 time(d)?;
@@ -881,7 +880,7 @@ impl<'a> Compiler<'a> {
                 socket_keepalive: own.socket_keepalive.or(stream.socket_keepalive).unwrap_or(false),
                 upload_rate: own.upload_rate.or_else(|| stream.upload_rate.clone()),
                 download_rate: own.download_rate.or_else(|| stream.download_rate.clone()),
-                resolver: own.resolver.or(stream.resolver).unwrap_or(false),
+                resolver: own.resolver.or_else(|| stream.resolver.clone()),
                 resolver_timeout: own
                     .resolver_timeout
                     .or(stream.resolver_timeout)

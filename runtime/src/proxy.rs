@@ -46,6 +46,8 @@ pub trait UpstreamTls: Send + Sync + std::fmt::Debug {
 
 /// Runs `proxy_pass` for a session; returns its `$status`.
 pub async fn run(s: &mut Session, client: Stream, proxy: &ProxyConf) -> u16 {
+    // Until the connect starts, nginx's proxy handler names no action.
+    s.action = "";
     s.upstream = Some(UpstreamInfo::default());
 
     // Find the upstream group: fixed at load, or from the evaluated value.
@@ -121,21 +123,24 @@ async fn resolve_target(
         let peers = vec![(PeerAddr::Inet(addr), addr.to_string())];
         return Ok(Arc::new(UpstreamGroup::implicit(&text, peers)));
     }
-    if !proxy.resolver {
+    let Some(resolver) = &proxy.resolver else {
         s.log(Level::Error, None, &format!("no resolver defined to resolve {host}"));
-        return Err(status::BAD_GATEWAY);
-    }
-    s.action = "resolving";
-    let lookup = tokio::net::lookup_host((host, port));
-    let addrs: Vec<SocketAddr> = match tokio::time::timeout(proxy.resolver_timeout, lookup).await {
-        Ok(Ok(addrs)) => addrs.filter(|a| a.is_ipv4()).collect(),
-        _ => Vec::new(),
+        return Err(status::INTERNAL_SERVER_ERROR);
     };
-    if addrs.is_empty() {
-        s.log(Level::Error, None, &format!("{host} could not be resolved (3: Host not found)"));
-        return Err(status::BAD_GATEWAY);
-    }
-    let peers = addrs.iter().map(|a| (PeerAddr::Inet(*a), a.to_string())).collect();
+    let addrs = match resolver.resolve(host, proxy.resolver_timeout).await {
+        Ok(addrs) => addrs,
+        Err(e) => {
+            s.log(Level::Error, None, &format!("{host} could not be resolved ({e})"));
+            return Err(status::INTERNAL_SERVER_ERROR);
+        }
+    };
+    let peers = addrs
+        .iter()
+        .map(|ip| {
+            let addr = SocketAddr::new(*ip, port);
+            (PeerAddr::Inet(addr), addr.to_string())
+        })
+        .collect();
     Ok(Arc::new(UpstreamGroup::implicit(&text, peers)))
 }
 

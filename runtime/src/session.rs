@@ -111,7 +111,7 @@ pub struct Session {
     pub ssl_preread: Option<Box<dyn TlsVariables>>,
     /// Client bytes read before the content phase (preread); sent upstream first.
     pub preread: Vec<u8>,
-    /// What the session is doing, for ` while ...` in log lines.
+    /// What the session is doing, for ` while ...` in log lines (empty: nothing said).
     pub action: &'static str,
     /// The error log of the server block.
     pub error_log: ErrorLog,
@@ -135,12 +135,11 @@ impl Session {
         if let Some(err) = err {
             line.push_str(&errno_suffix(err));
         }
-        line.push_str(&format!(
-            " while {}, client: {}, server: {}",
-            self.action,
-            self.client_text(),
-            self.listen_text
-        ));
+        if !self.action.is_empty() {
+            line.push_str(" while ");
+            line.push_str(self.action);
+        }
+        line.push_str(&format!(", client: {}, server: {}", self.client_text(), self.listen_text));
         if let Some(u) = &self.upstream {
             if let Some(peer) = &u.peer {
                 line.push_str(&format!(", upstream: \"{peer}\""));

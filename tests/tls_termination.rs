@@ -311,3 +311,39 @@ fn crl_no_ca_and_context_settings_match_nginx() {
         assert_eq!(strait, nginx);
     }
 }
+
+/// `ssl_session_ticket_key`: a ticket issued by one server resumes on another server with
+/// the same key file and certificates (48- and 80-byte key files).
+#[test]
+fn ticket_keys_are_shared_between_servers() {
+    for size in [48u8, 80] {
+        let key: Vec<u8> = (0..size).map(|i| i.wrapping_mul(37).wrapping_add(11)).collect();
+        let mut servers = Vec::new();
+        for _ in 0..2 {
+            let port = free_port();
+            let conf = format!(
+                "stream {{ server {{
+                    listen 127.0.0.1:{port} ssl;
+                    ssl_protocols TLSv1.2;
+                    ssl_certificate server.crt;
+                    ssl_certificate_key server.key;
+                    ssl_session_ticket_key ticket.key;
+                    return \"$ssl_session_reused\";
+                }} }}"
+            );
+            let instance = Instance::prepare(Flavor::Strait, &format!("{MAIN}{conf}"));
+            for entry in std::fs::read_dir(pki()).unwrap() {
+                let entry = entry.unwrap();
+                std::fs::copy(entry.path(), instance.path().join(entry.file_name())).unwrap();
+            }
+            std::fs::write(instance.path().join("ticket.key"), &key).unwrap();
+            servers.push((port, instance.launch()));
+        }
+        let session = servers[0].1.path().join("session.pem");
+        let session = session.to_str().unwrap();
+        let (first, _) = s_client(servers[0].0, &["-ign_eof", "-sess_out", session]);
+        assert!(first.contains("New, TLSv1.2") && first.contains("\n."), "{first}");
+        let (again, _) = s_client(servers[1].0, &["-ign_eof", "-sess_in", session]);
+        assert!(again.contains("Reused, TLSv1.2") && again.contains("\nr"), "{size}: {again}");
+    }
+}

@@ -119,6 +119,8 @@ pub struct ServerTlsSettings {
     pub session_timeout: Duration,
     /// `ssl_session_tickets` (on).
     pub session_tickets: bool,
+    /// `ssl_session_ticket_key` files, absolute (the first one encrypts).
+    pub ticket_keys: Vec<PathBuf>,
     /// `ssl_alpn` protocols.
     pub alpn: Vec<Vec<u8>>,
     /// `ssl_conf_command` pairs.
@@ -149,6 +151,7 @@ impl Default for ServerTlsSettings {
             session_cache: SessionCache::None,
             session_timeout: Duration::from_secs(300),
             session_tickets: true,
+            ticket_keys: Vec::new(),
             alpn: Vec::new(),
             conf_commands: Vec::new(),
             verify_client: VerifyClient::Off,
@@ -314,6 +317,24 @@ impl ServerTls {
         ffi::ctx_set_session_timeout(&mut ctx, settings.session_timeout.as_secs());
         if !settings.session_tickets {
             ctx.set_options(SslOptions::NO_TICKET);
+        } else if !settings.ticket_keys.is_empty() {
+            let mut keys = Vec::new();
+            for path in &settings.ticket_keys {
+                let shown = path.display().to_string();
+                let content = std::fs::read(path).map_err(|e| {
+                    let (errno, text) = super::password::errno_parts(&e);
+                    TlsConfigError::Missing(format!("open() \"{shown}\" failed ({errno}: {text})"))
+                })?;
+                let key = ffi::TicketKey::from_file_content(&content).ok_or_else(|| {
+                    TlsConfigError::Missing(format!("\"{shown}\" must be 48 or 80 bytes"))
+                })?;
+                keys.push(key);
+            }
+            if !ffi::set_ticket_keys(&mut ctx, keys) {
+                return Err(TlsConfigError::Missing(
+                    "SSL_CTX_set_tlsext_ticket_key_cb() failed".to_string(),
+                ));
+            }
         }
         let sid = openssl::sha::sha256(format!("{:?}", settings.certificates).as_bytes());
         ctx.set_session_id_context(&sid[..32])
@@ -503,6 +524,18 @@ mod tests {
     fn verify_client_values() {
         assert_eq!(VerifyClient::parse(b"optional_no_ca"), Ok(VerifyClient::OptionalNoCa));
         assert_eq!(VerifyClient::parse(b"maybe"), Err("invalid value \"maybe\"".into()));
+    }
+
+    #[test]
+    fn ticket_key_files_must_be_48_or_80_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ticket.key");
+        std::fs::write(&path, [1u8; 10]).unwrap();
+        let settings = ServerTlsSettings { ticket_keys: vec![path.clone()], ..Default::default() };
+        let err = ServerTls::build(&settings, dir.path()).unwrap_err();
+        assert_eq!(err.to_string(), format!("\"{}\" must be 48 or 80 bytes", path.display()));
+        std::fs::write(&path, [1u8; 48]).unwrap();
+        ServerTls::build(&settings, dir.path()).unwrap();
     }
 
     #[test]

@@ -58,6 +58,7 @@ pub struct TlsDirectives {
     session_cache: Option<SessionCache>,
     session_timeout: Option<Duration>,
     session_tickets: Option<bool>,
+    ticket_keys: Option<Vec<PathBuf>>,
     handshake_timeout: Option<Duration>,
     alpn: Option<Vec<Vec<u8>>>,
     conf_commands: Option<Vec<(String, String)>>,
@@ -150,6 +151,7 @@ pub fn take(
         }
         b"ssl_session_timeout" => once(&mut t.session_timeout, d, seconds(d, false)?)?,
         b"ssl_session_tickets" => once(&mut t.session_tickets, d, d.flag()?)?,
+        b"ssl_session_ticket_key" => t.ticket_keys.get_or_insert_with(Vec::new).push(path(d)?),
         b"ssl_handshake_timeout" => once(&mut t.handshake_timeout, d, seconds(d, true)?)?,
         b"ssl_alpn" => {
             let mut protocols = Vec::new();
@@ -256,6 +258,7 @@ impl TlsDirectives {
             session_cache,
             session_timeout,
             session_tickets,
+            ticket_keys,
             handshake_timeout,
             alpn,
             conf_commands,
@@ -419,6 +422,7 @@ impl TlsBuilder {
             session_cache: m.session_cache.unwrap_or_default(),
             session_timeout: m.session_timeout.unwrap_or(Duration::from_secs(300)),
             session_tickets: m.session_tickets.unwrap_or(true),
+            ticket_keys: m.ticket_keys.clone().unwrap_or_default(),
             alpn: m.alpn.clone().unwrap_or_default(),
             conf_commands: m.conf_commands.clone().unwrap_or_default(),
             verify_client: m.verify_client.unwrap_or_default(),

@@ -282,3 +282,167 @@ pub(crate) fn ctx_set_session_timeout(ctx: &mut SslContextBuilder, seconds: u64)
     // SAFETY: ctx is live; the call only stores a number.
     unsafe { SSL_CTX_set_timeout(ctx.as_ptr(), seconds) };
 }
+
+/// One `ssl_session_ticket_key` file: the key name, the HMAC-SHA256 key and the AES-CBC key
+/// (48-byte files: AES-128, 80-byte files: AES-256), as nginx splits it.
+#[derive(Clone)]
+pub(crate) struct TicketKey {
+    name: [u8; 16],
+    hmac: Vec<u8>,
+    aes: Vec<u8>,
+}
+
+impl std::fmt::Debug for TicketKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key bytes.
+        f.debug_struct("TicketKey").field("bits", &(self.aes.len() * 8)).finish()
+    }
+}
+
+impl TicketKey {
+    /// Splits a key file's content as nginx does; `None` unless it is 48 or 80 bytes.
+    /// 48 bytes: name, AES-128 key, HMAC key; 80 bytes: name, HMAC key, AES-256 key.
+    pub(crate) fn from_file_content(bytes: &[u8]) -> Option<TicketKey> {
+        let name = <[u8; 16]>::try_from(bytes.get(..16)?).ok()?;
+        let (hmac, aes) = match bytes.len() {
+            48 => (&bytes[32..48], &bytes[16..32]),
+            80 => (&bytes[16..48], &bytes[48..80]),
+            _ => return None,
+        };
+        Some(TicketKey { name, hmac: hmac.to_vec(), aes: aes.to_vec() })
+    }
+
+    fn cipher(&self) -> *const sys::EVP_CIPHER {
+        // SAFETY: both return static cipher tables.
+        unsafe {
+            if self.aes.len() == 32 {
+                sys::EVP_aes_256_cbc()
+            } else {
+                sys::EVP_aes_128_cbc()
+            }
+        }
+    }
+}
+
+/// The ex_data slot holding a context's ticket keys (the first one encrypts).
+fn ticket_keys_index() -> Option<openssl::ex_data::Index<openssl::ssl::SslContext, Vec<TicketKey>>>
+{
+    static INDEX: std::sync::OnceLock<
+        Option<openssl::ex_data::Index<openssl::ssl::SslContext, Vec<TicketKey>>>,
+    > = std::sync::OnceLock::new();
+    *INDEX.get_or_init(|| openssl::ssl::SslContext::new_ex_index().ok())
+}
+
+/// `SSL_CTRL_SET_TLSEXT_TICKET_KEY_CB`.
+const SSL_CTRL_SET_TLSEXT_TICKET_KEY_CB: c_int = 72;
+
+/// Installs `ssl_session_ticket_key` keys on a context (nginx's `ngx_ssl_session_ticket_keys`).
+pub(crate) fn set_ticket_keys(ctx: &mut SslContextBuilder, keys: Vec<TicketKey>) -> bool {
+    let Some(index) = ticket_keys_index() else {
+        return false;
+    };
+    ctx.set_ex_data(index, keys);
+    type Callback = unsafe extern "C" fn(
+        *mut sys::SSL,
+        *mut u8,
+        *mut u8,
+        *mut sys::EVP_CIPHER_CTX,
+        *mut sys::HMAC_CTX,
+        c_int,
+    ) -> c_int;
+    let callback: Callback = ticket_key_callback;
+    // SAFETY: OpenSSL calls the function back with the ticket callback's signature; the
+    // transmute only erases that signature for the generic `callback_ctrl` entry point.
+    let rc = unsafe {
+        let erased = std::mem::transmute::<Callback, unsafe extern "C" fn()>(callback);
+        sys::SSL_CTX_callback_ctrl__fixed_rust(
+            ctx.as_ptr(),
+            SSL_CTRL_SET_TLSEXT_TICKET_KEY_CB,
+            Some(erased),
+        )
+    };
+    rc == 1
+}
+
+/// The ticket callback: encrypt new tickets with the first key; decrypt with the key the
+/// ticket names (asking for a fresh ticket when it is not the first); unknown names get a
+/// full handshake.
+unsafe extern "C" fn ticket_key_callback(
+    ssl: *mut sys::SSL,
+    name: *mut u8,
+    iv: *mut u8,
+    cipher_ctx: *mut sys::EVP_CIPHER_CTX,
+    hmac_ctx: *mut sys::HMAC_CTX,
+    enc: c_int,
+) -> c_int {
+    // SAFETY: OpenSSL passes a live SSL, a 16-byte name buffer, an IV buffer of the cipher's
+    // IV length, and initialised cipher and HMAC contexts, all valid for this call.
+    unsafe {
+        let ssl = SslRef::from_ptr_mut(ssl);
+        let Some(index) = ticket_keys_index() else {
+            return -1;
+        };
+        let Some(keys) = ssl.ssl_context().ex_data(index) else {
+            return -1;
+        };
+        let name = std::slice::from_raw_parts_mut(name, 16);
+        if enc == 1 {
+            let Some(key) = keys.first() else {
+                return -1;
+            };
+            let cipher = key.cipher();
+            let iv_len = sys::EVP_CIPHER_iv_length(cipher);
+            if sys::RAND_bytes(iv, iv_len) != 1
+                || sys::EVP_EncryptInit_ex(
+                    cipher_ctx,
+                    cipher,
+                    ptr::null_mut(),
+                    key.aes.as_ptr(),
+                    iv,
+                ) != 1
+                || hmac_init(hmac_ctx, key) != 1
+            {
+                return -1;
+            }
+            name.copy_from_slice(&key.name);
+            return 1;
+        }
+        let Some((position, key)) = keys.iter().enumerate().find(|(_, k)| k.name == *name) else {
+            return 0;
+        };
+        if hmac_init(hmac_ctx, key) != 1
+            || sys::EVP_DecryptInit_ex(
+                cipher_ctx,
+                key.cipher(),
+                ptr::null_mut(),
+                key.aes.as_ptr(),
+                iv,
+            ) != 1
+        {
+            return -1;
+        }
+        if position == 0 {
+            1
+        } else {
+            2
+        }
+    }
+}
+
+/// `HMAC_Init_ex(hctx, key, len, EVP_sha256(), NULL)`.
+///
+/// # Safety
+/// `hmac_ctx` must be the live HMAC context OpenSSL handed to the ticket callback.
+unsafe fn hmac_init(hmac_ctx: *mut sys::HMAC_CTX, key: &TicketKey) -> c_int {
+    let len = c_int::try_from(key.hmac.len()).unwrap_or(0);
+    // SAFETY: per this function's contract; the key bytes live across the call.
+    unsafe {
+        sys::HMAC_Init_ex(
+            hmac_ctx,
+            key.hmac.as_ptr().cast(),
+            len,
+            sys::EVP_sha256(),
+            ptr::null_mut(),
+        )
+    }
+}

@@ -51,7 +51,7 @@ pub enum PasswordFileError {
 }
 
 /// The errno and its text as nginx prints them (`strerror`, without Rust's suffix).
-fn errno_parts(error: &std::io::Error) -> (i32, String) {
+pub(crate) fn errno_parts(error: &std::io::Error) -> (i32, String) {
     let errno = error.raw_os_error().unwrap_or(0);
     let text = error.to_string();
     let reason = match text.rfind(" (os error") {

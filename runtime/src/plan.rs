@@ -920,16 +920,8 @@ impl<'a> Compiler<'a> {
         if let Some(group) = self.upstreams.get(&name) {
             return Ok(ProxyPass::Group(group.clone()));
         }
-        if let Some(group) = self.upstream_block_later(&name) {
-            return Ok(ProxyPass::Group(group));
-        }
         let peers = crate::upstream::resolve_peer(d, &name)?;
         Ok(ProxyPass::Group(Arc::new(UpstreamGroup::implicit(&name, peers))))
-    }
-
-    /// Upstream blocks are compiled before servers, so a later block is already known.
-    fn upstream_block_later(&self, name: &str) -> Option<Arc<UpstreamGroup>> {
-        self.upstreams.get(name).cloned()
     }
 }
 

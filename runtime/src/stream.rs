@@ -19,26 +19,6 @@ pub enum Stream {
     Tls(Box<tokio_openssl::SslStream<Stream>>),
 }
 
-impl Stream {
-    /// Shuts the write side down (`proxy_half_close`). TLS sends its close_notify first.
-    pub async fn shutdown_write(&mut self) -> io::Result<()> {
-        use tokio::io::AsyncWriteExt;
-        self.shutdown().await
-    }
-}
-
-impl Drop for Stream {
-    /// A TLS stream says goodbye the way nginx's `ngx_ssl_shutdown` does: one non-blocking
-    /// attempt to send close_notify. It also keeps the session resumable (OpenSSL drops a
-    /// session whose connection ends without it). Written by the TLS module (crate::tls).
-    fn drop(&mut self) {
-        if let Stream::Tls(tls) = self {
-            let mut cx = Context::from_waker(std::task::Waker::noop());
-            let _ = Pin::new(tls.as_mut()).poll_shutdown(&mut cx);
-        }
-    }
-}
-
 impl AsyncRead for Stream {
     fn poll_read(
         self: Pin<&mut Self>,

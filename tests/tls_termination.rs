@@ -347,3 +347,57 @@ fn ticket_keys_are_shared_between_servers() {
         assert!(again.contains("Reused, TLSv1.2") && again.contains("\nr"), "{size}: {again}");
     }
 }
+
+/// A handshake that times out ends silently, one that fails logs nginx's line at `info`;
+/// both end with `$status` 500, as on nginx.
+#[test]
+fn handshake_failures_match_nginx() {
+    use std::io::{Read, Write};
+    let mut seen = Vec::new();
+    for flavor in flavors() {
+        let port = free_port();
+        let conf = format!(
+            "stream {{
+    log_format m '$status';
+    access_log %%DIR%%/access.log m;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate server.crt;
+        ssl_certificate_key server.key;
+        ssl_handshake_timeout 1s;
+        return x;
+    }}
+}}"
+        );
+        let server = start(flavor, &conf);
+        let mut silent = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        silent.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        let mut buf = Vec::new();
+        let started = std::time::Instant::now();
+        let _ = silent.read_to_end(&mut buf);
+        assert!(started.elapsed() >= std::time::Duration::from_millis(500), "{flavor:?}");
+        let mut http = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        http.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let _ = http.read_to_end(&mut buf);
+        assert!(server.wait_log("SSL_do_handshake() failed"), "{flavor:?}");
+        let start = std::time::Instant::now();
+        while server.read("access.log").lines().count() < 2 && start.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(server.read("access.log"), "500\n500\n", "{flavor:?}");
+        let log = server.error_log();
+        let lines: Vec<String> = log
+            .lines()
+            .filter(|l| l.contains("[info]") || l.contains("[error]") || l.contains("[crit]"))
+            .filter(|l| l.contains(": *") && !l.contains("connected to"))
+            .map(|l| l.split(": *").nth(1).unwrap_or_default().to_string())
+            .map(|l| l.split_once(' ').map(|(_, m)| m.to_string()).unwrap_or_default())
+            .filter(|l| !l.is_empty())
+            .map(|l| l.replace(&port.to_string(), "PORT"))
+            .collect();
+        seen.push(lines);
+    }
+    if let [strait, nginx] = seen.as_slice() {
+        assert_eq!(strait, nginx);
+    }
+}

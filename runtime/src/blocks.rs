@@ -39,9 +39,21 @@ impl MapBlock {
         let block =
             d.block.as_ref().ok_or_else(|| d.error("directive \"map\" has no opening \"{\""))?;
 
+        // Named captures of the regex keys are variables the values may already use.
+        let entries = expanded(block, config);
+        let group_name = regex::bytes::Regex::new(r"\(\?(?:P?<|')([A-Za-z_][A-Za-z0-9_]*)[>']")
+            .expect("a valid pattern");
+        for entry in &entries {
+            if entry.name.value.starts_with(b"~") {
+                for name in group_name.captures_iter(&entry.name.value) {
+                    vars.define(&name[1], VarSource::Set, true)?;
+                }
+            }
+        }
+
         // Entries in order: `hostnames`, `volatile`, `KEY VALUE`.
         let mut builder = MapBuilder::new();
-        for entry in expanded(block, config) {
+        for entry in entries {
             let mut tokens: Vec<&[u8]> = vec![&entry.name.value];
             tokens.extend(entry.args.iter().map(|a| a.value.as_slice()));
             match MapEntry::parse(&tokens).map_err(|e| entry.error(e.to_string()))? {

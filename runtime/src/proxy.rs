@@ -77,7 +77,11 @@ pub async fn run(s: &mut Session, client: Stream, proxy: &ProxyConf) -> u16 {
     // Proxy until one side closes or the idle timeout fires.
     s.action = "proxying connection";
     let started = Instant::now();
-    let result = Transfer::new(s, client, upstream, proxy, upload_rate, download_rate).await;
+    let mut transfer = Transfer::new(s, client, upstream, proxy, upload_rate, download_rate);
+    let result = (&mut transfer).await;
+    let (mut client, mut upstream) = (transfer.client, transfer.upstream);
+    crate::session::close_tls(&mut upstream).await;
+    crate::session::close_tls(&mut client).await;
     if let Some(state) = s.upstream.as_mut().and_then(|u| u.states.last_mut()) {
         state.session_time = Some(state.connect_time.unwrap_or_default() + started.elapsed());
     }

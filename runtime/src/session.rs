@@ -158,6 +158,18 @@ impl Session {
     }
 }
 
+/// How long closing a TLS connection may wait to send its close_notify.
+const TLS_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Sends TLS close_notify on a TLS stream before it is closed, as `ngx_ssl_shutdown` does
+/// when nginx closes a connection (without waiting for the peer's). Plain streams are left
+/// to be closed.
+pub async fn close_tls(stream: &mut Stream) {
+    if let Stream::Tls(tls) = stream {
+        let _ = tokio::time::timeout(TLS_CLOSE_TIMEOUT, tls.shutdown()).await;
+    }
+}
+
 /// Runs a session from accept to close.
 pub async fn run(
     plan: Arc<Plan>,
@@ -261,6 +273,7 @@ impl Session {
                     self.sent += value.len() as u64;
                     let _ = stream.flush().await;
                 }
+                close_tls(&mut stream).await;
                 status::OK
             }
             Content::Proxy(proxy) => crate::proxy::run(self, stream, proxy).await,

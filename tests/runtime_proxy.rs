@@ -89,7 +89,7 @@ fn error_and_access_log_lines_match_nginx() {
     let refused = String::from(
         "[error] PID: *N connect() failed (111: Connection refused) while connecting to \
          upstream, client: 127.0.0.1, server: 127.0.0.1:DEAD, upstream: \"127.0.0.1:REFUSED\", \
-         bytes from/to client:0/0, bytes from/to upstream:0/0"
+         bytes from/to client:0/0, bytes from/to upstream:0/0",
     );
     assert!(errors.contains(&refused), "{errors:#?}");
     assert!(
@@ -110,5 +110,52 @@ fn error_and_access_log_lines_match_nginx() {
     for (flavor, other_errors, other_access) in &logs[1..] {
         assert_eq!(other_access, access, "{flavor:?} access log differs");
         assert_eq!(other_errors, errors, "{flavor:?} error log differs");
+    }
+}
+
+#[test]
+fn time_and_connection_variables_have_nginx_formats() {
+    let echo = echo_upstream();
+    // The shape of each line: nginx's formats for times, dates, addresses.
+    let line = regex::Regex::new(concat!(
+        r"^(\d+\.\d{3}|-)\|(\d+\.\d{3}|-)\|(\d+\.\d{3}|-)\|(\d+\.\d{3}|-)\|\d{10}\.\d{3}\|",
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d\|",
+        r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\|\d+\|\d+\|",
+        r"\\x7F\\x00\\x00\\x01\|\d+\|127\.0\.0\.1\|\d{3}$",
+    ))
+    .unwrap();
+    let digits = regex::Regex::new(r"\d+\.\d{3}").unwrap();
+    let mut runs = Vec::new();
+    for flavor in flavors() {
+        let ports = Ports::new(echo);
+        let mut server = Instance::start(flavor, &config("proxy.conf", &ports.vars));
+        roundtrip(ports.port("PROXY"), b"timing");
+        exchange(ports.port("DEAD"), b"");
+        exchange(ports.port("RETURN"), b"");
+        server.quit();
+
+        // Every line has the shape of nginx's formats.
+        let text = server.read("times.log");
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        assert_eq!(lines.len(), 3, "{flavor:?}: {lines:#?}");
+        for l in &lines {
+            assert!(line.is_match(l), "{flavor:?}: {l}");
+        }
+
+        // Which fields are `-` and the statuses, for the comparison with nginx.
+        lines = lines
+            .iter()
+            .map(|l| {
+                let fields: Vec<&str> = l.split('|').collect();
+                let times = fields[..4].join("|");
+                format!("{}|{}", digits.replace_all(&times, "T"), fields[12])
+            })
+            .collect();
+        lines.sort();
+        runs.push((flavor, lines));
+    }
+    assert_eq!(runs[0].1, vec!["T|-|-|-|200", "T|-|-|T|502", "T|T|T|T|200"]);
+    for run in &runs[1..] {
+        assert_eq!(run.1, runs[0].1, "{:?}", run.0);
     }
 }

@@ -164,6 +164,7 @@ async fn connect(
     tried: &mut Tried,
 ) -> Connected {
     let start = Instant::now();
+    let mut attempt_start = start;
     let mut tries = tried.tries_left();
     if proxy.next_upstream_tries > 0 {
         tries = tries.min(proxy.next_upstream_tries);
@@ -172,10 +173,9 @@ async fn connect(
         s.action = "connecting to upstream";
 
         // A new attempt closes the previous attempt's timing.
+        close_attempt(s, attempt_start);
+        attempt_start = Instant::now();
         let upstream = s.upstream.as_mut().expect("proxy state");
-        if let Some(state) = upstream.states.last_mut() {
-            state.session_time.get_or_insert(start.elapsed());
-        }
 
         // Pick a peer.
         let peer = match group.balancer.get(tried) {
@@ -187,6 +187,7 @@ async fn connect(
                     ..UpstreamState::default()
                 });
                 s.log(Level::Error, None, "no live upstreams");
+                close_attempt(s, attempt_start);
                 return Connected::Failed(status::BAD_GATEWAY);
             }
         };
@@ -195,7 +196,6 @@ async fn connect(
         upstream.sent = 0;
         upstream.states.push(UpstreamState { peer: peer.name.clone(), ..Default::default() });
         tracing::Span::current().record("upstream.peer", peer.name.as_str());
-        let attempt_start = Instant::now();
         crate::session::next_connection_number();
 
         // TCP (or unix) connect under proxy_connect_timeout.
@@ -224,6 +224,7 @@ async fn connect(
                     Ok(Ok(stream)) => return Connected::Stream(stream, peer),
                     Ok(Err(UpstreamTlsError::Fatal)) => {
                         group.balancer.free(tried, peer, Outcome::Succeeded);
+                        close_attempt(s, attempt_start);
                         return Connected::Failed(status::INTERNAL_SERVER_ERROR);
                     }
                     Ok(Err(UpstreamTlsError::NextUpstream)) => false,
@@ -248,8 +249,17 @@ async fn connect(
         tries = tries.saturating_sub(1).min(tried.tries_left());
         let out_of_time = proxy.next_upstream_timeout.is_some_and(|limit| start.elapsed() >= limit);
         if tries == 0 || !proxy.next_upstream || out_of_time {
+            close_attempt(s, attempt_start);
             return Connected::Failed(status::BAD_GATEWAY);
         }
+    }
+}
+
+/// Ends the timing of the current attempt (`$upstream_session_time`), once.
+fn close_attempt(s: &mut Session, attempt_start: Instant) {
+    let upstream = s.upstream.as_mut().expect("proxy state");
+    if let Some(state) = upstream.states.last_mut() {
+        state.session_time.get_or_insert(attempt_start.elapsed());
     }
 }
 

@@ -217,3 +217,32 @@ fn worker_shutdown_timeout_closes_sessions_left_open() {
         assert!(server.wait_exit().success(), "{flavor:?}");
     }
 }
+
+#[test]
+fn worker_connections_caps_sessions() {
+    let silent = silent_upstream();
+    let port = free_port();
+    let conf = format!(
+        "daemon off;\npid %%DIR%%/nginx.pid;\nerror_log %%DIR%%/error.log notice;\n\
+         events {{ worker_connections 2; }}\nstream {{\n    server {{\n        \
+         listen 127.0.0.1:{port};\n        proxy_pass 127.0.0.1:{silent};\n    }}\n}}\n"
+    );
+    let server = Instance::start(Flavor::Strait, &conf);
+    let held: Vec<TcpStream> =
+        (0..2).map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+
+    // The third connection is closed at once, with nginx's alert.
+    assert_eq!(read_all(port), b"");
+    assert!(server.wait_log("[alert]"), "{}", server.error_log());
+    assert!(server.error_log().contains("2 worker_connections are not enough"));
+
+    // Once one ends, a new session is served again.
+    drop(held);
+    std::thread::sleep(Duration::from_millis(200));
+    let mut again = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    again.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut buf = [0u8; 1];
+    let err = again.read(&mut buf).unwrap_err();
+    assert!(matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
+}

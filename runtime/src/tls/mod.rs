@@ -11,6 +11,15 @@
 //! | [`acceptor`] | `listen ... ssl`: the server context and the handshake |
 //! | [`variables`] | `$ssl_*` values of a terminated session, in nginx's formats |
 //! | [`preread`] | the ClientHello parser behind `ssl_preread` |
+//! | [`context`] | what both sides share: protocols, ciphers, conf commands, CAs, CRLs |
+//! | [`directives`] | reading, merging and building the TLS directives of a configuration |
+//! | [`phase`] | the session's ssl and preread phases and the upstream TLS step |
+//! | `ffi` | the few OpenSSL calls the `openssl` crate lacks (the only `unsafe` code) |
+//!
+//! Faults map to what the outside sees in one place each: [`connector::UpstreamTlsError`]
+//! (`$status` 500 and no next upstream for certificate faults, next upstream for handshake
+//! and verification), [`acceptor::ServerTlsError`] (400 for client certificates, 500
+//! otherwise), [`context::TlsConfigError`] (startup).
 
 pub mod acceptor;
 pub mod cache;

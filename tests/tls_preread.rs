@@ -96,3 +96,52 @@ fn preread_variables_match_nginx() {
         assert_eq!(strait, nginx);
     }
 }
+
+/// A ClientHello larger than `preread_buffer_size`, and one that never completes within
+/// `preread_timeout`: the same log line and `$status` as nginx.
+#[test]
+fn preread_limits_match_nginx() {
+    let big = hello([3, 3], &[sni(&"x".repeat(200))]);
+    let mut seen = Vec::new();
+    for flavor in flavors() {
+        let port = free_port();
+        let conf = format!(
+            "stream {{
+    log_format m '$status $ssl_preread_server_name';
+    access_log %%DIR%%/access.log m;
+    server {{
+        listen 127.0.0.1:{port};
+        ssl_preread on;
+        preread_buffer_size 64;
+        preread_timeout 1s;
+        return \"$ssl_preread_server_name\";
+    }}
+}}"
+        );
+        let server = Instance::start(flavor, &format!("{MAIN}{conf}"));
+        assert_eq!(ask(port, &[&big]), "", "{flavor:?}");
+        assert_eq!(ask(port, &[&big[..30]]), "", "{flavor:?}");
+        let start = std::time::Instant::now();
+        while server.read("access.log").lines().count() < 2 && start.elapsed().as_secs() < 5 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let access = server.read("access.log");
+        let log = server.error_log();
+        let full = log
+            .lines()
+            .find(|l| l.contains("preread buffer full"))
+            .map(|l| l.split_once(": *").map_or("", |(_, m)| m).to_string())
+            .map(|m| {
+                m.split_once(' ').map_or(String::new(), |(_, m)| m.replace(&port.to_string(), "P"))
+            })
+            .unwrap_or_default();
+        seen.push((access, full));
+    }
+    for (access, full) in &seen {
+        assert!(full.starts_with("preread buffer full while prereading client data"), "{full}");
+        assert_eq!(access.lines().count(), 2, "{access}");
+    }
+    if let [strait, nginx] = seen.as_slice() {
+        assert_eq!(strait, nginx);
+    }
+}

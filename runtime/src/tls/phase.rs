@@ -263,6 +263,9 @@ pub async fn preread(s: &mut Session, stream: &mut Stream) -> Result<(), u16> {
         return Ok(());
     }
     s.action = "prereading client data";
+    // As in nginx, the variables exist (empty) from the start of the preread; bytes that are
+    // not TLS remove them again.
+    s.ssl_preread = Some(Box::new(PrereadVariables(ClientHello::default())));
     let limit = s.server.preread_buffer_size;
     let deadline = tokio::time::Instant::now() + s.server.preread_timeout;
     let mut chunk = vec![0u8; limit.max(1)];
@@ -273,7 +276,10 @@ pub async fn preread(s: &mut Session, stream: &mut Stream) -> Result<(), u16> {
                 s.ssl_preread = Some(Box::new(PrereadVariables(hello)));
                 return Ok(());
             }
-            Preread::NotTls => return Ok(()),
+            Preread::NotTls => {
+                s.ssl_preread = None;
+                return Ok(());
+            }
             Preread::NeedMore => {}
         }
         if s.preread.len() >= limit {

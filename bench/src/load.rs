@@ -44,6 +44,8 @@ pub(crate) struct Rate {
     pub p99_ms: f64,
     /// Connections that did not get the expected reply.
     pub(crate) failed: u64,
+    /// Connections completed with the expected reply.
+    pub(crate) completed: u64,
 }
 
 /// `concurrency` loops each open a connection, send a request, read the reply to EOF, and
@@ -88,6 +90,7 @@ pub(crate) async fn short_connections(
         p50_ms: percentile(&latencies, 0.50),
         p99_ms: percentile(&latencies, 0.99),
         failed,
+        completed: latencies.len() as u64,
     }
 }
 

@@ -30,7 +30,13 @@ impl Proxy {
     /// Writes a configuration whose `stream {}` block holds `servers` (with `{PORT}` replaced
     /// by a free loopback port), starts the program in the foreground, and waits until its pid
     /// file exists and its port accepts connections.
-    pub(crate) fn start(program: &Program, workers: usize, servers: &str) -> anyhow::Result<Proxy> {
+    /// With `cpus`, the proxy runs under `taskset -c CPUS`.
+    pub(crate) fn start(
+        program: &Program,
+        workers: usize,
+        servers: &str,
+        cpus: Option<&str>,
+    ) -> anyhow::Result<Proxy> {
         let root = tempfile::Builder::new().prefix("strait-bench-").tempdir()?;
         std::fs::create_dir_all(root.path().join("conf"))?;
         std::fs::create_dir_all(root.path().join("logs"))?;
@@ -45,7 +51,15 @@ impl Proxy {
         std::fs::write(root.path().join("conf/nginx.conf"), config)?;
 
         let prefix = format!("{}/", root.path().display());
-        let child = Command::new(&program.binary)
+        let mut command = match cpus {
+            Some(cpus) => {
+                let mut taskset = Command::new("taskset");
+                taskset.args(["-c", cpus]).arg(&program.binary);
+                taskset
+            }
+            None => Command::new(&program.binary),
+        };
+        let child = command
             .args(["-p", &prefix, "-c", "conf/nginx.conf", "-e", "logs/error.log"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -73,6 +87,25 @@ impl Proxy {
             std::thread::sleep(Duration::from_millis(20));
         }
         bail!("the proxy did not become ready within 10 s")
+    }
+
+    /// CPU time the proxy has used so far, in nanoseconds: every thread of its process and
+    /// of its child processes (nginx's workers), from `/proc/PID/task/TID/schedstat`.
+    pub(crate) fn cpu_ns(&self) -> u64 {
+        let mut total = 0;
+        let mut pids = vec![self.child.id()];
+        while let Some(pid) = pids.pop() {
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
+            for task in tasks.flatten() {
+                let path = task.path();
+                let schedstat = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
+                let ns = schedstat.split_whitespace().next().and_then(|n| n.parse::<u64>().ok());
+                total += ns.unwrap_or(0);
+                let children = std::fs::read_to_string(path.join("children")).unwrap_or_default();
+                pids.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+            }
+        }
+        total
     }
 
     /// The proxy's error log so far.

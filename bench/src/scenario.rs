@@ -73,8 +73,10 @@ pub(crate) fn all() -> Vec<Spec> {
 /// The measured figures of one program in one row.
 #[derive(Debug, Clone, Copy)]
 enum Figures {
-    Throughput(f64),
-    Rate(load::Rate),
+    /// MiB/s, and the proxy's CPU microseconds per MiB moved.
+    Throughput(f64, f64),
+    /// Short-connection figures, and the proxy's CPU microseconds per connection.
+    Rate(load::Rate, f64),
 }
 
 /// A finished row: the spec's name and each program's figures or why there are none.
@@ -110,26 +112,53 @@ async fn measure_one(
     }
     .map_err(|e| format!("upstream: {e:#}"))?;
     let servers = server_block(spec, upstream, pki).map_err(|e| format!("{e:#}"))?;
-    let proxy = tokio::task::block_in_place(|| Proxy::start(program, spec.workers, &servers))
-        .map_err(|e| format!("{e:#}"))?;
 
+    // One-worker rows measure the proxy alone: it gets CPU 0, this process (clients and
+    // upstreams) the others. Two-worker rows share every CPU.
+    let pinned = spec.workers == 1 && cpus() >= 2;
+    pin_self(if pinned { "1-63" } else { "0-63" });
+    let proxy_cpus = pinned.then_some("0");
+    let proxy =
+        tokio::task::block_in_place(|| Proxy::start(program, spec.workers, &servers, proxy_cpus))
+            .map_err(|e| format!("{e:#}"))?;
+
+    // The proxy's CPU time is read around the measured window only (not the warm-up).
     let figures = match spec.load {
         Load::Bulk => {
             load::bulk(proxy.addr, 4, Duration::from_millis(500)).await;
-            Figures::Throughput(load::bulk(proxy.addr, 4, measure).await)
+            let cpu = proxy.cpu_ns();
+            let throughput = load::bulk(proxy.addr, 4, measure).await;
+            let cpu = (proxy.cpu_ns() - cpu) as f64 / 1000.0;
+            Figures::Throughput(throughput, cpu / (throughput * measure.as_secs_f64()))
         }
         Load::Short => {
             load::short_connections(proxy.addr, 32, Duration::from_millis(500)).await;
+            let cpu = proxy.cpu_ns();
             let rate = load::short_connections(proxy.addr, 32, measure).await;
+            let cpu = (proxy.cpu_ns() - cpu) as f64 / 1000.0;
             if rate.failed > 0 && rate.per_second == 0.0 {
                 let log: String = proxy.error_log().lines().take(3).collect::<Vec<_>>().join(" | ");
                 return Err(format!("every connection failed: {log}"));
             }
-            Figures::Rate(rate)
+            Figures::Rate(rate, cpu / rate.completed.max(1) as f64)
         }
     };
     tokio::task::block_in_place(|| drop(proxy));
     Ok(figures)
+}
+
+/// How many CPUs this machine has.
+pub(crate) fn cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Moves every thread of this process to `list` (taskset syntax); without taskset, nothing.
+fn pin_self(list: &str) {
+    let _ = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", list, &std::process::id().to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
 }
 
 /// The `server {}` (and `map {}`) text of a row, `{PORT}` standing for the listen port.
@@ -162,6 +191,7 @@ fn server_block(spec: &Spec, upstream: SocketAddr, pki: &Path) -> anyhow::Result
     if let (Some(certificate), Some(key)) = (certificate, key) {
         ssl = format!(
             "    proxy_ssl on;\n    proxy_ssl_session_reuse off;\n    proxy_ssl_verify on;\n\
+             \x20   proxy_ssl_protocols TLSv1.2 TLSv1.3;\n\
              \x20   proxy_ssl_trusted_certificate {pki}/ca.crt;\n    proxy_ssl_name localhost;\n\
              \x20   proxy_ssl_certificate {certificate};\n    proxy_ssl_certificate_key {key};\n"
         );
@@ -184,10 +214,11 @@ pub(crate) fn machine(programs: &Programs) -> String {
                 .map(|l| l.split_once(':').map(|(_, v)| v.trim().to_string()).unwrap_or_default())
         })
         .unwrap_or_else(|| "unknown CPU".to_string());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = cpus();
     let nginx = programs.nginx.as_ref().map(|n| version(&n.binary)).unwrap_or_default();
     format!(
-        "machine: {cpu}, {cores} cores; strait: {}; nginx: {}",
+        "machine: {cpu}, {cores} cores; strait: {}; nginx: {}\n\
+         1-worker rows: the proxy pinned to CPU 0, clients and upstreams to the other CPUs",
         programs.strait.binary.display(),
         if nginx.is_empty() { "not installed".to_string() } else { nginx }
     )
@@ -215,16 +246,24 @@ impl Row {
 impl fmt::Display for Row {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let metrics: Vec<(&str, Metric)> = match (&self.strait, &self.nginx) {
-            (Ok(Figures::Throughput(_)), _) | (_, Ok(Figures::Throughput(_))) => {
-                vec![("MiB/s", |f| match f {
-                    Figures::Throughput(t) => *t,
-                    Figures::Rate(_) => f64::NAN,
-                })]
-            }
+            (Ok(Figures::Throughput(..)), _) | (_, Ok(Figures::Throughput(..))) => vec![
+                ("MiB/s", |f| match f {
+                    Figures::Throughput(t, _) => *t,
+                    Figures::Rate(..) => f64::NAN,
+                }),
+                ("cpu us/MiB", |f| match f {
+                    Figures::Throughput(_, cpu) => *cpu,
+                    Figures::Rate(..) => f64::NAN,
+                }),
+            ],
             _ => vec![
                 ("conn/s", |f| rate(f).per_second),
                 ("p50 ms", |f| rate(f).p50_ms),
                 ("p99 ms", |f| rate(f).p99_ms),
+                ("cpu us/conn", |f| match f {
+                    Figures::Rate(_, cpu) => *cpu,
+                    Figures::Throughput(..) => f64::NAN,
+                }),
             ],
         };
         for (index, (metric, get)) in metrics.iter().enumerate() {
@@ -259,10 +298,14 @@ type Metric = fn(&Figures) -> f64;
 /// The short-connection figures of `f` (rows of that kind only have them).
 fn rate(f: &Figures) -> load::Rate {
     match f {
-        Figures::Rate(rate) => *rate,
-        Figures::Throughput(_) => {
-            load::Rate { per_second: f64::NAN, p50_ms: f64::NAN, p99_ms: f64::NAN, failed: 0 }
-        }
+        Figures::Rate(rate, _) => *rate,
+        Figures::Throughput(..) => load::Rate {
+            per_second: f64::NAN,
+            p50_ms: f64::NAN,
+            p99_ms: f64::NAN,
+            failed: 0,
+            completed: 0,
+        },
     }
 }
 

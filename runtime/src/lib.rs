@@ -41,14 +41,18 @@
 #![warn(missing_docs)]
 
 pub mod blocks;
+pub mod buffer;
 pub mod conf;
 pub mod geo;
+pub mod limit_conn;
 pub mod listen;
 pub mod log;
 pub mod log_format;
 pub mod map;
 pub mod plan;
 pub mod proxy;
+pub mod proxy_protocol;
+pub mod realip;
 pub mod resolver;
 pub mod server;
 pub mod session;

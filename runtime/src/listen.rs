@@ -65,6 +65,10 @@ pub struct ListenSpec {
     pub keepalive: Option<KeepAlive>,
     /// `ssl`
     pub ssl: bool,
+    /// `proxy_protocol`: a PROXY header precedes the session (crate::proxy_protocol).
+    pub proxy_protocol: bool,
+    /// `fastopen=N`: the `TCP_FASTOPEN` queue length.
+    pub fastopen: Option<i32>,
 }
 
 impl ListenSpec {
@@ -84,6 +88,8 @@ impl ListenSpec {
             reuseport: false,
             keepalive: None,
             ssl: false,
+            proxy_protocol: false,
+            fastopen: None,
         };
         for arg in &d.args[1..] {
             let v = arg.value.as_slice();
@@ -122,8 +128,16 @@ impl ListenSpec {
                 })?);
             } else if v == b"ssl" {
                 spec.ssl = true;
-            } else if matches!(v, b"udp" | b"proxy_protocol" | b"deferred" | b"default_server")
-                || v.starts_with(b"fastopen=")
+            } else if v == b"proxy_protocol" {
+                spec.proxy_protocol = true;
+            } else if let Some(n) = v.strip_prefix(b"fastopen=") {
+                spec.bind = true;
+                spec.fastopen = Some(
+                    parse_number(n)
+                        .and_then(|n| i32::try_from(n).ok())
+                        .ok_or_else(|| d.error(format!("invalid fastopen \"{}\"", text(v))))?,
+                );
+            } else if matches!(v, b"udp" | b"deferred" | b"default_server")
                 || v.starts_with(b"setfib=")
                 || v.starts_with(b"accept_filter=")
             {
@@ -258,6 +272,10 @@ pub fn bind(spec: &ListenSpec) -> std::io::Result<Socket> {
     }
     socket.set_nonblocking(true)?;
     socket.bind(&addr)?;
+    if let Some(queue) = spec.fastopen {
+        use std::os::fd::AsFd;
+        crate::sys::set_tcp_fastopen(socket.as_fd(), queue)?;
+    }
     socket.listen(spec.backlog)?;
     Ok(socket)
 }

@@ -131,6 +131,8 @@ pub struct ProxyConf {
     pub resolver_timeout: Duration,
     /// The upstream TLS step, when `proxy_ssl on`.
     pub tls: Option<Arc<dyn UpstreamTls>>,
+    /// `proxy_protocol` (off): send a PROXY v1 header after connecting (crate::proxy_protocol).
+    pub proxy_protocol: bool,
 }
 
 /// The content handler of a server.
@@ -207,6 +209,12 @@ pub struct ServerConf {
     pub ssl: Option<Arc<crate::tls::phase::ServerSsl>>,
     /// `ssl_preread on`.
     pub ssl_preread: bool,
+    /// `proxy_protocol_timeout` (30s), for `listen ... proxy_protocol` addresses.
+    pub proxy_protocol_timeout: Duration,
+    /// `set_real_ip_from` addresses, trusted in the post-accept phase (crate::realip).
+    pub realip_from: Vec<AccessRule>,
+    /// `limit_conn` limits, checked in the preaccess phase (crate::limit_conn).
+    pub limit_conn: crate::limit_conn::LimitConn,
 }
 
 /// A listening socket and the servers reached through it.
@@ -295,6 +303,12 @@ struct Inherited {
     access: Vec<AccessRule>,
     /// `proxy_ssl*`, `ssl_*` and `ssl_preread` (crate::tls::directives).
     tls: crate::tls::directives::TlsDirectives,
+    proxy_protocol: Option<bool>,
+    proxy_protocol_timeout: Option<Duration>,
+    realip_from: Vec<AccessRule>,
+    limits: Option<Vec<crate::limit_conn::Limit>>,
+    limit_conn_log_level: Option<Level>,
+    limit_conn_dry_run: Option<bool>,
 }
 
 fn set_once<T>(slot: &mut Option<T>, d: &Directive, value: T) -> Result<(), ConfigError> {
@@ -317,6 +331,8 @@ struct Compiler<'a> {
     split_clients: Vec<crate::blocks::SplitClientsBlock>,
     /// Connectors, server contexts and certificate caches (crate::tls).
     tls: crate::tls::directives::TlsBuilder,
+    /// `limit_conn_zone` zones.
+    zones: Vec<Arc<crate::limit_conn::Zone>>,
 }
 
 impl<'a> Compiler<'a> {
@@ -332,6 +348,7 @@ impl<'a> Compiler<'a> {
             geos: Vec::new(),
             split_clients: Vec::new(),
             tls: crate::tls::directives::TlsBuilder::new(&paths.conf_prefix),
+            zones: Vec::new(),
         }
     }
 
@@ -579,12 +596,20 @@ impl<'a> Compiler<'a> {
             }
         }
 
+        // Pass 1b: limit_conn zones, so limits may name them before or after.
+        for d in &directives {
+            if d.name.value == b"limit_conn_zone" {
+                let zone = crate::limit_conn::Zone::compile(d, &mut self.vars)?;
+                self.zones.push(Arc::new(zone));
+            }
+        }
+
         // Pass 2: stream-level settings, log formats, upstreams, maps.
         let mut inherited = Inherited::default();
         let mut map_index = 0;
         for d in &directives {
             match d.name.value.as_slice() {
-                b"server" => {}
+                b"server" | b"limit_conn_zone" => {}
                 b"upstream" => {
                     let group = UpstreamGroup::compile(d, config, &mut self.vars)?;
                     let name = group.name().to_string();
@@ -687,10 +712,17 @@ impl<'a> Compiler<'a> {
             b"preread_timeout" => set_once(&mut s.preread_timeout, d, time(d)?)?,
             b"resolver_timeout" => set_once(&mut s.resolver_timeout, d, time(d)?)?,
             b"resolver" => set_once(&mut s.resolver, d, crate::resolver::Resolver::parse(d)?)?,
-            // Only PROXY protocol listeners use it, and those are rejected.
-            b"proxy_protocol_timeout" => {
-                time(d)?;
+            b"proxy_protocol_timeout" => set_once(&mut s.proxy_protocol_timeout, d, time(d)?)?,
+            b"proxy_protocol" => set_once(&mut s.proxy_protocol, d, d.flag()?)?,
+            b"set_real_ip_from" => s.realip_from.push(crate::realip::parse_from(d)?),
+            b"limit_conn" => {
+                let limit = crate::limit_conn::parse_limit(d, &self.zones)?;
+                s.limits.get_or_insert_with(Vec::new).push(limit);
             }
+            b"limit_conn_log_level" => {
+                set_once(&mut s.limit_conn_log_level, d, crate::limit_conn::parse_log_level(d)?)?
+            }
+            b"limit_conn_dry_run" => set_once(&mut s.limit_conn_dry_run, d, d.flag()?)?,
             b"proxy_upload_rate" | b"proxy_download_rate" => {
                 let arg = d.one_arg()?;
                 let value = Complex::compile(&arg.value, &mut self.vars).map_err(|e| at(d, e))?;
@@ -885,7 +917,15 @@ impl<'a> Compiler<'a> {
                     .resolver_timeout
                     .or(stream.resolver_timeout)
                     .unwrap_or(Duration::from_secs(30)),
+                proxy_protocol: own.proxy_protocol.or(stream.proxy_protocol).unwrap_or(false),
             })),
+        };
+        let realip_from =
+            if own.realip_from.is_empty() { stream.realip_from.clone() } else { own.realip_from };
+        let limit_conn = crate::limit_conn::LimitConn {
+            limits: own.limits.or_else(|| stream.limits.clone()).unwrap_or_default(),
+            log_level: own.limit_conn_log_level.or(stream.limit_conn_log_level).unwrap_or(Level::Error),
+            dry_run: own.limit_conn_dry_run.or(stream.limit_conn_dry_run).unwrap_or(false),
         };
         let server = ServerConf {
             listens,
@@ -905,6 +945,12 @@ impl<'a> Compiler<'a> {
             access_logs,
             ssl,
             ssl_preread: tls.preread(),
+            proxy_protocol_timeout: own
+                .proxy_protocol_timeout
+                .or(stream.proxy_protocol_timeout)
+                .unwrap_or(Duration::from_secs(30)),
+            realip_from,
+            limit_conn,
         };
         Ok((server, listen_directives))
     }
@@ -1093,8 +1139,8 @@ mod tests {
                 "no port in upstream \"nowhere\"",
             ),
             (
-                "stream { server { listen 1; limit_conn z 1; return a; } }",
-                "\"limit_conn\" directive is not supported by strait yet",
+                "stream { server { listen 1; pass 127.0.0.1:2; } }",
+                "\"pass\" directive is not supported by strait yet",
             ),
         ];
         for (source, message) in cases {

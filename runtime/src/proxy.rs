@@ -211,6 +211,19 @@ async fn connect(
                     s.log_bare(Level::Info, &format!("proxy {local} connected to {}", peer.name));
                 }
 
+                // The PROXY protocol header, before TLS (crate::proxy_protocol).
+                let mut stream = stream;
+                if proxy.proxy_protocol {
+                    if let Err(err) = crate::proxy_protocol::send(s, &mut stream).await {
+                        s.log(Level::Error, Some(&err), "send() failed");
+                        if let Some(event) = group.balancer.free(tried, peer, Outcome::Failed) {
+                            s.log(Level::Warn, None, &event.to_string());
+                        }
+                        close_attempt(s, attempt_start);
+                        return Connected::Failed(status::BAD_GATEWAY);
+                    }
+                }
+
                 // The upstream TLS step, when proxy_ssl is on.
                 let Some(tls) = &proxy.tls else {
                     return Connected::Stream(stream, peer);
@@ -311,7 +324,7 @@ async fn connect_peer(s: &mut Session, addr: &PeerAddr, proxy: &ProxyConf) -> io
 
 /// One direction of the transfer.
 struct Direction {
-    buf: Box<[u8]>,
+    buf: crate::buffer::Buffer,
     start: usize,
     end: usize,
     eof: bool,
@@ -324,7 +337,7 @@ struct Direction {
 impl Direction {
     fn new(size: usize, rate: usize) -> Direction {
         Direction {
-            buf: vec![0; size.max(1)].into_boxed_slice(),
+            buf: crate::buffer::Buffer::take(size),
             start: 0,
             end: 0,
             eof: false,

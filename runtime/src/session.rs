@@ -115,6 +115,12 @@ pub struct Session {
     pub action: &'static str,
     /// The error log of the server block.
     pub error_log: ErrorLog,
+    /// The addresses of the PROXY protocol header (crate::proxy_protocol).
+    pub proxy_protocol: Option<Box<crate::proxy_protocol::ProxyAddrs>>,
+    /// The connection's own client address when realip replaced it (crate::realip).
+    pub realip: Option<ClientAddr>,
+    /// `$limit_conn_status` (crate::limit_conn).
+    pub limit_conn_status: Option<crate::limit_conn::LimitConnStatus>,
 }
 
 impl Session {
@@ -209,6 +215,9 @@ pub async fn run(
         preread: Vec::new(),
         action: "initializing connection",
         error_log,
+        proxy_protocol: None,
+        realip: None,
+        limit_conn_status: None,
     };
     async move {
         let status = session.phases(stream).await;
@@ -222,7 +231,7 @@ pub async fn run(
 
 impl Session {
     /// Walks the phases; returns the `$status` the session ends with.
-    async fn phases(&mut self, stream: Stream) -> u16 {
+    async fn phases(&mut self, mut stream: Stream) -> u16 {
         // post-accept: nginx logs the new connection before anything else.
         if self.error_log.enabled(Level::Info) {
             let peer = match &self.client {
@@ -231,14 +240,28 @@ impl Session {
             };
             self.log_bare(Level::Info, &format!("client {} connected to {}", peer, self.addr_text));
         }
+
+        // The PROXY protocol header, before the phases (crate::proxy_protocol).
+        if crate::proxy_protocol::enabled(self) {
+            if let Err(status) = crate::proxy_protocol::read(self, &mut stream).await {
+                return status;
+            }
+        }
         self.action = "initializing session";
 
-        // preaccess: `set` assignments, in configuration order.
+        // post-accept: realip (crate::realip).
+        crate::realip::post_accept(self);
+
+        // preaccess: `set` assignments, in configuration order, then limit_conn.
         let server = self.server.clone();
         for (index, value) in &server.sets {
             let value = self.complex(value);
             self.vars.assign(*index, value);
         }
+        let _held = match crate::limit_conn::preaccess(self) {
+            Ok(held) => held,
+            Err(status) => return status,
+        };
 
         // access: allow/deny, first matching rule wins.
         if let Some(rule) = server.access.iter().find(|r| r.matches(&self.client)) {

@@ -1,5 +1,6 @@
 //! The few operating system calls std does not wrap: fork for `daemon on`, the thread id for
-//! error log lines, and `kill` for `-s` and for signalling ourselves.
+//! error log lines, `kill` for `-s` and for signalling ourselves, and the parent-death signal
+//! that ties `strait up`'s server to it.
 //!
 //! This is the only module of strait-runtime allowed to use `unsafe`: each call is a plain libc
 //! function whose contract is stated next to it.
@@ -75,6 +76,71 @@ pub fn set_nofile_limit(limit: u64) -> io::Result<()> {
     let rlimit = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
     // SAFETY: `rlimit` is a valid, initialised struct that setrlimit only reads.
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Makes the child that `command` starts receive `signal` when the thread that spawned it
+/// ends (`prctl(PR_SET_PDEATHSIG)`), so a server started by `strait up` does not outlive it
+/// even when `strait up` is killed with SIGKILL. A parent already gone by the time the child
+/// runs (the race prctl leaves open) makes the child exit at once.
+pub fn die_with_parent(command: &mut std::process::Command, signal: i32) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getpid takes no arguments and cannot fail.
+    let parent = unsafe { libc::getpid() };
+    let hook = move || {
+        // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers; getppid takes none. Both are
+        // async-signal-safe, which is all the child may call between fork and exec.
+        unsafe {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs in the forked child before exec and only makes the
+    // async-signal-safe calls above; it allocates nothing and takes no locks.
+    unsafe {
+        command.pre_exec(hook);
+    }
+}
+
+/// Reads the bytes waiting on socket `fd` into `buf` without consuming them
+/// (`recv(MSG_PEEK)`, as nginx peeks at a PROXY protocol header). Non-blocking sockets give
+/// `WouldBlock` when nothing is there yet.
+pub fn peek(fd: std::os::fd::BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `buf` is a valid writable region of `buf.len()` bytes for the whole call, and
+    // `fd` is an open descriptor borrowed for the call.
+    let n = unsafe {
+        libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_PEEK)
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// Sets `TCP_FASTOPEN` on a listening socket (`listen ... fastopen=N`): the queue length of
+/// connections whose data arrived with the SYN.
+pub fn set_tcp_fastopen(fd: std::os::fd::BorrowedFd<'_>, queue: i32) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the option value is a live `c_int` whose size is passed with it; `fd` is an open
+    // descriptor borrowed for the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_FASTOPEN,
+            (&queue as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc == -1 {
         return Err(io::Error::last_os_error());
     }
     Ok(())

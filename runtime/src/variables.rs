@@ -41,13 +41,17 @@ pub enum Builtin {
     UpstreamSessionTime,
     RealipRemoteAddr,
     RealipRemotePort,
-    /// `$proxy_protocol_*`: empty, since strait does not read PROXY headers yet (the
-    /// `proxy_protocol` listen parameter is rejected), exactly what nginx gives without one.
-    ProxyProtocol,
+    /// `$proxy_protocol_addr`, `_port`, `_server_addr`, `_server_port` (crate::proxy_protocol).
+    ProxyProtocol(crate::proxy_protocol::ProxyPart),
+    /// `$proxy_protocol_tlv_*` (nginx 1.23.2): never found, strait keeps no TLVs (README).
+    ProxyProtocolTlv,
+    /// `$limit_conn_status` (crate::limit_conn).
+    LimitConnStatus,
 }
 
 impl Builtin {
     fn lookup(name: &str) -> Option<Builtin> {
+        use crate::proxy_protocol::ProxyPart;
         use Builtin::*;
         Some(match name {
             "binary_remote_addr" => BinaryRemoteAddr,
@@ -75,11 +79,12 @@ impl Builtin {
             "upstream_session_time" => UpstreamSessionTime,
             "realip_remote_addr" => RealipRemoteAddr,
             "realip_remote_port" => RealipRemotePort,
-            "proxy_protocol_addr"
-            | "proxy_protocol_port"
-            | "proxy_protocol_server_addr"
-            | "proxy_protocol_server_port" => ProxyProtocol,
-            _ if name.starts_with("proxy_protocol_tlv_") => ProxyProtocol,
+            "proxy_protocol_addr" => ProxyProtocol(ProxyPart::Addr),
+            "proxy_protocol_port" => ProxyProtocol(ProxyPart::Port),
+            "proxy_protocol_server_addr" => ProxyProtocol(ProxyPart::ServerAddr),
+            "proxy_protocol_server_port" => ProxyProtocol(ProxyPart::ServerPort),
+            "limit_conn_status" => LimitConnStatus,
+            _ if name.starts_with("proxy_protocol_tlv_") => ProxyProtocolTlv,
             _ => return None,
         })
     }
@@ -102,6 +107,7 @@ impl Builtin {
                 | UpstreamConnectTime
                 | UpstreamFirstByteTime
                 | UpstreamSessionTime
+                | LimitConnStatus
         )
     }
 }
@@ -379,8 +385,17 @@ impl Session {
                 }),
                 ClientAddr::Unix => Some(Vec::new()),
             },
-            RemoteAddr | RealipRemoteAddr => bytes(self.client_text()),
-            RemotePort | RealipRemotePort => match &self.client {
+            RemoteAddr => bytes(self.client_text()),
+            RemotePort => match &self.client {
+                ClientAddr::Inet(a) => bytes(a.port().to_string()),
+                ClientAddr::Unix => Some(Vec::new()),
+            },
+            // The connection's own address, before realip (crate::realip).
+            RealipRemoteAddr => match self.realip_client() {
+                ClientAddr::Inet(a) => bytes(a.ip().to_string()),
+                ClientAddr::Unix => bytes("unix:".to_string()),
+            },
+            RealipRemotePort => match self.realip_client() {
                 ClientAddr::Inet(a) => bytes(a.port().to_string()),
                 ClientAddr::Unix => Some(Vec::new()),
             },
@@ -404,7 +419,9 @@ impl Session {
             TimeIso8601 => bytes(crate::time::time_iso8601(now)),
             TimeLocal => bytes(crate::time::time_local(now)),
             Protocol => bytes("TCP".to_string()),
-            ProxyProtocol => None,
+            ProxyProtocol(part) => self.proxy_protocol_variable(part),
+            ProxyProtocolTlv => None,
+            LimitConnStatus => self.limit_conn_status.map(|st| st.as_str().as_bytes().to_vec()),
             UpstreamAddr => self.upstream_list(|s| s.peer.clone()),
             UpstreamBytesSent => self.upstream_list(|s| s.bytes_sent.to_string()),
             UpstreamBytesReceived => self.upstream_list(|s| s.bytes_received.to_string()),

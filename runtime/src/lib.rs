@@ -13,6 +13,7 @@
 //! | [`server`] | the process: bind, daemon, pid file, accept loops, HUP/QUIT/TERM/USR1 |
 //! | [`session`] | one connection walking the phases; the error log context |
 //! | [`proxy`] | `proxy_pass`: peers, connect and next upstream, the transfer loop |
+//! | [`buffer`] | the transfer buffers, reused across sessions on each worker thread |
 //! | [`variables`] | the variable table, complex values, per-session evaluation |
 //! | [`blocks`] | `map`, `geo`, `split_clients` as variables |
 //! | [`upstream`] | upstream groups over the [`upstream::balancer`] |

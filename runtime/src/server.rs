@@ -267,8 +267,11 @@ fn start_session(
     }
     let guard = shared.sessions.enter();
     let plan = plan.clone();
+    // The session's future is large (every phase's state); boxed, the task moves a pointer
+    // instead of copying it at every stage change.
+    let session = Box::pin(session::run(plan, server, stream, client, local, text.0, text.1));
     tokio::spawn(async move {
-        session::run(plan, server, stream, client, local, text.0, text.1).await;
+        session.await;
         drop(guard);
     });
 }

@@ -212,4 +212,3 @@ pub fn preaccess(s: &mut Session) -> Result<Held, u16> {
     }
     Ok(held)
 }
-

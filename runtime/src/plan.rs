@@ -924,7 +924,10 @@ impl<'a> Compiler<'a> {
             if own.realip_from.is_empty() { stream.realip_from.clone() } else { own.realip_from };
         let limit_conn = crate::limit_conn::LimitConn {
             limits: own.limits.or_else(|| stream.limits.clone()).unwrap_or_default(),
-            log_level: own.limit_conn_log_level.or(stream.limit_conn_log_level).unwrap_or(Level::Error),
+            log_level: own
+                .limit_conn_log_level
+                .or(stream.limit_conn_log_level)
+                .unwrap_or(Level::Error),
             dry_run: own.limit_conn_dry_run.or(stream.limit_conn_dry_run).unwrap_or(false),
         };
         let server = ServerConf {

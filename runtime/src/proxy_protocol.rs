@@ -7,8 +7,8 @@ use crate::log::Level;
 use crate::session::{status, ClientAddr, Session};
 use crate::stream::Stream;
 use std::io;
-use tokio::io::Interest;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use tokio::io::Interest;
 
 /// The most bytes nginx 1.22 peeks for a header (`NGX_PROXY_PROTOCOL_MAX_HEADER`): a longer
 /// v2 header is `header is too large`, a longer v1 line is broken.
@@ -47,7 +47,8 @@ pub struct Header {
 /// Why a header was refused; the `Display` text is nginx's error line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
-    /// A v1 header that does not parse: nginx shows the bytes up to the first CR or LF.
+    /// A v1 header that does not parse: nginx 1.22 shows every byte it peeked, line breaks
+    /// included.
     #[error("broken header: \"{}\"", String::from_utf8_lossy(.0))]
     Broken(Vec<u8>),
     /// A v2 signature with another version in the high nibble.
@@ -73,10 +74,7 @@ pub fn parse(buf: &[u8]) -> Result<Header, HeaderError> {
     if buf.len() >= V2_HEADER_LEN && buf.starts_with(V2_SIGNATURE) {
         return parse_v2(buf);
     }
-    parse_v1(buf).ok_or_else(|| {
-        let end = buf.iter().position(|&c| c == b'\r' || c == b'\n').unwrap_or(buf.len());
-        HeaderError::Broken(buf[..end].to_vec())
-    })
+    parse_v1(buf).ok_or_else(|| HeaderError::Broken(buf.to_vec()))
 }
 
 /// `PROXY TCP4|TCP6 SRC DST SPORT DPORT\r\n` or `PROXY UNKNOWN ...\r\n`.
@@ -130,10 +128,13 @@ fn parse_v1(buf: &[u8]) -> Option<Header> {
             }
         }
         let digits = &buf[start..at - 1];
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) || digits.len() > 5 {
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        u16::try_from(digits.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'))).ok()
+        let n = digits
+            .iter()
+            .try_fold(0u32, |n, &d| n.checked_mul(10)?.checked_add(u32::from(d - b'0')));
+        u16::try_from(n?).ok()
     };
     let src_port = port(b' ')?;
     let dst_port = port(b'\r')?;
@@ -180,9 +181,8 @@ fn parse_v2(buf: &[u8]) -> Result<Header, HeaderError> {
             if body.len() < 36 {
                 return Err(HeaderError::ShortAddresses);
             }
-            let ip = |b: &[u8]| {
-                IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(b).expect("16 bytes")))
-            };
+            let ip =
+                |b: &[u8]| IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(b).expect("16 bytes")));
             (ip(&body[0..16]), ip(&body[16..32]), &body[32..36])
         }
         _ => return Ok(header(None)),
@@ -202,14 +202,8 @@ pub fn write_v1(client: &ClientAddr, local: Option<SocketAddr>) -> Vec<u8> {
         return b"PROXY UNKNOWN\r\n".to_vec();
     };
     let family = if client.is_ipv4() { "TCP4" } else { "TCP6" };
-    format!(
-        "PROXY {family} {} {} {} {}\r\n",
-        client.ip(),
-        local.ip(),
-        client.port(),
-        local.port()
-    )
-    .into_bytes()
+    format!("PROXY {family} {} {} {} {}\r\n", client.ip(), local.ip(), client.port(), local.port())
+        .into_bytes()
 }
 
 /// Whether the session arrived on a `listen ... proxy_protocol` address.
@@ -316,4 +310,121 @@ pub async fn send(s: &mut Session, upstream: &mut Stream) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(src: &str, sp: u16, dst: &str, dp: u16) -> Option<ProxyAddrs> {
+        Some(ProxyAddrs {
+            src_addr: src.to_string(),
+            src_port: sp,
+            dst_addr: dst.to_string(),
+            dst_port: dp,
+        })
+    }
+
+    #[test]
+    fn v1_lines_parse_with_their_length() {
+        let line = b"PROXY TCP4 192.0.2.1 192.0.2.2 1234 80\r\nrest";
+        let h = parse(line).unwrap();
+        assert_eq!(h.len, line.len() - 4);
+        assert_eq!(h.addrs, addrs("192.0.2.1", 1234, "192.0.2.2", 80));
+        let h = parse(b"PROXY TCP6 2001:db8::1 ::1 65535 0\r\n").unwrap();
+        assert_eq!(h.addrs, addrs("2001:db8::1", 65535, "::1", 0));
+        let h = parse(b"PROXY TCP4 1.2.3.4 5.6.7.8 000001 2\r\n").unwrap();
+        assert_eq!(h.addrs, addrs("1.2.3.4", 1, "5.6.7.8", 2));
+        let h = parse(b"PROXY UNKNOWN whatever\r\nx").unwrap();
+        assert_eq!((h.len, h.addrs), (24, None));
+    }
+
+    #[test]
+    fn broken_v1_lines_show_what_was_peeked() {
+        let cases: [(&[u8], &str); 7] = [
+            (b"GET / HTTP/1.0\r\nx", "broken header: \"GET / HTTP/1.0\r\nx\""),
+            (b"", "broken header: \"\""),
+            (
+                b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",
+                "broken header: \"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n\"",
+            ),
+            (
+                b"PROXY TCP5 1.2.3.4 5.6.7.8 1 2",
+                "broken header: \"PROXY TCP5 1.2.3.4 5.6.7.8 1 2\"",
+            ),
+            (
+                b"PROXY TCP4 1.2.3.x 5.6.7.8 1 2",
+                "broken header: \"PROXY TCP4 1.2.3.x 5.6.7.8 1 2\"",
+            ),
+            (
+                b"PROXY TCP4 1.2.3.4 5.6.7.8 +1 2",
+                "broken header: \"PROXY TCP4 1.2.3.4 5.6.7.8 +1 2\"",
+            ),
+            (
+                b"PROXY TCP4 1.2.3.4 5.6.7.8 1 65536\r\n",
+                "broken header: \"PROXY TCP4 1.2.3.4 5.6.7.8 1 65536\r\n\"",
+            ),
+        ];
+        for (input, message) in cases {
+            assert_eq!(parse(input).unwrap_err().to_string(), message);
+        }
+    }
+
+    fn v2(command: u8, family_transport: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = V2_SIGNATURE.to_vec();
+        out.push(0x20 | command);
+        out.push(family_transport);
+        out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[test]
+    fn v2_headers_parse_inet_and_inet6_and_skip_tlvs() {
+        let mut body = vec![192, 0, 2, 1, 127, 0, 0, 1, 0x04, 0xd2, 0, 80];
+        body.extend_from_slice(&[0x01, 0, 2, b'h', b'2']);
+        let mut input = v2(1, 0x11, &body);
+        input.extend_from_slice(b"data");
+        let h = parse(&input).unwrap();
+        assert_eq!(h.len, 16 + body.len());
+        assert_eq!(h.addrs, addrs("192.0.2.1", 1234, "127.0.0.1", 80));
+
+        let mut body = vec![0u8; 36];
+        body[15] = 1;
+        body[16..28].copy_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
+        body[28..32].copy_from_slice(&[10, 0, 0, 1]);
+        body[32..36].copy_from_slice(&[0, 1, 0, 2]);
+        let h = parse(&v2(1, 0x21, &body)).unwrap();
+        assert_eq!(h.addrs, addrs("::1", 1, "::ffff:10.0.0.1", 2));
+    }
+
+    #[test]
+    fn v2_local_and_other_transports_carry_no_addresses() {
+        let h = parse(&v2(0, 0x00, b"")).unwrap();
+        assert_eq!((h.len, h.addrs), (16, None));
+        let h = parse(&v2(1, 0x12, &[0; 12])).unwrap();
+        assert_eq!((h.len, h.addrs), (28, None));
+    }
+
+    #[test]
+    fn v2_faults() {
+        let mut input = v2(1, 0x11, &[0; 12]);
+        input[12] = 0x31;
+        assert_eq!(parse(&input).unwrap_err().to_string(), "unknown PROXY protocol version: 3");
+        let input = v2(1, 0x11, &[0; 12]);
+        assert_eq!(parse(&input[..20]).unwrap_err(), HeaderError::TooLarge);
+        assert_eq!(parse(&v2(1, 0x11, &[0; 8])).unwrap_err(), HeaderError::ShortAddresses);
+        assert!(!HeaderError::ShortAddresses.logged());
+    }
+
+    #[test]
+    fn v1_header_written_for_the_client() {
+        let client = ClientAddr::Inet("192.0.2.1:5000".parse().unwrap());
+        let local = Some("127.0.0.1:8080".parse().unwrap());
+        assert_eq!(write_v1(&client, local), b"PROXY TCP4 192.0.2.1 127.0.0.1 5000 8080\r\n");
+        let client = ClientAddr::Inet("[::1]:5000".parse().unwrap());
+        let local = Some("[::1]:81".parse().unwrap());
+        assert_eq!(write_v1(&client, local), b"PROXY TCP6 ::1 ::1 5000 81\r\n");
+        assert_eq!(write_v1(&ClientAddr::Unix, None), b"PROXY UNKNOWN\r\n");
+    }
 }

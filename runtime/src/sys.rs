@@ -116,9 +116,8 @@ pub fn peek(fd: std::os::fd::BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize
     use std::os::fd::AsRawFd;
     // SAFETY: `buf` is a valid writable region of `buf.len()` bytes for the whole call, and
     // `fd` is an open descriptor borrowed for the call.
-    let n = unsafe {
-        libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_PEEK)
-    };
+    let n =
+        unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_PEEK) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }

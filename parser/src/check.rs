@@ -1485,6 +1485,8 @@ fn listen_address(text: &[u8]) -> Result<String, &'static str> {
     if host.is_empty() || host.contains(['/', '[', ']']) {
         return Err("invalid host");
     }
+    // `*` is every IPv4 address, as nginx's URL parser reads it.
+    let host = if host == "*" { "0.0.0.0" } else { host };
 
     // Step: the port must be 1..65535.
     let port = match port {

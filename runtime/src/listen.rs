@@ -312,6 +312,12 @@ mod tests {
         assert!(e.message.contains("\"udp\" parameter"), "{e}");
         let e = ListenSpec::parse(&listen(&["81", "bogus"])).unwrap_err();
         assert_eq!(e.message, "invalid parameter \"bogus\"");
+        let specs = ListenSpec::parse(&listen(&["*:81", "fastopen=8", "proxy_protocol"])).unwrap();
+        assert_eq!(specs[0].addr.to_string(), "0.0.0.0:81");
+        assert_eq!(specs[0].fastopen, Some(8));
+        assert!(specs[0].bind && specs[0].proxy_protocol);
+        let any_port = ListenAddr::Inet("127.0.0.1:0".parse().unwrap());
+        bind(&ListenSpec { addr: any_port, ..specs[0].clone() }).expect("TCP_FASTOPEN socket");
         let e = ListenSpec::parse(&listen(&["0"])).unwrap_err();
         assert_eq!(e.message, "invalid port in \"0\" of the \"listen\" directive");
     }

@@ -18,7 +18,8 @@ pub(crate) struct RenderArgs {
     /// (long certificates, keys) go into the same directory (the current one for `-`).
     #[arg(short = 'o', long = "output", default_value = "-")]
     pub(crate) output: PathBuf,
-    /// Also run strait's configuration checks (`strait -t`) on the result.
+    /// Also run strait's configuration checks (`strait -t`) on the result: nginx's checks,
+    /// then the runtime plan (certificates, what strait cannot run yet), as starting would.
     #[arg(long)]
     pub(crate) check: bool,
 }
@@ -47,14 +48,48 @@ fn render(args: &RenderArgs) -> Result<(), RenderError> {
         strait_render::check_config(&rendered.config, &config_path)?;
     }
 
-    // Step: output.
+    // Step: the files the configuration refers to, then (--check) the runtime plan, which
+    // loads them; the configuration itself is written only when it passed.
     if to_stdout {
         write_files(&rendered, &files_dir)?;
+    } else {
+        rendered.write_files(&files_dir)?;
+    }
+    if args.check {
+        check_runtime(&rendered.config, &config_path)?;
+    }
+
+    // Step: output.
+    if to_stdout {
         print!("{}", rendered.config);
     } else {
         rendered.write(&config_path, &files_dir)?;
     }
     Ok(())
+}
+
+/// Compiles the runtime plan of a rendered configuration, as `strait -t` does after nginx's
+/// checks. Log files open under a scratch prefix (with its `logs/`), removed afterwards:
+/// where the server will run is not known here.
+fn check_runtime(config: &str, config_path: &Path) -> Result<(), RenderError> {
+    let failed = |message: String| RenderError::Check { message };
+    let parsed = strait_parser::parse_bytes(config.as_bytes(), config_path, &Default::default())
+        .map_err(|e| failed(e.to_string()))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let scratch =
+        std::env::temp_dir().join(format!("strait-render-check-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(scratch.join("logs"))
+        .map_err(|source| RenderError::Read { path: scratch.clone(), source })?;
+    let paths = strait_runtime::Paths {
+        prefix: scratch.clone(),
+        conf_prefix: config_path.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into()),
+        default_error_log: strait_runtime::plan::LogPath::Stderr,
+    };
+    let compiled = strait_runtime::Plan::compile(&parsed, &paths);
+    let _ = std::fs::remove_dir_all(&scratch);
+    compiled.map(|_| ()).map_err(|e| failed(e.to_string()))
 }
 
 /// Writes only the files a printed configuration refers to, saying so on stderr.
@@ -89,5 +124,27 @@ pub(crate) fn absolute(path: &Path) -> Result<PathBuf, RenderError> {
         Ok(path.to_owned())
     } else {
         Ok(cwd()?.join(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_check_refuses_what_strait_cannot_run() {
+        let path = std::env::temp_dir().join("strait-render-check.conf");
+        let runnable = "events {}\nstream {\n    server { listen 127.0.0.1:1; return x; }\n}\n";
+        check_runtime(runnable, &path).unwrap();
+        let config = "events {}\nstream {\n    server { listen 127.0.0.1:1; pass 127.0.0.1:2; }\n}\n";
+        let error = check_runtime(config, &path).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            format!(
+                "the rendered configuration fails the checks: \"pass\" directive is not \
+                 supported by strait yet in {}:3",
+                path.display()
+            )
+        );
     }
 }

@@ -350,3 +350,78 @@ fn verify_on(binary: &str) {
         }
     }
 }
+
+/// Backends that answer their own name and close, one port each.
+fn named_backends(names: &[&'static str]) -> Vec<u16> {
+    names
+        .iter()
+        .map(|&name| {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(mut stream) = stream else { continue };
+                    let _ = stream.write_all(format!("{name}\n").as_bytes());
+                }
+            });
+            port
+        })
+        .collect()
+}
+
+#[test]
+fn chash_by_remote_addr_through_the_hop_layout() {
+    // The same backends for every server under test: the hash ring depends on their names.
+    let nodes = named_backends(&["b1", "b2", "b3", "b4"]);
+    let mut runs = Vec::new();
+    for binary in servers() {
+        runs.push((binary, chash_hop_on(binary, &nodes)));
+    }
+    for (binary, answers) in &runs[1..] {
+        assert_eq!(answers, &runs[0].1, "{binary} picks other nodes than {}", runs[0].0);
+    }
+}
+
+/// Two chash routes whose static settings differ (hop layout: PROXY protocol to internal
+/// servers with realip): the client's address and the listener's address pick the node,
+/// the same node for every connection.
+fn chash_hop_on(binary: &str, nodes: &[u16]) -> Vec<String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let (client_port, listener_port) = (free_port(), free_port());
+    let node = |i: usize| format!("127.0.0.1:{}", nodes[i]);
+    let routes = json!({
+        "upstreams": [
+            {"id": "by-client", "type": "chash", "key": "remote_addr",
+             "nodes": {node(0): 1, node(1): 1}},
+            {"id": "by-listener", "type": "chash", "key": "server_addr",
+             "nodes": {node(2): 1, node(3): 1}, "timeout": {"connect": 1, "send": 5, "read": 5}},
+        ],
+        "stream_routes": [
+            {"id": "client", "server_port": client_port, "upstream_id": "by-client"},
+            {"id": "listener", "upstream_id": "by-listener"},
+        ],
+    });
+    let config = json!({
+        "apisix": {"stream_proxy": {"tcp": [
+            format!("127.0.0.1:{client_port}"),
+            format!("127.0.0.1:{listener_port}"),
+        ]}},
+        "nginx_config": {"user": "root", "error_log_level": "info"},
+    });
+    let dir = tmp.path().join("proxy");
+    let conf = render_into(&dir, &routes, &config);
+    assert!(conf.contains("proxy_protocol on;"), "hop layout:\n{conf}");
+    let proxy = Nginx::start(binary, &dir, &conf, &[client_port, listener_port]);
+    let ctx = |what: &str| format!("{binary}: {what}\n--- proxy log:\n{}", proxy.log());
+    let mut answers = Vec::new();
+    for (port, pair) in [(client_port, ["b1\n", "b2\n"]), (listener_port, ["b3\n", "b4\n"])] {
+        let first = plain(port);
+        assert!(pair.contains(&first.as_str()), "{}", ctx(&first));
+        for _ in 0..3 {
+            assert_eq!(plain(port), first, "{}", ctx("the same node each time"));
+        }
+        answers.push(first);
+    }
+    assert_quiet(&proxy, binary);
+    answers
+}

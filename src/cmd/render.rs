@@ -136,7 +136,8 @@ mod tests {
         let path = std::env::temp_dir().join("strait-render-check.conf");
         let runnable = "events {}\nstream {\n    server { listen 127.0.0.1:1; return x; }\n}\n";
         check_runtime(runnable, &path).unwrap();
-        let config = "events {}\nstream {\n    server { listen 127.0.0.1:1; pass 127.0.0.1:2; }\n}\n";
+        let config =
+            "events {}\nstream {\n    server { listen 127.0.0.1:1; pass 127.0.0.1:2; }\n}\n";
         let error = check_runtime(config, &path).unwrap_err().to_string();
         assert_eq!(
             error,

@@ -19,6 +19,9 @@
 //! | [`upstream`] | upstream groups over the [`upstream::balancer`] |
 //! | [`log`] | error_log lines, access_log, log files and reopening |
 //! | [`tls`] | termination, upstream TLS, ssl_preread (the TLS seams of [`proxy`], [`session`]) |
+//! | [`proxy_protocol`] | PROXY v1/v2 headers read on `listen ... proxy_protocol`, v1 sent upstream |
+//! | [`realip`] | `set_real_ip_from`: the post-accept phase |
+//! | [`limit_conn`] | `limit_conn_zone`, `limit_conn`: the preaccess check |
 //!
 //! # Differences from nginx (runtime core)
 //!
@@ -33,10 +36,15 @@
 //! - Signal lines read `signal 1 (SIGHUP) received, reconfiguring` (nginx's form when it does
 //!   not know the sender); shutdown logs `gracefully shutting down` and `exit`, without the
 //!   master/worker lines.
-//! - Rejected at startup with a clear message: `listen` parameters `udp`, `proxy_protocol`,
-//!   `deferred`, `fastopen=`, `setfib=`, `accept_filter=`, `default_server`; `error_log
-//!   syslog:`/`memory:`; `access_log ... gzip`; the directives `limit_conn*`,
-//!   `set_real_ip_from`, `pass`, `proxy_protocol`, `open_log_file_cache`.
+//! - Rejected at startup with a clear message: `listen` parameters `udp`, `deferred`,
+//!   `setfib=`, `accept_filter=`, `default_server`; `error_log syslog:`/`memory:`;
+//!   `access_log ... gzip`; the directives `pass`, `open_log_file_cache`.
+//! - PROXY protocol: `$proxy_protocol_tlv_*` (nginx >= 1.23.2) are never found (TLVs are
+//!   skipped, as 1.22 does); headers are limited to 107 bytes as in 1.22 (later versions take
+//!   v2 headers up to 4096). A failed write of the upstream header ends the session with 502.
+//! - limit_conn: a zone counts sessions in process memory without its size bound (no
+//!   `could not allocate node` refusal); counts carry over a reload for a zone of the same
+//!   name and size, as nginx's shared zone does.
 //! - An `access_log` path with variables is opened for each line (no file cache).
 //! - Event-loop tuning (`use`, `multi_accept`, `accept_mutex`) is accepted and has no effect.
 #![warn(missing_docs)]

@@ -212,3 +212,60 @@ pub fn preaccess(s: &mut Session) -> Result<Held, u16> {
     }
     Ok(held)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directives(source: &str) -> Vec<Directive> {
+        let config = strait_parser::parse_bytes(
+            source.as_bytes(),
+            "/tmp/limit_conn.conf",
+            &Default::default(),
+        )
+        .unwrap();
+        config.files[0].block.directives.clone()
+    }
+
+    #[test]
+    fn zones_of_the_same_name_and_size_share_their_counts_across_configurations() {
+        let mut vars = Variables::default();
+        let d = directives("limit_conn_zone $binary_remote_addr zone=unit_shared:1m;");
+        let first = Zone::compile(&d[0], &mut vars).unwrap();
+        let again = Zone::compile(&d[0], &mut vars).unwrap();
+        assert!(Arc::ptr_eq(&first.counts, &again.counts));
+        let d = directives("limit_conn_zone $binary_remote_addr zone=unit_shared:2m;");
+        let resized = Zone::compile(&d[0], &mut vars).unwrap();
+        assert!(!Arc::ptr_eq(&first.counts, &resized.counts));
+    }
+
+    #[test]
+    fn held_sessions_are_released_on_drop() {
+        let counts = Arc::new(Counts::default());
+        counts.0.lock().unwrap().insert(b"k".to_vec(), 2);
+        let held = Held(vec![(counts.clone(), b"k".to_vec())]);
+        drop(held);
+        assert_eq!(counts.0.lock().unwrap().get(&b"k"[..]), Some(&1));
+        drop(Held(vec![(counts.clone(), b"k".to_vec())]));
+        assert!(counts.0.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn limits_name_known_zones_with_a_valid_count() {
+        let mut vars = Variables::default();
+        let d = directives(
+            "limit_conn_zone $binary_remote_addr zone=unit_limits:1m;
+             limit_conn unit_limits 3; limit_conn unit_limits 0; limit_conn nowhere 1;
+             limit_conn_log_level warn; limit_conn_log_level debug;",
+        );
+        let zones = vec![Arc::new(Zone::compile(&d[0], &mut vars).unwrap())];
+        assert_eq!(parse_limit(&d[1], &zones).unwrap().conn, 3);
+        let e = parse_limit(&d[2], &zones).unwrap_err();
+        assert_eq!(e.message, "invalid number of connections \"0\"");
+        let e = parse_limit(&d[3], &zones).unwrap_err();
+        assert_eq!(e.message, "zero size shared memory zone \"nowhere\"");
+        assert_eq!(parse_log_level(&d[4]).unwrap(), Level::Warn);
+        assert!(parse_log_level(&d[5]).is_err());
+        assert_eq!(LimitConnStatus::RejectedDryRun.as_str(), "REJECTED_DRY_RUN");
+    }
+}

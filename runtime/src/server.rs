@@ -335,13 +335,17 @@ pub fn serve(plan: Plan, loader: Loader) -> Result<(), ServeError> {
     // env: workers see only TZ and the listed variables.
     apply_env(&plan.main.env);
 
-    // One tokio runtime, worker_processes threads.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(plan.main.worker_processes.max(1))
-        .thread_name("strait-worker")
-        .enable_all()
-        .build()
-        .map_err(|e| ServeError::system("runtime", &e))?;
+    // One tokio runtime, worker_processes threads. A single worker is this thread itself,
+    // as an nginx worker is one event loop: no work stealing, no cross-thread wakeups.
+    let workers = plan.main.worker_processes.max(1);
+    let mut builder = if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(workers).thread_name("strait-worker");
+        builder
+    };
+    let runtime = builder.enable_all().build().map_err(|e| ServeError::system("runtime", &e))?;
     let result = runtime.block_on(run(plan, &mut sockets, loader));
     runtime.shutdown_background();
     result
@@ -446,10 +450,19 @@ async fn reload(
     flushers: &mut Vec<JoinHandle<()>>,
 ) -> Generation {
     let log = generation.plan.main.error_log.clone();
-    let plan = match loader() {
-        Ok(plan) => Arc::new(plan),
-        Err(e) => {
+
+    // Parse and compile off the event loop: sessions keep being served meanwhile (with one
+    // worker, the loop is this very thread).
+    let load = loader.clone();
+    let loaded = tokio::task::spawn_blocking(move || load()).await;
+    let plan = match loaded {
+        Ok(Ok(plan)) => Arc::new(plan),
+        Ok(Err(e)) => {
             log.write(Level::Emerg, None, &e.to_string());
+            return generation;
+        }
+        Err(e) => {
+            log.write(Level::Emerg, None, &format!("reload failed: {e}"));
             return generation;
         }
     };

@@ -714,7 +714,7 @@ impl<'a> Compiler<'a> {
             b"resolver" => set_once(&mut s.resolver, d, crate::resolver::Resolver::parse(d)?)?,
             b"proxy_protocol_timeout" => set_once(&mut s.proxy_protocol_timeout, d, time(d)?)?,
             b"proxy_protocol" => set_once(&mut s.proxy_protocol, d, d.flag()?)?,
-            b"set_real_ip_from" => s.realip_from.push(crate::realip::parse_from(d)?),
+            b"set_real_ip_from" => s.realip_from.extend(crate::realip::parse_from(d)?),
             b"limit_conn" => {
                 let limit = crate::limit_conn::parse_limit(d, &self.zones)?;
                 s.limits.get_or_insert_with(Vec::new).push(limit);

@@ -6,23 +6,28 @@
 use crate::conf::{text, ConfigError, DirectiveExt};
 use crate::plan::{AccessRule, AccessTarget};
 use crate::session::{ClientAddr, Session};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use strait_parser::ast::Directive;
 
-/// Parses one `set_real_ip_from ADDR|CIDR|unix:` into a rule of trusted addresses.
-pub fn parse_from(d: &Directive) -> Result<AccessRule, ConfigError> {
+/// Parses one `set_real_ip_from ADDR|CIDR|unix:|HOST` into rules of trusted addresses; a
+/// host name trusts every address it resolves to now, as nginx resolves it at load.
+pub fn parse_from(d: &Directive) -> Result<Vec<AccessRule>, ConfigError> {
     let value = &d.one_arg()?.value;
-    let target = if value == b"unix:" {
-        AccessTarget::Unix
-    } else {
-        let t = text(value);
-        let net = t
-            .parse::<ipnet::IpNet>()
-            .or_else(|_| t.parse::<IpAddr>().map(ipnet::IpNet::from))
-            .map_err(|_| d.error(format!("invalid parameter \"{t}\"")))?;
-        AccessTarget::Net(net.trunc())
-    };
-    Ok(AccessRule { allow: true, target })
+    let rule = |target| AccessRule { allow: true, target };
+    if value == b"unix:" {
+        return Ok(vec![rule(AccessTarget::Unix)]);
+    }
+    let t = text(value);
+    if let Ok(net) = t.parse::<ipnet::IpNet>() {
+        return Ok(vec![rule(AccessTarget::Net(net.trunc()))]);
+    }
+    if let Ok(ip) = t.parse::<IpAddr>() {
+        return Ok(vec![rule(AccessTarget::Net(ip.into()))]);
+    }
+    let resolved = (t.as_str(), 0)
+        .to_socket_addrs()
+        .map_err(|_| d.error(format!("host not found in set_real_ip_from \"{t}\"")))?;
+    Ok(resolved.map(|a| rule(AccessTarget::Net(a.ip().into()))).collect())
 }
 
 /// The post-accept phase (`ngx_stream_realip_handler`): on a connection that brought a PROXY
@@ -50,5 +55,32 @@ impl Session {
     /// The connection's own client address, before realip replaced it.
     pub fn realip_client(&self) -> &ClientAddr {
         self.realip.as_ref().unwrap_or(&self.client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(value: &str) -> Result<Vec<AccessRule>, ConfigError> {
+        let source = format!("set_real_ip_from {value};");
+        let config =
+            strait_parser::parse_bytes(source.as_bytes(), "/tmp/realip.conf", &Default::default())
+                .unwrap();
+        parse_from(&config.files[0].block.directives[0])
+    }
+
+    #[test]
+    fn trusted_sources_are_addresses_networks_unix_and_hosts() {
+        let client = |a: &str| ClientAddr::Inet(a.parse().unwrap());
+        let net = from("127.0.0.0/8").unwrap();
+        assert!(net[0].matches(&client("127.9.9.9:1")) && !net[0].matches(&client("10.0.0.1:1")));
+        let one = from("192.0.2.1").unwrap();
+        assert!(one[0].matches(&client("192.0.2.1:1")) && !one[0].matches(&client("192.0.2.2:1")));
+        assert!(from("unix:").unwrap()[0].matches(&ClientAddr::Unix));
+        let host = from("localhost").unwrap();
+        assert!(host.iter().any(|r| r.matches(&client("127.0.0.1:1"))));
+        let e = from("nosuchhost.invalid").unwrap_err();
+        assert_eq!(e.message, "host not found in set_real_ip_from \"nosuchhost.invalid\"");
     }
 }

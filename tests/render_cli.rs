@@ -167,6 +167,44 @@ fn up_serves_and_reloads_on_change_keeping_routes_on_a_bad_file() {
     assert_eq!(eventually(|| read_all(first), "").as_deref(), Some(""), "{}", log());
 }
 
+/// `strait up` killed with SIGKILL takes its server with it (prctl PR_SET_PDEATHSIG): the
+/// listener's port is free again, so a new `strait up` can bind it.
+#[test]
+fn up_killed_takes_its_server_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let routes_path = tmp.path().join("routes.yaml");
+    let config_path = tmp.path().join("config.yaml");
+    std::fs::write(&routes_path, routes(port.into(), free_port())).unwrap();
+    std::fs::write(
+        &config_path,
+        format!("apisix:\n  stream_proxy:\n    tcp: [\"127.0.0.1:{port}\"]\n"),
+    )
+    .unwrap();
+    let mut child = Command::new(STRAIT)
+        .args(["up", "--interval-ms", "100", "--routes"])
+        .arg(&routes_path)
+        .arg("--config")
+        .arg(&config_path)
+        .arg("--dir")
+        .arg(tmp.path().join("run"))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Step: wait until the server listens, then SIGKILL `strait up` itself.
+    let listening =
+        eventually(|| TcpStream::connect(("127.0.0.1", port)).ok().map(|_| "up".into()), "up");
+    assert_eq!(listening.as_deref(), Some("up"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Step: the server follows; its port can be bound again.
+    let freed =
+        eventually(|| TcpListener::bind(("127.0.0.1", port)).ok().map(|_| "free".into()), "free");
+    assert_eq!(freed.as_deref(), Some("free"), "the server outlived `strait up`");
+}
+
 /// Fixtures whose rendering uses what strait's runtime does not take yet, with the exact
 /// message `strait -t` gives; when the runtime learns it, the test asks to drop the entry.
 const RUNTIME_GAPS: &[(&str, &str)] = &[];

@@ -138,12 +138,16 @@ fn render(args: &UpArgs, dir: &Path, conf: &Path) -> Result<Rendered, ()> {
     rendered.map_err(|e| report(&e))
 }
 
-/// Starts this binary on the runtime directory, in the foreground.
+/// Starts this binary on the runtime directory, in the foreground. The server gets SIGTERM
+/// when `strait up` ends for any reason, SIGKILL included, so its listeners never outlive it.
 fn spawn(dir: &Path, conf: &Path) -> std::io::Result<Child> {
     let exe = std::env::current_exe()?;
     let mut prefix = dir.as_os_str().to_owned();
     prefix.push("/");
-    Command::new(exe).arg("-p").arg(prefix).arg("-c").arg(conf).arg("-g").arg("daemon off;").spawn()
+    let mut command = Command::new(exe);
+    command.arg("-p").arg(prefix).arg("-c").arg(conf).arg("-g").arg("daemon off;");
+    strait_runtime::sys::die_with_parent(&mut command, libc::SIGTERM);
+    command.spawn()
 }
 
 fn signal_child(child: &Child, signal: i32) -> std::io::Result<()> {

@@ -104,8 +104,14 @@ fn headers_variables_realip_and_faults_match_nginx() {
             .collect();
         drop(server);
         assert_eq!(access.len(), 13, "{access:?}");
-        assert_eq!(access[8..11], ["400 pp=-:- to=-:- remote=127.0.0.1:EPH realip=127.0.0.1"; 3]);
+        assert_eq!(
+            access[8..11],
+            ["400 pp=-:- to=-:- remote=127.0.0.1:EPH realip=127.0.0.1 up=-"; 3]
+        );
         assert!(access[12].starts_with("200 pp=-:- "), "{access:?}");
+        // The upstream got the header (43 bytes) and the client's 5 bytes.
+        let sent = access.iter().find(|l| l.contains("pp=192.0.2.7")).expect("the proxied session");
+        assert!(sent.ends_with(" up=48"), "{sent}");
         let lines = (lines, access);
         let answers: Vec<String> =
             answers.iter().map(|a| ephemeral.replace(a, "127.0.0.1:EPH").into_owned()).collect();

@@ -60,6 +60,9 @@ fn headers_variables_realip_and_faults_match_nginx() {
                 &v2_inet([192, 0, 2, 9], [10, 0, 0, 1], 4000, 443, &[1, 0, 2, b'h', b'2']),
             ),
             send_header(port("REALIP"), b"PROXY TCP4 192.0.2.1 192.0.2.2 1234 80\r\n"),
+            // Port 0 prints as empty; a source that is not an address leaves the client.
+            send_header(port("REALIP"), b"PROXY TCP4 192.0.2.1 192.0.2.2 0 80\r\n"),
+            send_header(port("REALIP"), b"PROXY TCP4 1.2.3 192.0.2.2 9 80\r\n"),
             send_header(port("UNTRUSTED"), b"PROXY TCP4 192.0.2.1 192.0.2.2 1234 80\r\n"),
             String::from_utf8(read_all(port("PLAIN"))).unwrap(),
             // A broken v1 header, a v2 header with another version, one longer than 107 bytes.
@@ -103,12 +106,12 @@ fn headers_variables_realip_and_faults_match_nginx() {
             .map(|l| ephemeral.replace_all(l, "127.0.0.1:EPH").into_owned())
             .collect();
         drop(server);
-        assert_eq!(access.len(), 13, "{access:?}");
+        assert_eq!(access.len(), 15, "{access:?}");
         assert_eq!(
-            access[8..11],
+            access[10..13],
             ["400 pp=-:- to=-:- remote=127.0.0.1:EPH realip=127.0.0.1 up=-"; 3]
         );
-        assert!(access[12].starts_with("200 pp=-:- "), "{access:?}");
+        assert!(access[14].starts_with("200 pp=-:- "), "{access:?}");
         // The upstream got the header (43 bytes) and the client's 5 bytes.
         let sent = access.iter().find(|l| l.contains("pp=192.0.2.7")).expect("the proxied session");
         assert!(sent.ends_with(" up=48"), "{sent}");
@@ -119,7 +122,7 @@ fn headers_variables_realip_and_faults_match_nginx() {
     }
     let (_, answers, (lines, _)) = &runs[0];
     assert_eq!(
-        answers[..8],
+        answers[..10],
         [
             "pp=192.0.2.1:1234 to=192.0.2.2:80 remote=127.0.0.1 realip=127.0.0.1:EPH\n",
             "pp=2001:db8::1:1 to=2001:db8::2: remote=127.0.0.1 realip=127.0.0.1:EPH\n",
@@ -127,12 +130,14 @@ fn headers_variables_realip_and_faults_match_nginx() {
             "pp=192.0.2.9:4000 to=10.0.0.1:443 remote=127.0.0.1 realip=127.0.0.1:EPH\n",
             "pp=192.0.2.9:4000 to=10.0.0.1:443 remote=127.0.0.1 realip=127.0.0.1:EPH\n",
             "remote=192.0.2.1:1234 realip=127.0.0.1 pp=192.0.2.1\n",
+            "remote=192.0.2.1: realip=127.0.0.1 pp=192.0.2.1\n",
+            "remote=127.0.0.1:EPH realip=127.0.0.1 pp=1.2.3\n",
             "remote=127.0.0.1 pp=192.0.2.1\n",
             "pp=: remote=127.0.0.1\n",
         ]
     );
     assert_eq!(
-        answers[8..],
+        answers[10..],
         ["", "", "", "PROXY TCP4 192.0.2.7 127.0.0.1 5555 P\r\nhello", "idle: 0 bytes"]
     );
     assert_eq!(

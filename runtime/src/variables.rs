@@ -386,9 +386,10 @@ impl Session {
                 ClientAddr::Unix => Some(Vec::new()),
             },
             RemoteAddr => bytes(self.client_text()),
+            // nginx prints ports 1-65535 only: port 0 (a PROXY source after realip) is empty.
             RemotePort => match &self.client {
-                ClientAddr::Inet(a) => bytes(a.port().to_string()),
-                ClientAddr::Unix => Some(Vec::new()),
+                ClientAddr::Inet(a) if a.port() > 0 => bytes(a.port().to_string()),
+                _ => Some(Vec::new()),
             },
             // The connection's own address, before realip (crate::realip).
             RealipRemoteAddr => match self.realip_client() {

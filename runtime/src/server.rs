@@ -155,7 +155,8 @@ struct AcceptTask {
 struct Shared {
     sessions: Arc<Sessions>,
     limit: usize,
-    workers: usize,
+    /// The worker event loops; empty when the one worker is the main thread's loop.
+    workers: Arc<[tokio::runtime::Handle]>,
 }
 
 fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Shared) -> AcceptTask {
@@ -163,62 +164,76 @@ fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Sha
     let addr = listener.spec.addr.clone();
     let handle = tokio::spawn(async move {
         match socket {
+            Socket::Tcp(std) if !shared.workers.is_empty() => {
+                // Every worker accepts on its own copy of the socket in its own event loop, as
+                // every nginx worker process does; the original is kept for the next plan.
+                let (loops_stop, loops_stopped) = tokio::sync::watch::channel(false);
+                let mut loops = Vec::new();
+                for worker in shared.workers.iter() {
+                    let Ok(copy) = std.try_clone() else { continue };
+                    let (plan, shared, listener) = (plan.clone(), shared.clone(), listener.clone());
+                    let mut stopped = loops_stopped.clone();
+                    loops.push(worker.spawn(async move {
+                        let Ok(tcp) = TcpListener::from_std(copy) else { return };
+                        tokio::select! {
+                            _ = stopped.wait_for(|stop| *stop) => {}
+                            _ = accept_tcp(&tcp, &plan, &shared, &listener) => {}
+                        }
+                    }));
+                }
+                let _ = (&mut stopped).await;
+                let _ = loops_stop.send(true);
+                for accept_loop in loops {
+                    let _ = accept_loop.await;
+                }
+                Some(Socket::Tcp(std))
+            }
             Socket::Tcp(std) => {
-                let tcp = match TcpListener::from_std(std) {
-                    Ok(tcp) => Arc::new(tcp),
-                    Err(_) => return None,
-                };
-
-                // One accepting task per worker thread, as every nginx worker accepts.
-                let (helpers_stop, helpers_stopped) = tokio::sync::watch::channel(false);
-                let helpers: Vec<_> = (1..shared.workers)
-                    .map(|_| {
-                        let (tcp, plan, shared, listener) =
-                            (tcp.clone(), plan.clone(), shared.clone(), listener.clone());
-                        let mut stopped = helpers_stopped.clone();
-                        tokio::spawn(async move {
-                            tokio::select! {
-                                _ = stopped.wait_for(|stop| *stop) => {}
-                                _ = accept_tcp(&tcp, &plan, &shared, &listener) => {}
-                            }
-                        })
-                    })
-                    .collect();
+                let tcp = TcpListener::from_std(std).ok()?;
                 tokio::select! {
                     _ = &mut stopped => {}
                     _ = accept_tcp(&tcp, &plan, &shared, &listener) => {}
                 }
-                let _ = helpers_stop.send(true);
-                for helper in helpers {
-                    let _ = helper.await;
-                }
-                let tcp = Arc::try_unwrap(tcp).ok()?;
                 tcp.into_std().ok().map(Socket::Tcp)
             }
             Socket::Unix(std) => {
-                let unix = match UnixListener::from_std(std) {
-                    Ok(unix) => unix,
-                    Err(_) => return None,
-                };
-                loop {
-                    tokio::select! {
-                        _ = &mut stopped => return unix.into_std().ok().map(Socket::Unix),
-                        accepted = unix.accept() => match accepted {
-                            Ok((stream, _)) => {
-                                let (server, text) = listener.server_for(None);
-                                let (server, text) = (server.clone(), text.clone());
-                                let listening = listener.text();
-                                start_session(&plan, &shared, server, Stream::Unix(stream),
-                                    ClientAddr::Unix, None, (listening, text));
-                            }
-                            Err(e) => accept_failed(&plan, &e).await,
-                        },
-                    }
+                // Unix-domain sessions run on the first worker's loop.
+                let worker = shared.workers.first().cloned();
+                let accept = accept_unix(std, stopped, plan, listener, shared);
+                match worker {
+                    Some(worker) => worker.spawn(accept).await.ok().flatten(),
+                    None => accept.await,
                 }
             }
         }
     });
     AcceptTask { addr, stop, handle }
+}
+
+/// Accepts unix-domain connections until told to stop, then hands the socket back.
+async fn accept_unix(
+    std: std::os::unix::net::UnixListener,
+    mut stopped: oneshot::Receiver<()>,
+    plan: Arc<Plan>,
+    listener: Listener,
+    shared: Shared,
+) -> Option<Socket> {
+    let unix = UnixListener::from_std(std).ok()?;
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return unix.into_std().ok().map(Socket::Unix),
+            accepted = unix.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let (server, text) = listener.server_for(None);
+                    let (server, text) = (server.clone(), text.clone());
+                    let listening = listener.text();
+                    start_session(&plan, &shared, server, Stream::Unix(stream),
+                        ClientAddr::Unix, None, (listening, text));
+                }
+                Err(e) => accept_failed(&plan, &e).await,
+            },
+        }
+    }
 }
 
 /// Accepts TCP connections forever, starting a session for each.
@@ -335,18 +350,36 @@ pub fn serve(plan: Plan, loader: Loader) -> Result<(), ServeError> {
     // env: workers see only TZ and the listed variables.
     apply_env(&plan.main.env);
 
-    // One tokio runtime, worker_processes threads. A single worker is this thread itself,
-    // as an nginx worker is one event loop: no work stealing, no cross-thread wakeups.
-    let workers = plan.main.worker_processes.max(1);
-    let mut builder = if workers == 1 {
+    // The event loops. Each worker is one loop on one thread, as an nginx worker is: no work
+    // stealing, no cross-thread wakeups. A single worker is the main thread's loop, which
+    // also handles signals; with more, the main loop only handles signals and reloads.
+    let count = plan.main.worker_processes.max(1);
+    let new_loop = || {
         tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.worker_threads(workers).thread_name("strait-worker");
-        builder
+            .enable_all()
+            .build()
+            .map_err(|e| ServeError::system("runtime", &e))
     };
-    let runtime = builder.enable_all().build().map_err(|e| ServeError::system("runtime", &e))?;
-    let result = runtime.block_on(run(plan, &mut sockets, loader));
+    let runtime = new_loop()?;
+    let mut workers = Vec::new();
+    let mut stops = Vec::new();
+    if count > 1 {
+        for _ in 0..count {
+            let worker = new_loop()?;
+            let (stop, stopped) = oneshot::channel::<()>();
+            workers.push(worker.handle().clone());
+            stops.push(stop);
+            std::thread::Builder::new()
+                .name("strait-worker".to_string())
+                .spawn(move || {
+                    let _ = worker.block_on(stopped);
+                    worker.shutdown_background();
+                })
+                .map_err(|e| ServeError::system("pthread_create()", &e))?;
+        }
+    }
+    let result = runtime.block_on(run(plan, &mut sockets, loader, workers.into()));
+    drop(stops);
     runtime.shutdown_background();
     result
 }
@@ -370,6 +403,7 @@ async fn run(
     plan: Plan,
     sockets: &mut Vec<(Listener, Socket)>,
     loader: Loader,
+    workers: Arc<[tokio::runtime::Handle]>,
 ) -> Result<(), ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
     let sig = |kind| signal(kind).map_err(|e| ServeError::system("sigaction()", &e));
@@ -384,7 +418,7 @@ async fn run(
     let shared = Shared {
         sessions: Arc::new(Sessions::default()),
         limit: plan.main.worker_connections * plan.main.worker_processes.max(1),
-        workers: plan.main.worker_processes.max(1),
+        workers,
     };
     let mut generation = Generation { plan: plan.clone(), tasks: Vec::new() };
     for (listener, socket) in sockets.drain(..) {

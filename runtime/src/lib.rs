@@ -25,8 +25,10 @@
 //!
 //! # Differences from nginx (runtime core)
 //!
-//! - Processes: one process with `worker_processes` tokio worker threads, not a master and
-//!   worker processes; a reload cannot change the thread count.
+//! - Processes: one process with `worker_processes` threads, each its own event loop
+//!   accepting on a copy of every listening socket (one worker: the main thread), not a
+//!   master and worker processes; a reload cannot change the thread count. Without
+//!   `EPOLLEXCLUSIVE`, every idle worker wakes for a new connection and one accepts it.
 //! - `user` is accepted; the process keeps its identity (it must be able to rebind on reload).
 //! - `worker_connections` caps client sessions at `worker_connections` × `worker_processes`;
 //!   nginx counts per worker and includes upstream and listening sockets. Over the cap, the

@@ -157,3 +157,115 @@ fn unimplemented_features_fail_the_test_clearly() {
     assert!(lines[0].starts_with("nginx: [emerg] "), "{lines:?}");
     assert!(lines[0].contains("not supported by strait"), "{lines:?}");
 }
+
+/// Writes `body` after the stream module line into `dir/NAME.conf`; returns the path.
+fn conf_file(dir: &Path, name: &str, body: &str) -> String {
+    let path = dir.join(format!("{name}.conf"));
+    let text = format!("load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n{body}");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// `[warn]` lines nginx prints while reading: a CIDR with low bits set (allow, deny,
+/// set_real_ip_from, geo, geo delete) and a geo `delete` with nothing to delete.
+#[test]
+fn warn_low_address_bits_and_geo_delete_without_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = conf_file(
+        dir.path(),
+        "warn",
+        "events {}\nstream {\n    geo $g {\n        default x;\n        127.0.0.1/8 b;\n        \
+         delete 127.0.0.5/8;\n        delete 127.0.0.0/8;\n        delete ::1;\n        \
+         delete 0.0.0.0/0;\n    }\n    geo $r { ranges; 10.0.0.0-10.0.0.5 a; \
+         delete 10.0.0.0-10.0.0.5; delete 10.0.0.0-10.0.0.9; }\n    \
+         set_real_ip_from 10.1.1.1/8;\n    server {\n        listen 127.0.0.1:19999;\n        \
+         allow ::1/64;\n        deny 10.0.0.0/8;\n        deny 10.1.1.1/8;\n        \
+         return x;\n    }\n}\n",
+    );
+    let (code, _, lines) = same(&["-t", "-c", &conf]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        lines,
+        [
+            format!("nginx: [warn] low address bits of 127.0.0.1/8 are meaningless in {conf}:6"),
+            format!("nginx: [warn] low address bits of 127.0.0.5/8 are meaningless in {conf}:7"),
+            format!("nginx: [warn] no network \"127.0.0.0/8\" to delete in {conf}:8"),
+            format!("nginx: [warn] no network \"::1\" to delete in {conf}:9"),
+            format!("nginx: [warn] no address range \"10.0.0.0-10.0.0.9\" to delete in {conf}:12"),
+            format!("nginx: [warn] low address bits of 10.1.1.1/8 are meaningless in {conf}:13"),
+            format!("nginx: [warn] low address bits of ::1/64 are meaningless in {conf}:16"),
+            format!("nginx: [warn] low address bits of 10.1.1.1/8 are meaningless in {conf}:18"),
+            format!("nginx: the configuration file {conf} syntax is ok"),
+            format!("nginx: configuration file {conf} test is successful"),
+        ]
+    );
+}
+
+/// The events module's check comes after `syntax is ok`, without a place; `worker_processes
+/// 0` is accepted.
+#[test]
+fn worker_connections_not_enough_after_syntax_ok() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = "stream { server { listen 127.0.0.1:19999; return x; } }\n";
+    let conf =
+        conf_file(dir.path(), "wc", &format!("events {{ worker_connections 1; }}\n{listen}"));
+    let (code, _, lines) = same(&["-t", "-c", &conf]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            format!("nginx: the configuration file {conf} syntax is ok"),
+            "nginx: [emerg] 1 worker_connections are not enough for 1 listening sockets".into(),
+            format!("nginx: configuration file {conf} test failed"),
+        ]
+    );
+    let body = format!("worker_processes 0;\nevents {{ worker_connections 2; }}\n{listen}");
+    let conf = conf_file(dir.path(), "wp0", &body);
+    let (code, _, lines) = same(&["-t", "-c", &conf]);
+    assert_eq!((code, lines.len()), (0, 2), "{lines:?}");
+}
+
+/// Log files are opened after the whole configuration was read: `syntax is ok` first, the
+/// open() fault without a place, and a later fault in the same directive wins over it.
+#[test]
+fn log_open_failures_after_syntax_ok() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("{}/", dir.path().display());
+    let conf = conf_file(dir.path(), "el", "error_log /nonexistent/e.log;\nevents {}\n");
+    let (code, _, lines) = same(&["-t", "-p", &prefix, "-c", &conf]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            format!("nginx: the configuration file {conf} syntax is ok"),
+            "nginx: [emerg] open() \"/nonexistent/e.log\" failed (2: No such file or directory)"
+                .into(),
+            format!("nginx: configuration file {conf} test failed"),
+        ]
+    );
+    let server = "server { listen 127.0.0.1:19999; return x; access_log";
+    let body =
+        format!("events {{}}\nstream {{ log_format a x;\n{server} /nonexistent/d/a.log a; }} }}\n");
+    let conf = conf_file(dir.path(), "al", &body);
+    let (code, _, lines) = same(&["-t", "-p", &prefix, "-c", &conf]);
+    assert_eq!(code, 1);
+    assert_eq!(lines[0], format!("nginx: the configuration file {conf} syntax is ok"));
+    assert!(
+        lines[1].ends_with("open() \"/nonexistent/d/a.log\" failed (2: No such file or directory)")
+    );
+    let body =
+        format!("events {{}}\nstream {{ log_format a x;\n{server} logs/a.log a buffer=x; }} }}\n");
+    let conf = conf_file(dir.path(), "buf", &body);
+    let (code, _, lines) = same(&["-t", "-p", &prefix, "-c", &conf]);
+    assert_eq!(code, 1);
+    assert_eq!(lines[0], format!("nginx: [emerg] invalid buffer size \"x\" in {conf}:4"));
+}
+
+/// `-v` names the nginx version the parser's directive table follows.
+#[test]
+fn version_line_is_the_registry_version() {
+    let (code, stdout, lines) = run(env!("CARGO_BIN_EXE_strait"), &["-v"]);
+    let version = strait_parser::registry::STRAIT_NGINX_VERSION;
+    assert_eq!((code, stdout.len()), (0, 0));
+    assert_eq!(lines, [format!("nginx version: nginx/{version} (strait 0.1.0)")]);
+}

@@ -844,6 +844,10 @@ impl<'a> Checker<'a> {
                 if !ok {
                     return Err(quoted(d, "invalid parameter ", args[0], ""));
                 }
+                self.warnings.extend(low_bits_warning(d, args[0]));
+            }
+            (_, b"set_real_ip_from") => {
+                self.warnings.extend(low_bits_warning(d, args[0]));
             }
             _ => {}
         }
@@ -995,6 +999,30 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
+    /// One CIDR entry of a geo block as `ngx_stream_geo_cidr` takes it: the low-bits warning,
+    /// `default` as 0.0.0.0/0 and ::/0, and `delete` warning when no such network was added.
+    fn geo_network(
+        &mut self,
+        entry: &Directive,
+        key: &[u8],
+        network: &[u8],
+        networks: &mut HashSet<(std::net::IpAddr, u8)>,
+    ) {
+        use std::net::{Ipv4Addr, Ipv6Addr};
+        if key == b"default" {
+            networks.insert((Ipv4Addr::UNSPECIFIED.into(), 0));
+            networks.insert((Ipv6Addr::UNSPECIFIED.into(), 0));
+            return;
+        }
+        self.warnings.extend(low_bits_warning(entry, network));
+        let Some(cidr) = cidr_network(network) else { return };
+        if key != b"delete" {
+            networks.insert(cidr);
+        } else if !networks.remove(&cidr) {
+            self.warnings.push(quoted(entry, "no network ", network, " to delete"));
+        }
+    }
+
     /// Whether `name` is a builtin stream variable of the target version.
     fn is_builtin(&self, name: &[u8]) -> bool {
         let version = self.options.version;
@@ -1016,6 +1044,11 @@ impl<'a> Checker<'a> {
         let mut keys: HashSet<Vec<u8>> = HashSet::new();
         let mut default = false;
         let mut ranges = false;
+        // geo's networks so far, as its radix tree holds them: `delete` needs one to remove.
+        let mut networks: HashSet<(std::net::IpAddr, u8)> = HashSet::new();
+        // geo's address ranges so far; a `delete` names one exactly (overlapping ranges, which
+        // nginx splits, are not modelled: see README).
+        let mut range_set: HashSet<Vec<u8>> = HashSet::new();
         for entry in block.expanded(config) {
             let key = entry.name.value.as_slice();
             let single = entry.args.is_empty();
@@ -1069,6 +1102,13 @@ impl<'a> Checker<'a> {
                     }
                 } else if key != b"default" && !is_cidr(network) {
                     return Err(quoted(entry, "invalid network ", network, ""));
+                }
+                if !ranges {
+                    self.geo_network(entry, key, network, &mut networks);
+                } else if key == b"delete" && !range_set.remove(network) {
+                    self.warnings.push(quoted(entry, "no address range ", network, " to delete"));
+                } else if key != b"delete" && key != b"default" {
+                    range_set.insert(network.to_vec());
                 }
                 self.template(entry, &entry.args[0].value)?;
             }
@@ -1463,6 +1503,48 @@ fn is_cidr(text: &[u8]) -> bool {
     let Ok(ip) = address.parse::<std::net::IpAddr>() else { return false };
     let max = if ip.is_ipv4() { 32 } else { 128 };
     bits.is_none_or(|bits| bits.parse::<u8>().is_ok_and(|bits| bits <= max))
+}
+
+/// The network a CIDR names, as nginx's `ngx_ptocidr` stores it: the address with its low
+/// bits cleared and the prefix length (an address alone is a /32 or /128 network).
+fn cidr_network(text: &[u8]) -> Option<(std::net::IpAddr, u8)> {
+    use std::net::IpAddr;
+    let text = std::str::from_utf8(text).ok()?;
+    let (address, bits) = match text.split_once('/') {
+        Some((address, bits)) => (address, Some(bits)),
+        None => (text, None),
+    };
+    let ip = address.parse::<IpAddr>().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bits = match bits {
+        Some(bits) => bits.parse::<u8>().ok().filter(|&bits| bits <= max)?,
+        None => max,
+    };
+    let network = match ip {
+        IpAddr::V4(v4) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            IpAddr::V4((u32::from(v4) & mask).into())
+        }
+        IpAddr::V6(v6) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            IpAddr::V6((u128::from(v6) & mask).into())
+        }
+    };
+    Some((network, bits))
+}
+
+/// nginx's `[warn]` for a CIDR whose address has bits set past its prefix
+/// (`ngx_ptocidr` returns NGX_DONE): `low address bits of 10.1.1.1/8 are meaningless`.
+fn low_bits_warning(d: &Directive, text: &[u8]) -> Option<ParseError> {
+    let ip = std::str::from_utf8(text).ok()?.split_once('/')?.0.parse::<std::net::IpAddr>();
+    let (network, _) = cidr_network(text)?;
+    if ip.ok()? == network {
+        return None;
+    }
+    let mut message = b"low address bits of ".to_vec();
+    message.extend_from_slice(text);
+    message.extend_from_slice(b" are meaningless");
+    Some(at(d, ErrorKind::Message(message)))
 }
 
 /// The normalized text of a listen address (`port`, `addr:port`, `[v6]:port`, `unix:path`),

@@ -13,17 +13,29 @@ pub struct ConfigError {
     /// Where the directive was written; `None` for faults nginx reports without one
     /// (`unknown "x" variable`).
     pub location: Option<Location>,
+    /// nginx finds this fault only after reading the whole configuration (opening files,
+    /// the events module's checks): `nginx -t` prints `syntax is ok` before it.
+    pub after_parse: bool,
 }
 
 impl ConfigError {
     /// A fault at `location`.
     pub fn at(location: &Location, message: impl Into<String>) -> ConfigError {
-        ConfigError { message: message.into(), location: Some(location.clone()) }
+        ConfigError {
+            message: message.into(),
+            location: Some(location.clone()),
+            after_parse: false,
+        }
     }
 
     /// A fault nginx reports without a location.
     pub fn bare(message: impl Into<String>) -> ConfigError {
-        ConfigError { message: message.into(), location: None }
+        ConfigError { message: message.into(), location: None, after_parse: false }
+    }
+
+    /// A fault nginx finds after reading the configuration, reported without a location.
+    pub fn after_parse(message: impl Into<String>) -> ConfigError {
+        ConfigError { message: message.into(), location: None, after_parse: true }
     }
 }
 

@@ -26,7 +26,7 @@ pub struct Paths {
     pub prefix: PathBuf,
     /// The directory of the main configuration file: includes and certificates.
     pub conf_prefix: PathBuf,
-    /// The error log used when the configuration sets none (`-e`, or `logs/error.log`).
+    /// The error log used when the configuration sets none (`-e`, or stderr).
     pub default_error_log: LogPath,
 }
 
@@ -379,9 +379,8 @@ impl<'a> Compiler<'a> {
                     let n = if v == b"auto" {
                         std::thread::available_parallelism().map_or(1, |n| n.get())
                     } else {
-                        parse_number(v)
-                            .filter(|&n| n > 0)
-                            .ok_or_else(|| d.invalid_value(&d.args[0]))?
+                        // 0 is accepted as nginx does (see README: differences).
+                        parse_number(v).ok_or_else(|| d.invalid_value(&d.args[0]))?
                     };
                     set_once(&mut workers, d, n)?;
                 }
@@ -454,7 +453,7 @@ impl<'a> Compiler<'a> {
         let main_log = if error_targets.is_empty() {
             let sink = match &self.paths.default_error_log {
                 LogPath::Stderr => Sink::Stderr,
-                LogPath::File(path) => Sink::File(self.open_log(path, None)?),
+                LogPath::File(path) => Sink::File(self.open_log(path)),
             };
             ErrorLog::new(vec![Target { sink, level: Level::Error }])
         } else {
@@ -477,6 +476,20 @@ impl<'a> Compiler<'a> {
         if let Some(stream) = stream {
             listeners = self.stream(stream, &main_log)?;
         }
+
+        // After the configuration was read (nginx prints `syntax is ok` first): the events
+        // module's check that each listening socket leaves a connection to serve with, then
+        // the log files' open() failures, both without a place.
+        if main.worker_connections <= listeners.len() {
+            return Err(ConfigError::after_parse(format!(
+                "{} worker_connections are not enough for {} listening sockets",
+                main.worker_connections,
+                listeners.len()
+            )));
+        }
+        if let Some(message) = self.log_files.first_failure() {
+            return Err(ConfigError::after_parse(message));
+        }
         Ok(Plan {
             main,
             listeners,
@@ -489,22 +502,10 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    fn open_log(
-        &self,
-        path: &Path,
-        d: Option<&Directive>,
-    ) -> Result<Arc<crate::log::LogFile>, ConfigError> {
-        self.log_files.get(path).map_err(|e| {
-            let message = format!(
-                "open() \"{}\" failed{}",
-                path.display(),
-                crate::log::error::errno_suffix(&e)
-            );
-            match d {
-                Some(d) => d.error(message),
-                None => ConfigError::bare(message),
-            }
-        })
+    /// The log file at `path`; a failure to open it is reported after the whole configuration
+    /// was read, as nginx opens its files then (`LogFiles::first_failure`).
+    fn open_log(&self, path: &Path) -> Arc<crate::log::LogFile> {
+        self.log_files.get(path)
     }
 
     fn error_log_target(&self, d: &Directive) -> Result<Target, ConfigError> {
@@ -523,7 +524,7 @@ impl<'a> Compiler<'a> {
         } else if path.starts_with(b"syslog:") || path.starts_with(b"memory:") {
             return Err(d.error(format!("error_log \"{}\" is not supported by strait", text(path))));
         } else {
-            Sink::File(self.open_log(&self.paths.prefixed(path), Some(d))?)
+            Sink::File(self.open_log(&self.paths.prefixed(path)))
         };
         Ok(Target { sink, level })
     }

@@ -38,14 +38,19 @@ pub(crate) fn run(args: &NginxArgs) -> ExitCode {
         conf_prefix: conf.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into()),
         ..CheckOptions::default()
     };
+    let mut after_parse = None;
     let result = check_outcome(&outcome, &check_options).and_then(|checked| {
         // Step: compile the runtime plan, as starting would (certificates, unimplemented
-        // directives): a configuration strait cannot run does not pass its test.
+        // directives): a configuration strait cannot run does not pass its test. Faults
+        // nginx finds only after reading the configuration (log files' open(), the events
+        // checks) come after `syntax is ok`.
         match strait_runtime::Plan::compile(&outcome.config, &serve_options(args).paths()) {
             Ok(_) => Ok(checked),
-            Err(error) => Err(ParseError::nowhere(strait_parser::ErrorKind::Message(
-                error.to_string().into_bytes(),
-            ))),
+            Err(error) if error.after_parse => {
+                after_parse = Some(nowhere(&error));
+                Ok(checked)
+            }
+            Err(error) => Err(nowhere(&error)),
         }
     });
 
@@ -57,6 +62,13 @@ pub(crate) fn run(args: &NginxArgs) -> ExitCode {
             }
             if !args.quiet {
                 eprintln!("nginx: the configuration file {shown} syntax is ok");
+            }
+            if let Some(error) = after_parse {
+                log_line(&log, "emerg", &error);
+                eprintln!("nginx: configuration file {shown} test failed");
+                return ExitCode::FAILURE;
+            }
+            if !args.quiet {
                 eprintln!("nginx: configuration file {shown} test is successful");
             }
             if args.dump {
@@ -70,6 +82,11 @@ pub(crate) fn run(args: &NginxArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A runtime compile fault in the parser's error shape, its text already placed.
+fn nowhere(error: &strait_runtime::ConfigError) -> ParseError {
+    ParseError::nowhere(strait_parser::ErrorKind::Message(error.to_string().into_bytes()))
 }
 
 /// The paths the runtime compiles against, from the same command line.

@@ -40,7 +40,9 @@ impl ServeOptions {
         let default_error_log = match self.error_log.as_deref() {
             Some("stderr") => LogPath::Stderr,
             Some(path) => LogPath::File(absolute(&self.prefix, Path::new(path))),
-            None => LogPath::File(self.prefix.join("logs/error.log")),
+            // No -e: stderr, nginx's error log path as Debian builds it
+            // (`--error-log-path=stderr`), the same for `-t` and for serving.
+            None => LogPath::Stderr,
         };
         Paths {
             prefix: self.prefix.clone(),
@@ -121,15 +123,22 @@ pub(crate) fn run(options: &ServeOptions) -> ExitCode {
     }
 }
 
-/// The nginx version strait claims: new enough for nginx-tests' version gates
-/// (reference §10.2), with strait named on the same line.
-pub(crate) const NGINX_VERSION_LINE: &str = "nginx version: nginx/1.27.5 (strait 0.1.0)";
+/// The version line: the nginx version strait claims (`STRAIT_NGINX_VERSION`, the one the
+/// parser's directive table follows; new enough for nginx-tests' version gates, reference
+/// §10.2), with strait named on the same line.
+pub(crate) fn version_line() -> String {
+    format!(
+        "nginx version: nginx/{} (strait {})",
+        strait_parser::registry::STRAIT_NGINX_VERSION,
+        env!("CARGO_PKG_VERSION")
+    )
+}
 
 /// `-v` / `-V` on stderr. `-V` adds the build lines nginx-tests' `has_module` reads: the
 /// stream modules strait implements are `--with-...`, the others `--without-...`.
 pub(crate) fn version(verbose: bool) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{NGINX_VERSION_LINE}");
+    let _ = writeln!(err, "{}", version_line());
     if !verbose {
         return;
     }
@@ -146,10 +155,8 @@ pub(crate) fn version(verbose: bool) {
         "configure arguments: --with-stream --with-stream_ssl_module \
          --with-stream_ssl_preread_module --without-http --without-mail_pop3_module \
          --without-mail_imap_module --without-mail_smtp_module \
-         --without-stream_limit_conn_module --without-stream_geo_module \
-         --without-stream_split_clients_module --without-stream_pass_module \
-         --without-stream_geoip_module --without-stream_realip_module \
-         --without-stream_upstream_zone_module"
+         --without-stream_pass_module --without-stream_geoip_module \
+         --without-stream_upstream_zone_module --error-log-path=stderr"
     );
 }
 

@@ -103,14 +103,8 @@ impl AccessLog {
         let destination = match path.as_literal() {
             Some(literal) => {
                 let path = paths.prefixed(&literal);
-                let file = files.get(&path).map_err(|e| {
-                    d.error(format!(
-                        "open() \"{}\" failed{}",
-                        path.display(),
-                        crate::log::error::errno_suffix(&e)
-                    ))
-                })?;
-                Destination::File(file)
+                // A failure to open is reported once the whole configuration was read.
+                Destination::File(files.get(&path))
             }
             None => Destination::Variable(path),
         };

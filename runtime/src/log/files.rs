@@ -11,14 +11,16 @@ use std::sync::{Arc, Mutex, RwLock};
 #[derive(Debug)]
 pub struct LogFile {
     path: PathBuf,
-    file: RwLock<File>,
+    /// `None` when the file could not be opened: the configuration that named it is refused
+    /// (`LogFiles::first_failure`), so nothing writes through it.
+    file: RwLock<Option<File>>,
 }
 
 impl LogFile {
     /// Opens (creating) `path` for appending.
     pub fn open(path: &Path) -> io::Result<Arc<LogFile>> {
         let file = open_append(path)?;
-        Ok(Arc::new(LogFile { path: path.to_path_buf(), file: RwLock::new(file) }))
+        Ok(Arc::new(LogFile { path: path.to_path_buf(), file: RwLock::new(Some(file)) }))
     }
 
     /// The absolute path of the file.
@@ -30,13 +32,15 @@ impl LogFile {
     pub fn write(&self, bytes: &[u8]) {
         let file = self.file.read().unwrap_or_else(|e| e.into_inner());
         // A log write that fails has nowhere to be reported; nginx ignores it too.
-        let _ = (&*file).write_all(bytes);
+        if let Some(file) = &*file {
+            let _ = (&*file).write_all(bytes);
+        }
     }
 
     /// Opens the path again (USR1), so a rotated file is replaced by a fresh one.
     pub fn reopen(&self) -> io::Result<()> {
         let fresh = open_append(&self.path)?;
-        *self.file.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        *self.file.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
         Ok(())
     }
 }
@@ -46,21 +50,39 @@ fn open_append(path: &Path) -> io::Result<File> {
 }
 
 /// The set of log files a configuration opened, by path: the same path opens once.
+///
+/// nginx opens the files only after reading the whole configuration, so a fault later in the
+/// file is reported before an `open()` failure: a path that cannot be opened is remembered
+/// here and reported by the caller once the configuration was read (`first_failure`).
 #[derive(Debug, Default)]
 pub struct LogFiles {
     files: Mutex<HashMap<PathBuf, Arc<LogFile>>>,
+    failures: Mutex<Vec<(PathBuf, io::Error)>>,
 }
 
 impl LogFiles {
-    /// The open file for `path`, opening it on first use.
-    pub fn get(&self, path: &Path) -> io::Result<Arc<LogFile>> {
+    /// The file for `path`, opening it on first use; a failure is kept for `first_failure`.
+    pub fn get(&self, path: &Path) -> Arc<LogFile> {
         let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(file) = files.get(path) {
-            return Ok(file.clone());
+            return file.clone();
         }
-        let file = LogFile::open(path)?;
+        let file = LogFile::open(path).unwrap_or_else(|e| {
+            let failures = &mut self.failures.lock().unwrap_or_else(|e| e.into_inner());
+            failures.push((path.to_path_buf(), e));
+            Arc::new(LogFile { path: path.to_path_buf(), file: RwLock::new(None) })
+        });
         files.insert(path.to_path_buf(), file.clone());
-        Ok(file)
+        file
+    }
+
+    /// nginx's message for the first path that could not be opened, in the order of `get`:
+    /// `open() "PATH" failed (2: No such file or directory)`.
+    pub fn first_failure(&self) -> Option<String> {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.first().map(|(path, e)| {
+            format!("open() \"{}\" failed{}", path.display(), crate::log::error::errno_suffix(e))
+        })
     }
 
     /// Reopens every file (USR1); returns the failures with their paths.

@@ -72,6 +72,7 @@ pub mod stream;
 pub mod sys;
 pub mod time;
 pub mod tls;
+pub mod unsupported;
 pub mod upstream;
 pub mod variables;
 

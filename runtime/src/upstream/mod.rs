@@ -85,7 +85,7 @@ impl UpstreamGroup {
                 b"zone" => {}
                 _ => {
                     return Err(entry.error(format!(
-                        "\"{}\" directive is not supported by strait in upstream",
+                        "\"{}\" directive is not supported by strait yet in upstream",
                         entry.name_str()
                     )))
                 }

@@ -269,3 +269,51 @@ fn version_line_is_the_registry_version() {
     assert_eq!((code, stdout.len()), (0, 0));
     assert_eq!(lines, [format!("nginx version: nginx/{version} (strait 0.1.0)")]);
 }
+
+/// nginx's wording for `listen ... so_keepalive=foo` (the value alone, quoted) and
+/// `resolver ... valid=x` (`invalid parameter: valid=x`, unquoted).
+#[test]
+fn wording_so_keepalive_and_resolver_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("ka", "listen 127.0.0.1:19999 so_keepalive=foo;", "invalid so_keepalive value: \"foo\""),
+        ("rv", "listen 127.0.0.1:19999; resolver 127.0.0.1 valid=x;", "invalid parameter: valid=x"),
+    ];
+    for (name, directives, message) in cases {
+        let body = format!("events {{}}\nstream {{ server {{ {directives} return x; }} }}\n");
+        let conf = conf_file(dir.path(), name, &body);
+        let (code, _, lines) = same(&["-t", "-c", &conf]);
+        assert_eq!(code, 1);
+        assert_eq!(lines[0], format!("nginx: [emerg] {message} in {conf}:3"));
+    }
+}
+
+/// `-s stop` with a pid file that is not a number, names a dead process, or is missing:
+/// nginx's lines and levels (`invalid PID number` and open() at error, kill() at alert).
+#[test]
+fn signal_pid_file_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid = dir.path().join("s.pid");
+    let body = format!("pid {};\nevents {{}}\n", pid.display());
+    let conf = conf_file(dir.path(), "s", &body);
+    let mut dead = Command::new("true").spawn().unwrap();
+    dead.wait().unwrap();
+    let dead = dead.id();
+    let args = ["-s", "stop", "-c", &conf];
+    let started = "nginx: [notice] signal process started".to_string();
+
+    std::fs::write(&pid, "garbage\n").unwrap();
+    let invalid = format!("nginx: [error] invalid PID number \"garbage\" in \"{}\"", pid.display());
+    assert_eq!(same(&args), (1, Vec::new(), vec![started.clone(), invalid]));
+
+    std::fs::write(&pid, format!("{dead}\n")).unwrap();
+    let kill = format!("nginx: [alert] kill({dead}, 15) failed (3: No such process)");
+    assert_eq!(same(&args), (1, Vec::new(), vec![started.clone(), kill]));
+
+    std::fs::remove_file(&pid).unwrap();
+    let open = format!(
+        "nginx: [error] open() \"{}\" failed (2: No such file or directory)",
+        pid.display()
+    );
+    assert_eq!(same(&args), (1, Vec::new(), vec![started, open]));
+}

@@ -124,7 +124,7 @@ impl ListenSpec {
             } else if let Some(n) = v.strip_prefix(b"so_keepalive=") {
                 spec.bind = true;
                 spec.keepalive = Some(parse_keepalive(n).ok_or_else(|| {
-                    d.error(format!("invalid so_keepalive value: \"{}\"", text(v)))
+                    d.error(format!("invalid so_keepalive value: \"{}\"", text(n)))
                 })?);
             } else if v == b"ssl" {
                 spec.ssl = true;

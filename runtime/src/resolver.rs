@@ -51,11 +51,11 @@ impl Resolver {
             let flag = |value: &[u8]| match value {
                 b"on" => Ok(true),
                 b"off" => Ok(false),
-                _ => Err(d.error(format!("invalid parameter \"{}\"", text(v)))),
+                _ => Err(d.error(format!("invalid parameter: {}", text(v)))),
             };
             if let Some(time) = v.strip_prefix(b"valid=") {
                 parse_time(time, false)
-                    .ok_or_else(|| d.error(format!("invalid parameter \"{}\"", text(v))))?;
+                    .ok_or_else(|| d.error(format!("invalid parameter: {}", text(v))))?;
             } else if let Some(value) = v.strip_prefix(b"ipv4=") {
                 resolver.ipv4 = flag(value)?;
             } else if let Some(value) = v.strip_prefix(b"ipv6=") {

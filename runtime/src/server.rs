@@ -55,6 +55,24 @@ pub enum ServeError {
         /// The ` (N: text)` suffix.
         errno: String,
     },
+    /// `-s`: the pid file does not hold a process id.
+    #[error("invalid PID number \"{number}\" in \"{path}\"")]
+    InvalidPid {
+        /// The pid file's text, without its line end.
+        number: String,
+        /// The pid file.
+        path: String,
+    },
+    /// `-s`: the signal could not be sent (nginx logs this at `alert`).
+    #[error("kill({pid}, {signal}) failed{errno}")]
+    Kill {
+        /// The process id read from the pid file.
+        pid: i32,
+        /// The signal number.
+        signal: i32,
+        /// The ` (N: text)` suffix.
+        errno: String,
+    },
 }
 
 impl ServeError {
@@ -607,10 +625,13 @@ pub fn signal_running(pid_file: &std::path::Path, name: &str) -> Result<(), Serv
         .map_err(|e| ServeError::system(format!("open() \"{}\"", pid_file.display()), &e))?;
     let trimmed = String::from_utf8_lossy(&content);
     let trimmed = trimmed.trim_end_matches(['\n', '\r']);
-    let pid: i32 = trimmed.parse().map_err(|_| ServeError::System {
-        what: format!("invalid PID number \"{trimmed}\" in \"{}\"", pid_file.display()),
-        errno: String::new(),
+    let pid: i32 = trimmed.parse().map_err(|_| ServeError::InvalidPid {
+        number: trimmed.to_string(),
+        path: pid_file.display().to_string(),
     })?;
-    crate::sys::kill(pid, signal)
-        .map_err(|e| ServeError::system(format!("kill({pid}, {signal})"), &e))
+    crate::sys::kill(pid, signal).map_err(|e| ServeError::Kill {
+        pid,
+        signal,
+        errno: errno_suffix(&e),
+    })
 }

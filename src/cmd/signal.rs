@@ -3,6 +3,7 @@
 use super::serve::{report, ServeOptions};
 use std::process::ExitCode;
 use strait_runtime::log::Level;
+use strait_runtime::server::ServeError;
 
 /// Loads the configuration to find the pid file, then sends the signal.
 pub(crate) fn run(options: &ServeOptions, signal: &str) -> ExitCode {
@@ -14,10 +15,18 @@ pub(crate) fn run(options: &ServeOptions, signal: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // A notice goes to the log only (nginx copies to stderr only warn and worse).
+    early.write(Level::Notice, None, "signal process started");
     match strait_runtime::server::signal_running(&plan.main.pid, signal) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            report(&early, Level::Error, &e.to_string());
+            // nginx's levels for `-s`: a failed kill() is an alert, the pid file's faults
+            // (missing, not a number) are errors.
+            let level = match e {
+                ServeError::Kill { .. } => Level::Alert,
+                _ => Level::Error,
+            };
+            report(&early, level, &e.to_string());
             ExitCode::FAILURE
         }
     }

@@ -40,3 +40,25 @@ fn map_and_set_values_match_nginx() {
         assert_eq!(run.1, runs[0].1, "{:?}", run.0);
     }
 }
+
+/// `return "$status"` answers `000`, as nginx: the status is set when the session ends. The
+/// access log, written after, has the final `200`.
+#[test]
+fn status_in_content_phase_is_000() {
+    for flavor in flavors() {
+        let port = free_port();
+        let vars = HashMap::from([("PORT", port.to_string())]);
+        let server = Instance::start(flavor, &config("status.conf", &vars));
+        assert_eq!(read_all(port), b"000", "{flavor:?}");
+        let access = server.dir.path().join("access.log");
+        let mut logged = String::new();
+        for _ in 0..50 {
+            logged = std::fs::read_to_string(&access).unwrap_or_default();
+            if !logged.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(logged, "200\n", "{flavor:?}");
+    }
+}

@@ -207,7 +207,9 @@ pub async fn run(
         start_wall: SystemTime::now(),
         received: 0,
         sent: 0,
-        status: status::OK,
+        // nginx's `s->status` is 0 until the session is finalized: `$status` is `000` in
+        // the content phase (`return "$status"`), the final code in the log phase.
+        status: 0,
         upstream: None,
         vars,
         ssl: None,

@@ -410,4 +410,13 @@ mod tests {
         let err = load_key(b"store:file:/x", Path::new("/"), &Passwords::none()).unwrap_err();
         assert_eq!(err.step, LoadStep::StoreUnsupported);
     }
+
+    /// An empty key variable names the prefix directory, as in nginx: it opens, reads as
+    /// nothing, and fails at the PEM read with OpenSSL's text, not at `BIO_new_file`.
+    #[test]
+    fn empty_key_value_fails_at_the_pem_read() {
+        let err = load_key(b"", &pki(), &Passwords::none()).unwrap_err();
+        assert_eq!(err.step, LoadStep::ReadKey);
+        assert!(err.to_string().contains("PEM_read_bio_PrivateKey() failed (SSL: "), "{err}");
+    }
 }

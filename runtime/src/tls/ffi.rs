@@ -111,8 +111,14 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, ErrorStack> {
         return Err(ErrorStack::get());
     }
     drop(Bio(bio));
-    // The file opened a moment ago; a read failure now (a race) reports an empty error queue.
-    std::fs::read(path).map_err(|_| ErrorStack::get())
+    // The file opened a moment ago. A directory opens too (an empty variable names the
+    // prefix, as in nginx) and reads as nothing, so the PEM read fails with OpenSSL's
+    // decoder error, as nginx logs it; any other read failure (a race) reports an empty
+    // error queue.
+    match std::fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(Vec::new()),
+        other => other.map_err(|_| ErrorStack::get()),
+    }
 }
 
 /// Which read of a certificate PEM failed: the leaf (`PEM_read_bio_X509_AUX`) or a chain

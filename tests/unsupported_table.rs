@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 use strait_parser::registry::{self, consts, Contexts, STRAIT_NGINX_VERSION};
-use strait_runtime::unsupported;
+use strait_runtime::unsupported::{self, Gap, Refusal};
 
 const NGINX: &str = "/usr/sbin/nginx";
 
@@ -285,23 +285,265 @@ fn every_stream_directive_is_refused_iff_the_table_lists_it() {
             }
         }
 
-        let table = match place {
-            Place::Upstream => [unsupported::DIRECTIVES, unsupported::UPSTREAM_DIRECTIVES].concat(),
-            _ => unsupported::DIRECTIVES.to_vec(),
+        let gap = match place {
+            Place::Upstream => unsupported::upstream_directive(name),
+            _ => unsupported::directive(name),
         };
-        let listed = table.iter().any(|(n, _)| *n == name);
         let verdict = verdict(&scratch, &config);
-        let expected = match (&verdict, listed) {
-            (Ok(()), false) => true,
-            (Err(e), true) if since > STRAIT_NGINX_VERSION => {
-                e.contains(&format!("unknown directive \"{name}\""))
+        let expected = match (&verdict, gap.map(|g| g.refusal)) {
+            (Ok(()), None) => true,
+            (Err(e), Some(Refusal::NotSupportedYet)) => {
+                e.contains(&format!("\"{name}\" directive is {REFUSAL}"))
             }
-            (Err(e), true) => e.contains(&format!("\"{name}\" directive is {REFUSAL}")),
+            (Err(e), Some(Refusal::Newer(version))) => {
+                version == since
+                    && since > STRAIT_NGINX_VERSION
+                    && e.contains(&format!("unknown directive \"{name}\""))
+            }
             _ => false,
         };
         if !expected {
-            faults.push(format!("{name} ({place:?}, listed: {listed}): {verdict:?}"));
+            faults.push(format!("{name} ({place:?}, listed: {gap:?}): {verdict:?}"));
         }
     }
     assert!(faults.is_empty(), "{}", faults.join("\n"));
+}
+
+/// Every `listen` parameter of nginx's stream module (reference §5.1), as used in a sample,
+/// with the address to use it on and the server directives it needs.
+const LISTEN_SAMPLES: &[(&str, &str, &str)] = &[
+    ("ssl", "127.0.0.1", "ssl_certificate PKI/server.crt; ssl_certificate_key PKI/server.key;"),
+    ("udp", "127.0.0.1", ""),
+    ("proxy_protocol", "127.0.0.1", ""),
+    ("setfib=1", "127.0.0.1", ""),
+    ("fastopen=8", "127.0.0.1", ""),
+    ("backlog=8", "127.0.0.1", ""),
+    ("rcvbuf=64k", "127.0.0.1", ""),
+    ("sndbuf=64k", "127.0.0.1", ""),
+    ("accept_filter=dataready", "127.0.0.1", ""),
+    ("deferred", "127.0.0.1", ""),
+    ("bind", "127.0.0.1", ""),
+    ("ipv6only=on", "[::1]", ""),
+    ("reuseport", "127.0.0.1", ""),
+    ("so_keepalive=on", "127.0.0.1", ""),
+    ("so_keepalive=30m::10", "127.0.0.1", ""),
+    ("default_server", "127.0.0.1", ""),
+    ("multipath", "127.0.0.1", ""),
+];
+
+#[test]
+fn every_listen_parameter_is_refused_iff_the_table_lists_it() {
+    let scratch = Scratch::new();
+    let mut faults = Vec::new();
+    for (parameter, host, extra) in LISTEN_SAMPLES {
+        let port = scratch.port;
+        let config = scratch.fill(&format!(
+            "daemon off;\nerror_log stderr;\nevents {{}}\nstream {{\n    server {{ listen \
+             {host}:{port} {parameter}; {extra} return ok; }}\n}}\n"
+        ));
+        let listed = unsupported::listen_parameter(parameter);
+        let verdict = verdict(&scratch, &config);
+        let expected = match (&verdict, listed.map(|g| g.refusal)) {
+            (Ok(()), None) => true,
+            (Err(e), Some(Refusal::NotSupportedYet)) => e.contains(&format!(
+                "the \"{parameter}\" parameter of the \"listen\" directive is {REFUSAL}"
+            )),
+            (Err(e), Some(Refusal::Newer(version))) => {
+                version > STRAIT_NGINX_VERSION
+                    && e.contains(&format!("the invalid \"{parameter}\" parameter"))
+            }
+            _ => false,
+        };
+        if !expected {
+            faults.push(format!("{parameter} (listed: {listed:?}): {verdict:?}"));
+        }
+    }
+
+    // Every table entry has a sample.
+    for gap in unsupported::LISTEN_PARAMETERS {
+        if !LISTEN_SAMPLES.iter().any(|(p, _, _)| unsupported::listen_parameter(p) == Some(gap)) {
+            faults.push(format!("no sample uses the listed parameter \"{}\"", gap.name));
+        }
+    }
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+}
+
+/// Every stream variable of nginx (reference §6; one name stands for a `*` prefix).
+const VARIABLES: &[&str] = &[
+    // core
+    "binary_remote_addr",
+    "remote_addr",
+    "remote_port",
+    "server_addr",
+    "server_port",
+    "bytes_sent",
+    "bytes_received",
+    "session_time",
+    "status",
+    "connection",
+    "nginx_version",
+    "hostname",
+    "pid",
+    "msec",
+    "time_iso8601",
+    "time_local",
+    "protocol",
+    "server_name",
+    // PROXY protocol
+    "proxy_protocol_addr",
+    "proxy_protocol_port",
+    "proxy_protocol_server_addr",
+    "proxy_protocol_server_port",
+    "proxy_protocol_tlv_alpn",
+    "proxy_protocol_tlv_0x01",
+    // ssl
+    "ssl_protocol",
+    "ssl_cipher",
+    "ssl_ciphers",
+    "ssl_curve",
+    "ssl_curves",
+    "ssl_session_id",
+    "ssl_session_reused",
+    "ssl_server_name",
+    "ssl_alpn_protocol",
+    "ssl_client_cert",
+    "ssl_client_raw_cert",
+    "ssl_client_escaped_cert",
+    "ssl_client_s_dn",
+    "ssl_client_i_dn",
+    "ssl_client_serial",
+    "ssl_client_fingerprint",
+    "ssl_client_verify",
+    "ssl_client_v_start",
+    "ssl_client_v_end",
+    "ssl_client_v_remain",
+    "ssl_sigalg",
+    "ssl_client_sigalg",
+    "ssl_sigalgs",
+    "ssl_ech_status",
+    "ssl_ech_outer_server_name",
+    // ssl_preread
+    "ssl_preread_protocol",
+    "ssl_preread_server_name",
+    "ssl_preread_alpn_protocols",
+    // upstream
+    "upstream_addr",
+    "upstream_bytes_sent",
+    "upstream_bytes_received",
+    "upstream_connect_time",
+    "upstream_first_byte_time",
+    "upstream_session_time",
+    // realip, limit_conn
+    "realip_remote_addr",
+    "realip_remote_port",
+    "limit_conn_status",
+    // geoip (a dynamic module)
+    "geoip_country_code",
+    "geoip_country_code3",
+    "geoip_country_name",
+    "geoip_org",
+    "geoip_city_continent_code",
+    "geoip_city_country_code",
+    "geoip_city_country_code3",
+    "geoip_city_country_name",
+    "geoip_region",
+    "geoip_region_name",
+    "geoip_city",
+    "geoip_postal_code",
+    "geoip_latitude",
+    "geoip_longitude",
+    "geoip_dma_code",
+    "geoip_area_code",
+];
+
+#[test]
+fn every_stream_variable_is_refused_iff_the_table_lists_it() {
+    let scratch = Scratch::new();
+    let mut faults = Vec::new();
+    for name in VARIABLES {
+        let config = scratch.config(Place::Server, &format!("return \"${name}\";"), false);
+        let listed = unsupported::variable(name);
+        let verdict = verdict(&scratch, &config);
+        let expected = match (&verdict, listed.map(|g| g.refusal)) {
+            (Ok(()), None) => true,
+            (Err(e), Some(Refusal::NotSupportedYet)) => {
+                e.contains(&format!("the \"${name}\" variable is {REFUSAL}"))
+            }
+            (Err(e), Some(Refusal::Newer(version))) => {
+                version > STRAIT_NGINX_VERSION
+                    && e.contains(&format!("unknown \"{name}\" variable"))
+            }
+            (Err(e), Some(Refusal::Module(_))) => {
+                e.contains(&format!("unknown \"{name}\" variable"))
+            }
+            _ => false,
+        };
+        if !expected {
+            faults.push(format!("${name} (listed: {listed:?}): {verdict:?}"));
+        }
+    }
+
+    // Every table entry stands for some variable of nginx.
+    for gap in unsupported::VARIABLES {
+        if !VARIABLES.iter().any(|v| unsupported::variable(v) == Some(gap)) {
+            faults.push(format!("the listed variable \"{}\" is not a stream variable", gap.name));
+        }
+    }
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+}
+
+/// The README line of one gap (`$` before variables).
+fn readme_line(gap: &Gap, sigil: &str) -> String {
+    let how = match gap.refusal {
+        Refusal::NotSupportedYet => String::new(),
+        Refusal::Newer(v) => format!(
+            " (nginx {}.{}.{}; unknown, as to nginx {}.{}.{})",
+            v.0, v.1, v.2, STRAIT_NGINX_VERSION.0, STRAIT_NGINX_VERSION.1, STRAIT_NGINX_VERSION.2
+        ),
+        Refusal::Module(module) => format!(" (`{module}`, which strait cannot load)"),
+    };
+    format!("- `{sigil}{}`{how}: {}", gap.name, gap.reason)
+}
+
+#[test]
+fn the_readme_lists_exactly_the_table() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+
+    // The section: from its heading to the next `## ` heading; its list items by subsection.
+    let start =
+        readme.find("\n## Not implemented yet\n").expect("a \"Not implemented yet\" section");
+    let body = &readme[start + 1..];
+    let body = &body[..body[3..].find("\n## ").map_or(body.len(), |end| end + 4)];
+    let mut found = Vec::new();
+    for line in body.lines() {
+        if line.starts_with("### ") {
+            found.push(line.to_string());
+        } else if line.starts_with("- ") {
+            found.push(line.to_string());
+        } else if line.starts_with("  ") && found.last().is_some_and(|l| l.starts_with("- ")) {
+            // A list item continued on the next line.
+            let last = found.last_mut().unwrap();
+            last.push(' ');
+            last.push_str(line.trim_start());
+        }
+    }
+
+    let mut expected = Vec::new();
+    let tables: [(&str, &[Gap], &str); 4] = [
+        ("### Directives", unsupported::DIRECTIVES, ""),
+        ("### Directives inside `upstream {}`", unsupported::UPSTREAM_DIRECTIVES, ""),
+        ("### `listen` parameters", unsupported::LISTEN_PARAMETERS, ""),
+        ("### Variables", unsupported::VARIABLES, "$"),
+    ];
+    for (heading, table, sigil) in tables {
+        expected.push(heading.to_string());
+        expected.extend(table.iter().map(|gap| readme_line(gap, sigil)));
+    }
+    assert!(
+        found == expected,
+        "README.md \"Not implemented yet\" differs from strait_runtime::unsupported; expected \
+         these headings and items:\n{}",
+        expected.join("\n")
+    );
 }

@@ -137,10 +137,7 @@ impl ListenSpec {
                         .and_then(|n| i32::try_from(n).ok())
                         .ok_or_else(|| d.error(format!("invalid fastopen \"{}\"", text(v))))?,
                 );
-            } else if matches!(v, b"udp" | b"deferred" | b"default_server")
-                || v.starts_with(b"setfib=")
-                || v.starts_with(b"accept_filter=")
-            {
+            } else if crate::unsupported::listen_parameter(&text(v)).is_some() {
                 return Err(d.error(format!(
                     "the \"{}\" parameter of the \"listen\" directive is not supported by \
                      strait yet",

@@ -194,6 +194,10 @@ impl Variables {
         }
         let (source, cacheable) = if let Some(builtin) = Builtin::lookup(&name) {
             (VarSource::Builtin(builtin), builtin.cacheable())
+        } else if crate::unsupported::variable(&name).is_some() {
+            return Err(ConfigError::bare(format!(
+                "the \"${name}\" variable is not supported by strait yet"
+            )));
         } else if name.starts_with("ssl_") {
             // The TLS module knows its variables (crate::tls::variables).
             match crate::tls::variables::check_name(&name).map_err(ConfigError::bare)? {

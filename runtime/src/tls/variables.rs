@@ -27,10 +27,6 @@ pub const NAMES: &[&str] = &[
     "ssl_client_v_remain",
 ];
 
-/// nginx's `ssl_*` variables strait does not provide yet (README, differences).
-pub const UNSUPPORTED: &[&str] =
-    &["ssl_ciphers", "ssl_curve", "ssl_curves", "ssl_client_escaped_cert", "ssl_sigalg"];
-
 /// The `ssl_preread_*` variables.
 pub const PREREAD_NAMES: &[&str] =
     &["ssl_preread_protocol", "ssl_preread_server_name", "ssl_preread_alpn_protocols"];
@@ -41,16 +37,14 @@ pub fn is_ssl_variable(name: &str) -> bool {
 }
 
 /// Checks an `ssl_*` name used in the configuration: `Ok(true)` for a preread variable,
-/// `Ok(false)` for a variable of a terminated session; the error text otherwise.
+/// `Ok(false)` for a variable of a terminated session; the error text otherwise (the ones
+/// strait does not provide yet are refused before, from crate::unsupported).
 pub fn check_name(name: &str) -> Result<bool, String> {
     if PREREAD_NAMES.contains(&name) {
         return Ok(true);
     }
     if NAMES.contains(&name) {
         return Ok(false);
-    }
-    if UNSUPPORTED.contains(&name) {
-        return Err(format!("the \"${name}\" variable is not supported by strait yet"));
     }
     Err(format!("unknown \"{name}\" variable"))
 }

@@ -1,6 +1,6 @@
 //! The table of what strait does not implement yet (`strait_runtime::unsupported`) against
 //! the binary and the README: every stream directive of the parser registry, every `listen`
-//! parameter and every stream variable is tried with `strait -t`, and is refused as "not
+//! and upstream `server` parameter and every stream variable is tried with `strait -t`, and is refused as "not
 //! supported by strait yet" exactly when the table lists it; the README's "Not implemented
 //! yet" section lists exactly the table.
 
@@ -368,6 +368,47 @@ fn every_listen_parameter_is_refused_iff_the_table_lists_it() {
     assert!(faults.is_empty(), "{}", faults.join("\n"));
 }
 
+/// Every parameter of `server` in `upstream {}` (reference §5.4).
+const SERVER_SAMPLES: &[&str] = &[
+    "weight=2",
+    "max_conns=8",
+    "max_fails=2",
+    "fail_timeout=5s",
+    "backup",
+    "down",
+    "resolve",
+    "service=http",
+];
+
+#[test]
+fn every_upstream_server_parameter_is_refused_iff_the_table_lists_it() {
+    let scratch = Scratch::new();
+    let mut faults = Vec::new();
+    for parameter in SERVER_SAMPLES {
+        let port = scratch.port;
+        let directive = format!("zone sample 64k; server 127.0.0.1:{port} {parameter};");
+        let config = scratch.config(Place::Upstream, &directive, false);
+        let listed = unsupported::server_parameter(parameter);
+        let verdict = verdict(&scratch, &config);
+        let expected = match (&verdict, listed.map(|g| g.refusal)) {
+            (Ok(()), None) => true,
+            (Err(e), Some(Refusal::NotSupportedYet)) => e.contains(&format!(
+                "the \"{parameter}\" parameter of the \"server\" directive is {REFUSAL}"
+            )),
+            _ => false,
+        };
+        if !expected {
+            faults.push(format!("{parameter} (listed: {listed:?}): {verdict:?}"));
+        }
+    }
+    for gap in unsupported::SERVER_PARAMETERS {
+        if !SERVER_SAMPLES.iter().any(|p| unsupported::server_parameter(p) == Some(gap)) {
+            faults.push(format!("no sample uses the listed parameter \"{}\"", gap.name));
+        }
+    }
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+}
+
 /// Every stream variable of nginx (reference §6; one name stands for a `*` prefix).
 const VARIABLES: &[&str] = &[
     // core
@@ -530,9 +571,10 @@ fn the_readme_lists_exactly_the_table() {
     }
 
     let mut expected = Vec::new();
-    let tables: [(&str, &[Gap], &str); 4] = [
+    let tables: [(&str, &[Gap], &str); 5] = [
         ("### Directives", unsupported::DIRECTIVES, ""),
         ("### Directives inside `upstream {}`", unsupported::UPSTREAM_DIRECTIVES, ""),
+        ("### `server` parameters in `upstream {}`", unsupported::SERVER_PARAMETERS, ""),
         ("### `listen` parameters", unsupported::LISTEN_PARAMETERS, ""),
         ("### Variables", unsupported::VARIABLES, "$"),
     ];

@@ -1467,6 +1467,8 @@ fn upstream_server(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
             (b"max_conns" | b"max_fails", Some(v)) => values::parse_int(v).is_some(),
             (b"fail_timeout", Some(v)) => values::parse_time(v, TimeUnit::Seconds).is_some(),
             (b"backup" | b"down", None) => true,
+            // nginx 1.27.3; the runtime refuses them (strait_runtime::unsupported).
+            (b"resolve", None) | (b"service", Some(_)) => true,
             _ => false,
         };
         if !valid {

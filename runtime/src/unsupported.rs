@@ -2,8 +2,8 @@
 //! and stream variables of nginx (the 1.31 set) that a configuration may name but strait
 //! refuses, each with how it is refused and the reason or what to use instead.
 //!
-//! These tables are the one source of truth: `listen`, `upstream {}` and the variable table
-//! refuse what they list, the README's "Not implemented yet" section lists exactly them, and
+//! These tables are the one source of truth: `listen`, `upstream {}` (its directives and
+//! `server` parameters) and the variable table refuse what they list, the README's "Not implemented yet" section lists exactly them, and
 //! `tests/unsupported_table.rs` tries every stream directive, `listen` parameter and variable
 //! with `strait -t` against them.
 
@@ -90,6 +90,13 @@ pub const UPSTREAM_DIRECTIVES: &[Gap] = &[
     yet("resolver_timeout", "upstream peers are resolved once, at load"),
 ];
 
+/// Parameters of `server` in `upstream {}` strait refuses (`the "X" parameter of the "server"
+/// directive is not supported by strait yet`).
+pub const SERVER_PARAMETERS: &[Gap] = &[
+    yet("resolve", "peers are resolved once, at load; no re-resolving (nginx 1.27.3)"),
+    yet("service=", "no DNS SRV lookups (nginx 1.27.3)"),
+];
+
 /// `listen` parameters strait refuses.
 pub const LISTEN_PARAMETERS: &[Gap] = &[
     yet("udp", "UDP proxying"),
@@ -139,6 +146,11 @@ pub fn upstream_directive(name: &str) -> Option<&'static Gap> {
     find(DIRECTIVES, name).or_else(|| find(UPSTREAM_DIRECTIVES, name))
 }
 
+/// The gap of a `server` parameter in `upstream {}` as written.
+pub fn server_parameter(parameter: &str) -> Option<&'static Gap> {
+    find(SERVER_PARAMETERS, parameter)
+}
+
 /// The gap of a `listen` parameter as written (`setfib=0` is `setfib=`).
 pub fn listen_parameter(parameter: &str) -> Option<&'static Gap> {
     find(LISTEN_PARAMETERS, parameter)
@@ -155,7 +167,9 @@ mod tests {
 
     #[test]
     fn tables_have_no_repeats_and_a_reason_each() {
-        for table in [DIRECTIVES, UPSTREAM_DIRECTIVES, LISTEN_PARAMETERS, VARIABLES] {
+        for table in
+            [DIRECTIVES, UPSTREAM_DIRECTIVES, SERVER_PARAMETERS, LISTEN_PARAMETERS, VARIABLES]
+        {
             for (i, gap) in table.iter().enumerate() {
                 assert!(!gap.reason.is_empty(), "{}", gap.name);
                 assert!(!table[..i].iter().any(|o| o.name == gap.name), "{} repeats", gap.name);
@@ -225,6 +239,23 @@ mod tests {
             .unwrap_err();
             let refused = format!(
                 "the \"{parameter}\" parameter of the \"listen\" directive is not supported by \
+                 strait yet"
+            );
+            assert_eq!(e.message, refused);
+        }
+        for gap in SERVER_PARAMETERS {
+            let parameter = if gap.name.ends_with('=') {
+                format!("{}x", gap.name)
+            } else {
+                gap.name.to_string()
+            };
+            let e = compile(&format!(
+                "stream {{ upstream u {{ server 127.0.0.1:1 {parameter}; }} {} }}",
+                "server { listen 127.0.0.1:1; proxy_pass u; }"
+            ))
+            .unwrap_err();
+            let refused = format!(
+                "the \"{parameter}\" parameter of the \"server\" directive is not supported by \
                  strait yet"
             );
             assert_eq!(e.message, refused);

@@ -124,6 +124,11 @@ fn parse_server(d: &Directive) -> Result<Vec<Peer>, ConfigError> {
             template.backup = true;
         } else if *v == b"down" {
             template.down = true;
+        } else if crate::unsupported::server_parameter(&text(v)).is_some() {
+            return Err(d.error(format!(
+                "the \"{}\" parameter of the \"server\" directive is not supported by strait yet",
+                text(v)
+            )));
         } else {
             return Err(invalid());
         }

@@ -3,9 +3,10 @@
 //! refuses, each with how it is refused and the reason or what to use instead.
 //!
 //! These tables are the one source of truth: `listen`, `upstream {}` (its directives and
-//! `server` parameters) and the variable table refuse what they list, the README's "Not implemented yet" section lists exactly them, and
-//! `tests/unsupported_table.rs` tries every stream directive, `listen` parameter and variable
-//! with `strait -t` against them.
+//! `server` parameters) and the variable table refuse what they list, the README's "Not
+//! implemented yet" section lists exactly them, and `tests/unsupported_table.rs` tries every
+//! stream directive, `listen` and `server` parameter and variable with `strait -t` against
+//! them.
 
 use strait_parser::registry::Version;
 

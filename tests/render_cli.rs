@@ -1,5 +1,7 @@
 //! `strait render` and `strait up` run as a user would: the binary in a temporary directory.
 
+mod runtime_support;
+
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
@@ -7,6 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use runtime_support::free_port;
 const STRAIT: &str = env!("CARGO_BIN_EXE_strait");
 
 fn testdata(case: &str) -> std::path::PathBuf {
@@ -69,11 +72,6 @@ fn render_prints_to_stdout_and_rejects_invalid_input() {
         .map(|l| format!("strait render: {l}\n"))
         .collect();
     assert_eq!(String::from_utf8(failed.stderr).unwrap(), expected);
-}
-
-/// A free loopback port (bound and released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// What the server sends before closing; `None` when it cannot be reached.

@@ -9,6 +9,8 @@
 //! layouts are covered: direct (all routes share their static settings) and hop (plain and
 //! TLS upstreams behind one listener).
 
+mod runtime_support;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use runtime_support::free_port;
 use serde_json::{json, Value};
 use strait_render::{keys, render, RenderOptions, Rendered};
 
@@ -46,11 +49,6 @@ fn pki(name: &str) -> String {
 fn pki_path(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki").join(name);
     path.canonicalize().unwrap().display().to_string()
-}
-
-/// A free loopback port (bound and released; the test binds it again at once).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A running server (strait or nginx), stopped on drop.

@@ -67,6 +67,8 @@ fn reload_applies_a_valid_config_and_keeps_the_old_one_on_error() {
         vars.insert("EXTRA", format!("server {{ listen 127.0.0.1:{added}; return added; }}"));
         server.rewrite(&config("process.conf", &vars));
         server.signal("HUP");
+        assert!(server.wait_log("(SIGHUP) received from "), "{flavor:?}");
+        assert!(server.wait_log(": reconfiguring\n"), "{flavor:?}");
         let start = std::time::Instant::now();
         while read_all(port(&vars, "RETURN")) != b"second" {
             assert!(start.elapsed() < Duration::from_secs(5), "{flavor:?}: reload not applied");
@@ -121,16 +123,28 @@ fn signals_through_dash_s_and_reopen() {
         let vars = vars("x", "");
         let mut server = Instance::start(flavor, &config("process.conf", &vars));
 
-        // -s reopen: a rotated error log is replaced by a fresh file.
+        // -s reopen: a rotated error log is replaced by a fresh file; the rotated one ends
+        // with the signal, naming the process that sent it, as nginx's master writes it.
         let log = server.path().join("error.log");
-        std::fs::rename(&log, server.path().join("error.log.1")).unwrap();
-        let status = server.command().args(["-s", "reopen"]).status().unwrap();
-        assert!(status.success(), "{flavor:?}");
+        let rotated = server.path().join("error.log.1");
+        std::fs::rename(&log, &rotated).unwrap();
+        let mut sender = server.command().args(["-s", "reopen"]).spawn().unwrap();
+        let sender_pid = sender.id();
+        assert!(sender.wait().unwrap().success(), "{flavor:?}");
         let start = std::time::Instant::now();
         while !log.exists() {
             assert!(start.elapsed() < Duration::from_secs(5), "{flavor:?}: log not reopened");
             std::thread::sleep(Duration::from_millis(20));
         }
+        let old = std::fs::read_to_string(&rotated).unwrap();
+        let line = format!(
+            "[notice] {pid}#{pid}: signal 10 (SIGUSR1) received from {sender_pid}, reopening logs",
+            pid = server.pid()
+        );
+        assert!(old.contains(&line), "{flavor:?}: no {line:?} in\n{old}");
+        assert!(old.contains(&format!("{line}\n")), "{flavor:?}");
+        let after = old.split(&line).nth(1).unwrap();
+        assert!(after.contains(": reopening logs\n"), "{flavor:?}: {after}");
 
         // -s stop ends it.
         let status = server.command().args(["-s", "stop"]).status().unwrap();

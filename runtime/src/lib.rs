@@ -35,9 +35,9 @@
 //!   same `[alert] N worker_connections are not enough` line.
 //! - `resolver`: answers are not cached (`valid=` and TTLs are read but unused); servers are
 //!   asked in order, not round robin.
-//! - Signal lines read `signal 1 (SIGHUP) received, reconfiguring` (nginx's form when it does
-//!   not know the sender); shutdown logs `gracefully shutting down` and `exit`, without the
-//!   master/worker lines.
+//! - Signal lines are the master's (`signal 1 (SIGHUP) received from PID, reconfiguring`, then
+//!   `reconfiguring`); shutdown logs `gracefully shutting down` and `exit`, without the
+//!   worker lines nor `signal 17 (SIGCHLD)`.
 //! - Rejected at startup with a clear message: `listen` parameters `udp`, `deferred`,
 //!   `setfib=`, `accept_filter=`, `default_server`; `error_log syslog:`/`memory:`;
 //!   `access_log ... gzip`; the directives `pass`, `open_log_file_cache`.

@@ -430,6 +430,17 @@ async fn run(
     let mut term = sig(SignalKind::terminate())?;
     let mut int = sig(SignalKind::interrupt())?;
     let mut usr1 = sig(SignalKind::user_defined1())?;
+    // Who sent each signal, for nginx's `signal N (NAME) received from PID` line.
+    let sender = |signal| {
+        crate::sys::record_signal_sender(signal).map_err(|e| ServeError::system("sigaction()", &e))
+    };
+    let senders = Senders {
+        hup: sender(libc::SIGHUP)?,
+        quit: sender(libc::SIGQUIT)?,
+        term: sender(libc::SIGTERM)?,
+        int: sender(libc::SIGINT)?,
+        usr1: sender(libc::SIGUSR1)?,
+    };
 
     // Start the accept loops.
     let plan = Arc::new(plan);
@@ -454,18 +465,20 @@ async fn run(
         let log = generation.plan.main.error_log.clone();
         tokio::select! {
             _ = hup.recv() => {
-                log.write(Level::Notice, None, "signal 1 (SIGHUP) received, reconfiguring");
+                received(&log, "signal 1 (SIGHUP)", &senders.hup, "reconfiguring");
+                log.write(Level::Notice, None, "reconfiguring");
                 generation = reload(generation, &loader, &shared, &mut flushers).await;
             }
             _ = usr1.recv() => {
-                log.write(Level::Notice, None, "signal 10 (SIGUSR1) received, reopening logs");
+                received(&log, "signal 10 (SIGUSR1)", &senders.usr1, "reopening logs");
+                log.write(Level::Notice, None, "reopening logs");
                 for (path, e) in generation.plan.log_files.reopen_all() {
                     log.write(Level::Alert, None,
                         &format!("open() \"{}\" failed{}", path.display(), errno_suffix(&e)));
                 }
             }
             _ = quit.recv() => {
-                log.write(Level::Notice, None, "signal 3 (SIGQUIT) received, shutting down");
+                received(&log, "signal 3 (SIGQUIT)", &senders.quit, "shutting down");
                 log.write(Level::Notice, None, "gracefully shutting down");
                 let plan = generation.plan.clone();
                 drop(generation.stop().await);
@@ -480,17 +493,36 @@ async fn run(
                 return Ok(());
             }
             _ = term.recv() => {
-                log.write(Level::Notice, None, "signal 15 (SIGTERM) received, exiting");
+                received(&log, "signal 15 (SIGTERM)", &senders.term, "exiting");
                 finish(&generation.plan, &pid_path, &unix_paths, &log);
                 return Ok(());
             }
             _ = int.recv() => {
-                log.write(Level::Notice, None, "signal 2 (SIGINT) received, exiting");
+                received(&log, "signal 2 (SIGINT)", &senders.int, "exiting");
                 finish(&generation.plan, &pid_path, &unix_paths, &log);
                 return Ok(());
             }
         }
     }
+}
+
+/// The recorded senders of the signals the server handles.
+struct Senders {
+    hup: crate::sys::SignalSender,
+    quit: crate::sys::SignalSender,
+    term: crate::sys::SignalSender,
+    int: crate::sys::SignalSender,
+    usr1: crate::sys::SignalSender,
+}
+
+/// Logs nginx's notice for a received signal: `signal 1 (SIGHUP) received from 123,
+/// reconfiguring` (without ` from PID` when the kernel sent it).
+fn received(log: &ErrorLog, signal: &str, sender: &crate::sys::SignalSender, action: &str) {
+    let line = match sender.take() {
+        Some(pid) => format!("{signal} received from {pid}, {action}"),
+        None => format!("{signal} received, {action}"),
+    };
+    log.write(Level::Notice, None, &line);
 }
 
 /// HUP: load the configuration again; on failure log it and keep the old one; on success

@@ -1,12 +1,15 @@
 //! The few operating system calls std does not wrap: fork for `daemon on`, the thread id for
-//! error log lines, `kill` for `-s` and for signalling ourselves, and the parent-death signal
-//! that ties `strait up`'s server to it.
+//! error log lines, `kill` for `-s` and for signalling ourselves, the sender of a signal
+//! (`siginfo.si_pid`, for nginx's `signal 1 (SIGHUP) received from PID` line), and the
+//! parent-death signal that ties `strait up`'s server to it.
 //!
 //! This is the only module of strait-runtime allowed to use `unsafe`: each call is a plain libc
 //! function whose contract is stated next to it.
 #![allow(unsafe_code)]
 
 use std::io;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 
 /// What `fork` left us as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,4 +146,33 @@ pub fn set_tcp_fastopen(fd: std::os::fd::BorrowedFd<'_>, queue: i32) -> io::Resu
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// The process that sent the latest delivery of one signal, as a signal handler recorded it.
+#[derive(Debug, Clone)]
+pub struct SignalSender(Arc<AtomicI32>);
+
+impl SignalSender {
+    /// The sender's pid, once: `None` when the kernel sent it (a terminal's ^C) or when no
+    /// delivery was recorded since the last call.
+    pub fn take(&self) -> Option<i32> {
+        let pid = self.0.swap(0, Ordering::AcqRel);
+        (pid > 0).then_some(pid)
+    }
+}
+
+/// Records the sender of each delivery of `signal` (`siginfo.si_pid`), beside tokio's own
+/// handler for it (both are registered with signal-hook-registry, which runs every action).
+pub fn record_signal_sender(signal: i32) -> io::Result<SignalSender> {
+    let sender = SignalSender(Arc::new(AtomicI32::new(0)));
+    let slot = sender.0.clone();
+    let action = move |info: &libc::siginfo_t| {
+        // SAFETY: the kernel filled `info` for this delivery; si_pid reads a plain integer.
+        let pid = unsafe { info.si_pid() };
+        slot.store(pid, Ordering::Release);
+    };
+    // SAFETY: the action runs inside a signal handler and only stores into an atomic: no
+    // allocation, no lock, no call that is not async-signal-safe, no panic.
+    unsafe { signal_hook_registry::register_sigaction(signal, action)? };
+    Ok(sender)
 }

@@ -2,11 +2,12 @@
 //! config from testdata/runtime/, loopback clients and upstreams on ports bound here.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -34,9 +35,18 @@ pub(crate) fn flavors() -> Vec<Flavor> {
     }
 }
 
-/// A free loopback port (bound and released).
+/// A free loopback port (bound and released), never one this test process was given before:
+/// the kernel may hand a released port out again, and two listeners of one config (or two
+/// keys of one `map $server_port`) on the same port would make the test fail for no fault.
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if given.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Reads testdata/runtime/NAME and replaces `%%KEY%%` placeholders.

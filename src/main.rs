@@ -63,11 +63,16 @@ enum Command {
 const SUBCOMMANDS: &[&str] = &["fmt", "parse", "prove", "demo", "render", "up", "help"];
 
 fn main() -> ExitCode {
-    let args: Vec<OsString> = std::env::args_os().collect();
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+
+    // Step: `--help`, which nginx refuses as an invalid option, is clap's `help` here.
+    if args.get(1).is_some_and(|first| first == "--help") {
+        args[1] = OsString::from("help");
+    }
 
     // Step: strait's subcommands.
     if args.get(1).is_some_and(|first| SUBCOMMANDS.iter().any(|name| first == name)) {
-        return match Cli::parse().command {
+        return match Cli::parse_from(&args).command {
             Command::Fmt { file } => cmd::fmt::run(&file),
             Command::Parse { file, json: _ } => cmd::parse::run(&file),
             Command::Demo { once, free_ports, dir } => cmd::demo::run(once, free_ports, dir),

@@ -218,6 +218,12 @@ pub(crate) fn usage() -> String {
          \x20 -e filename   : set error log file (default: stderr)\n\
          \x20 -c filename   : set configuration file (default: {DEFAULT_CONF})\n\
          \x20 -g directives : set global directives out of configuration file\n\
+         \n\
+         strait's own commands (strait help COMMAND for their options):\n\
+         \x20 demo          : an mTLS upstream and strait in front of it, on loopback\n\
+         \x20 render, up    : APISIX-style stream routes to nginx configuration, served\n\
+         \x20 prove         : run Test::Nginx-style .t suites on strait or nginx\n\
+         \x20 fmt, parse    : print a configuration indented, or as crossplane JSON\n\
          \n"
     )
 }

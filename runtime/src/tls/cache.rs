@@ -1,6 +1,7 @@
-//! Caches of loaded certificates and keys: `data:` values by their content (always on,
-//! bounded LRU), file values by `proxy_ssl_certificate_cache max=N [inactive=] [valid=]` with
-//! nginx 1.27.4's rules, and a fresh load per connection when that directive is `off`.
+//! Caches of loaded certificates and keys: parsed PEM by its content (always on, bounded
+//! LRU: `data:` values, and files read afresh for each connection when
+//! `proxy_ssl_certificate_cache` is `off`), and file values by `proxy_ssl_certificate_cache
+//! max=N [inactive=] [valid=]` with nginx 1.27.4's rules.
 
 use std::num::NonZeroUsize;
 use std::os::unix::fs::MetadataExt;
@@ -14,9 +15,12 @@ use strait_parser::values::{parse_int, parse_time, TimeUnit};
 use super::certificate::{
     self, CertificateChain, LoadError, ObjectKind, PrivateKey, Source, DATA_PREFIX,
 };
+
+/// Parsed objects by the PEM text they were parsed from.
+type ByContent<T> = Mutex<LruCache<Box<[u8]>, Arc<T>>>;
 use super::password::Passwords;
 
-/// How many parsed `data:` certificates (and as many keys) are kept.
+/// How many certificates parsed from PEM text (and as many keys) are kept by content.
 pub const DATA_CACHE_ENTRIES: usize = 1024;
 
 /// `proxy_ssl_certificate_cache max=N [inactive=time] [valid=time]`.
@@ -139,13 +143,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Loaded certificates and keys for one configuration: `data:` values by content, files by
-/// the `*_certificate_cache` settings (or loaded on every call when it is off).
+/// Loaded certificates and keys for one configuration. A value is PEM text (`data:`) or a
+/// file: with `*_certificate_cache` on, a file is read once per `valid=` period; with it off,
+/// it is read for every call, as nginx does. PEM text, inline or just read, is parsed once per
+/// distinct content: the same bytes always parse to the same object, so a file read afresh
+/// costs a read, not a parse, until its content changes. Encrypted keys are never kept.
 #[derive(Debug)]
 pub struct ObjectCache {
     prefix: PathBuf,
-    data_certificates: Mutex<LruCache<Box<[u8]>, Arc<CertificateChain>>>,
-    data_keys: Mutex<LruCache<Box<[u8]>, Arc<PrivateKey>>>,
+    certificates_by_content: ByContent<CertificateChain>,
+    keys_by_content: ByContent<PrivateKey>,
     file_certificates: Option<Mutex<FileCache<CertificateChain>>>,
     file_keys: Option<Mutex<FileCache<PrivateKey>>>,
 }
@@ -156,8 +163,8 @@ impl ObjectCache {
         let capacity = NonZeroUsize::new(DATA_CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN);
         ObjectCache {
             prefix: prefix.to_path_buf(),
-            data_certificates: Mutex::new(LruCache::new(capacity)),
-            data_keys: Mutex::new(LruCache::new(capacity)),
+            certificates_by_content: Mutex::new(LruCache::new(capacity)),
+            keys_by_content: Mutex::new(LruCache::new(capacity)),
             file_certificates: files.map(|s| Mutex::new(FileCache::new(s))),
             file_keys: files.map(|s| Mutex::new(FileCache::new(s))),
         }
@@ -178,26 +185,25 @@ impl ObjectCache {
         value: &[u8],
         now: Instant,
     ) -> Result<Arc<CertificateChain>, LoadError> {
-        // Step: `data:` values, by content.
-        if value.starts_with(DATA_PREFIX) {
-            if let Some(hit) = lock(&self.data_certificates).get(value) {
-                return Ok(hit.clone());
+        // Step: files through the file cache, when it is on.
+        let is_data = value.starts_with(DATA_PREFIX);
+        if let (false, Some(files)) = (is_data, &self.file_certificates) {
+            let path = self.path_of(ObjectKind::Certificate, value);
+            if let Some(hit) = lock(files).fetch(value, &path, now) {
+                return Ok(hit);
             }
             let loaded = Arc::new(certificate::load_certificate(value, &self.prefix)?);
-            lock(&self.data_certificates).put(value.into(), loaded.clone());
+            lock(files).insert(value, &path, loaded.clone(), now);
             return Ok(loaded);
         }
 
-        // Step: files, through the file cache when it is on.
-        let Some(files) = &self.file_certificates else {
-            return Ok(Arc::new(certificate::load_certificate(value, &self.prefix)?));
-        };
-        let path = self.path_of(ObjectKind::Certificate, value);
-        if let Some(hit) = lock(files).fetch(value, &path, now) {
-            return Ok(hit);
+        // Step: `data:` text, or a file read now, parsed once per content.
+        let (pem, shown) = certificate::read_value(ObjectKind::Certificate, value, &self.prefix)?;
+        if let Some(hit) = lock(&self.certificates_by_content).get(&pem[..]) {
+            return Ok(hit.clone());
         }
-        let loaded = Arc::new(certificate::load_certificate(value, &self.prefix)?);
-        lock(files).insert(value, &path, loaded.clone(), now);
+        let loaded = Arc::new(certificate::certificate_from_pem(&pem, &shown)?);
+        lock(&self.certificates_by_content).put(pem.into(), loaded.clone());
         Ok(loaded)
     }
 
@@ -212,48 +218,50 @@ impl ObjectCache {
         passwords: &Passwords,
         now: Instant,
     ) -> Result<Arc<PrivateKey>, LoadError> {
-        // Step: `data:` values, by content.
-        if value.starts_with(DATA_PREFIX) {
-            if let Some(hit) = lock(&self.data_keys).get(value) {
-                return Ok(hit.clone());
+        // Step: files through the file cache, when it is on.
+        let is_data = value.starts_with(DATA_PREFIX);
+        if let (false, Some(files)) = (is_data, &self.file_keys) {
+            let path = self.path_of(ObjectKind::Key, value);
+            if let Some(hit) = lock(files).fetch(value, &path, now) {
+                return Ok(hit);
             }
             let loaded = Arc::new(certificate::load_key(value, &self.prefix, passwords)?);
             if !loaded.encrypted {
-                lock(&self.data_keys).put(value.into(), loaded.clone());
+                lock(files).insert(value, &path, loaded.clone(), now);
             }
             return Ok(loaded);
         }
 
-        // Step: files, through the file cache when it is on.
-        let Some(files) = &self.file_keys else {
-            return Ok(Arc::new(certificate::load_key(value, &self.prefix, passwords)?));
-        };
-        let path = self.path_of(ObjectKind::Key, value);
-        if let Some(hit) = lock(files).fetch(value, &path, now) {
-            return Ok(hit);
+        // Step: `data:` text, or a file read now, parsed once per content (unless encrypted).
+        let (pem, shown) = certificate::read_value(ObjectKind::Key, value, &self.prefix)?;
+        if let Some(hit) = lock(&self.keys_by_content).get(&pem[..]) {
+            return Ok(hit.clone());
         }
-        let loaded = Arc::new(certificate::load_key(value, &self.prefix, passwords)?);
+        let loaded = Arc::new(certificate::key_from_pem(&pem, &shown, passwords)?);
         if !loaded.encrypted {
-            lock(files).insert(value, &path, loaded.clone(), now);
+            lock(&self.keys_by_content).put(pem.into(), loaded.clone());
         }
         Ok(loaded)
     }
 
-    /// Drops a cached object (after a certificate/key mismatch, nginx reloads once).
+    /// Drops a cached object (after a certificate/key mismatch, nginx reloads once). Objects
+    /// kept by content need no dropping when they come from a file read afresh: the next call
+    /// reads the file again.
     pub fn invalidate(&self, kind: ObjectKind, value: &[u8]) {
-        match (kind, value.starts_with(DATA_PREFIX)) {
-            (ObjectKind::Certificate, true) => {
-                lock(&self.data_certificates).pop(value);
+        let data = value.strip_prefix(DATA_PREFIX);
+        match (kind, data) {
+            (ObjectKind::Certificate, Some(pem)) => {
+                lock(&self.certificates_by_content).pop(pem);
             }
-            (ObjectKind::Key, true) => {
-                lock(&self.data_keys).pop(value);
+            (ObjectKind::Key, Some(pem)) => {
+                lock(&self.keys_by_content).pop(pem);
             }
-            (ObjectKind::Certificate, false) => {
+            (ObjectKind::Certificate, None) => {
                 if let Some(files) = &self.file_certificates {
                     lock(files).entries.pop(value);
                 }
             }
-            (ObjectKind::Key, false) => {
+            (ObjectKind::Key, None) => {
                 if let Some(files) = &self.file_keys {
                     lock(files).entries.pop(value);
                 }
@@ -324,11 +332,37 @@ mod tests {
     }
 
     #[test]
-    fn files_are_reloaded_when_the_cache_is_off() {
+    fn files_are_read_for_each_call_when_the_cache_is_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.crt");
+        std::fs::copy(pki().join("client-a.crt"), &path).unwrap();
+        let cache = ObjectCache::new(dir.path(), None);
+
+        // The same bytes parse once.
+        let first = cache.certificate(b"c.crt").unwrap();
+        assert!(Arc::ptr_eq(&first, &cache.certificate(b"c.crt").unwrap()));
+
+        // A changed file is seen by the very next call.
+        std::fs::copy(pki().join("client-b.crt"), &path).unwrap();
+        let changed = cache.certificate(b"c.crt").unwrap();
+        assert_ne!(first.identity, changed.identity);
+
+        // A file gone fails that call with nginx's text; it comes back, it loads again.
+        std::fs::remove_file(&path).unwrap();
+        let error = cache.certificate(b"c.crt").unwrap_err().to_string();
+        assert!(error.contains("BIO_new_file() failed"), "{error}");
+        std::fs::copy(pki().join("client-a.crt"), &path).unwrap();
+        assert_eq!(cache.certificate(b"c.crt").unwrap().identity, first.identity);
+    }
+
+    #[test]
+    fn files_and_data_values_with_the_same_text_share_the_parse() {
         let cache = ObjectCache::new(&pki(), None);
-        let first = cache.certificate(b"client-a.crt").unwrap();
-        let second = cache.certificate(b"client-a.crt").unwrap();
-        assert!(!Arc::ptr_eq(&first, &second));
+        let mut value = b"data:".to_vec();
+        value.extend(std::fs::read(pki().join("client-a.key")).unwrap());
+        let passwords = Passwords::default();
+        let from_file = cache.key(b"client-a.key", &passwords).unwrap();
+        assert!(Arc::ptr_eq(&from_file, &cache.key(&value, &passwords).unwrap()));
     }
 
     #[test]
@@ -375,11 +409,13 @@ mod tests {
     #[test]
     fn encrypted_keys_are_never_cached() {
         let passwords = Passwords::read(&pki().join("password")).unwrap();
-        let cache = ObjectCache::new(&pki(), Some(settings(8)));
-        let first = cache.key(b"client-enc.key", &passwords).unwrap();
-        let second = cache.key(b"client-enc.key", &passwords).unwrap();
-        assert!(!Arc::ptr_eq(&first, &second));
-        let plain = cache.key(b"client-a.key", &passwords).unwrap();
-        assert!(Arc::ptr_eq(&plain, &cache.key(b"client-a.key", &passwords).unwrap()));
+        for files in [Some(settings(8)), None] {
+            let cache = ObjectCache::new(&pki(), files);
+            let first = cache.key(b"client-enc.key", &passwords).unwrap();
+            let second = cache.key(b"client-enc.key", &passwords).unwrap();
+            assert!(!Arc::ptr_eq(&first, &second), "{files:?}");
+            let plain = cache.key(b"client-a.key", &passwords).unwrap();
+            assert!(Arc::ptr_eq(&plain, &cache.key(b"client-a.key", &passwords).unwrap()));
+        }
     }
 }

@@ -240,11 +240,22 @@ fn pem_bytes(kind: ObjectKind, source: &Source, shown: &str) -> Result<Vec<u8>, 
     }
 }
 
+/// The PEM bytes an evaluated value holds or names (a file is read now), with how messages
+/// name the value.
+pub fn read_value(
+    kind: ObjectKind,
+    value: &[u8],
+    prefix: &Path,
+) -> Result<(Vec<u8>, String), LoadError> {
+    let source = Source::classify(kind, value, prefix);
+    let shown = shown_value(&source, value);
+    let pem = pem_bytes(kind, &source, &shown)?;
+    Ok((pem, shown))
+}
+
 /// Loads a certificate and its chain from an evaluated value (`ngx_ssl_load_certificate`).
 pub fn load_certificate(value: &[u8], prefix: &Path) -> Result<CertificateChain, LoadError> {
-    let source = Source::classify(ObjectKind::Certificate, value, prefix);
-    let shown = shown_value(&source, value);
-    let pem = pem_bytes(ObjectKind::Certificate, &source, &shown)?;
+    let (pem, shown) = read_value(ObjectKind::Certificate, value, prefix)?;
     certificate_from_pem(&pem, &shown)
 }
 
@@ -274,9 +285,7 @@ pub fn load_key(
     prefix: &Path,
     passwords: &Passwords,
 ) -> Result<PrivateKey, LoadError> {
-    let source = Source::classify(ObjectKind::Key, value, prefix);
-    let shown = shown_value(&source, value);
-    let pem = pem_bytes(ObjectKind::Key, &source, &shown)?;
+    let (pem, shown) = read_value(ObjectKind::Key, value, prefix)?;
     key_from_pem(&pem, &shown, passwords)
 }
 

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`certificate`] | loading certificates/keys as nginx does; redacted names; error texts |
 //! | [`password`] | `*ssl_password_file` |
-//! | [`cache`] | `data:` and file caches, `*ssl_certificate_cache` |
+//! | [`cache`] | parsed PEM by content (`data:`, files read afresh), `*ssl_certificate_cache` |
 //! | [`connector`] | upstream TLS: one connector per static setting, per-connection SNI/cert |
 //! | [`acceptor`] | `listen ... ssl`: the server context and the handshake |
 //! | [`variables`] | `$ssl_*` values of a terminated session, in nginx's formats |

@@ -1,0 +1,83 @@
+# eval literals, each compared with what Test::Base 0.89 and Perl make of them.
+use Test::Nginx::Socket::Lua::Stream;
+run_tests();
+
+__DATA__
+
+=== TEST 1: numbers
+--- hex eval
+0x41
+--- hex_upper eval
+0X1_F
+--- hex_repeated eval
+0x41 x 2
+--- hex_concat eval
+0x10.5
+--- octal eval
+017
+--- octal_o eval
+0o17
+--- octal_underscore eval
+07_7
+--- octal_concat eval
+017.5
+--- binary eval
+0b101
+--- underscores eval
+1_000
+--- negative eval
+-1
+--- negative_spaced eval
+- 1
+--- negative_paren eval
+-(1)
+--- negative_zero eval
+-0
+--- negative_hex eval
+-0x10
+--- float eval
+1.5
+--- float_negative eval
+-1.5
+--- float_trailing_zero eval
+1.50
+--- float_leading_point eval
+.5
+--- float_trailing_point eval
+1.
+--- float_exponent eval
+1e3
+--- float_small eval
+1.5e-5
+--- float_tiny eval
+0.00001
+--- float_big eval
+1e21
+--- float_rounded eval
+1.23456789012345678
+--- float_tie eval
+12345678901234.25
+--- uv_max eval
+18446744073709551615
+--- beyond_uv eval
+18446744073709551616
+--- iv_min eval
+-9223372036854775808
+--- below_iv eval
+-9223372036854775809
+--- infinite eval
+1e400
+--- number_repeated eval
+1x3
+--- negative_repeated eval
+-1 x 2
+--- count_hex eval
+"a" x 0x3
+--- count_float eval
+"a" x 2.7
+--- count_negative eval
+"a" x -1
+--- count_arithmetic eval
+"a" x (5/2*2)
+--- in_list eval
+[1.5, 0x10, -2]

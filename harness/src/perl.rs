@@ -450,7 +450,8 @@ impl Parser<'_> {
                 if open != b'\'' && has_interpolation(pattern) {
                     return Err(self.unsupported("variable interpolation in a regex"));
                 }
-                let re = PerlRegex::new(pattern, &flags).map_err(Unsupported)?;
+                let pattern = regex_source(pattern, open, close);
+                let re = PerlRegex::new(&pattern, &flags).map_err(Unsupported)?;
                 Ok(Term::Regex(re))
             }
         }
@@ -637,6 +638,32 @@ fn single_quoted(body: &[u8], close: u8) -> Vec<u32> {
     out
 }
 
+/// The pattern Perl compiles from a `qr` body: with a delimiter that does not bracket,
+/// `\` before it is dropped (`qr/a\/b/` holds `a/b`; `qr|a\|b|` holds the alternation
+/// `a|b`); bracketing delimiters keep theirs (`qr{a\}b}` holds `a\}b`).
+fn regex_source(body: &str, open: u8, close: u8) -> String {
+    if open != close {
+        return body.to_owned();
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(next) if next as u32 == u32::from(close) => out.push(next),
+            Some(next) => {
+                out.push(c);
+                out.push(next);
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 /// The closing delimiter for a quote-like operator's opening one.
 fn closing_delimiter(open: u8) -> u8 {
     match open {
@@ -753,6 +780,28 @@ mod tests {
         assert!(re.is_match(b"xBBx"));
         let Value::Regex(re) = eval(br"qr{hello world\n}").unwrap() else { panic!() };
         assert!(re.is_match(b"hello world\n"));
+    }
+
+    /// Each checked against `perl -e 'print EXPR'` (Perl 5.36).
+    #[test]
+    fn regexes_stringify_as_perl() {
+        for (src, perl) in [
+            (r"qr/a\/b/", "(?^:a/b)"),
+            (r"qr/a\/b/ix", "(?^ix:a/b)"),
+            (r"qr/a\\\/b/", r"(?^:a\\/b)"),
+            (r"qr!a\!b!", "(?^:a!b)"),
+            (r"qr{a\}b}", r"(?^:a\}b)"),
+            (r"qr{a\/b}", r"(?^:a\/b)"),
+            (r"qr'a\'b'", "(?^:a'b)"),
+            (r"qr/x/p", "(?^p:x)"),
+            (r"qr/x/n", "(?^n:x)"),
+        ] {
+            let Value::Regex(re) = eval(src.as_bytes()).unwrap() else { panic!("{src}") };
+            assert_eq!(re.to_string(), perl, "{src}");
+        }
+        // The unescaped delimiter is a metacharacter again, as in Perl.
+        let Value::Regex(re) = eval(br"qr|^a\|b$|").unwrap() else { panic!() };
+        assert!(re.is_match(b"b") && re.is_match(b"a|b"));
     }
 
     #[test]

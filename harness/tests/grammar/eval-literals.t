@@ -81,3 +81,33 @@ __DATA__
 "a" x (5/2*2)
 --- in_list eval
 [1.5, 0x10, -2]
+
+=== TEST 2: regexes
+--- escaped_delimiter eval
+qr/a\/b/ix
+--- escaped_backslash_and_delimiter eval
+qr/a\\\/b/
+--- other_delimiter eval
+qr!a\!b!
+--- bracket_delimiter eval
+qr{a\}b}
+--- bracket_keeps_other_escapes eval
+qr{a\/b}
+--- single_quote_delimiter eval
+qr'a\'b'
+--- metachar_delimiter eval
+qr|a\|b|
+--- flag_p eval
+qr/x/p
+--- flag_n eval
+qr/(x)/n
+--- flags_ordered eval
+qr/x/msixpn
+--- flag_xx eval
+qr/x/xix
+--- flags_ascii eval
+qr/x/aai
+--- flags_all_standard eval
+qr/x/msixxna
+--- flags_repeated eval
+qr/x/ssiio

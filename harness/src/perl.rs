@@ -80,24 +80,34 @@ const BUILTINS: &[&str] = &[
     "xor",
 ];
 
-/// Evaluates `source` the way Test::Base's `eval` filter does.
+/// Evaluates `source` the way Test::Base's `eval` filter does, as the section is read in
+/// scalar context: the first element of the list (an empty list is refused).
 pub fn eval(source: &[u8]) -> Result<Value, Unsupported> {
+    let mut items = eval_list(source)?;
+    if items.is_empty() {
+        return Err(Unsupported("an empty list (the section would be undefined)".into()));
+    }
+    Ok(items.swap_remove(0))
+}
+
+/// Evaluates `source` in list context, as the `eval` filter does: every element, for the
+/// filters after it (`join`).
+pub fn eval_list(source: &[u8]) -> Result<Vec<Value>, Unsupported> {
     // A lone bareword: Perl's strict mode refuses it at compile time, and Test::Base's
     // filter returns the error text (with a newline) as the value.
     if let Some(word) = lone_bareword(source) {
-        return Ok(Value::Str(
+        return Ok(vec![Value::Str(
             format!(
                 "Bareword \"{word}\" not allowed while \"strict subs\" in use at (eval 1) \
                  line 1, <DATA> line 1.\n"
             )
             .into_bytes(),
-        ));
+        )]);
     }
 
-    // Otherwise a list of expressions, optionally ended by `;`. The filter evaluates in
-    // list context and Test::Nginx reads the section as a scalar: the first element.
+    // Otherwise a list of expressions, optionally ended by `;`.
     let mut parser = Parser { src: source, pos: 0 };
-    let mut items = parser.comma_list()?;
+    let items = parser.comma_list()?;
     parser.skip_space();
     if parser.peek() == Some(b';') {
         parser.pos += 1;
@@ -106,10 +116,7 @@ pub fn eval(source: &[u8]) -> Result<Value, Unsupported> {
     if parser.pos < source.len() {
         return Err(parser.unsupported("unexpected text"));
     }
-    if items.is_empty() {
-        return Err(parser.unsupported("an empty list (the section would be undefined)"));
-    }
-    Ok(items.swap_remove(0).into_value())
+    Ok(items.into_iter().map(Term::into_value).collect())
 }
 
 /// The word when `source` is one identifier and nothing else (a Perl bareword).

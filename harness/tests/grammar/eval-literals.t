@@ -111,3 +111,32 @@ qr/x/aai
 qr/x/msixxna
 --- flags_repeated eval
 qr/x/ssiio
+
+=== TEST 3: lists through filters
+--- lines_first lines
+one
+two
+--- lines_joined lines join
+one
+two
+--- eval_joined eval join
+"a", "b", 0x41
+--- eval_joined_space eval join=\s
+"a", "b"
+--- eval_joined_comma eval join=,
+"a", "b"
+--- lines_chomped_joined lines chomp join=\n
+x
+y
+--- joined_regex eval join=-
+qr/a\/b/i, 1.5
+--- joined_one eval join=-
+"only"
+--- joined_escapes eval join=\t\e\q\x\c
+1, 2
+--- joined_equals eval join=a=b
+1, 2
+--- joined_backslashes eval join=\\
+1, 2
+--- joined_then_chomp eval join +chomp
+"a\n", "b\n"

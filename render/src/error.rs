@@ -81,6 +81,29 @@ impl fmt::Display for Faults {
     }
 }
 
+/// Something rendered as APISIX would have it that the user may not expect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// A YAML routes file without the end flag, which APISIX would not load.
+    MissingEndFlag {
+        /// The routes file.
+        path: PathBuf,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::MissingEndFlag { path } => write!(
+                f,
+                "missing valid end flag in file {}: APISIX would not load it (a YAML routes \
+                 file counts once its last 10 bytes hold #END)",
+                path.display()
+            ),
+        }
+    }
+}
+
 /// Everything that stops a render.
 #[derive(Debug, Error)]
 pub enum RenderError {
@@ -91,6 +114,16 @@ pub enum RenderError {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// A YAML routes file has no end flag yet (APISIX's words): it is not loaded.
+    #[error(
+        "missing valid end flag in file {}: not loaded (a YAML routes file counts once its \
+         last 10 bytes hold #END)",
+        path.display()
+    )]
+    MissingEndFlag {
+        /// The routes file.
+        path: PathBuf,
     },
     /// An input is not YAML or JSON.
     #[error("{what} is not valid {format}: {message}")]

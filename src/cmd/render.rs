@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use strait_render::{RenderError, RenderOptions, Rendered};
+use strait_render::{EndFlag, RenderError, RenderOptions, Rendered};
 
 /// `strait render` flags.
 #[derive(Debug, clap::Args)]
@@ -43,7 +43,11 @@ fn render(args: &RenderArgs) -> Result<(), RenderError> {
 
     // Step: read, validate and render.
     let options = RenderOptions { files_dir: files_dir.clone() };
-    let rendered = strait_render::render_paths(&args.routes, args.config.as_deref(), &options)?;
+    // A YAML file without the end flag is rendered with a warning: the user asked for this
+    // file now, so it is not one caught half-written (`strait up` does not load it).
+    let config = args.config.as_deref();
+    let rendered = strait_render::render_paths(&args.routes, config, EndFlag::Warn, &options)?;
+    warn(&rendered);
     if args.check {
         strait_render::check_config(&rendered.config, &config_path)?;
     }
@@ -99,6 +103,13 @@ fn write_files(rendered: &Rendered, dir: &Path) -> Result<(), RenderError> {
         eprintln!("strait render: wrote {}", dir.join(&file.name).display());
     }
     Ok(())
+}
+
+/// Prints the warnings of a render, one per line.
+pub(crate) fn warn(rendered: &Rendered) {
+    for warning in &rendered.warnings {
+        eprintln!("strait render: warning: {warning}");
+    }
 }
 
 /// Prints an error: one fault per line.

@@ -37,7 +37,7 @@ impl fmt::Display for ObjectKind {
 pub struct Fault {
     /// Which collection.
     pub kind: ObjectKind,
-    /// The object's id, or `#N` (its position, from 1) when it has none.
+    /// The object's id, or `#N` (its position, from 1) when it has no valid one.
     pub id: String,
     /// The field, as a dotted path (`upstream.nodes[0].port`); empty for the whole object.
     pub field: String,
@@ -54,8 +54,10 @@ impl Fault {
 
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // An id in quotes; a position (`#N`: `#` is never part of an id) without.
         match self.kind {
             ObjectKind::Config | ObjectKind::Document => write!(f, "{}", self.kind)?,
+            _ if self.id.starts_with('#') => write!(f, "{} {}", self.kind, self.id)?,
             _ => write!(f, "{} \"{}\"", self.kind, self.id)?,
         }
         if !self.field.is_empty() {

@@ -512,8 +512,8 @@ fn proxy(up: &UpstreamPlan, checked: &Checked) -> Proxy {
         no_session_reuse: up.tls,
         mtls: up.tls && checked.upstreams.iter().any(|u| u.tls && u.client_cert.is_some()),
         trusted_certificate: checked.trusted_certificate.clone().filter(|_| up.verify),
-        connect_timeout: up.timeout.as_ref().map(|t| nginx_time(t.connect)),
-        timeout: up.timeout.as_ref().map(|t| nginx_time(t.send.max(t.read))),
+        connect_timeout: up.timeout.map(|t| nginx_time(t.connect)),
+        timeout: up.timeout.map(|t| nginx_time(t.send.max(t.read))),
         tries: up.retries.map(|r| r.saturating_add(1)),
         next_upstream_timeout: up.retry_timeout.filter(|t| *t > 0.0).map(nginx_time),
     }

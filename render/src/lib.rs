@@ -20,6 +20,8 @@
 //!
 //! | case | APISIX 3.18 | strait render |
 //! |---|---|---|
+//! | an object with several faults | the schema check stops at the first | every fault of every object, each naming kind, id (or `#N`, the position, when the id is not usable) and field, in the validator's words (`read.rs`) |
+//! | a value of neither form of `id` or `nodes` (`anyOf`) | `object matches none of the requireds` | the fault of the form the value's JSON type selects (`nodes[0].weight: property "weight" is required`, `id: expected 0 to be greater than 1`); that text for a value of neither type |
 //! | several wildcard SNI routes | radix tree on the reversed SNI | longest suffix first, then document order |
 //! | `type: ewma` | EWMA picker | `least_conn` (nginx has no EWMA) |
 //! | node `priority` levels | priority balancer | highest level primary, the others `backup`; with `chash` all primary (nginx `hash` has no backup) |
@@ -46,6 +48,7 @@ pub mod error;
 pub mod keys;
 mod layout;
 pub mod model;
+mod read;
 pub mod validate;
 
 use std::path::{Path, PathBuf};

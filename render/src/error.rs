@@ -91,6 +91,14 @@ pub enum Warning {
         /// The routes file.
         path: PathBuf,
     },
+    /// A route whose SNI has upper-case letters: APISIX compares it as written with the
+    /// client's lower-cased SNI, so it never matches (rendered as never matching).
+    SniNeverMatches {
+        /// The route id.
+        route: String,
+        /// Its SNI as written.
+        sni: String,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -101,6 +109,11 @@ impl fmt::Display for Warning {
                 "missing valid end flag in file {}: APISIX would not load it (a YAML routes \
                  file counts once its last 10 bytes hold #END)",
                 path.display()
+            ),
+            Warning::SniNeverMatches { route, sni } => write!(
+                f,
+                "stream_route \"{route}\": sni: {sni} never matches: APISIX compares a route's \
+                 SNI as written with the client's SNI lower-cased (write it in lower case)"
             ),
         }
     }

@@ -246,7 +246,8 @@ pub fn render(
     // Layout and templates.
     let laid = layout::lay_out(&checked, main, access_log, &options.files_dir);
     let config = render_templates(&laid.context)?;
-    Ok(Rendered { config, files: laid.files, holds_keys: laid.holds_keys, warnings: Vec::new() })
+    let (files, holds_keys, warnings) = (laid.files, laid.holds_keys, laid.warnings);
+    Ok(Rendered { config, files, holds_keys, warnings })
 }
 
 /// Runs the parser's checks (what `strait -t` checks) on a rendered configuration, read as
@@ -336,6 +337,32 @@ mod tests {
         for text in ["a: 1\n", "", "#END\n\n\n\n\n\n\n", "#ENDX\n", "# END\n", "#end\n"] {
             assert!(!has_end_flag(text), "{text:?}");
         }
+    }
+
+    /// APISIX lower-cases the client's SNI and compares the route's as written: a route
+    /// whose SNI has upper-case letters never matches, so it is not in the chain of maps.
+    #[test]
+    fn a_route_sni_with_upper_case_letters_never_matches() {
+        let routes = serde_json::json!({
+            "upstreams": [{"id": "u", "nodes": {"127.0.0.1:1995": 1}}],
+            "stream_routes": [
+                {"id": "upper", "sni": "A.Test.COM", "upstream_id": "u"},
+                {"id": "wild", "sni": "*.Test.com", "upstream_id": "u"},
+                {"id": "lower", "sni": "a.test.com", "upstream_id": "u"},
+            ],
+        });
+        let options = RenderOptions { files_dir: "/run/strait".into() };
+        let rendered = render(&routes, &Value::Object(Default::default()), &options).unwrap();
+        let never = |route: &str, sni: &str| Warning::SniNeverMatches {
+            route: route.into(),
+            sni: sni.into(),
+        };
+        assert_eq!(rendered.warnings, [never("upper", "A.Test.COM"), never("wild", "*.Test.com")]);
+        let config = &rendered.config;
+        assert!(config.contains("# route \"upper\": never matches: APISIX compares sni A.Test.COM"));
+        assert!(config.contains("    map $strait_sni $strait_match_1 {\n        \"a.test.com\""));
+        assert!(!config.contains("\"route_upper\"") && !config.contains("\"route_wild\""));
+        assert!(!config.contains("$strait_match_2"), "one route in the chain: {config}");
     }
 
     #[test]

@@ -37,13 +37,24 @@ pub struct Route {
     pub upstream: usize,
 }
 
-/// A route's SNI as APISIX's router matches it.
+/// A route's SNI as APISIX's router matches it, as written (APISIX compares it with the
+/// client's SNI lower-cased, so one with upper-case letters never matches).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sni {
-    /// Equal to the client's SNI (case-insensitive).
+    /// Equal to the client's SNI.
     Exact(String),
     /// `*SUFFIX`: the client's SNI ends with SUFFIX (any depth).
     Wildcard(String),
+}
+
+impl Sni {
+    /// The SNI as the route writes it (`*SUFFIX` for a wildcard).
+    pub fn written(&self) -> String {
+        match self {
+            Sni::Exact(s) => s.clone(),
+            Sni::Wildcard(suffix) => format!("*{suffix}"),
+        }
+    }
 }
 
 /// A checked upstream, inline or standalone.

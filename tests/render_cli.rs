@@ -110,6 +110,42 @@ fn render_warns_and_up_refuses_without_the_end_flag() {
     assert!(rendered.status.success() && rendered.stderr.is_empty());
 }
 
+/// `--load-module` begins the output with `load_module PATH;`: Debian's nginx, whose stream
+/// module is dynamic, takes the file as written (`nginx -t`, nothing prepended), and so do
+/// `--check` and `strait -t`.
+#[test]
+fn render_with_load_module_runs_on_nginx_as_written() {
+    const MODULE: &str = "/usr/lib/nginx/modules/ngx_stream_module.so";
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("logs")).unwrap();
+    let conf = tmp.path().join("nginx.conf");
+    let status = Command::new(STRAIT)
+        .args(["render", "--check", "--load-module", MODULE, "--routes"])
+        .arg(testdata("sni_exact_wildcard/routes.yaml"))
+        .arg("-o")
+        .arg(&conf)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert_eq!(text.lines().nth(1), Some(format!("load_module {MODULE};").as_str()), "{text}");
+
+    let mut prefix = tmp.path().as_os_str().to_owned();
+    prefix.push("/");
+    let t = |binary: &str| {
+        Command::new(binary).arg("-t").arg("-p").arg(&prefix).arg("-c").arg(&conf).output()
+    };
+    let out = t(STRAIT).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    if !Path::new("/usr/sbin/nginx").exists() || !Path::new(MODULE).exists() {
+        eprintln!("NOTICE: Debian's nginx is not installed: nginx -t of --load-module SKIPPED");
+        return;
+    }
+    let out = t("/usr/sbin/nginx").unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// What the server sends before closing; `None` when it cannot be reached.
 fn read_all(port: u16) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;

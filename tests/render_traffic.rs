@@ -159,8 +159,7 @@ fn assert_quiet(proxy: &Nginx, binary: &str) {
 
 fn render_into(dir: &Path, routes: &Value, config: &Value) -> String {
     std::fs::create_dir_all(dir).unwrap();
-    let rendered: Rendered =
-        render(routes, config, &RenderOptions { files_dir: dir.to_owned() }).unwrap();
+    let rendered: Rendered = render(routes, config, &RenderOptions::new(dir)).unwrap();
     for f in &rendered.files {
         std::fs::write(dir.join(&f.name), &f.contents).unwrap();
     }

@@ -37,6 +37,8 @@ pub(crate) struct Context {
 /// Main and events context values.
 #[derive(Debug, Serialize)]
 pub(crate) struct Main {
+    /// `load_module` paths, as nginx tokens.
+    pub(crate) load_modules: Vec<String>,
     pub(crate) user: Option<String>,
     pub(crate) worker_processes: String,
     pub(crate) error_log: String,
@@ -657,6 +659,17 @@ fn upstream_block(up: &UpstreamPlan, proxy_protocol: bool) -> UpstreamBlock {
         })
         .collect();
     UpstreamBlock { comments, name: up.name.clone(), balancer, servers }
+}
+
+/// A value as one nginx token: as it is when nginx reads it so, else quoted.
+pub(crate) fn token(s: &str) -> String {
+    let plain = !s.is_empty()
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "\"';{}$\\#".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        quote(s)
+    }
 }
 
 /// A double-quoted nginx string.

@@ -73,6 +73,18 @@ pub struct RenderOptions {
     /// Absolute directory for files the configuration refers to: PEM values too long to
     /// inline, and the unix sockets of internal servers.
     pub files_dir: PathBuf,
+    /// Modules the configuration loads first (`load_module PATH;`): an nginx built with a
+    /// dynamic stream module, as Debian's, needs
+    /// `/usr/lib/nginx/modules/ngx_stream_module.so`. strait has stream built in and takes
+    /// that line (and no other module).
+    pub load_modules: Vec<String>,
+}
+
+impl RenderOptions {
+    /// Options for files in `files_dir`, loading no module.
+    pub fn new(files_dir: impl Into<PathBuf>) -> RenderOptions {
+        RenderOptions { files_dir: files_dir.into(), load_modules: Vec::new() }
+    }
 }
 
 /// A file the configuration refers to, relative to [`RenderOptions::files_dir`].
@@ -201,6 +213,7 @@ pub fn render(
         _ => "auto".to_owned(),
     };
     let main = layout::Main {
+        load_modules: options.load_modules.iter().map(|m| layout::token(m)).collect(),
         user: nginx.user.clone(),
         worker_processes,
         error_log: format!(
@@ -351,7 +364,7 @@ mod tests {
                 {"id": "lower", "sni": "a.test.com", "upstream_id": "u"},
             ],
         });
-        let options = RenderOptions { files_dir: "/run/strait".into() };
+        let options = RenderOptions::new("/run/strait");
         let rendered = render(&routes, &Value::Object(Default::default()), &options).unwrap();
         let never = |route: &str, sni: &str| Warning::SniNeverMatches {
             route: route.into(),
@@ -368,7 +381,7 @@ mod tests {
     #[test]
     fn a_yaml_file_without_the_end_flag_is_refused_or_warned_about() {
         let dir = tempfile::tempdir().unwrap();
-        let options = RenderOptions { files_dir: dir.path().to_owned() };
+        let options = RenderOptions::new(dir.path());
         let yaml = dir.path().join("routes.yaml");
         std::fs::write(&yaml, "stream_routes: []\n").unwrap();
         let err = render_paths(&yaml, None, EndFlag::Required, &options).unwrap_err();

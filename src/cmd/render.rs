@@ -22,6 +22,11 @@ pub(crate) struct RenderArgs {
     /// then the runtime plan (certificates, what strait cannot run yet), as starting would.
     #[arg(long)]
     pub(crate) check: bool,
+    /// Begin the configuration with `load_module PATH;` (repeatable), for an nginx whose
+    /// stream module is dynamic: Debian's needs
+    /// `--load-module /usr/lib/nginx/modules/ngx_stream_module.so`. strait takes that line.
+    #[arg(long = "load-module", value_name = "PATH")]
+    pub(crate) load_modules: Vec<PathBuf>,
 }
 
 /// Runs `strait render`; exit 1 with every fault on stderr when the input is invalid.
@@ -42,7 +47,8 @@ fn render(args: &RenderArgs) -> Result<(), RenderError> {
     let files_dir = config_path.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into());
 
     // Step: read, validate and render.
-    let options = RenderOptions { files_dir: files_dir.clone() };
+    let mut options = RenderOptions::new(&files_dir);
+    options.load_modules = args.load_modules.iter().map(|m| m.display().to_string()).collect();
     // A YAML file without the end flag is rendered with a warning: the user asked for this
     // file now, so it is not one caught half-written (`strait up` does not load it).
     let config = args.config.as_deref();

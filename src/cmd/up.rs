@@ -135,7 +135,7 @@ pub(crate) fn run(args: &UpArgs) -> ExitCode {
 /// routes file without APISIX's end flag is not loaded, as in APISIX's standalone mode: a
 /// file caught while being written is never served.
 fn render(args: &UpArgs, dir: &Path, conf: &Path) -> Result<Rendered, ()> {
-    let options = RenderOptions { files_dir: dir.to_owned() };
+    let options = RenderOptions::new(dir);
     let config = args.config.as_deref();
     let rendered = strait_render::render_paths(&args.routes, config, EndFlag::Required, &options)
         .and_then(|rendered| rendered.write(conf, dir).map(|()| rendered));

@@ -13,25 +13,36 @@ fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Test::Nginx runs TEST 1, then bails out at TEST 2's undefined variable: TEST 1's check is
+/// printed and counted, `Bail out!` ends the file's TAP, no later file runs, and prove's
+/// `FAILED--Further testing stopped: ...` goes to stderr.
 #[test]
-fn an_undefined_variable_stops_the_run_with_status_2() {
+fn an_undefined_variable_stops_the_run_with_status_2_after_what_ran() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("undefined.t");
+    let first = dir.path().join("a.t");
     std::fs::write(
-        &file,
-        "__DATA__\n=== TEST 1: undefined\n--- stream_server_config\n    \
+        &first,
+        "__DATA__\n=== TEST 1: runs\n--- stream_server_config\n    return \"hi\\n\";\n\
+         --- stream_response\nhi\n\n=== TEST 2: undefined\n--- stream_server_config\n    \
          proxy_pass 127.0.0.1:$TEST_NGINX_NOT_DEFINED_ANYWHERE;\n--- stream_response\n",
     )
     .unwrap();
-    let output = strait().arg("prove").arg(&file).output().unwrap();
+    let second = dir.path().join("b.t");
+    std::fs::write(&second, "__DATA__\n=== TEST 1: never\n--- stream_server_config\n").unwrap();
+    let output = strait().arg("prove").arg(&first).arg(&second).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains(
-            "TEST 1: undefined - No environment TEST_NGINX_NOT_DEFINED_ANYWHERE defined."
-        ),
-        "{stderr}"
+    assert_eq!(output.status.code(), Some(2), "{stdout}{stderr}");
+
+    let reason = format!(
+        "{}: TEST 2: undefined - No environment TEST_NGINX_NOT_DEFINED_ANYWHERE defined.",
+        first.display()
     );
+    assert!(stdout.contains("\nok 1 - ") && stdout.contains("TEST 1: runs - stream_response"));
+    assert!(stdout.contains(&format!("\nBail out!  {reason}\n")), "{stdout}");
+    assert!(!stdout.contains("b.t"), "no file runs after a bail-out: {stdout}");
+    assert_eq!(stdout.lines().last(), Some("1 passed, 0 failed, 0 skipped (bailed out)"));
+    assert_eq!(stderr.trim_end(), format!("FAILED--Further testing stopped: {reason}"));
 }
 
 #[test]

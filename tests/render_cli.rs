@@ -74,6 +74,78 @@ fn render_prints_to_stdout_and_rejects_invalid_input() {
     assert_eq!(String::from_utf8(failed.stderr).unwrap(), expected);
 }
 
+/// `render` renders a YAML file without the end flag, saying that APISIX would not load it;
+/// `up` refuses to start on it; JSON needs no flag.
+#[test]
+fn render_warns_and_up_refuses_without_the_end_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let yaml = tmp.path().join("routes.yaml");
+    std::fs::write(&yaml, routes_unfinished(9100, 1995)).unwrap();
+    let rendered = Command::new(STRAIT).args(["render", "--routes"]).arg(&yaml).output().unwrap();
+    assert!(rendered.status.success());
+    assert!(String::from_utf8_lossy(&rendered.stdout).contains("server 127.0.0.1:1995"));
+    assert_eq!(
+        String::from_utf8(rendered.stderr).unwrap(),
+        format!(
+            "strait render: warning: missing valid end flag in file {}: APISIX would not load \
+             it (a YAML routes file counts once its last 10 bytes hold #END)\n",
+            yaml.display()
+        )
+    );
+
+    let up = Command::new(STRAIT)
+        .args(["up", "--routes"])
+        .arg(&yaml)
+        .arg("--dir")
+        .arg(tmp.path().join("run"))
+        .output()
+        .unwrap();
+    assert_eq!(up.status.code(), Some(1));
+    let stderr = String::from_utf8(up.stderr).unwrap();
+    assert!(stderr.contains("missing valid end flag in file"), "{stderr}");
+
+    let json = tmp.path().join("routes.json");
+    std::fs::write(&json, "{\"stream_routes\": []}").unwrap();
+    let rendered = Command::new(STRAIT).args(["render", "--routes"]).arg(&json).output().unwrap();
+    assert!(rendered.status.success() && rendered.stderr.is_empty());
+}
+
+/// `--load-module` begins the output with `load_module PATH;`: Debian's nginx, whose stream
+/// module is dynamic, takes the file as written (`nginx -t`, nothing prepended), and so do
+/// `--check` and `strait -t`.
+#[test]
+fn render_with_load_module_runs_on_nginx_as_written() {
+    const MODULE: &str = "/usr/lib/nginx/modules/ngx_stream_module.so";
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("logs")).unwrap();
+    let conf = tmp.path().join("nginx.conf");
+    let status = Command::new(STRAIT)
+        .args(["render", "--check", "--load-module", MODULE, "--routes"])
+        .arg(testdata("sni_exact_wildcard/routes.yaml"))
+        .arg("-o")
+        .arg(&conf)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert_eq!(text.lines().nth(1), Some(format!("load_module {MODULE};").as_str()), "{text}");
+
+    let mut prefix = tmp.path().as_os_str().to_owned();
+    prefix.push("/");
+    let t = |binary: &str| {
+        Command::new(binary).arg("-t").arg("-p").arg(&prefix).arg("-c").arg(&conf).output()
+    };
+    let out = t(STRAIT).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    if !Path::new("/usr/sbin/nginx").exists() || !Path::new(MODULE).exists() {
+        eprintln!("NOTICE: Debian's nginx is not installed: nginx -t of --load-module SKIPPED");
+        return;
+    }
+    let out = t("/usr/sbin/nginx").unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// What the server sends before closing; `None` when it cannot be reached.
 fn read_all(port: u16) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -105,15 +177,21 @@ impl Drop for Up {
     }
 }
 
-fn routes(port: u32, backend: u16) -> String {
+/// A routes file without APISIX's end flag (`#END`), as if caught while being written.
+fn routes_unfinished(port: u32, backend: u16) -> String {
     format!(
         "stream_routes:\n  - id: 1\n    server_port: {port}\n    upstream:\n      \
          nodes: {{\"127.0.0.1:{backend}\": 1}}\n"
     )
 }
 
+/// A finished routes file: it ends with the end flag.
+fn routes(port: u32, backend: u16) -> String {
+    format!("{}#END\n", routes_unfinished(port, backend))
+}
+
 #[test]
-fn up_serves_and_reloads_on_change_keeping_routes_on_a_bad_file() {
+fn up_serves_and_reloads_on_change_keeping_routes_on_a_bad_or_unfinished_file() {
     let tmp = tempfile::tempdir().unwrap();
 
     // A backend that greets and closes.
@@ -157,6 +235,13 @@ fn up_serves_and_reloads_on_change_keeping_routes_on_a_bad_file() {
     std::fs::write(&routes_path, routes(70000, backend_port)).unwrap();
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(read_all(first).as_deref(), Some("backend\n"), "{}", log());
+
+    // A file without the end flag is not loaded (APISIX: "missing valid end flag in
+    // file"): the running routes stay until the flag is written.
+    std::fs::write(&routes_path, routes_unfinished(second.into(), backend_port)).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(read_all(first).as_deref(), Some("backend\n"), "{}", log());
+    assert_eq!(read_all(second).as_deref(), Some(""), "{}", log());
 
     // A good change: rendered and reloaded.
     std::fs::write(&routes_path, routes(second.into(), backend_port)).unwrap();

@@ -137,7 +137,7 @@ impl Block {
 
 /// The rendered `stream {}` body with the harness's variables in place.
 fn rendered_stream_body(routes: &Value, config: &Value) -> String {
-    let options = RenderOptions { files_dir: PathBuf::from(FILES_DIR) };
+    let options = RenderOptions::new(FILES_DIR);
     let rendered = render(routes, config, &options).unwrap();
     assert!(rendered.files.is_empty(), "the suite inlines everything");
     let text = rendered.config;

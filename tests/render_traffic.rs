@@ -159,8 +159,7 @@ fn assert_quiet(proxy: &Nginx, binary: &str) {
 
 fn render_into(dir: &Path, routes: &Value, config: &Value) -> String {
     std::fs::create_dir_all(dir).unwrap();
-    let rendered: Rendered =
-        render(routes, config, &RenderOptions { files_dir: dir.to_owned() }).unwrap();
+    let rendered: Rendered = render(routes, config, &RenderOptions::new(dir)).unwrap();
     for f in &rendered.files {
         std::fs::write(dir.join(&f.name), &f.contents).unwrap();
     }
@@ -275,7 +274,10 @@ fn direct_layout_on(binary: &str) {
             {"id": "a", "scheme": "tls", "nodes": {format!("127.0.0.1:{b_mtls}"): 1},
              "tls": {"client_cert": pki("client-a.crt"), "client_key": pki("client-a.key")}},
         ],
+        // APISIX compares a route's SNI as written with the client's lower-cased one: the
+        // upper-case route, tried first, never matches.
         "stream_routes": [
+            {"id": "upper", "sni": "A.Test.COM", "upstream_id": "b"},
             {"id": "wild", "sni": "*.test.com", "upstream_id": "b"},
             {"id": "a", "sni": "a.test.com", "upstream_id": "a"},
         ],
@@ -295,9 +297,12 @@ fn direct_layout_on(binary: &str) {
     let got = tls(tls_port, Some("deep.sub.test.com"));
     assert!(got.contains("CN=client-b") && got.contains("sni=deep.sub.test.com"), "{}", ctx(&got));
     // One server, certificates per connection: no session of another identity is resumed.
-    for (sni, cn) in
-        [("a.test.com", "client-a"), ("b.test.com", "client-b"), ("a.test.com", "client-a")]
-    {
+    for (sni, cn) in [
+        ("a.test.com", "client-a"),
+        ("b.test.com", "client-b"),
+        ("a.test.com", "client-a"),
+        ("A.TEST.COM", "client-a"),
+    ] {
         let got = tls(tls_port, Some(sni));
         assert!(got.contains(&format!("CN={cn},")), "{sni}: {}", ctx(&got));
     }

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::report::Summary;
+
 /// A fault in a `.t` file found while reading it; the message names file, block and section.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -123,4 +125,29 @@ pub enum BailOut {
         /// The path.
         path: PathBuf,
     },
+}
+
+/// A run that bailed out: what ran before it stopped, and why (Test::Nginx runs the blocks
+/// before the one that bails out, and prove reports their checks).
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct Stopped {
+    /// The files that ran, the last of them cut short at the bail-out.
+    pub ran: Summary,
+    /// Why the run stopped.
+    pub reason: BailOut,
+}
+
+impl Stopped {
+    /// The closing line of what ran, saying that the run bailed out.
+    pub fn closing_line(&self) -> String {
+        format!("{} (bailed out)", self.ran.closing_line())
+    }
+}
+
+impl From<BailOut> for Box<Stopped> {
+    /// A bail-out before any file ran.
+    fn from(reason: BailOut) -> Box<Stopped> {
+        Box::new(Stopped { ran: Summary::default(), reason })
+    }
 }

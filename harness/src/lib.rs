@@ -30,7 +30,7 @@ pub mod value;
 mod worker;
 
 pub use binary::BinaryInfo;
-pub use error::{BailOut, SpecError};
+pub use error::{BailOut, SpecError, Stopped};
 pub use report::{Counts, FileReport, Summary};
 pub use run::{collect_files, run, Options, PortChoice};
 pub use spec::{parse_file, read_spec, Block, Section, Spec};

@@ -1,12 +1,16 @@
 //! A small evaluator for the Perl literals that `eval` sections use: quoted strings with
-//! escapes, `.` concatenation, `x` repetition, `[...]` lists, `qr/.../flags` and numbers.
+//! escapes, `.` concatenation, `x` repetition, `[...]` lists, `qr/.../flags` and numbers
+//! (every literal form, negated, printed as Perl prints them: [`number`]).
 //!
 //! Test::Base runs an `eval` body as Perl under `use strict`. What this evaluator accepts
 //! gives the value Perl gives; a lone bareword gives Perl's strict-mode error text (that
 //! string is the section's value, as in Test::Base); anything else is an [`Unsupported`]
 //! error so that the runner can name the block and section.
 
+mod number;
+
 use crate::value::{PerlRegex, Value};
+use number::Number;
 
 /// The Perl source uses a construct the evaluator does not implement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,24 +80,34 @@ const BUILTINS: &[&str] = &[
     "xor",
 ];
 
-/// Evaluates `source` the way Test::Base's `eval` filter does.
+/// Evaluates `source` the way Test::Base's `eval` filter does, as the section is read in
+/// scalar context: the first element of the list (an empty list is refused).
 pub fn eval(source: &[u8]) -> Result<Value, Unsupported> {
+    let mut items = eval_list(source)?;
+    if items.is_empty() {
+        return Err(Unsupported("an empty list (the section would be undefined)".into()));
+    }
+    Ok(items.swap_remove(0))
+}
+
+/// Evaluates `source` in list context, as the `eval` filter does: every element, for the
+/// filters after it (`join`).
+pub fn eval_list(source: &[u8]) -> Result<Vec<Value>, Unsupported> {
     // A lone bareword: Perl's strict mode refuses it at compile time, and Test::Base's
     // filter returns the error text (with a newline) as the value.
     if let Some(word) = lone_bareword(source) {
-        return Ok(Value::Str(
+        return Ok(vec![Value::Str(
             format!(
                 "Bareword \"{word}\" not allowed while \"strict subs\" in use at (eval 1) \
                  line 1, <DATA> line 1.\n"
             )
             .into_bytes(),
-        ));
+        )]);
     }
 
-    // Otherwise a list of expressions, optionally ended by `;`. The filter evaluates in
-    // list context and Test::Nginx reads the section as a scalar: the first element.
+    // Otherwise a list of expressions, optionally ended by `;`.
     let mut parser = Parser { src: source, pos: 0 };
-    let mut items = parser.comma_list()?;
+    let items = parser.comma_list()?;
     parser.skip_space();
     if parser.peek() == Some(b';') {
         parser.pos += 1;
@@ -102,10 +116,7 @@ pub fn eval(source: &[u8]) -> Result<Value, Unsupported> {
     if parser.pos < source.len() {
         return Err(parser.unsupported("unexpected text"));
     }
-    if items.is_empty() {
-        return Err(parser.unsupported("an empty list (the section would be undefined)"));
-    }
-    Ok(items.swap_remove(0).into_value())
+    Ok(items.into_iter().map(Term::into_value).collect())
 }
 
 /// The word when `source` is one identifier and nothing else (a Perl bareword).
@@ -126,6 +137,8 @@ enum Term {
     Chars(Vec<u32>),
     List(Vec<Term>),
     Regex(PerlRegex),
+    /// A number, which becomes its printed form wherever a string is needed.
+    Num(Number),
     /// A parenthesized list of several elements, flattened where a list is built.
     Flat(Vec<Term>),
 }
@@ -136,6 +149,7 @@ impl Term {
             Term::Chars(chars) => Value::Str(perl_string_bytes(&chars)),
             Term::List(items) => Value::List(items.into_iter().map(Term::into_value).collect()),
             Term::Regex(re) => Value::Regex(re),
+            Term::Num(n) => Value::Str(n.to_perl_string().into_bytes()),
             Term::Flat(mut items) if !items.is_empty() => items.swap_remove(0).into_value(),
             Term::Flat(_) => Value::Str(Vec::new()),
         }
@@ -146,6 +160,7 @@ impl Term {
     fn chars(self, parser: &Parser<'_>) -> Result<Vec<u32>, Unsupported> {
         match self {
             Term::Chars(chars) => Ok(chars),
+            Term::Num(n) => Ok(n.to_perl_string().chars().map(u32::from).collect()),
             _ => Err(parser.unsupported("a list or regex used as a string")),
         }
     }
@@ -253,7 +268,8 @@ impl Parser<'_> {
             self.pos += 1;
             let count = self.count()?;
             let chars = term.chars(self)?;
-            let count = usize::try_from(count.max(0)).unwrap_or(0);
+            // Perl truncates the count; a negative one repeats nothing.
+            let count = if count >= 1.0 { count as usize } else { 0 };
             if chars.len().saturating_mul(count) > 64 << 20 {
                 return Err(self.unsupported("repetition larger than 64 MiB"));
             }
@@ -261,38 +277,39 @@ impl Parser<'_> {
         }
     }
 
-    /// count: an integer expression with `+ - * /` and parentheses (the right side of `x`).
-    fn count(&mut self) -> Result<i64, Unsupported> {
+    /// count: a numeric expression with `+ - * /`, unary minus and parentheses (the right
+    /// side of `x`), computed as Perl's floating-point values.
+    fn count(&mut self) -> Result<f64, Unsupported> {
         let mut value = self.count_product()?;
         loop {
             self.skip_space();
             match self.peek() {
                 Some(b'+') => {
                     self.pos += 1;
-                    value = value.saturating_add(self.count_product()?);
+                    value += self.count_product()?;
                 }
                 Some(b'-') => {
                     self.pos += 1;
-                    value = value.saturating_sub(self.count_product()?);
+                    value -= self.count_product()?;
                 }
                 _ => return Ok(value),
             }
         }
     }
 
-    fn count_product(&mut self) -> Result<i64, Unsupported> {
+    fn count_product(&mut self) -> Result<f64, Unsupported> {
         let mut value = self.count_atom()?;
         loop {
             self.skip_space();
             match self.peek() {
                 Some(b'*') if self.peek_at(1) != Some(b'*') => {
                     self.pos += 1;
-                    value = value.saturating_mul(self.count_atom()?);
+                    value *= self.count_atom()?;
                 }
                 Some(b'/') => {
                     self.pos += 1;
                     let divisor = self.count_atom()?;
-                    if divisor == 0 {
+                    if divisor == 0.0 {
                         return Err(self.unsupported("division by zero"));
                     }
                     value /= divisor;
@@ -302,34 +319,49 @@ impl Parser<'_> {
         }
     }
 
-    fn count_atom(&mut self) -> Result<i64, Unsupported> {
+    fn count_atom(&mut self) -> Result<f64, Unsupported> {
         self.skip_space();
-        if self.peek() == Some(b'(') {
-            self.pos += 1;
-            let value = self.count()?;
-            self.skip_space();
-            self.expect(b')')?;
-            return Ok(value);
+        match self.peek() {
+            Some(b'(') => {
+                self.pos += 1;
+                let value = self.count()?;
+                self.skip_space();
+                self.expect(b')')?;
+                Ok(value)
+            }
+            Some(b'-') => {
+                self.unary_minus()?;
+                Ok(-self.count_atom()?)
+            }
+            _ if self.at_number() => Ok(self.number()?.to_f64()),
+            _ => Err(self.unsupported("expected a repetition count")),
         }
-        let digits = self.integer_digits();
-        if digits.is_empty() {
-            return Err(self.unsupported("expected a repetition count"));
-        }
-        digits.parse().map_err(|_| self.unsupported("repetition count out of range"))
     }
 
-    /// Digits of a decimal integer (underscores allowed, as in Perl), consumed.
-    fn integer_digits(&mut self) -> String {
-        let mut digits = String::new();
-        while let Some(c) = self.peek() {
-            if c.is_ascii_digit() {
-                digits.push(c as char);
-            } else if c != b'_' || digits.is_empty() {
-                break;
-            }
-            self.pos += 1;
+    /// Whether a numeric literal starts here: a digit, or a point and a digit.
+    fn at_number(&self) -> bool {
+        match self.peek() {
+            Some(c) if c.is_ascii_digit() => true,
+            Some(b'.') => self.peek_at(1).is_some_and(|c| c.is_ascii_digit()),
+            _ => false,
         }
-        digits
+    }
+
+    /// A numeric literal, consumed.
+    fn number(&mut self) -> Result<Number, Unsupported> {
+        let (number, used) =
+            number::literal(&self.src[self.pos..]).map_err(|e| self.unsupported(&e))?;
+        self.pos += used;
+        Ok(number)
+    }
+
+    /// The `-` of a unary minus, consumed; `--` is Perl's decrement, which no literal takes.
+    fn unary_minus(&mut self) -> Result<(), Unsupported> {
+        if self.peek_at(1) == Some(b'-') {
+            return Err(self.unsupported("the -- operator"));
+        }
+        self.pos += 1;
+        Ok(())
     }
 
     fn expect(&mut self, byte: u8) -> Result<(), Unsupported> {
@@ -341,7 +373,7 @@ impl Parser<'_> {
         }
     }
 
-    /// primary: string | number | list | qr// | q// | qq// | ( expression )
+    /// primary: string | number | `-` primary | list | qr// | q// | qq// | ( expression )
     fn primary(&mut self) -> Result<Term, Unsupported> {
         self.skip_space();
         match self.peek() {
@@ -370,15 +402,14 @@ impl Parser<'_> {
                     Ok(Term::Flat(items))
                 }
             }
-            Some(c) if c.is_ascii_digit() => {
-                let digits = self.integer_digits();
-                let number: u64 =
-                    digits.parse().map_err(|_| self.unsupported("number out of range"))?;
-                if self.peek() == Some(b'.') && self.peek_at(1).is_some_and(|c| c.is_ascii_digit())
-                {
-                    return Err(self.unsupported("floating-point numbers"));
+            _ if self.at_number() => Ok(Term::Num(self.number()?)),
+            Some(b'-') => {
+                // Unary minus binds tighter than `x` and `.`: `-1 x 2` is `-1-1`.
+                self.unary_minus()?;
+                match self.primary()? {
+                    Term::Num(n) => Ok(Term::Num(n.negate())),
+                    _ => Err(self.unsupported("unary minus on something other than a number")),
                 }
-                Ok(Term::Chars(number.to_string().chars().map(|c| c as u32).collect()))
             }
             Some(c) if c.is_ascii_alphabetic() || c == b'_' => self.quote_like(),
             _ => Err(self.unsupported("unsupported Perl syntax")),
@@ -426,7 +457,8 @@ impl Parser<'_> {
                 if open != b'\'' && has_interpolation(pattern) {
                     return Err(self.unsupported("variable interpolation in a regex"));
                 }
-                let re = PerlRegex::new(pattern, &flags).map_err(Unsupported)?;
+                let pattern = regex_source(pattern, open, close);
+                let re = PerlRegex::new(&pattern, &flags).map_err(Unsupported)?;
                 Ok(Term::Regex(re))
             }
         }
@@ -613,6 +645,32 @@ fn single_quoted(body: &[u8], close: u8) -> Vec<u32> {
     out
 }
 
+/// The pattern Perl compiles from a `qr` body: with a delimiter that does not bracket,
+/// `\` before it is dropped (`qr/a\/b/` holds `a/b`; `qr|a\|b|` holds the alternation
+/// `a|b`); bracketing delimiters keep theirs (`qr{a\}b}` holds `a\}b`).
+fn regex_source(body: &str, open: u8, close: u8) -> String {
+    if open != close {
+        return body.to_owned();
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(next) if next as u32 == u32::from(close) => out.push(next),
+            Some(next) => {
+                out.push(c);
+                out.push(next);
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 /// The closing delimiter for a quote-like operator's opening one.
 fn closing_delimiter(open: u8) -> u8 {
     match open {
@@ -681,6 +739,38 @@ mod tests {
         assert_eq!(s(r#"'a' x 0"#), b"");
     }
 
+    /// Each checked against `perl -e 'print EXPR'` (Perl 5.36).
+    #[test]
+    fn numbers_read_and_print_as_perl() {
+        for (src, perl) in [
+            ("0x41", "65"),
+            ("017", "15"),
+            ("0b101", "5"),
+            ("1_000", "1000"),
+            ("-1", "-1"),
+            ("- 1", "-1"),
+            ("-(1)", "-1"),
+            ("1.5", "1.5"),
+            ("-1.5", "-1.5"),
+            ("1e3", "1000"),
+            ("-0x10", "-16"),
+            ("-0", "0"),
+            ("0x41 x 2", "6565"),
+            ("1x3", "111"),
+            ("-1 x 2", "-1-1"),
+            ("1.5 x 2", "1.51.5"),
+            ("017.5", "155"),
+            ("\"a\" . 0x10", "a16"),
+            ("\"a\" x 0x3", "aaa"),
+            ("\"a\" x 2.7", "aa"),
+            ("\"a\" x -1", ""),
+            ("\"a\" x (5/2*2)", "aaaaa"),
+            ("\"a\" x 1e1", "aaaaaaaaaa"),
+        ] {
+            assert_eq!(String::from_utf8(s(src)).unwrap(), perl, "{src}");
+        }
+    }
+
     #[test]
     fn numbers_and_quote_operators() {
         assert_eq!(s("1024"), b"1024");
@@ -697,6 +787,28 @@ mod tests {
         assert!(re.is_match(b"xBBx"));
         let Value::Regex(re) = eval(br"qr{hello world\n}").unwrap() else { panic!() };
         assert!(re.is_match(b"hello world\n"));
+    }
+
+    /// Each checked against `perl -e 'print EXPR'` (Perl 5.36).
+    #[test]
+    fn regexes_stringify_as_perl() {
+        for (src, perl) in [
+            (r"qr/a\/b/", "(?^:a/b)"),
+            (r"qr/a\/b/ix", "(?^ix:a/b)"),
+            (r"qr/a\\\/b/", r"(?^:a\\/b)"),
+            (r"qr!a\!b!", "(?^:a!b)"),
+            (r"qr{a\}b}", r"(?^:a\}b)"),
+            (r"qr{a\/b}", r"(?^:a\/b)"),
+            (r"qr'a\'b'", "(?^:a'b)"),
+            (r"qr/x/p", "(?^p:x)"),
+            (r"qr/x/n", "(?^n:x)"),
+        ] {
+            let Value::Regex(re) = eval(src.as_bytes()).unwrap() else { panic!("{src}") };
+            assert_eq!(re.to_string(), perl, "{src}");
+        }
+        // The unescaped delimiter is a metacharacter again, as in Perl.
+        let Value::Regex(re) = eval(br"qr|^a\|b$|").unwrap() else { panic!() };
+        assert!(re.is_match(b"b") && re.is_match(b"a|b"));
     }
 
     #[test]
@@ -723,6 +835,9 @@ mod tests {
         assert!(eval(b"\"a\" \"b\"").is_err());
         assert!(eval(b"qr/$x/").is_err());
         assert!(eval(b"\"\\Uabc\"").is_err());
-        assert!(eval(b"1.5").is_err());
+        assert!(eval(b"-\"foo\"").is_err());
+        assert!(eval(b"--1").is_err());
+        assert!(eval(b"08").is_err());
+        assert!(eval(b"1.2.3").is_err());
     }
 }

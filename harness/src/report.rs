@@ -1,5 +1,5 @@
 //! The report of a run: counts, per-file TAP text with a summary line, and the closing
-//! `N passed, N failed, N skipped` line.
+//! `N passed, N failed, N skipped` line (`(bailed out)` after it when the run stopped).
 
 use std::path::{Path, PathBuf};
 
@@ -127,6 +127,23 @@ impl Tap {
         ));
         FileReport { path: path.into(), text: self.text, counts: c }
     }
+
+    /// Closes a file that stops the run: Test::More's `Bail out!` line (no plan follows),
+    /// then the file's summary line.
+    pub(crate) fn bail_out(mut self, path: &Path, reason: &str) -> FileReport {
+        self.text.push_str(&format!("Bail out!  {reason}\n"));
+        let c = self.counts;
+        let checks = if self.number == 1 { "check" } else { "checks" };
+        self.text.push_str(&format!(
+            "{} .. bailed out after {} {checks} ({} passed, {} failed, {} skipped)\n",
+            path.display(),
+            self.number,
+            c.passed,
+            c.failed,
+            c.skipped
+        ));
+        FileReport { path: path.into(), text: self.text, counts: c }
+    }
 }
 
 #[cfg(test)]
@@ -156,5 +173,25 @@ mod tests {
         );
         let summary = Summary { files: vec![], counts: report.counts };
         assert_eq!(summary.closing_line(), "1 passed, 1 failed, 1 skipped");
+    }
+
+    #[test]
+    fn a_bail_out_keeps_what_ran_and_says_so() {
+        let spec = parse_file(Path::new("t/a.t"), "__DATA__\n=== TEST 1: x\n--- y\n").unwrap();
+        let mut tap = Tap::new("t/a.t");
+        tap.push_block("t/a.t TEST 1: x", &spec.blocks[0], &Check::new("one", true, vec![]));
+        let report = tap.bail_out(Path::new("t/a.t"), "t/a.t: TEST 2 - No environment X defined.");
+        assert_eq!(
+            report.text,
+            "# t/a.t\n\
+             ok 1 - t/a.t TEST 1: x - one\n\
+             Bail out!  t/a.t: TEST 2 - No environment X defined.\n\
+             t/a.t .. bailed out after 1 check (1 passed, 0 failed, 0 skipped)\n"
+        );
+        let stopped = crate::Stopped {
+            ran: Summary { counts: report.counts, files: vec![report] },
+            reason: crate::BailOut::NoFiles("t/".into()),
+        };
+        assert_eq!(stopped.closing_line(), "1 passed, 0 failed, 0 skipped (bailed out)");
     }
 }

@@ -13,7 +13,7 @@ use crate::binary::BinaryInfo;
 use crate::check::Check;
 use crate::differences::{self, Differences};
 use crate::env;
-use crate::error::BailOut;
+use crate::error::{BailOut, Stopped};
 use crate::report::{FileReport, Summary, Tap};
 use crate::spec::read_spec;
 use crate::worker::Worker;
@@ -100,7 +100,16 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), BailOut> {
 }
 
 /// Runs `files` and writes TAP to `out`, each file's text once the file is done, in order.
-pub fn run(options: &Options, files: &[PathBuf], out: &mut dyn Write) -> Result<Summary, BailOut> {
+///
+/// A bail-out (Test::Nginx's: an undefined variable, a binary that cannot run) stops the run
+/// as Test::Nginx and prove stop it: the files and blocks before it have run, their TAP is
+/// written, the bailing file ends with `Bail out!` and no file starts after it; the error
+/// carries the summary of what ran.
+pub fn run(
+    options: &Options,
+    files: &[PathBuf],
+    out: &mut dyn Write,
+) -> Result<Summary, Box<Stopped>> {
     let info = Arc::new(BinaryInfo::probe(&options.binary, &options.env)?);
     let _ = writeln!(
         out,
@@ -128,7 +137,7 @@ pub fn run(options: &Options, files: &[PathBuf], out: &mut dyn Write) -> Result<
     // Workers take files from a queue; reports come back tagged with the file's index.
     let queue: Arc<Mutex<VecDeque<(usize, PathBuf)>>> =
         Arc::new(Mutex::new(files.iter().cloned().enumerate().collect()));
-    let (sender, receiver) = mpsc::channel::<Result<(usize, FileReport), BailOut>>();
+    let (sender, receiver) = mpsc::channel::<(usize, FileReport, Option<BailOut>)>();
     // Each worker's three stream ports, all known before any starts, so that no block
     // draws another worker's port as a random one.
     let mut used_ports = BTreeSet::new();
@@ -154,12 +163,12 @@ pub fn run(options: &Options, files: &[PathBuf], out: &mut dyn Write) -> Result<
                 let Some((index, path)) = next else { break };
                 // A panic in the runner fails the file instead of losing its report.
                 let run = panic::catch_unwind(AssertUnwindSafe(|| worker.run_file(&path)));
-                let report = match run {
-                    Ok(report) => report.map(|r| (index, r)),
-                    Err(payload) => Ok((index, panicked_report(&path, payload.as_ref()))),
+                let (report, bail_out) = match run {
+                    Ok(run) => run,
+                    Err(payload) => (panicked_report(&path, payload.as_ref()), None),
                 };
-                let stop = report.is_err();
-                if sender.send(report).is_err() || stop {
+                let stop = bail_out.is_some();
+                if sender.send((index, report, bail_out)).is_err() || stop {
                     break;
                 }
             }
@@ -168,36 +177,33 @@ pub fn run(options: &Options, files: &[PathBuf], out: &mut dyn Write) -> Result<
     }
     drop(sender);
 
-    // Print in file order as reports arrive.
+    // Print in file order as reports arrive. After a bail-out no file starts; the ones
+    // already running finish and are printed too, in order.
     let mut pending: BTreeMap<usize, FileReport> = BTreeMap::new();
     let mut next = 0;
     let mut summary = Summary::default();
     let mut bail = None;
-    for report in receiver {
-        match report {
-            Ok((index, report)) => {
-                pending.insert(index, report);
+    for (index, report, bail_out) in receiver {
+        if let Some(reason) = bail_out {
+            if let Ok(mut q) = queue.lock() {
+                q.clear();
             }
-            Err(e) => {
-                if let Ok(mut q) = queue.lock() {
-                    q.clear();
-                }
-                bail = Some(e);
-            }
+            bail.get_or_insert(reason);
         }
+        pending.insert(index, report);
         while let Some(report) = pending.remove(&next) {
-            let _ = out.write_all(report.text.as_bytes());
-            let _ = out.flush();
-            summary.counts.add(report.counts);
-            summary.files.push(report);
+            write_report(out, &mut summary, report);
             next += 1;
         }
     }
     for handle in handles {
         let _ = handle.join();
     }
-    if let Some(e) = bail {
-        return Err(e);
+    for (_, report) in std::mem::take(&mut pending) {
+        write_report(out, &mut summary, report);
+    }
+    if let Some(reason) = bail {
+        return Err(Box::new(Stopped { ran: summary, reason }));
     }
 
     // Entries of the table that matched no block of the files run are stale.
@@ -217,6 +223,14 @@ pub fn run(options: &Options, files: &[PathBuf], out: &mut dyn Write) -> Result<
         }
     }
     Ok(summary)
+}
+
+/// Writes one file's TAP and adds it to the summary.
+fn write_report(out: &mut dyn Write, summary: &mut Summary, report: FileReport) {
+    let _ = out.write_all(report.text.as_bytes());
+    let _ = out.flush();
+    summary.counts.add(report.counts);
+    summary.files.push(report);
 }
 
 /// The report of a file whose run panicked: one failed check with the panic message.

@@ -1,5 +1,5 @@
 //! The Test::Base grammar of `.t` files: the data section, `===` blocks, `---` sections,
-//! inline values, filters (`norm`, `trim`, `chomp`, `chop`, `eval`, ...) and the
+//! inline values, filters (`norm`, `trim`, `chomp`, `chop`, `eval`, `lines`, `join`, ...) and the
 //! `ONLY`/`SKIP`/`LAST` controls, with the exact results Test::Base gives.
 
 use std::path::{Path, PathBuf};
@@ -51,7 +51,6 @@ const UNIMPLEMENTED_FILTERS: &[&str] = &[
     "get_url",
     "hash",
     "head",
-    "join",
     "prepend",
     "read_file",
     "regexp",
@@ -351,7 +350,8 @@ fn filter_list(header: &str) -> Vec<String> {
 }
 
 /// Runs each section's filters in section order (a repeated section runs them again on the
-/// later value, as Test::Base does).
+/// later value, as Test::Base does). Values pass between filters as Perl lists; the section's
+/// value is the first element, as Test::Base gives it in scalar context.
 fn run_filters(path: &Path, block: &mut Block, raw: Vec<RawSection>) -> Result<(), SpecError> {
     let mut order: Vec<String> = Vec::new();
     for section in &raw {
@@ -362,20 +362,22 @@ fn run_filters(path: &Path, block: &mut Block, raw: Vec<RawSection>) -> Result<(
         last.retain(|s| s.name != section.name);
         last.push(section);
     }
-    let mut values: Vec<(String, Value)> =
-        last.iter().map(|s| (s.name.clone(), Value::Str(s.value.clone().into_bytes()))).collect();
+    let mut values: Vec<(String, Vec<Value>)> = last
+        .iter()
+        .map(|s| (s.name.clone(), vec![Value::Str(s.value.clone().into_bytes())]))
+        .collect();
 
     for name in &order {
         let Some(section) = last.iter().find(|s| &s.name == name) else { continue };
         let Some(slot) = values.iter_mut().find(|(n, _)| n == name) else { continue };
         for filter in filter_list(&section.filters) {
-            let (filter_name, _argument) = match filter.split_once('=') {
+            let (filter_name, argument) = match filter.split_once('=') {
                 Some((f, a)) => (f.to_string(), Some(a.to_string())),
                 None => (filter.clone(), None),
             };
-            let value = std::mem::replace(&mut slot.1, Value::Str(vec![]));
-            match apply_filter(&filter_name, value) {
-                Ok(value) => slot.1 = value,
+            let list = std::mem::take(&mut slot.1);
+            match apply_filter(&filter_name, argument.as_deref(), list) {
+                Ok(list) => slot.1 = list,
                 Err(FilterFault::Fatal(message)) => {
                     return Err(SpecError::Filter {
                         path: path.to_path_buf(),
@@ -386,17 +388,24 @@ fn run_filters(path: &Path, block: &mut Block, raw: Vec<RawSection>) -> Result<(
                 }
                 Err(FilterFault::Unsupported(message)) => {
                     block.faults.push(format!("--- {name}: {message}"));
+                    slot.1 = vec![Value::Str(Vec::new())];
                     break;
                 }
             }
+        }
+        if slot.1.is_empty() {
+            block.faults.push(format!(
+                "--- {name}: the filters give an empty list (Test::Base leaves the section \
+                 undefined)"
+            ));
         }
     }
 
     for section in last {
         let value = values
-            .iter()
+            .iter_mut()
             .find(|(n, _)| n == &section.name)
-            .map(|(_, v)| v.clone())
+            .and_then(|(_, list)| (!list.is_empty()).then(|| list.swap_remove(0)))
             .unwrap_or(Value::Str(Vec::new()));
         block.sections.push(Section {
             filters: section.filters.split_ascii_whitespace().map(str::to_string).collect(),
@@ -410,39 +419,44 @@ fn run_filters(path: &Path, block: &mut Block, raw: Vec<RawSection>) -> Result<(
 
 /// Why a filter gave no value.
 enum FilterFault {
-    /// Test::Base itself dies (an unknown filter): the file cannot be read.
+    /// Test::Base itself dies (an unknown filter, a list where a scalar must be): the file
+    /// cannot be read.
     Fatal(String),
     /// Test::Base would give a value that the runner cannot compute: the block fails.
     Unsupported(String),
 }
 
-/// Applies one filter by name.
-fn apply_filter(name: &str, value: Value) -> Result<Value, FilterFault> {
+/// Applies one filter by name, with its `=argument`, to a Perl list.
+fn apply_filter(
+    name: &str,
+    argument: Option<&str>,
+    list: Vec<Value>,
+) -> Result<Vec<Value>, FilterFault> {
     match name {
-        "norm" => map_strings(value, norm),
-        "trim" => map_strings(value, trim),
-        "chomp" => map_strings(value, |mut s| {
+        "norm" => map_strings(vec![scalar(name, list)?], norm),
+        "trim" => map_strings(list, trim),
+        "chomp" => map_strings(list, |mut s| {
             if s.last() == Some(&b'\n') {
                 s.pop();
             }
             s
         }),
-        "chop" => map_strings(value, |mut s| {
+        "chop" => map_strings(list, |mut s| {
             pop_char(&mut s);
             s
         }),
-        "unchomp" => map_strings(value, |mut s| {
+        "unchomp" => map_strings(list, |mut s| {
             s.push(b'\n');
             s
         }),
-        "lines" => match value {
-            Value::Str(s) => Ok(Value::List(
-                s.split_inclusive(|b| *b == b'\n').map(|l| Value::Str(l.to_vec())).collect(),
-            )),
+        "lines" => match scalar(name, list)? {
+            Value::Str(s) => {
+                Ok(s.split_inclusive(|b| *b == b'\n').map(|l| Value::Str(l.to_vec())).collect())
+            }
             _ => Err(FilterFault::Unsupported("the lines filter needs a string".into())),
         },
-        "eval" => match value {
-            Value::Str(source) => perl::eval(&source).map_err(|e| {
+        "eval" => match scalar(name, list)? {
+            Value::Str(source) => perl::eval_list(&source).map_err(|e| {
                 FilterFault::Unsupported(format!(
                     "the eval filter: Perl beyond the literals strait evaluates: {}",
                     e.0
@@ -450,6 +464,7 @@ fn apply_filter(name: &str, value: Value) -> Result<Value, FilterFault> {
             }),
             _ => Err(FilterFault::Unsupported("the eval filter needs a string".into())),
         },
+        "join" => join(argument, list).map(|joined| vec![Value::Str(joined)]),
         _ if UNIMPLEMENTED_FILTERS.contains(&name) => Err(FilterFault::Unsupported(format!(
             "the Test::Base filter '{name}' is not supported by strait's runner"
         ))),
@@ -459,12 +474,85 @@ fn apply_filter(name: &str, value: Value) -> Result<Value, FilterFault> {
     }
 }
 
-/// Applies a string filter to a string or to each string of a list.
-fn map_strings(value: Value, f: impl Fn(Vec<u8>) -> Vec<u8> + Copy) -> Result<Value, FilterFault> {
+/// The one value of a filter that takes a scalar (`assert_scalar`: Test::Base croaks on a
+/// list).
+fn scalar(filter: &str, mut list: Vec<Value>) -> Result<Value, FilterFault> {
+    if list.len() != 1 {
+        return Err(FilterFault::Fatal(format!(
+            "Input to the '{filter}' filter must be a scalar, not a list"
+        )));
+    }
+    Ok(list.swap_remove(0))
+}
+
+/// `join`: the list's elements as strings, with the filter's argument between them
+/// (Test::Base's `current_arguments`: `\s` is a space, `\n` and the like their characters).
+fn join(argument: Option<&str>, list: Vec<Value>) -> Result<Vec<u8>, FilterFault> {
+    let separator = argument.map(filter_argument).unwrap_or_default();
+    let mut out = Vec::new();
+    for (n, value) in list.into_iter().enumerate() {
+        if n > 0 {
+            out.extend_from_slice(&separator);
+        }
+        match value {
+            Value::Str(bytes) => out.extend(bytes),
+            Value::Regex(re) => out.extend(re.to_string().into_bytes()),
+            Value::List(_) => {
+                return Err(FilterFault::Unsupported(
+                    "the join filter on an array reference (Perl would join ARRAY(0x...))".into(),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A filter argument as Test::Base's `current_arguments` gives it: `\s` becomes a space,
+/// then each `\` and lower-case letter becomes what that escape is in a Perl double-quoted
+/// string (a letter without a meaning stands for itself; `\c`, `\l`, `\o`, `\u` for nothing).
+fn filter_argument(argument: &str) -> Vec<u8> {
+    let argument = argument.replace("\\s", " ");
+    let bytes = argument.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape =
+            bytes.get(i + 1).copied().filter(|c| bytes[i] == b'\\' && c.is_ascii_lowercase());
+        let Some(letter) = escape else {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        };
+        match letter {
+            b'a' => out.push(0x07),
+            b'b' => out.push(0x08),
+            b'e' => out.push(0x1b),
+            b'f' => out.push(0x0c),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'x' => out.push(0),
+            b'c' | b'l' | b'o' | b'u' => {}
+            other => out.push(other),
+        }
+        i += 2;
+    }
+    out
+}
+
+/// Applies a string filter to each string of a list (and inside array references).
+fn map_strings(
+    list: Vec<Value>,
+    f: impl Fn(Vec<u8>) -> Vec<u8> + Copy,
+) -> Result<Vec<Value>, FilterFault> {
+    list.into_iter().map(|value| map_value(value, f)).collect()
+}
+
+fn map_value(value: Value, f: impl Fn(Vec<u8>) -> Vec<u8> + Copy) -> Result<Value, FilterFault> {
     match value {
         Value::Str(s) => Ok(Value::Str(f(s))),
         Value::List(items) => {
-            items.into_iter().map(|v| map_strings(v, f)).collect::<Result<_, _>>().map(Value::List)
+            items.into_iter().map(|v| map_value(v, f)).collect::<Result<_, _>>().map(Value::List)
         }
         Value::Regex(_) => {
             Err(FilterFault::Unsupported("a string filter applied to a regex".into()))
@@ -582,6 +670,26 @@ mod tests {
         assert_eq!(value("=== T\n--- x eval\n\"a\\r\\n\" . \"y\" x 3\n", "x"), b"a\r\nyyy");
         let spec = parse("=== T\n--- x eval: qr/hi/\n");
         assert!(matches!(spec.blocks[0].get("x"), Some(Value::Regex(_))));
+    }
+
+    #[test]
+    fn join_takes_the_whole_list() {
+        assert_eq!(value("=== T\n--- x eval join\n\"a\", \"b\", 0x41\n", "x"), b"ab65");
+        assert_eq!(value("=== T\n--- x eval join=\\s\n\"a\", \"b\"\n", "x"), b"a b");
+        assert_eq!(value("=== T\n--- x lines chomp join=\\n\nx\ny\n", "x"), b"x\ny");
+        assert_eq!(value("=== T\n--- x eval join=-\nqr/a/i, 1\n", "x"), b"(?^i:a)-1");
+        assert_eq!(value("=== T\n--- x eval join\n()\n", "x"), b"");
+        assert_eq!(value("=== T\n--- x lines\none\ntwo\n", "x"), b"one\n");
+        let spec = parse("=== T\n--- x eval join\n[1], 2\n");
+        assert!(spec.blocks[0].faults[0].contains("array reference"), "{:?}", spec.blocks[0]);
+    }
+
+    #[test]
+    fn a_list_where_a_scalar_must_be_stops_the_file() {
+        let err = parse_file(Path::new("x.t"), "__DATA__\n=== T\n--- x lines eval\na\nb\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "x.t: T: --- x: Input to the 'eval' filter must be a scalar, not a list");
     }
 
     #[test]

@@ -155,8 +155,9 @@ impl Worker {
         self.previous_conf = None;
     }
 
-    /// Runs one file and returns its report.
-    pub(crate) fn run_file(&mut self, path: &Path) -> Result<FileReport, BailOut> {
+    /// Runs one file and returns its report; a bail-out ends the file (and the run) after
+    /// the checks of the blocks before it, which the report keeps.
+    pub(crate) fn run_file(&mut self, path: &Path) -> (FileReport, Option<BailOut>) {
         let display = path.display().to_string();
         let mut tap = Tap::new(&display);
 
@@ -165,7 +166,7 @@ impl Worker {
             Ok(spec) => spec,
             Err(e) => {
                 tap.push(&display, &Check::fail("parse", vec![e.to_string()]));
-                return Ok(tap.finish(path));
+                return (tap.finish(path), None);
             }
         };
         if spec.found_only {
@@ -190,16 +191,25 @@ impl Worker {
             let mut block = block.clone();
             let checks = match self.differences.apply(path, self.info.flavour, &mut block) {
                 Ok(Applied::Skip { reason }) => {
-                    vec![Check::skip("block", format!("deliberate difference: {reason}"))]
+                    Ok(vec![Check::skip("block", format!("deliberate difference: {reason}"))])
                 }
                 Ok(Applied::Replaced { reason }) => {
                     tap.note(&format!(
                         "{name}: expectations replaced (deliberate difference: {reason})"
                     ));
-                    self.run_block(&display, &name, &block)?
+                    self.run_block(&display, &name, &block)
                 }
-                Ok(Applied::None) => self.run_block(&display, &name, &block)?,
-                Err(message) => vec![Check::fail("differences", vec![message])],
+                Ok(Applied::None) => self.run_block(&display, &name, &block),
+                Err(message) => Ok(vec![Check::fail("differences", vec![message])]),
+            };
+
+            // A bail-out stops here: the blocks before it have run and been reported.
+            let checks = match checks {
+                Ok(checks) => checks,
+                Err(bail_out) => {
+                    self.finish();
+                    return (tap.bail_out(path, &bail_out.to_string()), Some(bail_out));
+                }
             };
             for check in &checks {
                 tap.push_block(&name, &block, check);
@@ -209,7 +219,7 @@ impl Worker {
             }
         }
         self.finish();
-        Ok(tap.finish(path))
+        (tap.finish(path), None)
     }
 
     /// Runs one block of `file` (`name` is the file and the block name) and returns its checks.

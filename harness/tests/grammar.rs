@@ -131,3 +131,12 @@ fn only_reads_as_test_base_reads_it() {
 fn crlf_reads_as_test_base_reads_it() {
     check_fixture("crlf");
 }
+
+/// eval literals beyond strings: numbers in every literal form (hex, octal, binary,
+/// underscores, negative, floats printed as Perl prints them) and as repetition counts;
+/// regexes with escaped delimiters and every flag, stringified as Perl does; lists through
+/// `lines` and `join`.
+#[test]
+fn eval_literals_read_as_test_base_reads_them() {
+    check_fixture("eval-literals");
+}

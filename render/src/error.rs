@@ -37,7 +37,7 @@ impl fmt::Display for ObjectKind {
 pub struct Fault {
     /// Which collection.
     pub kind: ObjectKind,
-    /// The object's id, or `#N` (its position, from 1) when it has none.
+    /// The object's id, or `#N` (its position, from 1) when it has no valid one.
     pub id: String,
     /// The field, as a dotted path (`upstream.nodes[0].port`); empty for the whole object.
     pub field: String,
@@ -54,8 +54,10 @@ impl Fault {
 
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // An id in quotes; a position (`#N`: `#` is never part of an id) without.
         match self.kind {
             ObjectKind::Config | ObjectKind::Document => write!(f, "{}", self.kind)?,
+            _ if self.id.starts_with('#') => write!(f, "{} {}", self.kind, self.id)?,
             _ => write!(f, "{} \"{}\"", self.kind, self.id)?,
         }
         if !self.field.is_empty() {
@@ -81,6 +83,42 @@ impl fmt::Display for Faults {
     }
 }
 
+/// Something rendered as APISIX would have it that the user may not expect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// A YAML routes file without the end flag, which APISIX would not load.
+    MissingEndFlag {
+        /// The routes file.
+        path: PathBuf,
+    },
+    /// A route whose SNI has upper-case letters: APISIX compares it as written with the
+    /// client's lower-cased SNI, so it never matches (rendered as never matching).
+    SniNeverMatches {
+        /// The route id.
+        route: String,
+        /// Its SNI as written.
+        sni: String,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::MissingEndFlag { path } => write!(
+                f,
+                "missing valid end flag in file {}: APISIX would not load it (a YAML routes \
+                 file counts once its last 10 bytes hold #END)",
+                path.display()
+            ),
+            Warning::SniNeverMatches { route, sni } => write!(
+                f,
+                "stream_route \"{route}\": sni: {sni} never matches: APISIX compares a route's \
+                 SNI as written with the client's SNI lower-cased (write it in lower case)"
+            ),
+        }
+    }
+}
+
 /// Everything that stops a render.
 #[derive(Debug, Error)]
 pub enum RenderError {
@@ -91,6 +129,16 @@ pub enum RenderError {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// A YAML routes file has no end flag yet (APISIX's words): it is not loaded.
+    #[error(
+        "missing valid end flag in file {}: not loaded (a YAML routes file counts once its \
+         last 10 bytes hold #END)",
+        path.display()
+    )]
+    MissingEndFlag {
+        /// The routes file.
+        path: PathBuf,
     },
     /// An input is not YAML or JSON.
     #[error("{what} is not valid {format}: {message}")]

@@ -5,7 +5,10 @@
 //!   (`$strait_match_1` holds the first route that matches). The chain is in APISIX's order:
 //!   exact SNI routes, wildcard SNI routes (longest suffix first), then the other routes in
 //!   document order. Addresses are `geo` flags, ports `$server_port`, the SNI `$strait_sni`
-//!   (the TLS listener's `$ssl_server_name`, trailing dot removed, else `fallback_sni`);
+//!   (the TLS listener's `$ssl_server_name`, trailing dot removed, else `fallback_sni`;
+//!   nginx's maps compare it caselessly, as APISIX lower-cases the client's SNI). A route
+//!   whose `sni` has upper-case letters is left out of the chain with a comment: APISIX
+//!   compares a route's SNI as written with the lower-cased client SNI, so it never matches;
 //! - per route values (`$strait_pass`, `$upstream_mtls_cert`, `$upstream_mtls_key`) are maps
 //!   over `$strait_route`;
 //! - settings nginx does not take from variables (`proxy_ssl`, timeouts, tries) are static per
@@ -22,7 +25,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::validate::{Balancer, Checked, Route, Sni, UpstreamPlan};
-use crate::{OutputFile, TOKEN_LIMIT};
+use crate::{OutputFile, Warning, TOKEN_LIMIT};
 
 /// The whole template context.
 #[derive(Debug, Serialize)]
@@ -34,6 +37,8 @@ pub(crate) struct Context {
 /// Main and events context values.
 #[derive(Debug, Serialize)]
 pub(crate) struct Main {
+    /// `load_module` paths, as nginx tokens.
+    pub(crate) load_modules: Vec<String>,
     pub(crate) user: Option<String>,
     pub(crate) worker_processes: String,
     pub(crate) error_log: String,
@@ -52,6 +57,7 @@ pub(crate) struct Stream {
     pub(crate) geos: Vec<Geo>,
     pub(crate) chain: Vec<ChainMap>,
     pub(crate) unreachable: Vec<String>,
+    pub(crate) never_match: Vec<NeverMatch>,
     pub(crate) hop_routes: Vec<MapEntry>,
     pub(crate) pass: Vec<MapEntry>,
     pub(crate) pass_default: String,
@@ -192,6 +198,14 @@ pub(crate) struct Laid {
     pub(crate) context: Context,
     pub(crate) files: Vec<OutputFile>,
     pub(crate) holds_keys: bool,
+    pub(crate) warnings: Vec<Warning>,
+}
+
+/// A route that can never match, as in APISIX: its SNI has upper-case letters.
+#[derive(Debug, Serialize)]
+pub(crate) struct NeverMatch {
+    pub(crate) id: String,
+    pub(crate) sni: String,
 }
 
 /// Builds the template context from checked objects.
@@ -203,8 +217,20 @@ pub(crate) fn lay_out(
 ) -> Laid {
     let mut out = Out { dir: dir.display().to_string(), files: Vec::new(), holds_keys: false };
 
-    // The order APISIX tries routes in.
-    let order = route_order(&checked.routes);
+    // The order APISIX tries routes in, without the routes that can never match.
+    let (never, order): (Vec<&Route>, Vec<&Route>) =
+        route_order(&checked.routes).into_iter().partition(|r| sni_never_matches(r));
+    let never_match: Vec<NeverMatch> = never
+        .iter()
+        .map(|r| NeverMatch {
+            id: r.id.clone(),
+            sni: r.sni.as_ref().map(Sni::written).unwrap_or_default(),
+        })
+        .collect();
+    let warnings = never_match
+        .iter()
+        .map(|n| Warning::SniNeverMatches { route: n.id.clone(), sni: n.sni.clone() })
+        .collect();
 
     // The chain of maps, with a geo flag per address condition.
     let mut geos = Vec::new();
@@ -224,7 +250,7 @@ pub(crate) fn lay_out(
             keys.push("$strait_sni".into());
             match sni {
                 Sni::Exact(s) => {
-                    parts.push(Part::Literal(s.to_ascii_lowercase()));
+                    parts.push(Part::Literal(s.clone()));
                     what.push(format!("sni {s}"));
                 }
                 Sni::Wildcard(suffix) => {
@@ -412,6 +438,7 @@ pub(crate) fn lay_out(
         geos,
         chain,
         unreachable,
+        never_match,
         hop_routes,
         pass,
         pass_default,
@@ -423,7 +450,18 @@ pub(crate) fn lay_out(
         no_route,
         placeholder,
     };
-    Laid { context: Context { main, stream }, files: out.files, holds_keys: out.holds_keys }
+    Laid {
+        context: Context { main, stream },
+        files: out.files,
+        holds_keys: out.holds_keys,
+        warnings,
+    }
+}
+
+/// Whether a route's SNI can never match: APISIX compares it as written with the client's
+/// SNI lower-cased (`apisix/ssl.lua` `server_name`, `apisix/stream/router/ip_port.lua`).
+fn sni_never_matches(route: &Route) -> bool {
+    route.sni.as_ref().is_some_and(|sni| sni.written().bytes().any(|b| b.is_ascii_uppercase()))
 }
 
 /// Where values that are too long to inline go.
@@ -512,8 +550,8 @@ fn proxy(up: &UpstreamPlan, checked: &Checked) -> Proxy {
         no_session_reuse: up.tls,
         mtls: up.tls && checked.upstreams.iter().any(|u| u.tls && u.client_cert.is_some()),
         trusted_certificate: checked.trusted_certificate.clone().filter(|_| up.verify),
-        connect_timeout: up.timeout.as_ref().map(|t| nginx_time(t.connect)),
-        timeout: up.timeout.as_ref().map(|t| nginx_time(t.send.max(t.read))),
+        connect_timeout: up.timeout.map(|t| nginx_time(t.connect)),
+        timeout: up.timeout.map(|t| nginx_time(t.send.max(t.read))),
         tries: up.retries.map(|r| r.saturating_add(1)),
         next_upstream_timeout: up.retry_timeout.filter(|t| *t > 0.0).map(nginx_time),
     }
@@ -621,6 +659,17 @@ fn upstream_block(up: &UpstreamPlan, proxy_protocol: bool) -> UpstreamBlock {
         })
         .collect();
     UpstreamBlock { comments, name: up.name.clone(), balancer, servers }
+}
+
+/// A value as one nginx token: as it is when nginx reads it so, else quoted.
+pub(crate) fn token(s: &str) -> String {
+    let plain = !s.is_empty()
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "\"';{}$\\#".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        quote(s)
+    }
 }
 
 /// A double-quoted nginx string.

@@ -6,10 +6,22 @@
 //! renders `templates/*.tera` into a complete nginx configuration ([`Rendered`]); the way
 //! APISIX's behaviour maps onto nginx directives is described in `layout.rs`.
 //!
+//! # The end flag
+//!
+//! APISIX's standalone mode loads a YAML routes file only when its last 10 bytes match
+//! `#END\s*$` (else it logs `missing valid end flag in file PATH` and keeps what it has), so
+//! that a file caught half-written is never served; a JSON file needs no flag (a half-written
+//! one does not parse). [`render_paths`] takes the rule as [`EndFlag`]: `strait up`, which
+//! watches the file, does not load such a file ([`RenderError::MissingEndFlag`]: at start it
+//! exits, later the running routes stay); `strait render`, a one-shot command run on a file
+//! the user has finished, renders it with [`Warning::MissingEndFlag`].
+//!
 //! # Differences from APISIX
 //!
 //! | case | APISIX 3.18 | strait render |
 //! |---|---|---|
+//! | an object with several faults | the schema check stops at the first | every fault of every object, each naming kind, id (or `#N`, the position, when the id is not usable) and field, in the validator's words (`read.rs`) |
+//! | a value of neither form of `id` or `nodes` (`anyOf`) | `object matches none of the requireds` | the fault of the form the value's JSON type selects (`nodes[0].weight: property "weight" is required`, `id: expected 0 to be greater than 1`); that text for a value of neither type |
 //! | several wildcard SNI routes | radix tree on the reversed SNI | longest suffix first, then document order |
 //! | `type: ewma` | EWMA picker | `least_conn` (nginx has no EWMA) |
 //! | node `priority` levels | priority balancer | highest level primary, the others `backup`; with `chash` all primary (nginx `hash` has no backup) |
@@ -36,13 +48,14 @@ pub mod error;
 pub mod keys;
 mod layout;
 pub mod model;
+mod read;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-pub use error::{Fault, Faults, ObjectKind, RenderError};
+pub use error::{Fault, Faults, ObjectKind, RenderError, Warning};
 
 /// nginx refuses a token of this many bytes or more (`NGX_CONF_BUFFER`).
 pub const TOKEN_LIMIT: usize = 4096;
@@ -60,6 +73,18 @@ pub struct RenderOptions {
     /// Absolute directory for files the configuration refers to: PEM values too long to
     /// inline, and the unix sockets of internal servers.
     pub files_dir: PathBuf,
+    /// Modules the configuration loads first (`load_module PATH;`): an nginx built with a
+    /// dynamic stream module, as Debian's, needs
+    /// `/usr/lib/nginx/modules/ngx_stream_module.so`. strait has stream built in and takes
+    /// that line (and no other module).
+    pub load_modules: Vec<String>,
+}
+
+impl RenderOptions {
+    /// Options for files in `files_dir`, loading no module.
+    pub fn new(files_dir: impl Into<PathBuf>) -> RenderOptions {
+        RenderOptions { files_dir: files_dir.into(), load_modules: Vec::new() }
+    }
 }
 
 /// A file the configuration refers to, relative to [`RenderOptions::files_dir`].
@@ -82,15 +107,16 @@ pub struct Rendered {
     pub files: Vec<OutputFile>,
     /// The configuration text itself holds private keys (`data:` values).
     pub holds_keys: bool,
+    /// What is rendered but behaves in a way the user may not expect, as in APISIX.
+    pub warnings: Vec<Warning>,
 }
 
 /// Parses a document: JSON when it starts with `{`, YAML otherwise (an empty text is `{}`).
 ///
 /// `what` names the document in messages (`routes document routes.yaml`). A standalone file's
-/// closing `#END` line is a YAML comment and needs no handling.
+/// closing `#END` line is a YAML comment; whether it is there is [`has_end_flag`]'s question.
 pub fn parse_document(text: &str, what: &str) -> Result<Value, RenderError> {
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') {
+    if is_json(text) {
         return serde_json::from_str(text).map_err(|e| RenderError::Syntax {
             what: what.to_owned(),
             format: "JSON",
@@ -105,25 +131,68 @@ pub fn parse_document(text: &str, what: &str) -> Result<Value, RenderError> {
     Ok(if value.is_null() { Value::Object(Default::default()) } else { value })
 }
 
+/// Whether a document is read as JSON: it starts with `{`.
+fn is_json(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+}
+
+/// Whether a YAML routes file ends with APISIX's end flag: its last 10 bytes (all of it when
+/// shorter) match `#END\s*$`. APISIX's standalone mode does not load a YAML file without
+/// it, so a file caught half-written is never picked up; a JSON file needs none.
+pub fn has_end_flag(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let tail = &bytes[bytes.len().saturating_sub(10)..];
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    (0..tail.len()).any(|i| tail[i..].starts_with(b"#END") && tail[i + 4..].iter().all(is_space))
+}
+
 /// Reads and parses a document file.
 pub fn load_document(path: &Path, what: &str) -> Result<Value, RenderError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| RenderError::Read { path: path.to_owned(), source })?;
+    let text = read_text(path)?;
     parse_document(&text, &format!("{what} {}", path.display()))
+}
+
+fn read_text(path: &Path) -> Result<String, RenderError> {
+    std::fs::read_to_string(path)
+        .map_err(|source| RenderError::Read { path: path.to_owned(), source })
+}
+
+/// What happens to a YAML routes file without APISIX's end flag ([`has_end_flag`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndFlag {
+    /// It is not loaded, as in APISIX: [`RenderError::MissingEndFlag`] (`strait up`, which
+    /// watches the file while it may be being written).
+    Required,
+    /// It is rendered with [`Warning::MissingEndFlag`] (`strait render`, a one-shot command
+    /// the user runs on a file they have finished).
+    Warn,
 }
 
 /// Reads the documents (an absent config is the empty document: defaults) and renders them.
 pub fn render_paths(
     routes: &Path,
     config: Option<&Path>,
+    end_flag: EndFlag,
     options: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    let routes = load_document(routes, "routes document")?;
+    // The routes file, with APISIX's end flag rule for YAML.
+    let text = read_text(routes)?;
+    let missing_end_flag = !is_json(&text) && !has_end_flag(&text);
+    if missing_end_flag && end_flag == EndFlag::Required {
+        return Err(RenderError::MissingEndFlag { path: routes.to_owned() });
+    }
+    let routes_doc = parse_document(&text, &format!("routes document {}", routes.display()))?;
+
+    // The config document, then the render.
     let config = match config {
         Some(path) => load_document(path, "config document")?,
         None => Value::Object(Default::default()),
     };
-    render(&routes, &config, options)
+    let mut rendered = render(&routes_doc, &config, options)?;
+    if missing_end_flag {
+        rendered.warnings.insert(0, Warning::MissingEndFlag { path: routes.to_owned() });
+    }
+    Ok(rendered)
 }
 
 /// Validates the documents and renders the configuration.
@@ -144,6 +213,7 @@ pub fn render(
         _ => "auto".to_owned(),
     };
     let main = layout::Main {
+        load_modules: options.load_modules.iter().map(|m| layout::token(m)).collect(),
         user: nginx.user.clone(),
         worker_processes,
         error_log: format!(
@@ -189,7 +259,8 @@ pub fn render(
     // Layout and templates.
     let laid = layout::lay_out(&checked, main, access_log, &options.files_dir);
     let config = render_templates(&laid.context)?;
-    Ok(Rendered { config, files: laid.files, holds_keys: laid.holds_keys })
+    let (files, holds_keys, warnings) = (laid.files, laid.holds_keys, laid.warnings);
+    Ok(Rendered { config, files, holds_keys, warnings })
 }
 
 /// Runs the parser's checks (what `strait -t` checks) on a rendered configuration, read as
@@ -263,4 +334,75 @@ fn write_file(path: &Path, contents: &str, secret: bool) -> Result<(), RenderErr
     file.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(err)?;
     file.write_all(contents.as_bytes()).map_err(err)?;
     std::fs::rename(&temporary, path).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// APISIX's rule: `#END\s*$` in the last 10 bytes (`f:seek('end', -10)`; the whole
+    /// file when it is shorter).
+    #[test]
+    fn the_end_flag_is_looked_for_in_the_last_10_bytes() {
+        for text in ["a: 1\n#END", "a: 1\n#END\n", "#END", "a: 1 #END\n", "x\n#END \t\r\n\n"] {
+            assert!(has_end_flag(text), "{text:?}");
+        }
+        for text in ["a: 1\n", "", "#END\n\n\n\n\n\n\n", "#ENDX\n", "# END\n", "#end\n"] {
+            assert!(!has_end_flag(text), "{text:?}");
+        }
+    }
+
+    /// APISIX lower-cases the client's SNI and compares the route's as written: a route
+    /// whose SNI has upper-case letters never matches, so it is not in the chain of maps.
+    #[test]
+    fn a_route_sni_with_upper_case_letters_never_matches() {
+        let routes = serde_json::json!({
+            "upstreams": [{"id": "u", "nodes": {"127.0.0.1:1995": 1}}],
+            "stream_routes": [
+                {"id": "upper", "sni": "A.Test.COM", "upstream_id": "u"},
+                {"id": "wild", "sni": "*.Test.com", "upstream_id": "u"},
+                {"id": "lower", "sni": "a.test.com", "upstream_id": "u"},
+            ],
+        });
+        let options = RenderOptions::new("/run/strait");
+        let rendered = render(&routes, &Value::Object(Default::default()), &options).unwrap();
+        let never = |route: &str, sni: &str| Warning::SniNeverMatches {
+            route: route.into(),
+            sni: sni.into(),
+        };
+        assert_eq!(rendered.warnings, [never("upper", "A.Test.COM"), never("wild", "*.Test.com")]);
+        let config = &rendered.config;
+        assert!(config.contains("# route \"upper\": never matches: APISIX compares sni A.Test.COM"));
+        assert!(config.contains("    map $strait_sni $strait_match_1 {\n        \"a.test.com\""));
+        assert!(!config.contains("\"route_upper\"") && !config.contains("\"route_wild\""));
+        assert!(!config.contains("$strait_match_2"), "one route in the chain: {config}");
+    }
+
+    #[test]
+    fn a_yaml_file_without_the_end_flag_is_refused_or_warned_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = RenderOptions::new(dir.path());
+        let yaml = dir.path().join("routes.yaml");
+        std::fs::write(&yaml, "stream_routes: []\n").unwrap();
+        let err = render_paths(&yaml, None, EndFlag::Required, &options).unwrap_err();
+        assert!(matches!(err, RenderError::MissingEndFlag { .. }), "{err}");
+        assert!(err
+            .to_string()
+            .starts_with(&format!("missing valid end flag in file {}", yaml.display())));
+        let rendered = render_paths(&yaml, None, EndFlag::Warn, &options).unwrap();
+        assert_eq!(rendered.warnings, [Warning::MissingEndFlag { path: yaml.clone() }]);
+
+        // With the flag, and JSON (which needs none): no warning.
+        std::fs::write(&yaml, "stream_routes: []\n#END\n").unwrap();
+        assert!(render_paths(&yaml, None, EndFlag::Required, &options)
+            .unwrap()
+            .warnings
+            .is_empty());
+        let json = dir.path().join("routes.json");
+        std::fs::write(&json, "{\"stream_routes\": []}\n").unwrap();
+        assert!(render_paths(&json, None, EndFlag::Required, &options)
+            .unwrap()
+            .warnings
+            .is_empty());
+    }
 }

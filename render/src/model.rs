@@ -1,31 +1,23 @@
-//! The route objects as APISIX stores them: stream routes, upstreams and ssl objects (serde).
+//! The route objects as APISIX stores them: stream routes, upstreams and ssl objects.
 //!
-//! Every struct rejects unknown fields, as APISIX's schemas do (`additionalProperties = false`).
-//! Types follow `apisix/schema_def.lua`; ranges and cross-field rules are checked in
+//! They are read from JSON values field by field (`read.rs`): unknown fields are faults,
+//! as in APISIX's schemas (`additionalProperties = false`), and a field whose value has the
+//! wrong type is a fault and absent here, so that one bad field hides nothing else. Types
+//! follow `apisix/schema_def.lua`; ranges and cross-field rules are checked in
 //! [`crate::validate`], so that all faults of a document are reported at once.
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde_json::Value;
 
-/// An object id: a string `^[a-zA-Z0-9-_.]+$` of 1..64 bytes or an integer ≥ 1.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(untagged)]
+/// An object id as read: `id_schema` is a string `^[a-zA-Z0-9-_.]+$` of 1..64 characters or
+/// an integer ≥ 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Id {
-    /// An integer id, printed in decimal.
-    Int(i64),
-    /// A string id.
-    Str(String),
-}
-
-impl std::fmt::Display for Id {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Id::Int(n) => write!(f, "{n}"),
-            Id::Str(s) => f.write_str(s),
-        }
-    }
+    /// A valid id, integers in decimal.
+    Valid(String),
+    /// An id that breaks `id_schema`; its fault is reported where it was read.
+    Invalid,
 }
 
 /// The routes document: APISIX's standalone `apisix.yaml` layout (or the same in JSON).
@@ -33,19 +25,15 @@ impl std::fmt::Display for Id {
 /// Only the stream objects are read. The other keys of a standalone file (http routes,
 /// services, consumers...) are kept in `other` and checked against the known list, so that a
 /// misspelt `stream_route:` is a fault rather than an empty document.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct RoutesDocument {
     /// `stream_routes`, each still raw so that one bad object does not hide the others.
-    #[serde(default)]
     pub stream_routes: Vec<Value>,
     /// `upstreams`, raw.
-    #[serde(default)]
     pub upstreams: Vec<Value>,
     /// `ssls`, raw.
-    #[serde(default)]
     pub ssls: Vec<Value>,
     /// Every other top-level key.
-    #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
 }
 
@@ -66,8 +54,7 @@ pub const HTTP_KEYS: &[&str] = &[
 ];
 
 /// A stream route (`/apisix/admin/stream_routes/{id}`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct StreamRoute {
     /// The route id.
     pub id: Option<Id>,
@@ -102,8 +89,7 @@ pub struct StreamRoute {
 }
 
 /// An upstream (`/apisix/admin/upstreams/{id}` or inline in a route).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Upstream {
     /// The upstream id (absent for inline upstreams).
     pub id: Option<Id>,
@@ -129,8 +115,7 @@ pub struct Upstream {
     pub tls: Option<UpstreamTls>,
     /// Keepalive pool (http only: APISIX does not pool stream connections).
     pub keepalive_pool: Option<KeepalivePool>,
-    /// Balancer: roundrobin (default), chash, ewma, least_conn.
-    #[serde(rename = "type")]
+    /// Balancer (`type`): roundrobin (default), chash, ewma, least_conn.
     pub balancer: Option<String>,
     /// Health checks (not supported by the translator).
     pub checks: Option<Value>,
@@ -153,46 +138,43 @@ pub struct Upstream {
 }
 
 /// The two forms of `nodes`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum Nodes {
-    /// `{"host:port": weight}`.
-    Map(BTreeMap<String, i64>),
-    /// `[{host, port, weight, priority, metadata}]`.
-    List(Vec<Node>),
+    /// `{"host:port": weight}`; `None` for a weight of the wrong type (a fault).
+    Map(BTreeMap<String, Option<i64>>),
+    /// `[{host, port, weight, priority, metadata}]`; `None` for an item that is not an object
+    /// (a fault).
+    List(Vec<Option<Node>>),
 }
 
 /// One node of the list form.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Node {
-    /// Host name or address.
-    pub host: String,
+    /// Host name or address (required: absent when missing or invalid, a fault).
+    pub host: Option<String>,
     /// Port 1..65535.
     pub port: Option<i64>,
-    /// Weight ≥ 0 (required).
-    pub weight: i64,
+    /// Weight ≥ 0 (required: absent when missing or invalid, a fault).
+    pub weight: Option<i64>,
     /// Priority: higher levels are tried first.
     pub priority: Option<i64>,
     /// Free-form metadata.
     pub metadata: Option<Value>,
 }
 
-/// `timeout`: all three required, seconds.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `timeout`: all three required, seconds (absent when missing or invalid, a fault).
+#[derive(Debug, Clone, Default)]
 pub struct Timeout {
     /// Connect timeout.
-    pub connect: f64,
+    pub connect: Option<f64>,
     /// Send timeout.
-    pub send: f64,
+    pub send: Option<f64>,
     /// Read timeout.
-    pub read: f64,
+    pub read: Option<f64>,
 }
 
 /// `keepalive_pool`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct KeepalivePool {
     /// Pool size ≥ 1.
     pub size: Option<i64>,
@@ -203,8 +185,7 @@ pub struct KeepalivePool {
 }
 
 /// The `tls` block of an upstream.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct UpstreamTls {
     /// Client certificate (PEM).
     pub client_cert: Option<String>,
@@ -217,8 +198,7 @@ pub struct UpstreamTls {
 }
 
 /// An ssl object (`/apisix/admin/ssls/{id}`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct Ssl {
     /// The ssl id.
     pub id: Option<Id>,
@@ -230,8 +210,7 @@ pub struct Ssl {
     pub create_time: Option<i64>,
     /// Update time.
     pub update_time: Option<i64>,
-    /// `server` (default) or `client`.
-    #[serde(rename = "type")]
+    /// `type`: `server` (default) or `client`.
     pub kind: Option<String>,
     /// Certificate (PEM) or a `$env://` reference.
     pub cert: Option<String>,

@@ -56,7 +56,7 @@ fn cases(dir: &Path) -> Vec<PathBuf> {
 
 fn render_case(dir: &Path) -> Result<Rendered, RenderError> {
     let (routes, config) = inputs(dir);
-    render(&routes, &config, &RenderOptions { files_dir: PathBuf::from(FILES_DIR) })
+    render(&routes, &config, &RenderOptions::new(FILES_DIR))
 }
 
 /// The whole output as one text: configuration, then each file with its mode.
@@ -135,14 +135,12 @@ fn nginx_accepts_every_fixture() {
         let pki = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pki");
         std::fs::copy(pki.join("ca.crt"), tmp.path().join("ca.crt")).unwrap();
         let (routes, config) = inputs(&dir);
-        let options = RenderOptions { files_dir: tmp.path().to_owned() };
+        let mut options = RenderOptions::new(tmp.path());
+        if module.exists() {
+            options.load_modules.push(module.display().to_string());
+        }
         let rendered = render(&routes, &config, &options).unwrap();
         let conf = tmp.path().join("nginx.conf");
-        let mut text = rendered.config.clone();
-        if module.exists() {
-            text = format!("load_module {};\n{text}", module.display());
-        }
-        let rendered = Rendered { config: text, ..rendered };
         rendered.write(&conf, tmp.path()).unwrap();
         let out = Command::new(nginx)
             .arg("-t")
@@ -194,11 +192,11 @@ fn many_routes_pass_nginx_t_without_warnings() {
     let doc = serde_json::json!({"upstreams": upstreams, "stream_routes": routes});
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir(tmp.path().join("logs")).unwrap();
-    let options = RenderOptions { files_dir: tmp.path().to_owned() };
+    let mut options = RenderOptions::new(tmp.path());
+    options.load_modules.push(module.display().to_string());
     let rendered = render(&doc, &Value::Object(Default::default()), &options).unwrap();
     let conf = tmp.path().join("nginx.conf");
-    let text = format!("load_module {};\n{}", module.display(), rendered.config);
-    std::fs::write(&conf, text).unwrap();
+    std::fs::write(&conf, &rendered.config).unwrap();
     let out = Command::new(nginx)
         .arg("-t")
         .arg("-p")

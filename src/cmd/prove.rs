@@ -38,13 +38,17 @@ pub(crate) fn run_prove(args: ProveArgs) -> ExitCode {
     let paths = if args.paths.is_empty() { vec![PathBuf::from("t")] } else { args.paths };
 
     // Run and print the closing count.
-    let result = collect_files(&paths).and_then(|files| {
-        let options = Options::from_env(binary, args.jobs);
-        run(&options, &files, &mut std::io::stdout())
-    });
-    match result {
+    let files = match collect_files(&paths) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("strait prove: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = Options::from_env(binary, args.jobs);
+    let mut stdout = std::io::stdout();
+    match run(&options, &files, &mut stdout) {
         Ok(summary) => {
-            let mut stdout = std::io::stdout();
             let _ = writeln!(stdout, "{}", summary.closing_line());
             if summary.counts.failed > 0 {
                 ExitCode::from(1)
@@ -52,9 +56,11 @@ pub(crate) fn run_prove(args: ProveArgs) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        Err(e) => {
-            let _ = std::io::stdout().flush();
-            eprintln!("Bailout called. Further testing stopped: {e}");
+        // A bail-out: what ran is counted, then prove's last words.
+        Err(stopped) => {
+            let _ = writeln!(stdout, "{}", stopped.closing_line());
+            let _ = stdout.flush();
+            eprintln!("FAILED--Further testing stopped: {}", stopped.reason);
             ExitCode::from(2)
         }
     }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use strait_render::{RenderError, RenderOptions, Rendered};
+use strait_render::{EndFlag, RenderError, RenderOptions, Rendered};
 
 /// `strait render` flags.
 #[derive(Debug, clap::Args)]
@@ -22,6 +22,11 @@ pub(crate) struct RenderArgs {
     /// then the runtime plan (certificates, what strait cannot run yet), as starting would.
     #[arg(long)]
     pub(crate) check: bool,
+    /// Begin the configuration with `load_module PATH;` (repeatable), for an nginx whose
+    /// stream module is dynamic: Debian's needs
+    /// `--load-module /usr/lib/nginx/modules/ngx_stream_module.so`. strait takes that line.
+    #[arg(long = "load-module", value_name = "PATH")]
+    pub(crate) load_modules: Vec<PathBuf>,
 }
 
 /// Runs `strait render`; exit 1 with every fault on stderr when the input is invalid.
@@ -42,8 +47,13 @@ fn render(args: &RenderArgs) -> Result<(), RenderError> {
     let files_dir = config_path.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into());
 
     // Step: read, validate and render.
-    let options = RenderOptions { files_dir: files_dir.clone() };
-    let rendered = strait_render::render_paths(&args.routes, args.config.as_deref(), &options)?;
+    let mut options = RenderOptions::new(&files_dir);
+    options.load_modules = args.load_modules.iter().map(|m| m.display().to_string()).collect();
+    // A YAML file without the end flag is rendered with a warning: the user asked for this
+    // file now, so it is not one caught half-written (`strait up` does not load it).
+    let config = args.config.as_deref();
+    let rendered = strait_render::render_paths(&args.routes, config, EndFlag::Warn, &options)?;
+    warn(&rendered);
     if args.check {
         strait_render::check_config(&rendered.config, &config_path)?;
     }
@@ -99,6 +109,13 @@ fn write_files(rendered: &Rendered, dir: &Path) -> Result<(), RenderError> {
         eprintln!("strait render: wrote {}", dir.join(&file.name).display());
     }
     Ok(())
+}
+
+/// Prints the warnings of a render, one per line.
+pub(crate) fn warn(rendered: &Rendered) {
+    for warning in &rendered.warnings {
+        eprintln!("strait render: warning: {warning}");
+    }
 }
 
 /// Prints an error: one fault per line.

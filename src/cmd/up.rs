@@ -3,7 +3,8 @@
 //!
 //! The server is this binary run as a child (`strait -p DIR -c DIR/nginx.conf -g "daemon
 //! off;"`), so `strait up` sees exactly what `strait -c` would. A change is rendered first;
-//! a document that fails validation is reported and the running routes stay. A good one is
+//! a document that fails validation, or a YAML routes file without APISIX's end flag
+//! (`#END` in its last 10 bytes), is reported and the running routes stay. A good one is
 //! written and the child gets SIGHUP, nginx's reload: it checks the new configuration and
 //! keeps the old one if that fails.
 
@@ -11,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode};
 use std::time::Duration;
 
-use strait_render::{RenderOptions, Rendered};
+use strait_render::{EndFlag, RenderOptions, Rendered};
 
-use super::render::{absolute, report};
+use super::render::{absolute, report, warn};
 
 /// `strait up` flags.
 #[derive(Debug, clap::Args)]
@@ -130,12 +131,17 @@ pub(crate) fn run(args: &UpArgs) -> ExitCode {
     })
 }
 
-/// Renders the inputs into the runtime directory; faults are printed.
+/// Renders the inputs into the runtime directory; faults and warnings are printed. A YAML
+/// routes file without APISIX's end flag is not loaded, as in APISIX's standalone mode: a
+/// file caught while being written is never served.
 fn render(args: &UpArgs, dir: &Path, conf: &Path) -> Result<Rendered, ()> {
-    let options = RenderOptions { files_dir: dir.to_owned() };
-    let rendered = strait_render::render_paths(&args.routes, args.config.as_deref(), &options)
+    let options = RenderOptions::new(dir);
+    let config = args.config.as_deref();
+    let rendered = strait_render::render_paths(&args.routes, config, EndFlag::Required, &options)
         .and_then(|rendered| rendered.write(conf, dir).map(|()| rendered));
-    rendered.map_err(|e| report(&e))
+    let rendered = rendered.map_err(|e| report(&e))?;
+    warn(&rendered);
+    Ok(rendered)
 }
 
 /// Starts this binary on the runtime directory, in the foreground. The server gets SIGTERM

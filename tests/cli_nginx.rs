@@ -317,3 +317,85 @@ fn signal_pid_file_faults() {
     );
     assert_eq!(same(&args), (1, Vec::new(), vec![started, open]));
 }
+
+/// `nginx -t` creates the pid file the configuration names once the configuration is read
+/// (empty when missing, an existing one left as it was): a missing directory fails after
+/// `syntax is ok`, without a place.
+#[test]
+fn pid_file_is_tried_after_syntax_ok() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = conf_file(dir.path(), "nopid", "pid /nonexistent/dir/x.pid;\nevents {}\n");
+    let (code, _, lines) = same(&["-t", "-c", &conf]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            format!("nginx: the configuration file {conf} syntax is ok"),
+            "nginx: [emerg] open() \"/nonexistent/dir/x.pid\" failed (2: No such file or \
+             directory)"
+                .into(),
+            format!("nginx: configuration file {conf} test failed"),
+        ]
+    );
+
+    let pid = dir.path().join("x.pid");
+    let conf = conf_file(dir.path(), "pid", &format!("pid {};\nevents {{}}\n", pid.display()));
+    assert_eq!(same(&["-t", "-q", "-c", &conf]).0, 0);
+    assert_eq!(std::fs::read(&pid).unwrap(), b"");
+    std::fs::write(&pid, "123\n").unwrap();
+    assert_eq!(same(&["-t", "-q", "-c", &conf]).0, 0);
+    assert_eq!(std::fs::read_to_string(&pid).unwrap(), "123\n");
+}
+
+/// Faults nginx finds once the whole configuration is read (no `events`, a shared memory
+/// zone never sized) follow `syntax is ok`; a file that cannot be read is a `[crit]` line
+/// without a place; warnings printed before a fault stay.
+#[test]
+fn faults_after_reading_and_read_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.conf");
+    std::fs::write(&empty, "").unwrap();
+    let empty = empty.to_str().unwrap();
+    let (code, _, lines) = same(&["-t", "-c", empty]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            format!("nginx: the configuration file {empty} syntax is ok"),
+            "nginx: [emerg] no \"events\" section in configuration".into(),
+            format!("nginx: configuration file {empty} test failed"),
+        ]
+    );
+
+    let body =
+        "events {}\nstream { server { listen 127.0.0.1:19999; limit_conn z 1; return x; } }\n";
+    let conf = conf_file(dir.path(), "zone", body);
+    let (code, _, lines) = same(&["-t", "-c", &conf]);
+    assert_eq!(code, 1);
+    assert_eq!(lines[0], format!("nginx: the configuration file {conf} syntax is ok"));
+    assert_eq!(lines[1], "nginx: [emerg] zero size shared memory zone \"z\"");
+
+    let conf = conf_file(dir.path(), "dir", "events {}\ninclude /;\n");
+    let (code, _, lines) = same(&["-t", "-c", &conf]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            "nginx: [crit] pread() \"/\" failed (21: Is a directory)".to_string(),
+            format!("nginx: configuration file {conf} test failed"),
+        ]
+    );
+
+    let body = "events {}\nstream { geo $g { delete 127.0.0.1; \\delete 1; } }\n";
+    let conf = conf_file(dir.path(), "geo", body);
+    let (code, _, lines) = same(&["-t", "-c", &conf]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            format!("nginx: [warn] no network \"127.0.0.1\" to delete in {conf}:3"),
+            format!("nginx: [emerg] invalid network \"\\delete\" in {conf}:3"),
+            format!("nginx: configuration file {conf} test failed"),
+        ]
+    );
+}

@@ -48,11 +48,61 @@ pub struct Checked {
     pub warnings: Vec<ParseError>,
 }
 
+/// The steps nginx takes once the whole configuration is read, when it builds the new
+/// cycle (`ngx_init_cycle`), in its order. `nginx -t` prints `syntax is ok` before them, so a
+/// fault found in one of them comes after that line, without a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CycleStep {
+    /// The core modules' `init_conf`: the events module wants its block, then enough
+    /// `worker_connections` for the listening sockets.
+    InitConf,
+    /// `nginx -t` creates the pid file (or opens it, when it exists).
+    PidFile,
+    /// The log files are opened.
+    OpenFiles,
+    /// The shared memory zones are created: a zone named but never sized fails.
+    SharedMemory,
+}
+
+/// A fault of one [`CycleStep`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleFault {
+    /// The step that finds it.
+    pub step: CycleStep,
+    /// nginx's message (without a place).
+    pub error: ParseError,
+}
+
+/// Everything `nginx -t` says about a configuration, in its order: the warnings, then
+/// either the fault that stopped the reading or `syntax is ok` and the first cycle fault.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Review {
+    /// `[warn]` lines, in the order nginx prints them (all before any fault).
+    pub warnings: Vec<ParseError>,
+    /// The fault found while reading: nginx prints it instead of `syntax is ok`.
+    pub fault: Option<ParseError>,
+    /// Faults of the steps after reading, in step order (nginx prints the first).
+    pub cycle_faults: Vec<CycleFault>,
+}
+
+impl Review {
+    /// The fault nginx prints, whichever phase found it.
+    pub fn first_fault(&self) -> Option<&ParseError> {
+        self.fault.as_ref().or_else(|| self.cycle_faults.first().map(|fault| &fault.error))
+    }
+
+    /// The warnings of a configuration without faults, or the fault nginx prints.
+    pub fn into_result(self) -> Result<Checked, ParseError> {
+        match self.first_fault() {
+            Some(error) => Err(error.clone()),
+            None => Ok(Checked { warnings: self.warnings }),
+        }
+    }
+}
+
 /// Checks a parsed configuration; the first fault, as `nginx -t` reports it.
 pub fn check(config: &Config, options: &CheckOptions) -> Result<Checked, ParseError> {
-    let mut checker = Checker::new(config, options, false);
-    checker.run()?;
-    Ok(Checked { warnings: checker.warnings })
+    review_tree(config, None, options).into_result()
 }
 
 /// Checks what a parse read, then reports the parse's own fault if the checks found none
@@ -61,13 +111,27 @@ pub fn check_outcome(
     outcome: &ParseOutcome,
     options: &CheckOptions,
 ) -> Result<Checked, ParseError> {
-    let partial = outcome.error.is_some();
-    let mut checker = Checker::new(&outcome.config, options, partial);
-    checker.run()?;
-    match &outcome.error {
-        Some(error) => Err(error.clone()),
-        None => Ok(Checked { warnings: checker.warnings }),
-    }
+    review(outcome, options).into_result()
+}
+
+/// Checks what a parse read as `nginx -t` does, keeping what it prints: the warnings, the
+/// fault that stops the reading (a check's, or else the parse's own) and the faults of the
+/// steps after reading.
+pub fn review(outcome: &ParseOutcome, options: &CheckOptions) -> Review {
+    review_tree(&outcome.config, outcome.error.as_ref(), options)
+}
+
+/// [`review`] of a tree and the parse fault that cut it short, if any.
+fn review_tree(
+    config: &Config,
+    parse_fault: Option<&ParseError>,
+    options: &CheckOptions,
+) -> Review {
+    let mut checker = Checker::new(config, options, parse_fault.is_some());
+    let fault = checker.run().err().or_else(|| parse_fault.cloned());
+    let mut cycle_faults = if fault.is_none() { checker.cycle_faults } else { Vec::new() };
+    cycle_faults.sort_by_key(|fault| fault.step);
+    Review { warnings: checker.warnings, fault, cycle_faults }
 }
 
 /// Builtin stream variables (nginx-stream.md §6), with the version of the newer ones.
@@ -176,8 +240,8 @@ struct StreamServer {
     handler: bool,
     /// The TLS settings written in the server.
     tls: Tls,
-    /// Zones of the server's `limit_conn` directives.
-    limit_conns: Vec<Vec<u8>>,
+    /// Zones (indexes into the shared zones) of the server's `limit_conn` directives.
+    limit_conns: Vec<usize>,
 }
 
 /// The TLS settings of one level (stream or server) that the merge checks read; `None`
@@ -244,6 +308,35 @@ struct UpstreamBlock {
     primaries: usize,
 }
 
+/// What a shared memory zone is for: nginx's tag (the module that declared it). One name
+/// serves one use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ZoneUse {
+    /// `ssl_session_cache shared:` in stream.
+    StreamSslSessions,
+    /// `ssl_session_cache shared:` in http.
+    HttpSslSessions,
+    /// `ssl_session_cache shared:` in mail.
+    MailSslSessions,
+    /// `zone` in a stream `upstream {}`.
+    StreamUpstream,
+    /// `limit_conn_zone` and `limit_conn` in stream.
+    StreamLimitConn,
+}
+
+/// One shared memory zone of the cycle, as `ngx_shared_memory_add` records it.
+#[derive(Debug)]
+struct SharedZone {
+    /// The zone's name.
+    name: Vec<u8>,
+    /// Its size in bytes; 0 while only named (`limit_conn`, `zone NAME;`).
+    size: u64,
+    /// What declared it.
+    use_: ZoneUse,
+    /// For a `limit_conn_zone`: the key it was bound to (nginx's `shm_zone->data`).
+    key: Option<Vec<u8>>,
+}
+
 /// The static name of a balancer directive.
 fn balancer_name(name: &[u8]) -> &'static [u8] {
     match name {
@@ -276,14 +369,8 @@ struct StreamState {
     servers: Vec<StreamServer>,
     /// The TLS settings at the stream level.
     tls: Tls,
-    /// Zones of the stream level's `limit_conn` directives.
-    limit_conns: Vec<Vec<u8>>,
-    /// limit_conn_zone names.
-    zones: HashSet<Vec<u8>>,
-    /// Zones named by limit_conn, in first-use order.
-    zones_used: Vec<Vec<u8>>,
-    /// limit_conn_zone name, key and size, in order.
-    zone_keys: Vec<(Vec<u8>, Vec<u8>, u64)>,
+    /// Zones (indexes into the shared zones) of the stream level's `limit_conn` directives.
+    limit_conns: Vec<usize>,
 }
 
 /// The walk over the tree.
@@ -308,9 +395,10 @@ struct Checker<'a> {
     http_listens: HashSet<(usize, String)>,
     /// Listen addresses of mail servers.
     mail_listens: HashSet<String>,
-    /// Shared memory zones named but never sized (a `limit_conn` without its
-    /// `limit_conn_zone`), reported after the whole configuration as nginx does.
-    unsized_zones: Vec<Vec<u8>>,
+    /// The shared memory zones declared so far, in declaration order (the cycle's list).
+    shared_zones: Vec<SharedZone>,
+    /// Faults of the steps after reading.
+    cycle_faults: Vec<CycleFault>,
 }
 
 /// A fault at the line nginx reports for directive `d`.
@@ -367,7 +455,8 @@ impl<'a> Checker<'a> {
             http_servers: 0,
             http_listens: HashSet::new(),
             mail_listens: HashSet::new(),
-            unsized_zones: Vec::new(),
+            shared_zones: Vec::new(),
+            cycle_faults: Vec::new(),
         }
     }
 
@@ -381,20 +470,61 @@ impl<'a> Checker<'a> {
             globals.chain(config.main().expanded_with_includes(config)).collect();
         self.directives(&directives, Context::Main, self.partial)?;
 
-        // Step: after the whole file, the events module insists on its block.
-        if !self.partial && !self.events {
-            let text = b"no \"events\" section in configuration".to_vec();
-            return Err(ParseError::nowhere(ErrorKind::Message(text)));
+        if self.partial {
+            return Ok(());
         }
 
-        // Step: shared memory zones are created last; a zone never sized fails there.
-        if let Some(zone) = self.unsized_zones.first().filter(|_| !self.partial) {
+        // Step: after the whole file, the events module insists on its block.
+        if !self.events {
+            let text = b"no \"events\" section in configuration".to_vec();
+            self.cycle_fault(CycleStep::InitConf, text);
+        }
+
+        // Step: shared memory zones are created once everything is read; the first zone
+        // never sized fails there.
+        if let Some(zone) = self.shared_zones.iter().find(|zone| zone.size == 0) {
             let mut message = b"zero size shared memory zone \"".to_vec();
-            message.extend_from_slice(zone);
+            message.extend_from_slice(&zone.name);
             message.push(b'"');
-            return Err(ParseError::nowhere(ErrorKind::Message(message)));
+            self.cycle_fault(CycleStep::SharedMemory, message);
         }
         Ok(())
+    }
+
+    /// Records a fault of a step after reading (nginx gives it no place).
+    fn cycle_fault(&mut self, step: CycleStep, message: Vec<u8>) {
+        let error = ParseError::nowhere(ErrorKind::Message(message));
+        self.cycle_faults.push(CycleFault { step, error });
+    }
+
+    /// `ngx_shared_memory_add`: declares the zone `name` of `size` bytes (0: size unknown
+    /// here) for `use_`, or finds the zone already declared. A name declared for another use,
+    /// or with another size, is a fault at `d`. Returns the zone's index.
+    fn shared_memory_add(
+        &mut self,
+        d: &Directive,
+        name: &[u8],
+        size: u64,
+        use_: ZoneUse,
+    ) -> Result<usize, ParseError> {
+        let Some(index) = self.shared_zones.iter().position(|zone| zone.name == name) else {
+            self.shared_zones.push(SharedZone { name: name.to_vec(), size, use_, key: None });
+            return Ok(self.shared_zones.len() - 1);
+        };
+        let zone = &mut self.shared_zones[index];
+        if zone.use_ != use_ {
+            let after = " is already declared for a different use";
+            return Err(quoted(d, "the shared memory zone ", name, after));
+        }
+        if zone.size == 0 {
+            zone.size = size;
+        }
+        if size != 0 && size != zone.size {
+            let before = format!("the size {size} of shared memory zone ");
+            let after = format!(" conflicts with already declared size {}", zone.size);
+            return Err(quoted(d, &before, name, &after));
+        }
+        Ok(index)
     }
 
     /// The directives of one block, in nginx's reading order (includes expanded). `open`:
@@ -465,6 +595,13 @@ impl<'a> Checker<'a> {
             self.main_handler(d)?;
         } else if name == b"listen" {
             self.http_mail_listen(d, context)?;
+        } else if name == b"ssl_session_cache" {
+            let args: Vec<&[u8]> = d.args.iter().map(|a| a.value.as_slice()).collect();
+            let use_ = match context {
+                Context::MailMain | Context::MailServer => ZoneUse::MailSslSessions,
+                _ => ZoneUse::HttpSslSessions,
+            };
+            self.ssl_session_cache(d, &args, use_)?;
         }
 
         // Step: the block, read as the directive's module reads it.
@@ -674,11 +811,7 @@ impl<'a> Checker<'a> {
                 }
             }
             (_, b"ssl_session_cache") => {
-                for arg in &args {
-                    if !is_session_cache(arg) {
-                        return Err(quoted(d, "invalid session cache ", arg, ""));
-                    }
-                }
+                self.ssl_session_cache(d, &args, ZoneUse::StreamSslSessions)?
             }
             (_, b"proxy_bind") if args[0] != b"off" => {
                 let template = self.template(d, args[0])?;
@@ -746,18 +879,24 @@ impl<'a> Checker<'a> {
             (Context::StreamUpstream, b"hash" | b"random" | b"least_conn") => {
                 self.balancer_args(d, &args)?;
             }
-            (Context::StreamUpstream, b"zone") => match args.get(1) {
-                Some(size) => {
-                    let Some(bytes) = values::parse_size(size) else {
-                        return Err(quoted(d, "invalid zone size ", size, ""));
-                    };
-                    if bytes < 8 * 4096 {
-                        return Err(quoted(d, "zone ", args[0], " is too small"));
-                    }
-                    self.stream.zones.insert(args[0].to_vec());
+            (Context::StreamUpstream, b"zone") => {
+                if args[0].is_empty() {
+                    return Err(quoted(d, "invalid zone name ", args[0], ""));
                 }
-                None => self.stream.zones_used.push(args[0].to_vec()),
-            },
+                let size = match args.get(1) {
+                    Some(size) => {
+                        let Some(bytes) = values::parse_size(size) else {
+                            return Err(quoted(d, "invalid zone size ", size, ""));
+                        };
+                        if bytes < MIN_ZONE_SIZE {
+                            return Err(quoted(d, "zone ", args[0], " is too small"));
+                        }
+                        bytes
+                    }
+                    None => 0,
+                };
+                self.shared_memory_add(d, args[0], size, ZoneUse::StreamUpstream)?;
+            }
             (Context::StreamMain, b"log_format") => {
                 if !self.stream.log_formats.insert(args[0].to_vec()) {
                     return Err(quoted(d, "duplicate \"log_format\" name ", args[0], ""));
@@ -793,50 +932,24 @@ impl<'a> Checker<'a> {
                 };
                 self.define_variable(d, var)?;
             }
-            (Context::StreamMain, b"limit_conn_zone") => {
-                self.template(d, args[0])?;
-                let Some(zone) = args[1].strip_prefix(b"zone=") else {
-                    return Err(quoted(d, "invalid parameter ", args[1], ""));
-                };
-                let Some(at) = zone.iter().rposition(|&b| b == b':') else {
-                    return Err(quoted(d, "invalid zone size ", args[1], ""));
-                };
-                let (name, size) = (&zone[..at], &zone[at + 1..]);
-                let Some(size) = values::parse_size(size) else {
-                    return Err(quoted(d, "invalid zone size ", args[1], ""));
-                };
-                if size < 8 * 4096 {
-                    return Err(quoted(d, "zone ", name, " is too small"));
-                }
-                let bound = self.stream.zone_keys.iter().find(|(n, _, _)| n == name);
-                if let Some((_, key, declared)) = bound {
-                    // nginx adds the shared zone first (a size conflict), then finds it taken.
-                    if *declared != size {
-                        let before = format!("the size {size} of shared memory zone ");
-                        let after = format!(" conflicts with already declared size {declared}");
-                        return Err(quoted(d, &before, name, &after));
-                    }
-                    let after = String::from_utf8_lossy(key);
-                    let after = format!(" is already bound to key \"{after}\"");
-                    return Err(quoted(d, "limit_conn_zone ", name, &after));
-                }
-                self.stream.zone_keys.push((name.to_vec(), args[0].to_vec(), size));
-                self.stream.zones.insert(name.to_vec());
-            }
+            (Context::StreamMain, b"limit_conn_zone") => self.limit_conn_zone(d, &args)?,
             (_, b"limit_conn") => {
+                let zone = self.shared_memory_add(d, args[0], 0, ZoneUse::StreamLimitConn)?;
                 let level = match context {
                     Context::StreamServer => &mut self.server().limit_conns,
                     _ => &mut self.stream.limit_conns,
                 };
-                if level.contains(&args[0].to_vec()) {
+                if level.contains(&zone) {
                     return Err(directive_text(d, "is duplicate"));
                 }
-                level.push(args[0].to_vec());
-                if !self.stream.zones_used.iter().any(|z| z == args[0]) {
-                    self.stream.zones_used.push(args[0].to_vec());
-                }
-                if values::parse_int(args[1]).is_none_or(|n| n == 0) {
+                level.push(zone);
+                let limit = values::parse_int(args[1]).filter(|&n| n > 0);
+                let Some(limit) = limit else {
                     return Err(quoted(d, "invalid number of connections ", args[1], ""));
+                };
+                if limit > 65535 {
+                    let text = b"connection limit must be less 65536".to_vec();
+                    return Err(at(d, ErrorKind::Message(text)));
                 }
             }
             (_, b"allow" | b"deny") => {
@@ -954,6 +1067,59 @@ impl<'a> Checker<'a> {
         }
         if !self.stream.listens.insert((address.clone(), udp)) {
             return Err(quoted(d, "duplicate ", address.as_bytes(), " address and port pair"));
+        }
+        Ok(())
+    }
+
+    /// `limit_conn_zone KEY zone=NAME:SIZE`: the key, the zone (its name ends at the first
+    /// `:`), then the shared zone, which must not be bound to a key yet.
+    fn limit_conn_zone(&mut self, d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
+        self.template(d, args[0])?;
+        let Some(zone) = args[1].strip_prefix(b"zone=") else {
+            return Err(quoted(d, "invalid parameter ", args[1], ""));
+        };
+        let Some(at) = zone.iter().position(|&b| b == b':') else {
+            return Err(quoted(d, "invalid zone size ", args[1], ""));
+        };
+        let (name, size) = (&zone[..at], &zone[at + 1..]);
+        let Some(size) = values::parse_size(size) else {
+            return Err(quoted(d, "invalid zone size ", args[1], ""));
+        };
+        if size < MIN_ZONE_SIZE {
+            return Err(quoted(d, "zone ", args[1], " is too small"));
+        }
+        if name.is_empty() {
+            return Err(quoted(d, "", &d.name.value, " must have \"zone\" parameter"));
+        }
+
+        // Step: the zone is added first (a size conflict), then found taken by a key.
+        let index = self.shared_memory_add(d, name, size, ZoneUse::StreamLimitConn)?;
+        let zone = &mut self.shared_zones[index];
+        if let Some(key) = &zone.key {
+            let after = format!(" is already bound to key \"{}\"", String::from_utf8_lossy(key));
+            return Err(quoted(d, "limit_conn_zone ", name, &after));
+        }
+        zone.key = Some(args[0].to_vec());
+        Ok(())
+    }
+
+    /// `ssl_session_cache VALUE...` (stream, http or mail, which `use_` names): each value,
+    /// and the shared zone of a `shared:NAME:SIZE` one.
+    fn ssl_session_cache(
+        &mut self,
+        d: &Directive,
+        args: &[&[u8]],
+        use_: ZoneUse,
+    ) -> Result<(), ParseError> {
+        for arg in args {
+            let Some(cache) = session_cache(arg) else {
+                return Err(quoted(d, "invalid session cache ", arg, ""));
+            };
+            let Some((name, size)) = cache else { continue };
+            if size < MIN_ZONE_SIZE {
+                return Err(quoted(d, "session cache ", arg, " is too small"));
+            }
+            self.shared_memory_add(d, name, size, use_)?;
         }
         Ok(())
     }
@@ -1277,13 +1443,6 @@ impl<'a> Checker<'a> {
             }
         }
 
-        // Step: zones used by limit_conn without a limit_conn_zone are never sized.
-        for zone in &stream.zones_used {
-            if !stream.zones.contains(zone) {
-                self.unsized_zones.push(zone.clone());
-            }
-        }
-
         // Step: every variable used must exist.
         for name in &stream.used {
             if !self.is_builtin(name) && !stream.defined.contains(&name.to_ascii_lowercase()) {
@@ -1367,19 +1526,23 @@ fn is_tls_setting(name: &[u8]) -> bool {
     )
 }
 
-/// One `ssl_session_cache` value: `off`, `none`, `builtin[:N]`, `shared:NAME:SIZE`.
-fn is_session_cache(value: &[u8]) -> bool {
+/// nginx's smallest shared memory zone: eight pages of 4096 bytes.
+const MIN_ZONE_SIZE: u64 = 8 * 4096;
+
+/// One `ssl_session_cache` value as nginx reads it: `off`, `none`, `builtin[:N]`, or
+/// `shared:NAME:SIZE` (the name ends at the first `:`), giving the shared zone's name and
+/// size. `None`: an invalid value.
+fn session_cache(value: &[u8]) -> Option<Option<(&[u8], u64)>> {
     if value == b"off" || value == b"none" || value == b"builtin" {
-        return true;
+        return Some(None);
     }
     if let Some(size) = value.strip_prefix(b"builtin:") {
-        return values::parse_int(size).is_some();
+        return values::parse_int(size).map(|_| None);
     }
-    let Some(rest) = value.strip_prefix(b"shared:") else { return false };
-    match rest.iter().rposition(|&b| b == b':') {
-        Some(at) if at > 0 => values::parse_size(&rest[at + 1..]).is_some(),
-        _ => false,
-    }
+    let rest = value.strip_prefix(b"shared:")?;
+    let at = rest.iter().position(|&b| b == b':').filter(|&at| at > 0)?;
+    let size = values::parse_size(&rest[at + 1..])?;
+    Some(Some((&rest[..at], size)))
 }
 
 /// The names of a regex's named groups (`(?<name>`, `(?P<name>`, `(?'name'`): PCRE makes
@@ -1693,6 +1856,29 @@ mod tests {
         let checked = check_outcome(&outcome, &CheckOptions::default()).unwrap();
         assert_eq!(checked.warnings.len(), 1);
         assert_eq!(checked.warnings[0].to_string(), "duplicate value \"tlsv1.2\" in /t/x.conf:5");
+    }
+
+    #[test]
+    fn review_keeps_warnings_and_splits_faults_by_phase() {
+        let review_of = |text: &str| {
+            let outcome =
+                parse_bytes_partial(text.as_bytes(), "/t/x.conf", &ParseOptions::default());
+            review(&outcome, &CheckOptions::default())
+        };
+        let geo =
+            "stream {\n    geo $g {\n        delete 10.0.0.1;\n        \\delete 1;\n    }\n}\n";
+        let got = review_of(&format!("events {{}}\n{geo}"));
+        assert_eq!(got.warnings.len(), 1);
+        assert_eq!(got.fault.unwrap().to_string(), "invalid network \"\\delete\" in /t/x.conf:5");
+
+        let got = review_of("stream { server { listen 127.0.0.1:1; limit_conn z 1; return x; } }");
+        assert_eq!(got.fault, None);
+        let steps: Vec<CycleStep> = got.cycle_faults.iter().map(|fault| fault.step).collect();
+        assert_eq!(steps, [CycleStep::InitConf, CycleStep::SharedMemory]);
+        assert_eq!(
+            got.first_fault().unwrap().to_string(),
+            "no \"events\" section in configuration"
+        );
     }
 
     #[test]

@@ -98,23 +98,43 @@ pub(crate) fn build(path: &Path, content: Option<Vec<u8>>, options: &ParseOption
     if error.is_none() {
         error = match main {
             Ok(index) => builder.parse_file_at(index).err(),
-            Err(errno) => {
-                Some(ParseError::nowhere(ErrorKind::Open { path: bytes.to_vec(), errno }))
-            }
+            Err(failure) => Some(failure.fault(path, ErrorPlace::Nowhere)),
         };
     }
 
     ParseOutcome { config: Config { files: builder.files, globals }, error }
 }
 
-/// Reads a configuration file; a directory reads as empty (nginx logs a `[crit]` pread
-/// failure and goes on), any other failure gives its errno.
-fn read_config_file(path: &Path) -> Result<Vec<u8>, i32> {
-    match std::fs::read(path) {
-        Ok(content) => Ok(content),
-        Err(err) if err.kind() == std::io::ErrorKind::IsADirectory => Ok(Vec::new()),
-        Err(err) => Err(err.raw_os_error().unwrap_or(2)),
+/// Why a configuration file could not be read, with the errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadFailure {
+    /// open() failed: nginx names the directive that asked for the file.
+    Open(i32),
+    /// The file opened but reading it failed (a directory: EISDIR): nginx's `[crit]`
+    /// `pread()` line, without a place.
+    Read(i32),
+}
+
+impl ReadFailure {
+    /// The fault for `path`, placed at `place` when nginx names one.
+    fn fault(self, path: &Path, place: ErrorPlace) -> ParseError {
+        let path = path.as_os_str().as_bytes().to_vec();
+        match self {
+            ReadFailure::Open(errno) => ParseError { kind: ErrorKind::Open { path, errno }, place },
+            ReadFailure::Read(errno) => ParseError::nowhere(ErrorKind::Read { path, errno }),
+        }
     }
+}
+
+/// Reads a configuration file as nginx does: open() it, then read it. A directory opens
+/// and fails the read, as with nginx (`pread() "D" failed (21: Is a directory)`).
+fn read_config_file(path: &Path) -> Result<Vec<u8>, ReadFailure> {
+    use std::io::Read;
+    let errno = |err: std::io::Error| err.raw_os_error().unwrap_or(2);
+    let mut file = std::fs::File::open(path).map_err(|err| ReadFailure::Open(errno(err)))?;
+    let mut content = Vec::new();
+    file.read_to_end(&mut content).map_err(|err| ReadFailure::Read(errno(err)))?;
+    Ok(content)
 }
 
 /// The place of a fault at `line` of `file` (`None`: the `-g` string).
@@ -321,14 +341,9 @@ impl Builder {
         };
 
         for path in paths {
-            let open_error = |errno| ParseError {
-                kind: ErrorKind::Open { path: path.as_os_str().as_bytes().to_vec(), errno },
-                place: place(from, line),
-            };
-
             // Step: a file including itself recurses in nginx until it runs out of files.
             if self.open.contains(&path) {
-                return Err(open_error(EMFILE));
+                return Err(ReadFailure::Open(EMFILE).fault(&path, place(from, line)));
             }
 
             // Step: a file already read is the same tree again.
@@ -337,7 +352,8 @@ impl Builder {
                 continue;
             }
 
-            let content = read_config_file(&path).map_err(open_error)?;
+            let content = read_config_file(&path)
+                .map_err(|failure| failure.fault(&path, place(from, line)))?;
             let index = self.add_file(path, content);
             includes.push(index);
             self.parse_file_at(index)?;

@@ -28,16 +28,20 @@ fn files(folder: &str) -> Vec<PathBuf> {
     out
 }
 
-/// strait's verdict on `conf`: `None` for a pass, else the `nginx: [emerg] ...` line with the
+/// strait's verdict on `conf`: `None` for a pass, else the `nginx: [LEVEL] ...` line with the
 /// file's folder replaced by `PREFIX`.
 fn strait_verdict(conf: &Path) -> Option<String> {
     let outcome = parse_file_partial(conf, &ParseOptions::default());
     let options =
         CheckOptions { conf_prefix: conf.parent().unwrap().to_path_buf(), ..Default::default() };
     let error = check_outcome(&outcome, &options).err()?;
-    let line = format!("nginx: [emerg] {}", String::from_utf8_lossy(&error.to_bytes()));
+    let message = String::from_utf8_lossy(&error.to_bytes()).into_owned();
+    let line = format!("nginx: [{}] {message}", error.kind.level());
     Some(line.replace(conf.parent().unwrap().to_str().unwrap(), "PREFIX"))
 }
+
+/// The levels of the lines that end a test (a configuration fault, a failed read).
+const FAULT_LEVELS: [&str; 2] = ["[emerg] ", "[crit] "];
 
 /// nginx's verdict on `conf`, in the same form; `None` when nginx is not installed.
 fn nginx_verdict(conf: &Path) -> Option<Option<String>> {
@@ -55,21 +59,17 @@ fn nginx_verdict(conf: &Path) -> Option<Option<String>> {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let emerg = stderr.lines().find(|line| line.contains("[emerg] "))?;
-    let message = emerg.split_once("[emerg] ").unwrap().1;
+    let fault = stderr.lines().find_map(|line| {
+        FAULT_LEVELS.iter().find(|level| line.contains(*level)).map(|level| (line, *level))
+    });
+    let Some((line, level)) = fault else { return Some(None) };
+    let message = line.split_once(level).unwrap().1;
     // Debian's nginx logs to stderr in the error log format: `TIME [emerg] PID#TID: MESSAGE`.
-    let message =
-        message.split_once(": ").map_or(
-            message,
-            |(pid, rest)| {
-                if pid.contains('#') {
-                    rest
-                } else {
-                    message
-                }
-            },
-        );
-    let line = format!("nginx: [emerg] {message}");
+    let message = match message.split_once(": ") {
+        Some((pid, rest)) if pid.contains('#') => rest,
+        _ => message,
+    };
+    let line = format!("nginx: {level}{message}");
     Some(Some(line.replace(conf.parent().unwrap().to_str().unwrap(), "PREFIX")))
 }
 

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use strait_parser::ast::{Config, Directive};
+use strait_parser::check::CycleStep;
 
 /// Where relative paths resolve (reference §1.5) and what the command line set.
 #[derive(Debug, Clone)]
@@ -277,6 +278,13 @@ impl Plan {
     pub fn compile(config: &Config, paths: &Paths) -> Result<Plan, ConfigError> {
         Compiler::new(config, paths).run()
     }
+
+    /// Compiles a parsed configuration as `nginx -t` tests it: [`Plan::compile`], and the
+    /// pid file the configuration names is created empty (or opened, when there is one), as
+    /// nginx's test does.
+    pub fn compile_for_test(config: &Config, paths: &Paths) -> Result<Plan, ConfigError> {
+        Compiler { test: true, ..Compiler::new(config, paths) }.run()
+    }
 }
 
 /// Settings that a `server {}` inherits from `stream {}`.
@@ -333,6 +341,8 @@ struct Compiler<'a> {
     tls: crate::tls::directives::TlsBuilder,
     /// `limit_conn_zone` zones.
     zones: Vec<Arc<crate::limit_conn::Zone>>,
+    /// Compiling for `nginx -t` (the configured pid file is created).
+    test: bool,
 }
 
 impl<'a> Compiler<'a> {
@@ -349,6 +359,7 @@ impl<'a> Compiler<'a> {
             split_clients: Vec::new(),
             tls: crate::tls::directives::TlsBuilder::new(&paths.conf_prefix),
             zones: Vec::new(),
+            test: false,
         }
     }
 
@@ -459,6 +470,10 @@ impl<'a> Compiler<'a> {
         } else {
             ErrorLog::new(error_targets.clone())
         };
+        // A test tries the pid file the configuration names; strait's default one
+        // (PREFIX/logs/nginx.pid, where Debian's nginx has /run/nginx.pid) is not tried, so
+        // that `-t` gives nginx's verdict where the prefix has no logs/ (README).
+        let tested_pid = pid.clone().filter(|_| self.test);
         let main = MainConf {
             daemon: daemon.unwrap_or(true),
             worker_processes: workers.unwrap_or(1),
@@ -477,18 +492,25 @@ impl<'a> Compiler<'a> {
             listeners = self.stream(stream, &main_log)?;
         }
 
-        // After the configuration was read (nginx prints `syntax is ok` first): the events
-        // module's check that each listening socket leaves a connection to serve with, then
-        // the log files' open() failures, both without a place.
+        // After the configuration was read (nginx prints `syntax is ok` first), in nginx's
+        // order and without a place: the events module's check that each listening socket
+        // leaves a connection to serve with, the pid file of a test, then the log files'
+        // open() failures.
         if main.worker_connections <= listeners.len() {
-            return Err(ConfigError::after_parse(format!(
-                "{} worker_connections are not enough for {} listening sockets",
-                main.worker_connections,
-                listeners.len()
-            )));
+            return Err(ConfigError::cycle(
+                CycleStep::InitConf,
+                format!(
+                    "{} worker_connections are not enough for {} listening sockets",
+                    main.worker_connections,
+                    listeners.len()
+                ),
+            ));
+        }
+        if let Some(path) = &tested_pid {
+            test_pid_file(path)?;
         }
         if let Some(message) = self.log_files.first_failure() {
-            return Err(ConfigError::after_parse(message));
+            return Err(ConfigError::cycle(CycleStep::OpenFiles, message));
         }
         Ok(Plan {
             main,
@@ -988,6 +1010,19 @@ fn at(d: &Directive, e: ConfigError) -> ConfigError {
     } else {
         ConfigError::at(d.loc(), e.message)
     }
+}
+
+/// `nginx -t`'s pid file step (`ngx_create_pidfile` in a test): the file is opened for
+/// reading and writing, created empty when missing, and left as it was.
+fn test_pid_file(path: &Path) -> Result<(), ConfigError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false).mode(0o644);
+    options.open(path).map(drop).map_err(|e| {
+        let suffix = crate::log::error::errno_suffix(&e);
+        let message = format!("open() \"{}\" failed{suffix}", path.display());
+        ConfigError::cycle(CycleStep::PidFile, message)
+    })
 }
 
 fn unsupported(d: &Directive) -> ConfigError {

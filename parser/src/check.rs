@@ -395,6 +395,9 @@ struct Checker<'a> {
     http_listens: HashSet<(usize, String)>,
     /// Listen addresses of mail servers.
     mail_listens: HashSet<String>,
+    /// The `types` extensions of each block being read, innermost last: extension and
+    /// content type, as the level's location conf lists them.
+    types: Vec<Vec<(Vec<u8>, Vec<u8>)>>,
     /// The shared memory zones declared so far, in declaration order (the cycle's list).
     shared_zones: Vec<SharedZone>,
     /// Faults of the steps after reading.
@@ -455,6 +458,7 @@ impl<'a> Checker<'a> {
             http_servers: 0,
             http_listens: HashSet::new(),
             mail_listens: HashSet::new(),
+            types: Vec::new(),
             shared_zones: Vec::new(),
             cycle_faults: Vec::new(),
         }
@@ -532,7 +536,10 @@ impl<'a> Checker<'a> {
     fn block(&mut self, block: &'a Block, context: Context, open: bool) -> Result<(), ParseError> {
         let config = self.config;
         let directives: Vec<&Directive> = block.expanded_with_includes(config).collect();
-        self.directives(&directives, context, open)
+        self.types.push(Vec::new());
+        let result = self.directives(&directives, context, open);
+        self.types.pop();
+        result
     }
 
     /// A run of directives of one context level, sharing one set of `is duplicate` names.
@@ -629,11 +636,8 @@ impl<'a> Checker<'a> {
                         self.block_end(d, child)?;
                     }
                 }
-                BlockContent::Entries => {
-                    if context.is_stream() {
-                        self.entries(d, block)?;
-                    }
-                }
+                BlockContent::Entries if context.is_stream() => self.entries(d, block)?,
+                BlockContent::Entries => self.http_entries(d, block)?,
                 BlockContent::Opaque => {}
             }
         }
@@ -1166,27 +1170,52 @@ impl<'a> Checker<'a> {
     }
 
     /// One CIDR entry of a geo block as `ngx_stream_geo_cidr` takes it: the low-bits warning,
-    /// `default` as 0.0.0.0/0 and ::/0, and `delete` warning when no such network was added.
-    fn geo_network(
-        &mut self,
-        entry: &Directive,
-        key: &[u8],
-        network: &[u8],
-        networks: &mut HashSet<(std::net::IpAddr, u8)>,
-    ) {
+    /// `default` as 0.0.0.0/0 and ::/0, `delete` warning when no such network was added, and
+    /// a network added again warning with its new and old values (each half of `default`).
+    fn geo_network(&mut self, entry: &Directive, key: &[u8], network: &[u8], geo: &mut GeoTree) {
         use std::net::{Ipv4Addr, Ipv6Addr};
+        let value = entry.args[0].value.as_slice();
         if key == b"default" {
-            networks.insert((Ipv4Addr::UNSPECIFIED.into(), 0));
-            networks.insert((Ipv6Addr::UNSPECIFIED.into(), 0));
+            for all in [Ipv4Addr::UNSPECIFIED.into(), Ipv6Addr::UNSPECIFIED.into()] {
+                self.geo_insert(entry, key, (all, 0), value, geo);
+            }
             return;
         }
         self.warnings.extend(low_bits_warning(entry, network));
         let Some(cidr) = cidr_network(network) else { return };
         if key != b"delete" {
-            networks.insert(cidr);
-        } else if !networks.remove(&cidr) {
+            self.geo_insert(entry, key, cidr, value, geo);
+        } else if geo.remove(&cidr).is_none() {
             self.warnings.push(quoted(entry, "no network ", network, " to delete"));
         }
+    }
+
+    /// Adds a network to a geo tree; one already there is replaced with nginx's warning, whose
+    /// old value is what the tree finds for the network's address (the longest match).
+    fn geo_insert(
+        &mut self,
+        entry: &Directive,
+        net: &[u8],
+        cidr: (std::net::IpAddr, u8),
+        value: &[u8],
+        geo: &mut GeoTree,
+    ) {
+        if geo.contains_key(&cidr) {
+            let old = geo
+                .iter()
+                .filter(|((network, bits), _)| contains(*network, *bits, cidr.0))
+                .max_by_key(|((_, bits), _)| *bits)
+                .map_or(&b""[..], |(_, old)| old.as_slice());
+            let mut message = b"duplicate network \"".to_vec();
+            message.extend_from_slice(net);
+            message.extend_from_slice(b"\", value: \"");
+            message.extend_from_slice(value);
+            message.extend_from_slice(b"\", old value: \"");
+            message.extend_from_slice(old);
+            message.push(b'"');
+            self.warnings.push(at(entry, ErrorKind::Message(message)));
+        }
+        geo.insert(cidr, value.to_vec());
     }
 
     /// Whether `name` is a builtin stream variable of the target version.
@@ -1210,14 +1239,15 @@ impl<'a> Checker<'a> {
         let mut keys: HashSet<Vec<u8>> = HashSet::new();
         let mut default = false;
         let mut ranges = false;
-        // geo's networks so far, as its radix tree holds them: `delete` needs one to remove.
-        let mut networks: HashSet<(std::net::IpAddr, u8)> = HashSet::new();
+        // geo's networks so far with their values, as its radix tree holds them.
+        let mut networks = GeoTree::new();
         // geo's address ranges so far; a `delete` names one exactly (overlapping ranges, which
         // nginx splits, are not modelled: see README).
         let mut range_set: HashSet<Vec<u8>> = HashSet::new();
         for entry in block.expanded(config) {
             let key = entry.name.value.as_slice();
             let single = entry.args.is_empty();
+            no_entry_block(entry)?;
 
             // Step: map's own entry checks (`ngx_stream_map`).
             if d.name.value == b"map" {
@@ -1304,6 +1334,45 @@ impl<'a> Checker<'a> {
                         place: close_place(d),
                     });
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// The entries of an http `map`, `geo`, `split_clients`, `charset_map` or `types` block:
+    /// none may open a block; `types` warns of an extension given again in the same context
+    /// (the lists of one level's `types` blocks add up, as nginx's location conf holds them).
+    fn http_entries(&mut self, d: &Directive, block: &Block) -> Result<(), ParseError> {
+        let config = self.config;
+        for entry in block.expanded_with_includes(config) {
+            no_entry_block(entry)?;
+            if d.name.value != b"types" {
+                continue;
+            }
+            if entry.name.value == b"include" {
+                if entry.args.len() != 1 {
+                    let text = b"invalid number of arguments in \"include\" directive".to_vec();
+                    return Err(at(entry, ErrorKind::Message(text)));
+                }
+                continue;
+            }
+            let types = self.types.last_mut().expect("a level per block");
+            for extension in &entry.args {
+                let extension = extension.value.to_ascii_lowercase();
+                let content_type = entry.name.value.clone();
+                let Some((_, old)) = types.iter_mut().find(|(e, _)| *e == extension) else {
+                    types.push((extension, content_type));
+                    continue;
+                };
+                let old = std::mem::replace(old, content_type);
+                let mut message = b"duplicate extension \"".to_vec();
+                message.extend_from_slice(&extension);
+                message.extend_from_slice(b"\", content type: \"");
+                message.extend_from_slice(&entry.name.value);
+                message.extend_from_slice(b"\", previous content type: \"");
+                message.extend_from_slice(&old);
+                message.push(b'"');
+                self.warnings.push(at(entry, ErrorKind::Message(message)));
             }
         }
         Ok(())
@@ -1696,6 +1765,36 @@ fn cidr_network(text: &[u8]) -> Option<(std::net::IpAddr, u8)> {
         }
     };
     Some((network, bits))
+}
+
+/// An entry of a block its module's handler reads (`map`, `geo`, `types`...) opening a
+/// block: nginx's parser refuses the `{` before the handler sees the entry.
+fn no_entry_block(entry: &Directive) -> Result<(), ParseError> {
+    let lua = entry.args.last().is_some_and(|a| a.quote == Quote::Lua);
+    if entry.block.is_some() || lua {
+        return Err(at(entry, ErrorKind::UnexpectedChar(b'{')));
+    }
+    Ok(())
+}
+
+/// A geo block's networks (address with its low bits cleared, prefix length) and their
+/// values, as its radix trees hold them.
+type GeoTree = std::collections::HashMap<(std::net::IpAddr, u8), Vec<u8>>;
+
+/// Whether the network `network/bits` contains `address` (of the same family).
+fn contains(network: std::net::IpAddr, bits: u8, address: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match (network, address) {
+        (IpAddr::V4(network), IpAddr::V4(address)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            u32::from(address) & mask == u32::from(network)
+        }
+        (IpAddr::V6(network), IpAddr::V6(address)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            u128::from(address) & mask == u128::from(network)
+        }
+        _ => false,
+    }
 }
 
 /// nginx's `[warn]` for a CIDR whose address has bits set past its prefix

@@ -798,22 +798,7 @@ impl<'a> Checker<'a> {
                     _ => tls.client_certificate = Some(()),
                 }
             }
-            (_, b"resolver") => {
-                for arg in &args {
-                    let known = [&b"valid="[..], b"ipv4=", b"ipv6=", b"status_zone="];
-                    if known.iter().any(|prefix| arg.starts_with(prefix)) {
-                        continue;
-                    }
-                    let text = String::from_utf8_lossy(arg);
-                    let host = match split_port(&text) {
-                        Some((host, _)) => host,
-                        None => text.trim_start_matches('[').trim_end_matches(']'),
-                    };
-                    if !resolves(host) {
-                        return Err(quoted(d, "host not found in resolver ", arg, ""));
-                    }
-                }
-            }
+            (_, b"resolver") => resolver(d, &args)?,
             (_, b"ssl_session_cache") => {
                 self.ssl_session_cache(d, &args, ZoneUse::StreamSslSessions)?
             }
@@ -1009,7 +994,13 @@ impl<'a> Checker<'a> {
     fn proxy_pass(&mut self, d: &Directive, target: &[u8]) -> Result<(), ParseError> {
         self.server().handler = true;
         let template = self.template(d, target)?;
-        if !template.is_literal() || target.starts_with(b"unix:") {
+        if !template.is_literal() {
+            return Ok(());
+        }
+        if let Some(fault) = unix_path_fault(target) {
+            return Err(quoted(d, &format!("{fault} in upstream "), target, ""));
+        }
+        if target.starts_with(b"unix:") {
             return Ok(());
         }
         let has_port = target.rsplit(|&b| b == b']').next().is_some_and(|t| t.contains(&b':'));
@@ -1669,16 +1660,97 @@ fn split_port(text: &str) -> Option<(&str, &str)> {
     Some((host, port))
 }
 
+/// What nginx's URL parser says of a `unix:PATH` address (`ngx_parse_unix_domain_url`), if
+/// anything: the path must be there and fit a socket address's 108 bytes with its NUL.
+/// `None` also for an address that is not `unix:`.
+fn unix_path_fault(url: &[u8]) -> Option<&'static str> {
+    let path = url.strip_prefix(b"unix:")?;
+    if path.is_empty() {
+        Some("no path in the unix domain socket")
+    } else if path.len() >= 108 {
+        Some("too long path in the unix domain socket")
+    } else {
+        None
+    }
+}
+
+/// `resolver ADDRESS... [valid=TIME] [ipv4=on|off] [ipv6=on|off]` as `ngx_resolver_create`
+/// reads it: each parameter and address in turn (host names resolved, as nginx does), then
+/// at least one name server.
+fn resolver(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
+    let mut servers = 0;
+    let (mut ipv4, mut ipv6) = (true, true);
+    for arg in args {
+        let invalid = || {
+            let mut message = b"invalid parameter: ".to_vec();
+            message.extend_from_slice(arg);
+            at(d, ErrorKind::Message(message))
+        };
+        let flag = |value: &[u8]| match value {
+            b"on" => Ok(true),
+            b"off" => Ok(false),
+            _ => Err(invalid()),
+        };
+
+        // Step: the parameters.
+        if let Some(time) = arg.strip_prefix(b"valid=") {
+            values::parse_time(time, TimeUnit::Seconds).ok_or_else(invalid)?;
+            continue;
+        }
+        if let Some(value) = arg.strip_prefix(b"ipv4=") {
+            ipv4 = flag(value)?;
+            continue;
+        }
+        if let Some(value) = arg.strip_prefix(b"ipv6=") {
+            ipv6 = flag(value)?;
+            continue;
+        }
+        if arg.starts_with(b"status_zone=") {
+            continue;
+        }
+
+        // Step: a name server's address.
+        if let Some(fault) = unix_path_fault(arg) {
+            return Err(quoted(d, &format!("{fault} in resolver "), arg, ""));
+        }
+        let text = String::from_utf8_lossy(arg);
+        let host = match split_port(&text) {
+            Some((host, _)) => host,
+            None => text.trim_start_matches('[').trim_end_matches(']'),
+        };
+        if !resolves(host) {
+            return Err(quoted(d, "host not found in resolver ", arg, ""));
+        }
+        servers += 1;
+    }
+    if !ipv4 && !ipv6 {
+        let text = b"\"ipv4\" and \"ipv6\" cannot both be \"off\"".to_vec();
+        return Err(at(d, ErrorKind::Message(text)));
+    }
+    if servers == 0 {
+        return Err(at(d, ErrorKind::Message(b"no name servers defined".to_vec())));
+    }
+    Ok(())
+}
+
 /// `server ADDRESS [PARAMETERS]` inside a stream `upstream`: nginx's parameter checks.
 fn upstream_server(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
-    // Step: the address needs a port and a host that resolves (nginx resolves at load).
+    // Step: a unix socket needs a path that fits.
+    if let Some(fault) = unix_path_fault(args[0]) {
+        return Err(quoted(d, &format!("{fault} in upstream "), args[0], ""));
+    }
+
+    // Step: an address needs a port (1-65535) and a host that resolves (nginx resolves at
+    // load).
     if !args[0].starts_with(b"unix:") {
         let text = String::from_utf8_lossy(args[0]);
         let (host, port) = match split_port(&text) {
             Some((host, port)) => (host, Some(port)),
             None => (text.trim_start_matches('[').trim_end_matches(']'), None),
         };
-        if port.is_some_and(|p| values::parse_int(p.as_bytes()).is_none_or(|p| p > 65535)) {
+        let valid_port =
+            |p: &str| values::parse_int(p.as_bytes()).is_some_and(|p| (1..=65535).contains(&p));
+        if port.is_some_and(|p| !valid_port(p)) {
             return Err(quoted(d, "invalid port in upstream ", args[0], ""));
         }
         if !resolves(host) {
@@ -1814,6 +1886,9 @@ fn low_bits_warning(d: &Directive, text: &[u8]) -> Option<ParseError> {
 /// The normalized text of a listen address (`port`, `addr:port`, `[v6]:port`, `unix:path`),
 /// or what nginx's URL parser says is wrong with it (`invalid host`, `invalid port`).
 fn listen_address(text: &[u8]) -> Result<String, &'static str> {
+    if let Some(fault) = unix_path_fault(text) {
+        return Err(fault);
+    }
     let text = std::str::from_utf8(text).map_err(|_| "invalid host")?;
     if text.starts_with("unix:") {
         return Ok(text.to_string());

@@ -19,6 +19,8 @@
 //!   bracket ..., the inlined Lua code may be too long`); strait accepts it.
 //! - `include` inside `split_clients`: its handler reads `include` as a key; strait reads
 //!   the file.
+//! - `include NAME` inside a `geo` block with `ranges`: nginx first tries `NAME.bin`, a
+//!   binary base it wrote earlier; strait reads `NAME` only.
 #![warn(missing_docs)]
 
 pub mod ast;

@@ -1,5 +1,6 @@
 //! Building the configuration tree from the lexer's directives: blocks, `include` (with
-//! globs, relative to the main file's directory), `*_by_lua_block` bodies, and the `-g`
+//! globs, relative to the main file's directory; inside `geo`, one file by its name, as
+//! geo's own include reads it), `*_by_lua_block` bodies, and the `-g`
 //! directives; and walking it with includes expanded ([`Block::expanded`]).
 //!
 //! The builder stops at the first fault, as nginx does, and keeps what it read before it
@@ -65,6 +66,8 @@ struct Builder {
     open: Vec<PathBuf>,
     /// The directory of the main file, with its trailing `/` (nginx's conf prefix).
     conf_prefix: Vec<u8>,
+    /// The file being parsed was included from a `geo` block: its own `include`s are geo's.
+    geo_file: bool,
 }
 
 /// Parses the main file (`content`, or read from `path`), with the `-g` directives.
@@ -76,6 +79,7 @@ pub(crate) fn build(path: &Path, content: Option<Vec<u8>>, options: &ParseOption
         by_path: HashMap::new(),
         open: Vec::new(),
         conf_prefix: bytes[..prefix_len].to_vec(),
+        geo_file: false,
     };
     let mut globals = Block::default();
 
@@ -282,6 +286,10 @@ impl Builder {
                 end_line: line,
                 close_line: 0,
             };
+            let in_geo = match stack.last() {
+                Some(frame) => frame.directive.name.value == b"geo",
+                None => self.geo_file,
+            };
             let parent = match stack.last_mut() {
                 Some(parent) => parent.directive.block.get_or_insert_with(Block::default),
                 None => &mut *top,
@@ -307,21 +315,24 @@ impl Builder {
                 continue;
             }
 
-            // Step: `include FILE;` reads the files right here, as nginx does.
+            // Step: `include FILE;` reads the files right here, as nginx does; inside `geo`,
+            // geo's own include reads one file by its name (no glob).
             let include = directive.name.value == b"include" && directive.args.len() == 1;
             parent.directives.push(directive);
             if include {
                 let directive = parent.directives.last_mut().expect("just pushed");
                 let pattern = directive.args[0].value.clone();
-                self.include(&pattern, file, line, &mut directive.includes)?;
+                self.include(&pattern, in_geo, file, line, &mut directive.includes)?;
             }
         }
     }
 
-    /// Reads the files of `include PATTERN;` (at `line` of `from`), recording their indexes.
+    /// Reads the files of `include PATTERN;` (at `line` of `from`), recording their indexes;
+    /// `geo`: geo's include, which takes the pattern as one file's name.
     fn include(
         &mut self,
         pattern: &[u8],
+        geo: bool,
         from: &Option<Arc<Path>>,
         line: usize,
         includes: &mut Vec<usize>,
@@ -334,7 +345,7 @@ impl Builder {
         };
 
         // Step: a plain name must exist; a glob may match nothing.
-        let paths = if is_glob(&full) {
+        let paths = if !geo && is_glob(&full) {
             glob_paths(&full)
         } else {
             vec![PathBuf::from(OsStr::from_bytes(&full))]
@@ -356,7 +367,10 @@ impl Builder {
                 .map_err(|failure| failure.fault(&path, place(from, line)))?;
             let index = self.add_file(path, content);
             includes.push(index);
-            self.parse_file_at(index)?;
+            let outer = std::mem::replace(&mut self.geo_file, geo);
+            let parsed = self.parse_file_at(index);
+            self.geo_file = outer;
+            parsed?;
         }
         Ok(())
     }

@@ -33,11 +33,17 @@ pub struct CheckOptions {
     pub version: Version,
     /// The config prefix: the directory of the main file (password files are read from it).
     pub conf_prefix: PathBuf,
+    /// The prefix (`-p`): relative `load_module` paths are taken from it.
+    pub prefix: PathBuf,
 }
 
 impl Default for CheckOptions {
     fn default() -> CheckOptions {
-        CheckOptions { version: registry::STRAIT_NGINX_VERSION, conf_prefix: PathBuf::from("/") }
+        CheckOptions {
+            version: registry::STRAIT_NGINX_VERSION,
+            conf_prefix: PathBuf::from("/"),
+            prefix: PathBuf::from("/"),
+        }
     }
 }
 
@@ -725,7 +731,23 @@ impl<'a> Checker<'a> {
                 if self.block_seen {
                     return Err(directive_text(d, "is specified too late"));
                 }
+
+                // Step: nginx dlopen()s the file, named from the prefix. strait has the stream
+                // and mail modules built in and loads nothing, but a file that cannot be
+                // opened and read fails as it does with nginx.
                 let path = &d.args[0].value;
+                let full = prefixed(&self.options.prefix, path);
+                if let Some(reason) = dlopen_fault(&full) {
+                    let full = full.as_os_str().as_bytes();
+                    let mut message = b"dlopen() \"".to_vec();
+                    message.extend_from_slice(full);
+                    message.extend_from_slice(b"\" failed (");
+                    message.extend_from_slice(full);
+                    message.extend_from_slice(format!(": {reason})").as_bytes());
+                    return Err(at(d, ErrorKind::Message(message)));
+                }
+
+                // Step: the module, by its file's name.
                 let file = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
                 let module = file.strip_suffix(b".so").unwrap_or(file).to_vec();
                 if module != b"ngx_stream_module" && module != b"ngx_mail_module" {
@@ -1514,12 +1536,7 @@ impl<'a> Checker<'a> {
 
     /// A path relative to the config prefix.
     fn conf_path(&self, path: &[u8]) -> PathBuf {
-        let path = Path::new(std::ffi::OsStr::from_bytes(path));
-        if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            self.options.conf_prefix.join(path)
-        }
+        prefixed(&self.options.conf_prefix, path)
     }
 }
 
@@ -1584,6 +1601,35 @@ fn is_tls_setting(name: &[u8]) -> bool {
             | b"ssl_verify_client"
             | b"ssl_client_certificate"
     )
+}
+
+/// `path` as nginx's `ngx_conf_full_name` makes it: as given when absolute, else under
+/// `prefix`.
+fn prefixed(prefix: &Path, path: &[u8]) -> PathBuf {
+    let path = Path::new(std::ffi::OsStr::from_bytes(path));
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        prefix.join(path)
+    }
+}
+
+/// What `dlopen()` of `path` would say (glibc's words) when the file cannot be opened or
+/// read; `None` when it can. The content is not looked at: strait loads no module.
+fn dlopen_fault(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let text = |err: std::io::Error| crate::error::strerror(err.raw_os_error().unwrap_or(2));
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) => return Some(format!("cannot open shared object file: {}", text(err))),
+    };
+    // An empty file reads to its end: not a read failure.
+    match file.read_exact(&mut [0u8; 1]) {
+        Err(err) if err.kind() != std::io::ErrorKind::UnexpectedEof => {
+            Some(format!("cannot read file data: {}", text(err)))
+        }
+        _ => None,
+    }
 }
 
 /// nginx's smallest shared memory zone: eight pages of 4096 bytes.
@@ -1952,7 +1998,7 @@ mod tests {
     fn first_fault(text: &str, globals: &str, version: Version) -> String {
         let options = ParseOptions { globals: globals.as_bytes().to_vec() };
         let outcome = parse_bytes_partial(text.as_bytes(), "/t/x.conf", &options);
-        let options = CheckOptions { version, conf_prefix: "/t".into() };
+        let options = CheckOptions { version, conf_prefix: "/t".into(), prefix: "/t".into() };
         match check_outcome(&outcome, &options) {
             Ok(_) => "ok".to_string(),
             Err(error) => error.to_string(),

@@ -184,7 +184,7 @@ impl ErrorKind {
 
 /// The C library's text for an errno value (`No such file or directory`), without the
 /// ` (os error N)` suffix Rust adds.
-fn strerror(errno: i32) -> String {
+pub(crate) fn strerror(errno: i32) -> String {
     let text = io::Error::from_raw_os_error(errno).to_string();
     match text.rfind(" (os error ") {
         Some(at) => text[..at].to_string(),

@@ -40,6 +40,7 @@ pub(crate) fn run(args: &NginxArgs) -> ExitCode {
     let outcome = strait_parser::parse_file_partial(&conf, &options);
     let check_options = CheckOptions {
         conf_prefix: conf.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into()),
+        prefix: args.prefix(),
         ..CheckOptions::default()
     };
     let review = review(&outcome, &check_options);

@@ -444,3 +444,23 @@ fn load_module_of_a_missing_file() {
         ]
     );
 }
+
+/// An `ssl_dhparam` file that cannot be opened is `BIO_new_file("F") failed` with OpenSSL's
+/// errors (a file that is no DH PEM is `PEM_read_bio_DHparams`), without a place, as the
+/// ssl module's merge at the end of `stream {}` reports it.
+#[test]
+fn ssl_dhparam_file_faults() {
+    let dir = corpus_prefix::prefix();
+    let p = corpus_prefix::prefix_arg(dir.path());
+    let server = "server { listen 127.0.0.1:19999 ssl; ssl_certificate $ssl_server_name; \
+                  ssl_certificate_key $ssl_server_name; proxy_pass 127.0.0.1:1;";
+    let cases = [("/nonexistent/dh", "BIO_new_file"), ("/etc/hostname", "PEM_read_bio_DHparams")];
+    for (file, call) in cases {
+        let body = format!("events {{}}\nstream {{ {server} ssl_dhparam {file}; }} }}\n");
+        let conf = conf_file(dir.path(), "dh", &body);
+        let (code, _, lines) = same(&["-t", "-p", &p, "-c", &conf]);
+        assert_eq!(code, 1);
+        assert!(lines[0].starts_with(&format!("nginx: [emerg] {call}(\"{file}\") failed (SSL: ")));
+        assert_eq!(lines[1], format!("nginx: configuration file {conf} test failed"));
+    }
+}

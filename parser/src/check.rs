@@ -393,6 +393,8 @@ struct Checker<'a> {
     block_seen: bool,
     /// Whether `events {}` was read.
     events: bool,
+    /// The names of the thread pools defined so far.
+    thread_pools: HashSet<Vec<u8>>,
     /// The stream block being read.
     stream: StreamState,
     /// How many http servers were opened (the last is the one being read).
@@ -460,6 +462,7 @@ impl<'a> Checker<'a> {
             modules: HashSet::new(),
             block_seen: false,
             events: false,
+            thread_pools: HashSet::new(),
             stream: StreamState::default(),
             http_servers: 0,
             http_listens: HashSet::new(),
@@ -602,6 +605,9 @@ impl<'a> Checker<'a> {
         }
         self.value(d, spec)?;
         core_handler(d, context)?;
+        if context == Context::Events && name == b"debug_connection" {
+            self.debug_connection(d)?;
+        }
         if context.is_stream() || (context == Context::Main && name == b"stream") {
             self.stream_handler(d, context)?;
         } else if context == Context::Main {
@@ -757,12 +763,59 @@ impl<'a> Checker<'a> {
                     return Err(quoted(d, "module ", &module, " is already loaded"));
                 }
             }
+            b"thread_pool" => self.thread_pool(d)?,
             b"events" => {
                 self.events = true;
                 self.block_seen = true;
             }
             b"http" | b"mail" => self.block_seen = true,
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// `thread_pool NAME threads=N [max_queue=N]` as `ngx_thread_pool` reads it: a name
+    /// defined once, a positive thread count, a number for the queue; other parameters are
+    /// ignored, as nginx ignores them.
+    fn thread_pool(&mut self, d: &Directive) -> Result<(), ParseError> {
+        let name = &d.args[0].value;
+        if self.thread_pools.contains(name) {
+            return Err(quoted(d, "duplicate thread pool ", name, ""));
+        }
+        let mut threads = None;
+        for param in &d.args[1..] {
+            let param = param.value.as_slice();
+            if let Some(count) = param.strip_prefix(b"threads=") {
+                threads = values::parse_int(count).filter(|&n| n > 0);
+                if threads.is_none() {
+                    return Err(quoted(d, "invalid threads value ", param, ""));
+                }
+            } else if let Some(queue) = param.strip_prefix(b"max_queue=") {
+                if values::parse_int(queue).is_none() {
+                    return Err(quoted(d, "invalid max_queue value ", param, ""));
+                }
+            }
+        }
+        if threads.is_none() {
+            return Err(quoted(d, "", &d.name.value, " must have \"threads\" parameter"));
+        }
+        self.thread_pools.insert(name.clone());
+        Ok(())
+    }
+
+    /// `debug_connection ADDRESS` as the events module reads it: `unix:`, a CIDR (with the
+    /// low-bits warning), else a host name that must resolve.
+    fn debug_connection(&mut self, d: &Directive) -> Result<(), ParseError> {
+        let address = d.args[0].value.as_slice();
+        if address == b"unix:" {
+            return Ok(());
+        }
+        if cidr_network(address).is_some() {
+            self.warnings.extend(low_bits_warning(d, address));
+            return Ok(());
+        }
+        if !resolves(&String::from_utf8_lossy(address)) {
+            return Err(quoted(d, "host not found in debug_connection ", address, ""));
         }
         Ok(())
     }

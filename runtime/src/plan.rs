@@ -69,6 +69,8 @@ pub struct MainConf {
     pub env: Vec<(String, Option<String>)>,
     /// `worker_rlimit_nofile`.
     pub rlimit_nofile: Option<u64>,
+    /// `worker_rlimit_core`: the size of a core file, in bytes.
+    pub rlimit_core: Option<u64>,
     /// `worker_shutdown_timeout`: how long QUIT waits for sessions before closing them.
     pub shutdown_timeout: Option<Duration>,
     /// `working_directory`.
@@ -379,6 +381,7 @@ impl<'a> Compiler<'a> {
         let mut error_targets = Vec::new();
         let mut env = Vec::new();
         let mut rlimit_nofile = None;
+        let mut rlimit_core = None;
         let mut shutdown_timeout = None;
         let mut working_directory = None;
         let mut stream = None;
@@ -440,6 +443,12 @@ impl<'a> Compiler<'a> {
                     let n = parse_number(v).ok_or_else(|| d.invalid_value(&d.args[0]))?;
                     set_once(&mut rlimit_nofile, d, n as u64)?;
                 }
+                b"worker_rlimit_core" => {
+                    let v = &d.one_arg()?.value;
+                    let size = strait_parser::values::parse_offset(v)
+                        .ok_or_else(|| d.invalid_value(&d.args[0]))?;
+                    set_once(&mut rlimit_core, d, size)?;
+                }
                 b"worker_shutdown_timeout" => {
                     let v = &d.one_arg()?.value;
                     let t = parse_time(v, true).ok_or_else(|| d.invalid_value(&d.args[0]))?;
@@ -482,6 +491,7 @@ impl<'a> Compiler<'a> {
             error_log: main_log.clone(),
             env,
             rlimit_nofile,
+            rlimit_core,
             shutdown_timeout,
             working_directory,
         };

@@ -346,13 +346,18 @@ pub fn serve(plan: Plan, loader: Loader) -> Result<(), ServeError> {
         }
     }
 
-    // worker_rlimit_nofile, as nginx's workers set it.
-    if let Some(limit) = plan.main.rlimit_nofile {
-        if let Err(e) = crate::sys::set_nofile_limit(limit) {
+    // worker_rlimit_nofile and worker_rlimit_core, as nginx's workers set them.
+    let limits = [
+        (crate::sys::Limit::OpenFiles, "RLIMIT_NOFILE", plan.main.rlimit_nofile),
+        (crate::sys::Limit::CoreSize, "RLIMIT_CORE", plan.main.rlimit_core),
+    ];
+    for (which, name, limit) in limits {
+        let Some(limit) = limit else { continue };
+        if let Err(e) = crate::sys::set_limit(which, limit) {
             plan.main.error_log.write(
                 Level::Alert,
                 None,
-                &format!("setrlimit(RLIMIT_NOFILE, {limit}) failed{}", errno_suffix(&e)),
+                &format!("setrlimit({name}, {limit}) failed{}", errno_suffix(&e)),
             );
         }
     }

@@ -600,7 +600,7 @@ impl<'a> Checker<'a> {
         }
 
         // Step: the handler: a repeat, then the value.
-        if spec.once && !once.insert(name) {
+        if spec.once && !once.insert(slot_of(name)) {
             return Err(directive_text(d, "is duplicate"));
         }
         self.value(d, spec)?;
@@ -892,15 +892,16 @@ impl<'a> Checker<'a> {
                 }
             }
             (_, b"proxy_downstream_buffer" | b"proxy_upstream_buffer") => {
+                // nginx's deprecation note is a post handler: it runs once the value is read.
+                if values::parse_size(args[0]).is_none() {
+                    return Err(directive_text(d, "invalid value"));
+                }
                 let mut message = b"the \"".to_vec();
                 message.extend_from_slice(&d.name.value);
                 message.extend_from_slice(
                     b"\" directive is deprecated, use the \"proxy_buffer_size\" directive instead",
                 );
                 self.warnings.push(at(d, ErrorKind::Message(message)));
-                if values::parse_size(args[0]).is_none() {
-                    return Err(directive_text(d, "invalid value"));
-                }
             }
             (_, b"ssl_password_file" | b"proxy_ssl_password_file") => {
                 let path = self.conf_path(args[0]);
@@ -1936,6 +1937,15 @@ fn cidr_network(text: &[u8]) -> Option<(std::net::IpAddr, u8)> {
         }
     };
     Some((network, bits))
+}
+
+/// The setting a directive's slot writes, for `is duplicate`: the deprecated aliases of
+/// `proxy_buffer_size` share its slot in nginx.
+fn slot_of(name: &[u8]) -> &[u8] {
+    match name {
+        b"proxy_downstream_buffer" | b"proxy_upstream_buffer" => b"proxy_buffer_size",
+        _ => name,
+    }
 }
 
 /// An entry of a block its module's handler reads (`map`, `geo`, `types`...) opening a

@@ -464,3 +464,34 @@ fn ssl_dhparam_file_faults() {
         assert_eq!(lines[1], format!("nginx: configuration file {conf} test failed"));
     }
 }
+
+/// The last steps of a test, after `syntax is ok`: the log files of http (which strait does
+/// not serve) are opened too, and the listening sockets are bound; an address that cannot be
+/// had fails, one in use does not (nginx -t ignores EADDRINUSE).
+#[test]
+fn http_log_files_and_listening_sockets_after_syntax_ok() {
+    let dir = corpus_prefix::prefix();
+    let p = corpus_prefix::prefix_arg(dir.path());
+    let cases = [
+        ("http { server { access_log /nonexistent/a.log; } }", "open() \"/nonexistent/a.log\""),
+        ("stream { server { listen 192.0.2.1:19999; return x; } }", "bind() to 192.0.2.1:19999"),
+        (
+            "stream { server { listen unix:/nonexistent/s; return x; } }",
+            "bind() to unix:/nonexistent/s",
+        ),
+    ];
+    for (block, what) in cases {
+        let conf = conf_file(dir.path(), "cycle", &format!("events {{}}\n{block}\n"));
+        let (code, _, lines) = same(&["-t", "-p", &p, "-c", &conf]);
+        assert_eq!(code, 1, "{block}");
+        assert_eq!(lines[0], format!("nginx: the configuration file {conf} syntax is ok"));
+        assert!(lines[1].starts_with(&format!("nginx: [emerg] {what} failed (")), "{lines:?}");
+    }
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let body =
+        format!("events {{}}\nstream {{ server {{ listen 127.0.0.1:{port}; return x; }} }}\n");
+    let conf = conf_file(dir.path(), "inuse", &body);
+    assert_eq!(same(&["-t", "-q", "-p", &p, "-c", &conf]), (0, Vec::new(), Vec::new()));
+}

@@ -68,6 +68,8 @@ pub enum CycleStep {
     OpenFiles,
     /// The shared memory zones are created: a zone named but never sized fails.
     SharedMemory,
+    /// The listening sockets are bound (an address in use is no fault in a test).
+    Listening,
 }
 
 /// A fault of one [`CycleStep`].

@@ -432,8 +432,9 @@ impl<'a> Compiler<'a> {
                     }
                     stream = Some(*d);
                 }
-                // strait serves stream only; http and mail are read and skipped.
-                b"http" | b"mail" => {}
+                // strait serves stream only; http and mail are read and skipped, but their
+                // log files are opened, as nginx opens them.
+                b"http" | b"mail" => self.open_unserved_logs(d),
                 // The stream module is built in; other modules' directives are checked when used.
                 b"load_module" => {}
                 // `user`: strait is one process and keeps its identity (README, differences).
@@ -538,6 +539,41 @@ impl<'a> Compiler<'a> {
     /// was read, as nginx opens its files then (`LogFiles::first_failure`).
     fn open_log(&self, path: &Path) -> Arc<crate::log::LogFile> {
         self.log_files.get(path)
+    }
+
+    /// Opens the files the `error_log` and `access_log` directives of an http or mail block
+    /// name (at any depth), as nginx opens them once the configuration is read, so that a
+    /// file that cannot be opened fails as it does with nginx. Nothing is written to them.
+    /// Not opened, as in nginx: `stderr`, `syslog:` and `memory:` logs, `access_log off` and
+    /// paths with variables (opened per request); nor the default access log of a level
+    /// without `access_log`.
+    fn open_unserved_logs(&self, block_directive: &Directive) {
+        let config = self.config;
+        let Some(block) = &block_directive.block else { return };
+        for d in expanded(block, config) {
+            let path = d.args.first().map(|arg| arg.value.as_slice());
+            let special = |path: &[u8]| {
+                path == b"stderr"
+                    || path == b"off"
+                    || path.starts_with(b"syslog:")
+                    || path.starts_with(b"memory:")
+                    || path.contains(&b'$')
+            };
+            match (d.name.value.as_slice(), path) {
+                (b"error_log" | b"access_log", Some(path)) if !special(path) => {
+                    self.open_log(&self.paths.prefixed(path));
+                }
+                _ => {}
+            }
+            // Blocks of entries (`map`, `types`...) hold no directives.
+            let entries = matches!(
+                d.name.value.as_slice(),
+                b"map" | b"geo" | b"split_clients" | b"types" | b"charset_map"
+            );
+            if d.block.is_some() && !entries {
+                self.open_unserved_logs(d);
+            }
+        }
     }
 
     fn error_log_target(&self, d: &Directive) -> Result<Target, ConfigError> {

@@ -109,6 +109,18 @@ fn bind_all(
     Ok(out)
 }
 
+/// `nginx -t`'s last step: binds every listening socket of `plan` and closes it again; the
+/// first that cannot be bound (other than an address in use) is `bind() to ADDR failed`.
+pub fn test_bind(plan: &Plan) -> Result<(), ConfigError> {
+    for listener in &plan.listeners {
+        if let Err(e) = listen::test_bind(&listener.spec) {
+            let message = format!("bind() to {} failed{}", listener.spec.addr, errno_suffix(&e));
+            return Err(ConfigError::cycle(strait_parser::check::CycleStep::Listening, message));
+        }
+    }
+    Ok(())
+}
+
 /// Opens one listening socket.
 fn bind_one(spec: &listen::ListenSpec) -> Result<Socket, ServeError> {
     let bind_error =

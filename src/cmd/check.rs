@@ -66,13 +66,23 @@ pub(crate) fn run(args: &NginxArgs) -> ExitCode {
     } else {
         strait_runtime::Plan::compile_for_test(&outcome.config, &paths)
     };
-    if let Err(error) = compiled {
-        let Some(step) = error.step else {
-            log_line(&log, "emerg", &nowhere(&error));
-            return failed();
-        };
-        cycle_faults.push(CycleFault { step, error: nowhere(&error) });
-        cycle_faults.sort_by_key(|fault| fault.step);
+    match compiled {
+        // Step: the last step, binding the listening sockets, when none before it failed.
+        Ok(plan) if cycle_faults.is_empty() => {
+            if let Err(error) = strait_runtime::server::test_bind(&plan) {
+                let step = error.step.unwrap_or(CycleStep::Listening);
+                cycle_faults.push(CycleFault { step, error: nowhere(&error) });
+            }
+        }
+        Ok(_) => {}
+        Err(error) => {
+            let Some(step) = error.step else {
+                log_line(&log, "emerg", &nowhere(&error));
+                return failed();
+            };
+            cycle_faults.push(CycleFault { step, error: nowhere(&error) });
+            cycle_faults.sort_by_key(|fault| fault.step);
+        }
     }
 
     // Step: the verdict, the first fault of the steps after reading following `syntax is ok`.

@@ -7,7 +7,10 @@
 //! block-end checks run when a block closes, and the stream block's merge and variable checks
 //! run when `stream {}` closes. [`check_outcome`] walks the tree in that order, so the first
 //! fault it finds is the one `nginx -t` prints; a lexer fault (from [`crate::ParseOutcome`])
-//! is reported only when no check fault comes before it.
+//! is reported only when no check fault comes before it. Some faults nginx finds only once
+//! the whole file is read, after printing `syntax is ok` ([`CycleStep`]: no `events`, a
+//! shared memory zone never sized); [`review`] keeps them apart, with the warnings printed
+//! before any fault.
 //!
 //! Host names are resolved as nginx resolves them at load (getaddrinfo), so `host not found`
 //! faults match. Faults whose text comes from OpenSSL or PCRE, hash sizing and user lookups

@@ -260,3 +260,17 @@ fn worker_connections_caps_sessions() {
     let err = again.read(&mut buf).unwrap_err();
     assert!(matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
 }
+
+/// `worker_rlimit_core` sets the core file size limit, soft and hard, as nginx's workers do
+/// (strait's one process is its own worker; nginx's master keeps its limit, so only strait is
+/// looked at).
+#[test]
+fn worker_rlimit_core_sets_the_core_size_limit() {
+    let vars = vars("x", "");
+    let conf = format!("worker_rlimit_core 10m;\n{}", config("process.conf", &vars));
+    let server = Instance::start(Flavor::Strait, &conf);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).unwrap();
+    let line = limits.lines().find(|line| line.starts_with("Max core file size")).unwrap();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words[4..6], ["10485760", "10485760"], "{line}");
+}

@@ -1,6 +1,7 @@
 //! The table of what strait does not implement yet (`strait_runtime::unsupported`) against
-//! the binary and the README: every stream directive of the parser registry, every `listen`
-//! and upstream `server` parameter and every stream variable is tried with `strait -t`. It
+//! the binary and the README: every stream, main and `events` directive of the parser
+//! registry, every `listen` and upstream `server` parameter and every stream variable is
+//! tried with `strait -t`. It
 //! is accepted when the table does not list it, and refused as the table says when it does
 //! ("not supported by strait yet", or unknown for what is newer than the nginx version strait
 //! claims); the README's "Not implemented yet" section lists exactly the table.
@@ -126,11 +127,56 @@ const SAMPLES: &[(&str, &str)] = &[
     ("zone", "sample 64k"),
 ];
 
+/// Sample arguments for every main and `events` directive of the registry that is not in
+/// every sample configuration already: a use that nginx accepts on its own.
+const MAIN_SAMPLES: &[(&str, &str)] = &[
+    ("accept_mutex", "on"),
+    ("accept_mutex_delay", "100ms"),
+    ("debug_connection", "127.0.0.1"),
+    ("debug_points", "stop"),
+    ("env", "TZ"),
+    ("epoll_events", "512"),
+    ("http", "{ }"),
+    ("lock_file", "logs/nginx.lock"),
+    ("master_process", "off"),
+    ("multi_accept", "on"),
+    ("pcre_jit", "on"),
+    ("ssl_engine", "dynamic"),
+    ("thread_pool", "sample threads=2"),
+    ("timer_resolution", "100ms"),
+    ("use", "epoll"),
+    ("worker_aio_requests", "32"),
+    ("worker_connections", "512"),
+    ("worker_cpu_affinity", "auto"),
+    ("worker_priority", "0"),
+    ("worker_processes", "1"),
+    ("worker_rlimit_core", "10m"),
+    ("worker_rlimit_nofile", "1024"),
+    ("worker_shutdown_timeout", "5s"),
+    ("working_directory", "/tmp"),
+];
+
+/// Main and `events` directives without a sample, and why.
+const MAIN_UNSAMPLED: &[(&str, &str)] = &[
+    ("daemon", "in every sample configuration"),
+    ("error_log", "in every sample configuration"),
+    ("pid", "in every sample configuration"),
+    ("events", "in every sample configuration"),
+    ("stream", "in every sample configuration"),
+    ("user", "in every sample configuration nginx checks"),
+    ("load_module", "in every sample configuration nginx checks (tests/cli_nginx.rs for strait)"),
+    ("include", "a sample of the stream rows"),
+    ("ssl_object_cache_inheritable", "a sample of the stream rows"),
+    ("mail", "needs its module loaded for nginx; checked by the corpus (valid/mail.conf)"),
+];
+
 /// Where one sample goes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Place {
     /// The main context, before `stream {}`.
     Main,
+    /// `events {}`.
+    Events,
     /// `stream {}`.
     Stream,
     /// A stream `server {}`.
@@ -174,8 +220,10 @@ impl Scratch {
             ""
         };
         let port = self.port;
+        let events = if place == Place::Events { directive } else { "" };
         let (main, stream, server, upstream) = match place {
             Place::Main => (directive, "", "", ""),
+            Place::Events => ("", "", "", ""),
             Place::Stream => ("", directive, "", ""),
             Place::Server => ("", "", directive, ""),
             Place::Upstream => ("", "", "", directive),
@@ -193,7 +241,7 @@ impl Scratch {
             format!("upstream up {{ {upstream} server 127.0.0.1:{port}; }}")
         };
         format!(
-            "{head}daemon off;\nerror_log stderr;\npid {pid};\nevents {{}}\n{main}\n\
+            "{head}daemon off;\nerror_log stderr;\npid {pid};\nevents {{ {events} }}\n{main}\n\
              stream {{\n    limit_conn_zone $remote_addr zone=every:1m;\n    {stream}\n    \
              {upstream}\n    server {{ listen 127.0.0.1:{port}; {server} {content} }}\n}}\n",
             pid = self.dir.path().join("pid").display(),
@@ -306,6 +354,71 @@ fn every_stream_directive_is_refused_iff_the_table_lists_it() {
                 version == since
                     && since > STRAIT_NGINX_VERSION
                     && e.contains(&format!("unknown directive \"{name}\""))
+            }
+            _ => false,
+        };
+        if !expected {
+            faults.push(format!("{name} ({place:?}, listed: {gap:?}): {verdict:?}"));
+        }
+    }
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+}
+
+/// The main and `events` rows of the registry: (name, place), one per name.
+fn main_rows() -> Vec<(&'static str, Place)> {
+    let mut rows: Vec<(&'static str, Place)> = Vec::new();
+    for spec in registry::all() {
+        let has = |c: Contexts| spec.contexts.0 & c.0 != 0;
+        let place = if has(consts::EVENTS) {
+            Place::Events
+        } else if has(consts::MAIN) {
+            Place::Main
+        } else {
+            continue;
+        };
+        if !rows.iter().any(|(name, _)| *name == spec.name) {
+            rows.push((spec.name, place));
+        }
+    }
+    rows
+}
+
+#[test]
+fn every_main_and_events_directive_is_refused_iff_the_table_lists_it() {
+    let scratch = Scratch::new();
+    let nginx = Path::new(NGINX).exists();
+    let mut faults = Vec::new();
+    let rows = main_rows();
+    for (name, _) in MAIN_SAMPLES.iter().chain(MAIN_UNSAMPLED) {
+        if !rows.iter().any(|(row, _)| row == name) {
+            faults.push(format!("\"{name}\" is listed here but no main or events row"));
+        }
+    }
+    for (name, place) in rows {
+        if MAIN_UNSAMPLED.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let Some((_, args)) = MAIN_SAMPLES.iter().find(|(n, _)| *n == name) else {
+            faults.push(format!("no sample arguments for \"{name}\" in MAIN_SAMPLES"));
+            continue;
+        };
+        let end = if args.ends_with('}') { "" } else { ";" };
+        let directive = format!("{name} {args}{end}");
+
+        // The sample must be valid for nginx.
+        if nginx {
+            let (ok, stderr) = scratch.check(NGINX, &scratch.config(place, &directive, true));
+            if !ok {
+                faults.push(format!("nginx refuses the sample of \"{name}\": {stderr}"));
+            }
+        }
+
+        let gap = unsupported::main_directive(name);
+        let verdict = verdict(&scratch, &scratch.config(place, &directive, false));
+        let expected = match (&verdict, gap.map(|g| g.refusal)) {
+            (Ok(()), None) => true,
+            (Err(e), Some(Refusal::NotSupportedYet)) => {
+                e.contains(&format!("\"{name}\" directive is {REFUSAL}"))
             }
             _ => false,
         };
@@ -576,12 +689,13 @@ fn the_readme_lists_exactly_the_table() {
     }
 
     let mut expected = Vec::new();
-    let tables: [(&str, &[Gap], &str); 5] = [
+    let tables: [(&str, &[Gap], &str); 6] = [
         ("### Directives", unsupported::DIRECTIVES, ""),
         ("### Directives inside `upstream {}`", unsupported::UPSTREAM_DIRECTIVES, ""),
         ("### `server` parameters in `upstream {}`", unsupported::SERVER_PARAMETERS, ""),
         ("### `listen` parameters", unsupported::LISTEN_PARAMETERS, ""),
         ("### Variables", unsupported::VARIABLES, "$"),
+        ("### Directives of the main and `events` contexts", unsupported::MAIN_DIRECTIVES, ""),
     ];
     for (heading, table, sigil) in tables {
         expected.push(heading.to_string());

@@ -7,7 +7,10 @@
 //! block-end checks run when a block closes, and the stream block's merge and variable checks
 //! run when `stream {}` closes. [`check_outcome`] walks the tree in that order, so the first
 //! fault it finds is the one `nginx -t` prints; a lexer fault (from [`crate::ParseOutcome`])
-//! is reported only when no check fault comes before it.
+//! is reported only when no check fault comes before it. Some faults nginx finds only once
+//! the whole file is read, after printing `syntax is ok` ([`CycleStep`]: no `events`, a
+//! shared memory zone never sized); [`review`] keeps them apart, with the warnings printed
+//! before any fault.
 //!
 //! Host names are resolved as nginx resolves them at load (getaddrinfo), so `host not found`
 //! faults match. Faults whose text comes from OpenSSL or PCRE, hash sizing and user lookups
@@ -33,11 +36,17 @@ pub struct CheckOptions {
     pub version: Version,
     /// The config prefix: the directory of the main file (password files are read from it).
     pub conf_prefix: PathBuf,
+    /// The prefix (`-p`): relative `load_module` paths are taken from it.
+    pub prefix: PathBuf,
 }
 
 impl Default for CheckOptions {
     fn default() -> CheckOptions {
-        CheckOptions { version: registry::STRAIT_NGINX_VERSION, conf_prefix: PathBuf::from("/") }
+        CheckOptions {
+            version: registry::STRAIT_NGINX_VERSION,
+            conf_prefix: PathBuf::from("/"),
+            prefix: PathBuf::from("/"),
+        }
     }
 }
 
@@ -48,11 +57,63 @@ pub struct Checked {
     pub warnings: Vec<ParseError>,
 }
 
+/// The steps nginx takes once the whole configuration is read, when it builds the new
+/// cycle (`ngx_init_cycle`), in its order. `nginx -t` prints `syntax is ok` before them, so a
+/// fault found in one of them comes after that line, without a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CycleStep {
+    /// The core modules' `init_conf`: the events module wants its block, then enough
+    /// `worker_connections` for the listening sockets.
+    InitConf,
+    /// `nginx -t` creates the pid file (or opens it, when it exists).
+    PidFile,
+    /// The log files are opened.
+    OpenFiles,
+    /// The shared memory zones are created: a zone named but never sized fails.
+    SharedMemory,
+    /// The listening sockets are bound (an address in use is no fault in a test).
+    Listening,
+}
+
+/// A fault of one [`CycleStep`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleFault {
+    /// The step that finds it.
+    pub step: CycleStep,
+    /// nginx's message (without a place).
+    pub error: ParseError,
+}
+
+/// Everything `nginx -t` says about a configuration, in its order: the warnings, then
+/// either the fault that stopped the reading or `syntax is ok` and the first cycle fault.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Review {
+    /// `[warn]` lines, in the order nginx prints them (all before any fault).
+    pub warnings: Vec<ParseError>,
+    /// The fault found while reading: nginx prints it instead of `syntax is ok`.
+    pub fault: Option<ParseError>,
+    /// Faults of the steps after reading, in step order (nginx prints the first).
+    pub cycle_faults: Vec<CycleFault>,
+}
+
+impl Review {
+    /// The fault nginx prints, whichever phase found it.
+    pub fn first_fault(&self) -> Option<&ParseError> {
+        self.fault.as_ref().or_else(|| self.cycle_faults.first().map(|fault| &fault.error))
+    }
+
+    /// The warnings of a configuration without faults, or the fault nginx prints.
+    pub fn into_result(self) -> Result<Checked, ParseError> {
+        match self.first_fault() {
+            Some(error) => Err(error.clone()),
+            None => Ok(Checked { warnings: self.warnings }),
+        }
+    }
+}
+
 /// Checks a parsed configuration; the first fault, as `nginx -t` reports it.
 pub fn check(config: &Config, options: &CheckOptions) -> Result<Checked, ParseError> {
-    let mut checker = Checker::new(config, options, false);
-    checker.run()?;
-    Ok(Checked { warnings: checker.warnings })
+    review_tree(config, None, options).into_result()
 }
 
 /// Checks what a parse read, then reports the parse's own fault if the checks found none
@@ -61,13 +122,27 @@ pub fn check_outcome(
     outcome: &ParseOutcome,
     options: &CheckOptions,
 ) -> Result<Checked, ParseError> {
-    let partial = outcome.error.is_some();
-    let mut checker = Checker::new(&outcome.config, options, partial);
-    checker.run()?;
-    match &outcome.error {
-        Some(error) => Err(error.clone()),
-        None => Ok(Checked { warnings: checker.warnings }),
-    }
+    review(outcome, options).into_result()
+}
+
+/// Checks what a parse read as `nginx -t` does, keeping what it prints: the warnings, the
+/// fault that stops the reading (a check's, or else the parse's own) and the faults of the
+/// steps after reading.
+pub fn review(outcome: &ParseOutcome, options: &CheckOptions) -> Review {
+    review_tree(&outcome.config, outcome.error.as_ref(), options)
+}
+
+/// [`review`] of a tree and the parse fault that cut it short, if any.
+fn review_tree(
+    config: &Config,
+    parse_fault: Option<&ParseError>,
+    options: &CheckOptions,
+) -> Review {
+    let mut checker = Checker::new(config, options, parse_fault.is_some());
+    let fault = checker.run().err().or_else(|| parse_fault.cloned());
+    let mut cycle_faults = if fault.is_none() { checker.cycle_faults } else { Vec::new() };
+    cycle_faults.sort_by_key(|fault| fault.step);
+    Review { warnings: checker.warnings, fault, cycle_faults }
 }
 
 /// Builtin stream variables (nginx-stream.md §6), with the version of the newer ones.
@@ -176,8 +251,8 @@ struct StreamServer {
     handler: bool,
     /// The TLS settings written in the server.
     tls: Tls,
-    /// Zones of the server's `limit_conn` directives.
-    limit_conns: Vec<Vec<u8>>,
+    /// Zones (indexes into the shared zones) of the server's `limit_conn` directives.
+    limit_conns: Vec<usize>,
 }
 
 /// The TLS settings of one level (stream or server) that the merge checks read; `None`
@@ -244,6 +319,35 @@ struct UpstreamBlock {
     primaries: usize,
 }
 
+/// What a shared memory zone is for: nginx's tag (the module that declared it). One name
+/// serves one use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ZoneUse {
+    /// `ssl_session_cache shared:` in stream.
+    StreamSslSessions,
+    /// `ssl_session_cache shared:` in http.
+    HttpSslSessions,
+    /// `ssl_session_cache shared:` in mail.
+    MailSslSessions,
+    /// `zone` in a stream `upstream {}`.
+    StreamUpstream,
+    /// `limit_conn_zone` and `limit_conn` in stream.
+    StreamLimitConn,
+}
+
+/// One shared memory zone of the cycle, as `ngx_shared_memory_add` records it.
+#[derive(Debug)]
+struct SharedZone {
+    /// The zone's name.
+    name: Vec<u8>,
+    /// Its size in bytes; 0 while only named (`limit_conn`, `zone NAME;`).
+    size: u64,
+    /// What declared it.
+    use_: ZoneUse,
+    /// For a `limit_conn_zone`: the key it was bound to (nginx's `shm_zone->data`).
+    key: Option<Vec<u8>>,
+}
+
 /// The static name of a balancer directive.
 fn balancer_name(name: &[u8]) -> &'static [u8] {
     match name {
@@ -276,14 +380,8 @@ struct StreamState {
     servers: Vec<StreamServer>,
     /// The TLS settings at the stream level.
     tls: Tls,
-    /// Zones of the stream level's `limit_conn` directives.
-    limit_conns: Vec<Vec<u8>>,
-    /// limit_conn_zone names.
-    zones: HashSet<Vec<u8>>,
-    /// Zones named by limit_conn, in first-use order.
-    zones_used: Vec<Vec<u8>>,
-    /// limit_conn_zone name, key and size, in order.
-    zone_keys: Vec<(Vec<u8>, Vec<u8>, u64)>,
+    /// Zones (indexes into the shared zones) of the stream level's `limit_conn` directives.
+    limit_conns: Vec<usize>,
 }
 
 /// The walk over the tree.
@@ -300,6 +398,8 @@ struct Checker<'a> {
     block_seen: bool,
     /// Whether `events {}` was read.
     events: bool,
+    /// The names of the thread pools defined so far.
+    thread_pools: HashSet<Vec<u8>>,
     /// The stream block being read.
     stream: StreamState,
     /// How many http servers were opened (the last is the one being read).
@@ -308,9 +408,13 @@ struct Checker<'a> {
     http_listens: HashSet<(usize, String)>,
     /// Listen addresses of mail servers.
     mail_listens: HashSet<String>,
-    /// Shared memory zones named but never sized (a `limit_conn` without its
-    /// `limit_conn_zone`), reported after the whole configuration as nginx does.
-    unsized_zones: Vec<Vec<u8>>,
+    /// The `types` extensions of each block being read, innermost last: extension and
+    /// content type, as the level's location conf lists them.
+    types: Vec<Vec<(Vec<u8>, Vec<u8>)>>,
+    /// The shared memory zones declared so far, in declaration order (the cycle's list).
+    shared_zones: Vec<SharedZone>,
+    /// Faults of the steps after reading.
+    cycle_faults: Vec<CycleFault>,
 }
 
 /// A fault at the line nginx reports for directive `d`.
@@ -363,11 +467,14 @@ impl<'a> Checker<'a> {
             modules: HashSet::new(),
             block_seen: false,
             events: false,
+            thread_pools: HashSet::new(),
             stream: StreamState::default(),
             http_servers: 0,
             http_listens: HashSet::new(),
             mail_listens: HashSet::new(),
-            unsized_zones: Vec::new(),
+            types: Vec::new(),
+            shared_zones: Vec::new(),
+            cycle_faults: Vec::new(),
         }
     }
 
@@ -381,20 +488,61 @@ impl<'a> Checker<'a> {
             globals.chain(config.main().expanded_with_includes(config)).collect();
         self.directives(&directives, Context::Main, self.partial)?;
 
-        // Step: after the whole file, the events module insists on its block.
-        if !self.partial && !self.events {
-            let text = b"no \"events\" section in configuration".to_vec();
-            return Err(ParseError::nowhere(ErrorKind::Message(text)));
+        if self.partial {
+            return Ok(());
         }
 
-        // Step: shared memory zones are created last; a zone never sized fails there.
-        if let Some(zone) = self.unsized_zones.first().filter(|_| !self.partial) {
+        // Step: after the whole file, the events module insists on its block.
+        if !self.events {
+            let text = b"no \"events\" section in configuration".to_vec();
+            self.cycle_fault(CycleStep::InitConf, text);
+        }
+
+        // Step: shared memory zones are created once everything is read; the first zone
+        // never sized fails there.
+        if let Some(zone) = self.shared_zones.iter().find(|zone| zone.size == 0) {
             let mut message = b"zero size shared memory zone \"".to_vec();
-            message.extend_from_slice(zone);
+            message.extend_from_slice(&zone.name);
             message.push(b'"');
-            return Err(ParseError::nowhere(ErrorKind::Message(message)));
+            self.cycle_fault(CycleStep::SharedMemory, message);
         }
         Ok(())
+    }
+
+    /// Records a fault of a step after reading (nginx gives it no place).
+    fn cycle_fault(&mut self, step: CycleStep, message: Vec<u8>) {
+        let error = ParseError::nowhere(ErrorKind::Message(message));
+        self.cycle_faults.push(CycleFault { step, error });
+    }
+
+    /// `ngx_shared_memory_add`: declares the zone `name` of `size` bytes (0: size unknown
+    /// here) for `use_`, or finds the zone already declared. A name declared for another use,
+    /// or with another size, is a fault at `d`. Returns the zone's index.
+    fn shared_memory_add(
+        &mut self,
+        d: &Directive,
+        name: &[u8],
+        size: u64,
+        use_: ZoneUse,
+    ) -> Result<usize, ParseError> {
+        let Some(index) = self.shared_zones.iter().position(|zone| zone.name == name) else {
+            self.shared_zones.push(SharedZone { name: name.to_vec(), size, use_, key: None });
+            return Ok(self.shared_zones.len() - 1);
+        };
+        let zone = &mut self.shared_zones[index];
+        if zone.use_ != use_ {
+            let after = " is already declared for a different use";
+            return Err(quoted(d, "the shared memory zone ", name, after));
+        }
+        if zone.size == 0 {
+            zone.size = size;
+        }
+        if size != 0 && size != zone.size {
+            let before = format!("the size {size} of shared memory zone ");
+            let after = format!(" conflicts with already declared size {}", zone.size);
+            return Err(quoted(d, &before, name, &after));
+        }
+        Ok(index)
     }
 
     /// The directives of one block, in nginx's reading order (includes expanded). `open`:
@@ -402,7 +550,10 @@ impl<'a> Checker<'a> {
     fn block(&mut self, block: &'a Block, context: Context, open: bool) -> Result<(), ParseError> {
         let config = self.config;
         let directives: Vec<&Directive> = block.expanded_with_includes(config).collect();
-        self.directives(&directives, context, open)
+        self.types.push(Vec::new());
+        let result = self.directives(&directives, context, open);
+        self.types.pop();
+        result
     }
 
     /// A run of directives of one context level, sharing one set of `is duplicate` names.
@@ -454,17 +605,27 @@ impl<'a> Checker<'a> {
         }
 
         // Step: the handler: a repeat, then the value.
-        if spec.once && !once.insert(name) {
+        if spec.once && !once.insert(slot_of(name)) {
             return Err(directive_text(d, "is duplicate"));
         }
         self.value(d, spec)?;
         core_handler(d, context)?;
+        if context == Context::Events && name == b"debug_connection" {
+            self.debug_connection(d)?;
+        }
         if context.is_stream() || (context == Context::Main && name == b"stream") {
             self.stream_handler(d, context)?;
         } else if context == Context::Main {
             self.main_handler(d)?;
         } else if name == b"listen" {
             self.http_mail_listen(d, context)?;
+        } else if name == b"ssl_session_cache" {
+            let args: Vec<&[u8]> = d.args.iter().map(|a| a.value.as_slice()).collect();
+            let use_ = match context {
+                Context::MailMain | Context::MailServer => ZoneUse::MailSslSessions,
+                _ => ZoneUse::HttpSslSessions,
+            };
+            self.ssl_session_cache(d, &args, use_)?;
         }
 
         // Step: the block, read as the directive's module reads it.
@@ -492,11 +653,8 @@ impl<'a> Checker<'a> {
                         self.block_end(d, child)?;
                     }
                 }
-                BlockContent::Entries => {
-                    if context.is_stream() {
-                        self.entries(d, block)?;
-                    }
-                }
+                BlockContent::Entries if context.is_stream() => self.entries(d, block)?,
+                BlockContent::Entries => self.http_entries(d, block)?,
                 BlockContent::Opaque => {}
             }
         }
@@ -584,7 +742,23 @@ impl<'a> Checker<'a> {
                 if self.block_seen {
                     return Err(directive_text(d, "is specified too late"));
                 }
+
+                // Step: nginx dlopen()s the file, named from the prefix. strait has the stream
+                // and mail modules built in and loads nothing, but a file that cannot be
+                // opened and read fails as it does with nginx.
                 let path = &d.args[0].value;
+                let full = prefixed(&self.options.prefix, path);
+                if let Some(reason) = dlopen_fault(&full) {
+                    let full = full.as_os_str().as_bytes();
+                    let mut message = b"dlopen() \"".to_vec();
+                    message.extend_from_slice(full);
+                    message.extend_from_slice(b"\" failed (");
+                    message.extend_from_slice(full);
+                    message.extend_from_slice(format!(": {reason})").as_bytes());
+                    return Err(at(d, ErrorKind::Message(message)));
+                }
+
+                // Step: the module, by its file's name.
                 let file = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
                 let module = file.strip_suffix(b".so").unwrap_or(file).to_vec();
                 if module != b"ngx_stream_module" && module != b"ngx_mail_module" {
@@ -594,12 +768,59 @@ impl<'a> Checker<'a> {
                     return Err(quoted(d, "module ", &module, " is already loaded"));
                 }
             }
+            b"thread_pool" => self.thread_pool(d)?,
             b"events" => {
                 self.events = true;
                 self.block_seen = true;
             }
             b"http" | b"mail" => self.block_seen = true,
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// `thread_pool NAME threads=N [max_queue=N]` as `ngx_thread_pool` reads it: a name
+    /// defined once, a positive thread count, a number for the queue; other parameters are
+    /// ignored, as nginx ignores them.
+    fn thread_pool(&mut self, d: &Directive) -> Result<(), ParseError> {
+        let name = &d.args[0].value;
+        if self.thread_pools.contains(name) {
+            return Err(quoted(d, "duplicate thread pool ", name, ""));
+        }
+        let mut threads = None;
+        for param in &d.args[1..] {
+            let param = param.value.as_slice();
+            if let Some(count) = param.strip_prefix(b"threads=") {
+                threads = values::parse_int(count).filter(|&n| n > 0);
+                if threads.is_none() {
+                    return Err(quoted(d, "invalid threads value ", param, ""));
+                }
+            } else if let Some(queue) = param.strip_prefix(b"max_queue=") {
+                if values::parse_int(queue).is_none() {
+                    return Err(quoted(d, "invalid max_queue value ", param, ""));
+                }
+            }
+        }
+        if threads.is_none() {
+            return Err(quoted(d, "", &d.name.value, " must have \"threads\" parameter"));
+        }
+        self.thread_pools.insert(name.clone());
+        Ok(())
+    }
+
+    /// `debug_connection ADDRESS` as the events module reads it: `unix:`, a CIDR (with the
+    /// low-bits warning), else a host name that must resolve.
+    fn debug_connection(&mut self, d: &Directive) -> Result<(), ParseError> {
+        let address = d.args[0].value.as_slice();
+        if address == b"unix:" {
+            return Ok(());
+        }
+        if cidr_network(address).is_some() {
+            self.warnings.extend(low_bits_warning(d, address));
+            return Ok(());
+        }
+        if !resolves(&String::from_utf8_lossy(address)) {
+            return Err(quoted(d, "host not found in debug_connection ", address, ""));
         }
         Ok(())
     }
@@ -657,28 +878,9 @@ impl<'a> Checker<'a> {
                     _ => tls.client_certificate = Some(()),
                 }
             }
-            (_, b"resolver") => {
-                for arg in &args {
-                    let known = [&b"valid="[..], b"ipv4=", b"ipv6=", b"status_zone="];
-                    if known.iter().any(|prefix| arg.starts_with(prefix)) {
-                        continue;
-                    }
-                    let text = String::from_utf8_lossy(arg);
-                    let host = match split_port(&text) {
-                        Some((host, _)) => host,
-                        None => text.trim_start_matches('[').trim_end_matches(']'),
-                    };
-                    if !resolves(host) {
-                        return Err(quoted(d, "host not found in resolver ", arg, ""));
-                    }
-                }
-            }
+            (_, b"resolver") => resolver(d, &args)?,
             (_, b"ssl_session_cache") => {
-                for arg in &args {
-                    if !is_session_cache(arg) {
-                        return Err(quoted(d, "invalid session cache ", arg, ""));
-                    }
-                }
+                self.ssl_session_cache(d, &args, ZoneUse::StreamSslSessions)?
             }
             (_, b"proxy_bind") if args[0] != b"off" => {
                 let template = self.template(d, args[0])?;
@@ -695,15 +897,16 @@ impl<'a> Checker<'a> {
                 }
             }
             (_, b"proxy_downstream_buffer" | b"proxy_upstream_buffer") => {
+                // nginx's deprecation note is a post handler: it runs once the value is read.
+                if values::parse_size(args[0]).is_none() {
+                    return Err(directive_text(d, "invalid value"));
+                }
                 let mut message = b"the \"".to_vec();
                 message.extend_from_slice(&d.name.value);
                 message.extend_from_slice(
                     b"\" directive is deprecated, use the \"proxy_buffer_size\" directive instead",
                 );
                 self.warnings.push(at(d, ErrorKind::Message(message)));
-                if values::parse_size(args[0]).is_none() {
-                    return Err(directive_text(d, "invalid value"));
-                }
             }
             (_, b"ssl_password_file" | b"proxy_ssl_password_file") => {
                 let path = self.conf_path(args[0]);
@@ -746,18 +949,24 @@ impl<'a> Checker<'a> {
             (Context::StreamUpstream, b"hash" | b"random" | b"least_conn") => {
                 self.balancer_args(d, &args)?;
             }
-            (Context::StreamUpstream, b"zone") => match args.get(1) {
-                Some(size) => {
-                    let Some(bytes) = values::parse_size(size) else {
-                        return Err(quoted(d, "invalid zone size ", size, ""));
-                    };
-                    if bytes < 8 * 4096 {
-                        return Err(quoted(d, "zone ", args[0], " is too small"));
-                    }
-                    self.stream.zones.insert(args[0].to_vec());
+            (Context::StreamUpstream, b"zone") => {
+                if args[0].is_empty() {
+                    return Err(quoted(d, "invalid zone name ", args[0], ""));
                 }
-                None => self.stream.zones_used.push(args[0].to_vec()),
-            },
+                let size = match args.get(1) {
+                    Some(size) => {
+                        let Some(bytes) = values::parse_size(size) else {
+                            return Err(quoted(d, "invalid zone size ", size, ""));
+                        };
+                        if bytes < MIN_ZONE_SIZE {
+                            return Err(quoted(d, "zone ", args[0], " is too small"));
+                        }
+                        bytes
+                    }
+                    None => 0,
+                };
+                self.shared_memory_add(d, args[0], size, ZoneUse::StreamUpstream)?;
+            }
             (Context::StreamMain, b"log_format") => {
                 if !self.stream.log_formats.insert(args[0].to_vec()) {
                     return Err(quoted(d, "duplicate \"log_format\" name ", args[0], ""));
@@ -793,50 +1002,24 @@ impl<'a> Checker<'a> {
                 };
                 self.define_variable(d, var)?;
             }
-            (Context::StreamMain, b"limit_conn_zone") => {
-                self.template(d, args[0])?;
-                let Some(zone) = args[1].strip_prefix(b"zone=") else {
-                    return Err(quoted(d, "invalid parameter ", args[1], ""));
-                };
-                let Some(at) = zone.iter().rposition(|&b| b == b':') else {
-                    return Err(quoted(d, "invalid zone size ", args[1], ""));
-                };
-                let (name, size) = (&zone[..at], &zone[at + 1..]);
-                let Some(size) = values::parse_size(size) else {
-                    return Err(quoted(d, "invalid zone size ", args[1], ""));
-                };
-                if size < 8 * 4096 {
-                    return Err(quoted(d, "zone ", name, " is too small"));
-                }
-                let bound = self.stream.zone_keys.iter().find(|(n, _, _)| n == name);
-                if let Some((_, key, declared)) = bound {
-                    // nginx adds the shared zone first (a size conflict), then finds it taken.
-                    if *declared != size {
-                        let before = format!("the size {size} of shared memory zone ");
-                        let after = format!(" conflicts with already declared size {declared}");
-                        return Err(quoted(d, &before, name, &after));
-                    }
-                    let after = String::from_utf8_lossy(key);
-                    let after = format!(" is already bound to key \"{after}\"");
-                    return Err(quoted(d, "limit_conn_zone ", name, &after));
-                }
-                self.stream.zone_keys.push((name.to_vec(), args[0].to_vec(), size));
-                self.stream.zones.insert(name.to_vec());
-            }
+            (Context::StreamMain, b"limit_conn_zone") => self.limit_conn_zone(d, &args)?,
             (_, b"limit_conn") => {
+                let zone = self.shared_memory_add(d, args[0], 0, ZoneUse::StreamLimitConn)?;
                 let level = match context {
                     Context::StreamServer => &mut self.server().limit_conns,
                     _ => &mut self.stream.limit_conns,
                 };
-                if level.contains(&args[0].to_vec()) {
+                if level.contains(&zone) {
                     return Err(directive_text(d, "is duplicate"));
                 }
-                level.push(args[0].to_vec());
-                if !self.stream.zones_used.iter().any(|z| z == args[0]) {
-                    self.stream.zones_used.push(args[0].to_vec());
-                }
-                if values::parse_int(args[1]).is_none_or(|n| n == 0) {
+                level.push(zone);
+                let limit = values::parse_int(args[1]).filter(|&n| n > 0);
+                let Some(limit) = limit else {
                     return Err(quoted(d, "invalid number of connections ", args[1], ""));
+                };
+                if limit > 65535 {
+                    let text = b"connection limit must be less 65536".to_vec();
+                    return Err(at(d, ErrorKind::Message(text)));
                 }
             }
             (_, b"allow" | b"deny") => {
@@ -892,7 +1075,13 @@ impl<'a> Checker<'a> {
     fn proxy_pass(&mut self, d: &Directive, target: &[u8]) -> Result<(), ParseError> {
         self.server().handler = true;
         let template = self.template(d, target)?;
-        if !template.is_literal() || target.starts_with(b"unix:") {
+        if !template.is_literal() {
+            return Ok(());
+        }
+        if let Some(fault) = unix_path_fault(target) {
+            return Err(quoted(d, &format!("{fault} in upstream "), target, ""));
+        }
+        if target.starts_with(b"unix:") {
             return Ok(());
         }
         let has_port = target.rsplit(|&b| b == b']').next().is_some_and(|t| t.contains(&b':'));
@@ -958,6 +1147,59 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
+    /// `limit_conn_zone KEY zone=NAME:SIZE`: the key, the zone (its name ends at the first
+    /// `:`), then the shared zone, which must not be bound to a key yet.
+    fn limit_conn_zone(&mut self, d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
+        self.template(d, args[0])?;
+        let Some(zone) = args[1].strip_prefix(b"zone=") else {
+            return Err(quoted(d, "invalid parameter ", args[1], ""));
+        };
+        let Some(at) = zone.iter().position(|&b| b == b':') else {
+            return Err(quoted(d, "invalid zone size ", args[1], ""));
+        };
+        let (name, size) = (&zone[..at], &zone[at + 1..]);
+        let Some(size) = values::parse_size(size) else {
+            return Err(quoted(d, "invalid zone size ", args[1], ""));
+        };
+        if size < MIN_ZONE_SIZE {
+            return Err(quoted(d, "zone ", args[1], " is too small"));
+        }
+        if name.is_empty() {
+            return Err(quoted(d, "", &d.name.value, " must have \"zone\" parameter"));
+        }
+
+        // Step: the zone is added first (a size conflict), then found taken by a key.
+        let index = self.shared_memory_add(d, name, size, ZoneUse::StreamLimitConn)?;
+        let zone = &mut self.shared_zones[index];
+        if let Some(key) = &zone.key {
+            let after = format!(" is already bound to key \"{}\"", String::from_utf8_lossy(key));
+            return Err(quoted(d, "limit_conn_zone ", name, &after));
+        }
+        zone.key = Some(args[0].to_vec());
+        Ok(())
+    }
+
+    /// `ssl_session_cache VALUE...` (stream, http or mail, which `use_` names): each value,
+    /// and the shared zone of a `shared:NAME:SIZE` one.
+    fn ssl_session_cache(
+        &mut self,
+        d: &Directive,
+        args: &[&[u8]],
+        use_: ZoneUse,
+    ) -> Result<(), ParseError> {
+        for arg in args {
+            let Some(cache) = session_cache(arg) else {
+                return Err(quoted(d, "invalid session cache ", arg, ""));
+            };
+            let Some((name, size)) = cache else { continue };
+            if size < MIN_ZONE_SIZE {
+                return Err(quoted(d, "session cache ", arg, " is too small"));
+            }
+            self.shared_memory_add(d, name, size, use_)?;
+        }
+        Ok(())
+    }
+
     /// `access_log off` or `access_log PATH FORMAT [PARAMETERS]`.
     fn access_log(&mut self, d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
         if args[0] == b"off" {
@@ -1000,27 +1242,52 @@ impl<'a> Checker<'a> {
     }
 
     /// One CIDR entry of a geo block as `ngx_stream_geo_cidr` takes it: the low-bits warning,
-    /// `default` as 0.0.0.0/0 and ::/0, and `delete` warning when no such network was added.
-    fn geo_network(
-        &mut self,
-        entry: &Directive,
-        key: &[u8],
-        network: &[u8],
-        networks: &mut HashSet<(std::net::IpAddr, u8)>,
-    ) {
+    /// `default` as 0.0.0.0/0 and ::/0, `delete` warning when no such network was added, and
+    /// a network added again warning with its new and old values (each half of `default`).
+    fn geo_network(&mut self, entry: &Directive, key: &[u8], network: &[u8], geo: &mut GeoTree) {
         use std::net::{Ipv4Addr, Ipv6Addr};
+        let value = entry.args[0].value.as_slice();
         if key == b"default" {
-            networks.insert((Ipv4Addr::UNSPECIFIED.into(), 0));
-            networks.insert((Ipv6Addr::UNSPECIFIED.into(), 0));
+            for all in [Ipv4Addr::UNSPECIFIED.into(), Ipv6Addr::UNSPECIFIED.into()] {
+                self.geo_insert(entry, key, (all, 0), value, geo);
+            }
             return;
         }
         self.warnings.extend(low_bits_warning(entry, network));
         let Some(cidr) = cidr_network(network) else { return };
         if key != b"delete" {
-            networks.insert(cidr);
-        } else if !networks.remove(&cidr) {
+            self.geo_insert(entry, key, cidr, value, geo);
+        } else if geo.remove(&cidr).is_none() {
             self.warnings.push(quoted(entry, "no network ", network, " to delete"));
         }
+    }
+
+    /// Adds a network to a geo tree; one already there is replaced with nginx's warning, whose
+    /// old value is what the tree finds for the network's address (the longest match).
+    fn geo_insert(
+        &mut self,
+        entry: &Directive,
+        net: &[u8],
+        cidr: (std::net::IpAddr, u8),
+        value: &[u8],
+        geo: &mut GeoTree,
+    ) {
+        if geo.contains_key(&cidr) {
+            let old = geo
+                .iter()
+                .filter(|((network, bits), _)| contains(*network, *bits, cidr.0))
+                .max_by_key(|((_, bits), _)| *bits)
+                .map_or(&b""[..], |(_, old)| old.as_slice());
+            let mut message = b"duplicate network \"".to_vec();
+            message.extend_from_slice(net);
+            message.extend_from_slice(b"\", value: \"");
+            message.extend_from_slice(value);
+            message.extend_from_slice(b"\", old value: \"");
+            message.extend_from_slice(old);
+            message.push(b'"');
+            self.warnings.push(at(entry, ErrorKind::Message(message)));
+        }
+        geo.insert(cidr, value.to_vec());
     }
 
     /// Whether `name` is a builtin stream variable of the target version.
@@ -1044,14 +1311,15 @@ impl<'a> Checker<'a> {
         let mut keys: HashSet<Vec<u8>> = HashSet::new();
         let mut default = false;
         let mut ranges = false;
-        // geo's networks so far, as its radix tree holds them: `delete` needs one to remove.
-        let mut networks: HashSet<(std::net::IpAddr, u8)> = HashSet::new();
+        // geo's networks so far with their values, as its radix tree holds them.
+        let mut networks = GeoTree::new();
         // geo's address ranges so far; a `delete` names one exactly (overlapping ranges, which
         // nginx splits, are not modelled: see README).
         let mut range_set: HashSet<Vec<u8>> = HashSet::new();
         for entry in block.expanded(config) {
             let key = entry.name.value.as_slice();
             let single = entry.args.is_empty();
+            no_entry_block(entry)?;
 
             // Step: map's own entry checks (`ngx_stream_map`).
             if d.name.value == b"map" {
@@ -1138,6 +1406,45 @@ impl<'a> Checker<'a> {
                         place: close_place(d),
                     });
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// The entries of an http `map`, `geo`, `split_clients`, `charset_map` or `types` block:
+    /// none may open a block; `types` warns of an extension given again in the same context
+    /// (the lists of one level's `types` blocks add up, as nginx's location conf holds them).
+    fn http_entries(&mut self, d: &Directive, block: &Block) -> Result<(), ParseError> {
+        let config = self.config;
+        for entry in block.expanded_with_includes(config) {
+            no_entry_block(entry)?;
+            if d.name.value != b"types" {
+                continue;
+            }
+            if entry.name.value == b"include" {
+                if entry.args.len() != 1 {
+                    let text = b"invalid number of arguments in \"include\" directive".to_vec();
+                    return Err(at(entry, ErrorKind::Message(text)));
+                }
+                continue;
+            }
+            let types = self.types.last_mut().expect("a level per block");
+            for extension in &entry.args {
+                let extension = extension.value.to_ascii_lowercase();
+                let content_type = entry.name.value.clone();
+                let Some((_, old)) = types.iter_mut().find(|(e, _)| *e == extension) else {
+                    types.push((extension, content_type));
+                    continue;
+                };
+                let old = std::mem::replace(old, content_type);
+                let mut message = b"duplicate extension \"".to_vec();
+                message.extend_from_slice(&extension);
+                message.extend_from_slice(b"\", content type: \"");
+                message.extend_from_slice(&entry.name.value);
+                message.extend_from_slice(b"\", previous content type: \"");
+                message.extend_from_slice(&old);
+                message.push(b'"');
+                self.warnings.push(at(entry, ErrorKind::Message(message)));
             }
         }
         Ok(())
@@ -1277,13 +1584,6 @@ impl<'a> Checker<'a> {
             }
         }
 
-        // Step: zones used by limit_conn without a limit_conn_zone are never sized.
-        for zone in &stream.zones_used {
-            if !stream.zones.contains(zone) {
-                self.unsized_zones.push(zone.clone());
-            }
-        }
-
         // Step: every variable used must exist.
         for name in &stream.used {
             if !self.is_builtin(name) && !stream.defined.contains(&name.to_ascii_lowercase()) {
@@ -1295,12 +1595,7 @@ impl<'a> Checker<'a> {
 
     /// A path relative to the config prefix.
     fn conf_path(&self, path: &[u8]) -> PathBuf {
-        let path = Path::new(std::ffi::OsStr::from_bytes(path));
-        if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            self.options.conf_prefix.join(path)
-        }
+        prefixed(&self.options.conf_prefix, path)
     }
 }
 
@@ -1367,19 +1662,52 @@ fn is_tls_setting(name: &[u8]) -> bool {
     )
 }
 
-/// One `ssl_session_cache` value: `off`, `none`, `builtin[:N]`, `shared:NAME:SIZE`.
-fn is_session_cache(value: &[u8]) -> bool {
+/// `path` as nginx's `ngx_conf_full_name` makes it: as given when absolute, else under
+/// `prefix`.
+fn prefixed(prefix: &Path, path: &[u8]) -> PathBuf {
+    let path = Path::new(std::ffi::OsStr::from_bytes(path));
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        prefix.join(path)
+    }
+}
+
+/// What `dlopen()` of `path` would say (glibc's words) when the file cannot be opened or
+/// read; `None` when it can. The content is not looked at: strait loads no module.
+fn dlopen_fault(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let text = |err: std::io::Error| crate::error::strerror(err.raw_os_error().unwrap_or(2));
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) => return Some(format!("cannot open shared object file: {}", text(err))),
+    };
+    // An empty file reads to its end: not a read failure.
+    match file.read_exact(&mut [0u8; 1]) {
+        Err(err) if err.kind() != std::io::ErrorKind::UnexpectedEof => {
+            Some(format!("cannot read file data: {}", text(err)))
+        }
+        _ => None,
+    }
+}
+
+/// nginx's smallest shared memory zone: eight pages of 4096 bytes.
+const MIN_ZONE_SIZE: u64 = 8 * 4096;
+
+/// One `ssl_session_cache` value as nginx reads it: `off`, `none`, `builtin[:N]`, or
+/// `shared:NAME:SIZE` (the name ends at the first `:`), giving the shared zone's name and
+/// size. `None`: an invalid value.
+fn session_cache(value: &[u8]) -> Option<Option<(&[u8], u64)>> {
     if value == b"off" || value == b"none" || value == b"builtin" {
-        return true;
+        return Some(None);
     }
     if let Some(size) = value.strip_prefix(b"builtin:") {
-        return values::parse_int(size).is_some();
+        return values::parse_int(size).map(|_| None);
     }
-    let Some(rest) = value.strip_prefix(b"shared:") else { return false };
-    match rest.iter().rposition(|&b| b == b':') {
-        Some(at) if at > 0 => values::parse_size(&rest[at + 1..]).is_some(),
-        _ => false,
-    }
+    let rest = value.strip_prefix(b"shared:")?;
+    let at = rest.iter().position(|&b| b == b':').filter(|&at| at > 0)?;
+    let size = values::parse_size(&rest[at + 1..])?;
+    Some(Some((&rest[..at], size)))
 }
 
 /// The names of a regex's named groups (`(?<name>`, `(?P<name>`, `(?'name'`): PCRE makes
@@ -1437,16 +1765,97 @@ fn split_port(text: &str) -> Option<(&str, &str)> {
     Some((host, port))
 }
 
+/// What nginx's URL parser says of a `unix:PATH` address (`ngx_parse_unix_domain_url`), if
+/// anything: the path must be there and fit a socket address's 108 bytes with its NUL.
+/// `None` also for an address that is not `unix:`.
+fn unix_path_fault(url: &[u8]) -> Option<&'static str> {
+    let path = url.strip_prefix(b"unix:")?;
+    if path.is_empty() {
+        Some("no path in the unix domain socket")
+    } else if path.len() >= 108 {
+        Some("too long path in the unix domain socket")
+    } else {
+        None
+    }
+}
+
+/// `resolver ADDRESS... [valid=TIME] [ipv4=on|off] [ipv6=on|off]` as `ngx_resolver_create`
+/// reads it: each parameter and address in turn (host names resolved, as nginx does), then
+/// at least one name server.
+fn resolver(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
+    let mut servers = 0;
+    let (mut ipv4, mut ipv6) = (true, true);
+    for arg in args {
+        let invalid = || {
+            let mut message = b"invalid parameter: ".to_vec();
+            message.extend_from_slice(arg);
+            at(d, ErrorKind::Message(message))
+        };
+        let flag = |value: &[u8]| match value {
+            b"on" => Ok(true),
+            b"off" => Ok(false),
+            _ => Err(invalid()),
+        };
+
+        // Step: the parameters.
+        if let Some(time) = arg.strip_prefix(b"valid=") {
+            values::parse_time(time, TimeUnit::Seconds).ok_or_else(invalid)?;
+            continue;
+        }
+        if let Some(value) = arg.strip_prefix(b"ipv4=") {
+            ipv4 = flag(value)?;
+            continue;
+        }
+        if let Some(value) = arg.strip_prefix(b"ipv6=") {
+            ipv6 = flag(value)?;
+            continue;
+        }
+        if arg.starts_with(b"status_zone=") {
+            continue;
+        }
+
+        // Step: a name server's address.
+        if let Some(fault) = unix_path_fault(arg) {
+            return Err(quoted(d, &format!("{fault} in resolver "), arg, ""));
+        }
+        let text = String::from_utf8_lossy(arg);
+        let host = match split_port(&text) {
+            Some((host, _)) => host,
+            None => text.trim_start_matches('[').trim_end_matches(']'),
+        };
+        if !resolves(host) {
+            return Err(quoted(d, "host not found in resolver ", arg, ""));
+        }
+        servers += 1;
+    }
+    if !ipv4 && !ipv6 {
+        let text = b"\"ipv4\" and \"ipv6\" cannot both be \"off\"".to_vec();
+        return Err(at(d, ErrorKind::Message(text)));
+    }
+    if servers == 0 {
+        return Err(at(d, ErrorKind::Message(b"no name servers defined".to_vec())));
+    }
+    Ok(())
+}
+
 /// `server ADDRESS [PARAMETERS]` inside a stream `upstream`: nginx's parameter checks.
 fn upstream_server(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
-    // Step: the address needs a port and a host that resolves (nginx resolves at load).
+    // Step: a unix socket needs a path that fits.
+    if let Some(fault) = unix_path_fault(args[0]) {
+        return Err(quoted(d, &format!("{fault} in upstream "), args[0], ""));
+    }
+
+    // Step: an address needs a port (1-65535) and a host that resolves (nginx resolves at
+    // load).
     if !args[0].starts_with(b"unix:") {
         let text = String::from_utf8_lossy(args[0]);
         let (host, port) = match split_port(&text) {
             Some((host, port)) => (host, Some(port)),
             None => (text.trim_start_matches('[').trim_end_matches(']'), None),
         };
-        if port.is_some_and(|p| values::parse_int(p.as_bytes()).is_none_or(|p| p > 65535)) {
+        let valid_port =
+            |p: &str| values::parse_int(p.as_bytes()).is_some_and(|p| (1..=65535).contains(&p));
+        if port.is_some_and(|p| !valid_port(p)) {
             return Err(quoted(d, "invalid port in upstream ", args[0], ""));
         }
         if !resolves(host) {
@@ -1535,6 +1944,45 @@ fn cidr_network(text: &[u8]) -> Option<(std::net::IpAddr, u8)> {
     Some((network, bits))
 }
 
+/// The setting a directive's slot writes, for `is duplicate`: the deprecated aliases of
+/// `proxy_buffer_size` share its slot in nginx.
+fn slot_of(name: &[u8]) -> &[u8] {
+    match name {
+        b"proxy_downstream_buffer" | b"proxy_upstream_buffer" => b"proxy_buffer_size",
+        _ => name,
+    }
+}
+
+/// An entry of a block its module's handler reads (`map`, `geo`, `types`...) opening a
+/// block: nginx's parser refuses the `{` before the handler sees the entry.
+fn no_entry_block(entry: &Directive) -> Result<(), ParseError> {
+    let lua = entry.args.last().is_some_and(|a| a.quote == Quote::Lua);
+    if entry.block.is_some() || lua {
+        return Err(at(entry, ErrorKind::UnexpectedChar(b'{')));
+    }
+    Ok(())
+}
+
+/// A geo block's networks (address with its low bits cleared, prefix length) and their
+/// values, as its radix trees hold them.
+type GeoTree = std::collections::HashMap<(std::net::IpAddr, u8), Vec<u8>>;
+
+/// Whether the network `network/bits` contains `address` (of the same family).
+fn contains(network: std::net::IpAddr, bits: u8, address: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match (network, address) {
+        (IpAddr::V4(network), IpAddr::V4(address)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            u32::from(address) & mask == u32::from(network)
+        }
+        (IpAddr::V6(network), IpAddr::V6(address)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            u128::from(address) & mask == u128::from(network)
+        }
+        _ => false,
+    }
+}
+
 /// nginx's `[warn]` for a CIDR whose address has bits set past its prefix
 /// (`ngx_ptocidr` returns NGX_DONE): `low address bits of 10.1.1.1/8 are meaningless`.
 fn low_bits_warning(d: &Directive, text: &[u8]) -> Option<ParseError> {
@@ -1552,6 +2000,9 @@ fn low_bits_warning(d: &Directive, text: &[u8]) -> Option<ParseError> {
 /// The normalized text of a listen address (`port`, `addr:port`, `[v6]:port`, `unix:path`),
 /// or what nginx's URL parser says is wrong with it (`invalid host`, `invalid port`).
 fn listen_address(text: &[u8]) -> Result<String, &'static str> {
+    if let Some(fault) = unix_path_fault(text) {
+        return Err(fault);
+    }
     let text = std::str::from_utf8(text).map_err(|_| "invalid host")?;
     if text.starts_with("unix:") {
         return Ok(text.to_string());
@@ -1615,7 +2066,7 @@ mod tests {
     fn first_fault(text: &str, globals: &str, version: Version) -> String {
         let options = ParseOptions { globals: globals.as_bytes().to_vec() };
         let outcome = parse_bytes_partial(text.as_bytes(), "/t/x.conf", &options);
-        let options = CheckOptions { version, conf_prefix: "/t".into() };
+        let options = CheckOptions { version, conf_prefix: "/t".into(), prefix: "/t".into() };
         match check_outcome(&outcome, &options) {
             Ok(_) => "ok".to_string(),
             Err(error) => error.to_string(),
@@ -1693,6 +2144,29 @@ mod tests {
         let checked = check_outcome(&outcome, &CheckOptions::default()).unwrap();
         assert_eq!(checked.warnings.len(), 1);
         assert_eq!(checked.warnings[0].to_string(), "duplicate value \"tlsv1.2\" in /t/x.conf:5");
+    }
+
+    #[test]
+    fn review_keeps_warnings_and_splits_faults_by_phase() {
+        let review_of = |text: &str| {
+            let outcome =
+                parse_bytes_partial(text.as_bytes(), "/t/x.conf", &ParseOptions::default());
+            review(&outcome, &CheckOptions::default())
+        };
+        let geo =
+            "stream {\n    geo $g {\n        delete 10.0.0.1;\n        \\delete 1;\n    }\n}\n";
+        let got = review_of(&format!("events {{}}\n{geo}"));
+        assert_eq!(got.warnings.len(), 1);
+        assert_eq!(got.fault.unwrap().to_string(), "invalid network \"\\delete\" in /t/x.conf:5");
+
+        let got = review_of("stream { server { listen 127.0.0.1:1; limit_conn z 1; return x; } }");
+        assert_eq!(got.fault, None);
+        let steps: Vec<CycleStep> = got.cycle_faults.iter().map(|fault| fault.step).collect();
+        assert_eq!(steps, [CycleStep::InitConf, CycleStep::SharedMemory]);
+        assert_eq!(
+            got.first_fault().unwrap().to_string(),
+            "no \"events\" section in configuration"
+        );
     }
 
     #[test]

@@ -90,6 +90,14 @@ pub enum ErrorKind {
         /// The operating system error number.
         errno: i32,
     },
+    /// `pread() "PATH" failed (ERRNO: REASON)`: an opened configuration file could not be
+    /// read (a directory: `21: Is a directory`). nginx logs it at `crit`, without a place.
+    Read {
+        /// The full name of the file.
+        path: Vec<u8>,
+        /// The operating system error number.
+        errno: i32,
+    },
     /// `the closing bracket in "NAME" variable is missing` (complex value compilation).
     VariableBracketMissing {
         /// The name read so far after `${`.
@@ -150,6 +158,11 @@ impl ErrorKind {
                 out.extend_from_slice(format!(" ({errno}: {})", strerror(*errno)).as_bytes());
                 out
             }
+            ErrorKind::Read { path, errno } => {
+                let mut out = quoted("pread() \"", path, "\" failed");
+                out.extend_from_slice(format!(" ({errno}: {})", strerror(*errno)).as_bytes());
+                out
+            }
             ErrorKind::VariableBracketMissing { name } => {
                 quoted("the closing bracket in \"", name, "\" variable is missing")
             }
@@ -158,11 +171,20 @@ impl ErrorKind {
             ErrorKind::Message(text) => text.clone(),
         }
     }
+
+    /// The error log level nginx writes the fault at: `crit` for a failed read (the
+    /// system call's own report), `emerg` for every configuration fault.
+    pub fn level(&self) -> &'static str {
+        match self {
+            ErrorKind::Read { .. } => "crit",
+            _ => "emerg",
+        }
+    }
 }
 
 /// The C library's text for an errno value (`No such file or directory`), without the
 /// ` (os error N)` suffix Rust adds.
-fn strerror(errno: i32) -> String {
+pub(crate) fn strerror(errno: i32) -> String {
     let text = io::Error::from_raw_os_error(errno).to_string();
     match text.rfind(" (os error ") {
         Some(at) => text[..at].to_string(),
@@ -233,6 +255,15 @@ mod tests {
             "open() \"/etc/nginx/x.conf\" failed (2: No such file or directory) \
              in /etc/nginx/nginx.conf:3"
         );
+    }
+
+    #[test]
+    fn read_failure_is_crit_and_reads_like_nginx() {
+        let err =
+            ParseError::nowhere(ErrorKind::Read { path: b"/etc/nginx/d".to_vec(), errno: 21 });
+        assert_eq!(err.to_string(), "pread() \"/etc/nginx/d\" failed (21: Is a directory)");
+        assert_eq!(err.kind.level(), "crit");
+        assert_eq!(ErrorKind::UnclosedBlock.level(), "emerg");
     }
 
     #[test]

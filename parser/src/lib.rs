@@ -10,8 +10,6 @@
 //! - A file that includes itself: nginx recurses until `open() "F" failed (24: Too many open
 //!   files)`; strait gives that message as soon as the cycle closes, so directives nginx
 //!   would handle on the repeated passes (and their faults) are not seen.
-//! - `include` of a directory: nginx logs `[crit] pread() "D" failed (21: Is a directory)`
-//!   and goes on; strait reads it as an empty file, without the `[crit]` line.
 //! - Blocks nested more than [`MAX_BLOCK_DEPTH`] (500) deep: nginx accepts them; strait
 //!   reports `blocks nested deeper than 500 levels`, so that no input can exhaust the stack.
 //! - Glob patterns that are not UTF-8 or are malformed (an unclosed `[`): glibc's `glob()`
@@ -21,6 +19,8 @@
 //!   bracket ..., the inlined Lua code may be too long`); strait accepts it.
 //! - `include` inside `split_clients`: its handler reads `include` as a key; strait reads
 //!   the file.
+//! - `include NAME` inside a `geo` block with `ranges`: nginx first tries `NAME.bin`, a
+//!   binary base it wrote earlier; strait reads `NAME` only.
 #![warn(missing_docs)]
 
 pub mod ast;

@@ -2,8 +2,10 @@
 //! each argument written so that nginx's lexer reads back the same value.
 //!
 //! An argument keeps the quoting it was written with; a bare argument that would not read
-//! back the same (empty, whitespace, `;`, a leading `#` or quote, an escape sequence) is put
-//! in double quotes. Inside quotes only what the lexer would rewrite is escaped, so a
+//! back the same (empty, whitespace, `;`, a leading `#` or quote) is put in double quotes.
+//! A bare argument keeps its escapes (a backslash the lexer would rewrite is doubled), so it
+//! is as long as written and still fits nginx's token buffer. Inside quotes only what the
+//! lexer would rewrite is escaped, so a
 //! backslash before an ordinary character (`"\d+"`, a map key `\default`) stays as written and
 //! multi-line values (`data:` PEM) stay multi-line. `*_by_lua_block` bodies are written back
 //! verbatim between their braces.
@@ -73,7 +75,7 @@ const LONG_TOKEN: usize = 4000;
 /// Writes one argument so that the lexer reads back `arg.value`.
 fn write_arg(out: &mut Vec<u8>, arg: &Arg) {
     match arg.quote {
-        Quote::None if is_bare_safe(&arg.value) => out.extend_from_slice(&arg.value),
+        Quote::None if is_bare_safe(&arg.value) => write_bare(out, &arg.value),
         Quote::Single => write_quoted(out, &arg.value, b'\''),
         _ => write_quoted(out, &arg.value, b'"'),
     }
@@ -84,7 +86,8 @@ fn is_escape_letter(byte: u8) -> bool {
     matches!(byte, b'"' | b'\'' | b'\\' | b'n' | b'r' | b't')
 }
 
-/// Whether `value`, written bare, reads back as one token with the same value.
+/// Whether `value`, written bare by [`write_bare`], reads back as one token with the same
+/// value.
 fn is_bare_safe(value: &[u8]) -> bool {
     let Some(&first) = value.first() else { return false };
     if matches!(first, b'"' | b'\'' | b'#' | b'}') {
@@ -93,13 +96,15 @@ fn is_bare_safe(value: &[u8]) -> bool {
     let mut i = 0;
     while i < value.len() {
         match value[i] {
-            // A backslash shields the next byte, unless the pair is an escape nginx rewrites.
+            // A backslash shields the next byte; before an escape letter (or at the end) it
+            // is doubled, and the letter is an ordinary byte.
             b'\\' => match value.get(i + 1) {
-                Some(&next) if !is_escape_letter(next) && next != b'\n' && next != b'\r' => {
+                Some(b'\n' | b'\r') => return false,
+                Some(&next) if !is_escape_letter(next) => {
                     i += 2;
                     continue;
                 }
-                _ => return false,
+                _ => {}
             },
             b' ' | b'\t' | b'\r' | b'\n' | b';' => return false,
             // `{` ends a bare token, except right after an unescaped `$` (`${name}`).
@@ -111,6 +116,18 @@ fn is_bare_safe(value: &[u8]) -> bool {
         i += 1;
     }
     true
+}
+
+/// Writes `value` as a bare token: a backslash the lexer would read as an escape (before
+/// an escape letter, or last) is doubled; any other byte is written as it is.
+fn write_bare(out: &mut Vec<u8>, value: &[u8]) {
+    for (i, &byte) in value.iter().enumerate() {
+        if byte == b'\\' && value.get(i + 1).is_none_or(|&next| is_escape_letter(next)) {
+            out.extend_from_slice(b"\\\\");
+        } else {
+            out.push(byte);
+        }
+    }
 }
 
 /// Writes `value` between `quote` characters, escaping what the lexer would rewrite.
@@ -148,8 +165,16 @@ mod tests {
         assert!(!is_bare_safe(b"a b"));
         assert!(!is_bare_safe(b"#x"));
         assert!(!is_bare_safe(b"a{"));
-        assert!(!is_bare_safe(b"a\\nb"));
-        assert!(!is_bare_safe(b"a\\"));
+        assert!(!is_bare_safe(b"a\\\nb"));
+        assert!(is_bare_safe(b"a\\nb"));
+        assert!(is_bare_safe(b"a\\"));
+    }
+
+    #[test]
+    fn bare_arguments_keep_their_escapes() {
+        let mut out = Vec::new();
+        write_bare(&mut out, b"a\\\\d\\n\\");
+        assert_eq!(out, b"a\\\\\\d\\\\n\\\\".to_vec());
     }
 
     #[test]

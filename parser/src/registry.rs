@@ -20,7 +20,8 @@
 //!   checked, and skipped at runtime).
 //! - `load_module` of any other module: Debian loads it; strait refuses (it cannot load nginx
 //!   modules), so http `geoip_*`, `perl*`, `xslt_*`, `image_filter*`, stream `geoip_*` and
-//!   third-party directives (lua...) stay `unknown directive`.
+//!   third-party directives (lua...) stay `unknown directive`. The file is opened, not loaded
+//!   (a missing one is nginx's `dlopen()` fault; one that is no module passes).
 
 mod core;
 mod nginx;

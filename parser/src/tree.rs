@@ -1,5 +1,6 @@
 //! Building the configuration tree from the lexer's directives: blocks, `include` (with
-//! globs, relative to the main file's directory), `*_by_lua_block` bodies, and the `-g`
+//! globs, relative to the main file's directory; inside `geo`, one file by its name, as
+//! geo's own include reads it), `*_by_lua_block` bodies, and the `-g`
 //! directives; and walking it with includes expanded ([`Block::expanded`]).
 //!
 //! The builder stops at the first fault, as nginx does, and keeps what it read before it
@@ -65,6 +66,8 @@ struct Builder {
     open: Vec<PathBuf>,
     /// The directory of the main file, with its trailing `/` (nginx's conf prefix).
     conf_prefix: Vec<u8>,
+    /// The file being parsed was included from a `geo` block: its own `include`s are geo's.
+    geo_file: bool,
 }
 
 /// Parses the main file (`content`, or read from `path`), with the `-g` directives.
@@ -76,6 +79,7 @@ pub(crate) fn build(path: &Path, content: Option<Vec<u8>>, options: &ParseOption
         by_path: HashMap::new(),
         open: Vec::new(),
         conf_prefix: bytes[..prefix_len].to_vec(),
+        geo_file: false,
     };
     let mut globals = Block::default();
 
@@ -98,23 +102,43 @@ pub(crate) fn build(path: &Path, content: Option<Vec<u8>>, options: &ParseOption
     if error.is_none() {
         error = match main {
             Ok(index) => builder.parse_file_at(index).err(),
-            Err(errno) => {
-                Some(ParseError::nowhere(ErrorKind::Open { path: bytes.to_vec(), errno }))
-            }
+            Err(failure) => Some(failure.fault(path, ErrorPlace::Nowhere)),
         };
     }
 
     ParseOutcome { config: Config { files: builder.files, globals }, error }
 }
 
-/// Reads a configuration file; a directory reads as empty (nginx logs a `[crit]` pread
-/// failure and goes on), any other failure gives its errno.
-fn read_config_file(path: &Path) -> Result<Vec<u8>, i32> {
-    match std::fs::read(path) {
-        Ok(content) => Ok(content),
-        Err(err) if err.kind() == std::io::ErrorKind::IsADirectory => Ok(Vec::new()),
-        Err(err) => Err(err.raw_os_error().unwrap_or(2)),
+/// Why a configuration file could not be read, with the errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadFailure {
+    /// open() failed: nginx names the directive that asked for the file.
+    Open(i32),
+    /// The file opened but reading it failed (a directory: EISDIR): nginx's `[crit]`
+    /// `pread()` line, without a place.
+    Read(i32),
+}
+
+impl ReadFailure {
+    /// The fault for `path`, placed at `place` when nginx names one.
+    fn fault(self, path: &Path, place: ErrorPlace) -> ParseError {
+        let path = path.as_os_str().as_bytes().to_vec();
+        match self {
+            ReadFailure::Open(errno) => ParseError { kind: ErrorKind::Open { path, errno }, place },
+            ReadFailure::Read(errno) => ParseError::nowhere(ErrorKind::Read { path, errno }),
+        }
     }
+}
+
+/// Reads a configuration file as nginx does: open() it, then read it. A directory opens
+/// and fails the read, as with nginx (`pread() "D" failed (21: Is a directory)`).
+fn read_config_file(path: &Path) -> Result<Vec<u8>, ReadFailure> {
+    use std::io::Read;
+    let errno = |err: std::io::Error| err.raw_os_error().unwrap_or(2);
+    let mut file = std::fs::File::open(path).map_err(|err| ReadFailure::Open(errno(err)))?;
+    let mut content = Vec::new();
+    file.read_to_end(&mut content).map_err(|err| ReadFailure::Read(errno(err)))?;
+    Ok(content)
 }
 
 /// The place of a fault at `line` of `file` (`None`: the `-g` string).
@@ -262,6 +286,10 @@ impl Builder {
                 end_line: line,
                 close_line: 0,
             };
+            let in_geo = match stack.last() {
+                Some(frame) => frame.directive.name.value == b"geo",
+                None => self.geo_file,
+            };
             let parent = match stack.last_mut() {
                 Some(parent) => parent.directive.block.get_or_insert_with(Block::default),
                 None => &mut *top,
@@ -287,21 +315,24 @@ impl Builder {
                 continue;
             }
 
-            // Step: `include FILE;` reads the files right here, as nginx does.
+            // Step: `include FILE;` reads the files right here, as nginx does; inside `geo`,
+            // geo's own include reads one file by its name (no glob).
             let include = directive.name.value == b"include" && directive.args.len() == 1;
             parent.directives.push(directive);
             if include {
                 let directive = parent.directives.last_mut().expect("just pushed");
                 let pattern = directive.args[0].value.clone();
-                self.include(&pattern, file, line, &mut directive.includes)?;
+                self.include(&pattern, in_geo, file, line, &mut directive.includes)?;
             }
         }
     }
 
-    /// Reads the files of `include PATTERN;` (at `line` of `from`), recording their indexes.
+    /// Reads the files of `include PATTERN;` (at `line` of `from`), recording their indexes;
+    /// `geo`: geo's include, which takes the pattern as one file's name.
     fn include(
         &mut self,
         pattern: &[u8],
+        geo: bool,
         from: &Option<Arc<Path>>,
         line: usize,
         includes: &mut Vec<usize>,
@@ -314,21 +345,16 @@ impl Builder {
         };
 
         // Step: a plain name must exist; a glob may match nothing.
-        let paths = if is_glob(&full) {
+        let paths = if !geo && is_glob(&full) {
             glob_paths(&full)
         } else {
             vec![PathBuf::from(OsStr::from_bytes(&full))]
         };
 
         for path in paths {
-            let open_error = |errno| ParseError {
-                kind: ErrorKind::Open { path: path.as_os_str().as_bytes().to_vec(), errno },
-                place: place(from, line),
-            };
-
             // Step: a file including itself recurses in nginx until it runs out of files.
             if self.open.contains(&path) {
-                return Err(open_error(EMFILE));
+                return Err(ReadFailure::Open(EMFILE).fault(&path, place(from, line)));
             }
 
             // Step: a file already read is the same tree again.
@@ -337,10 +363,14 @@ impl Builder {
                 continue;
             }
 
-            let content = read_config_file(&path).map_err(open_error)?;
+            let content = read_config_file(&path)
+                .map_err(|failure| failure.fault(&path, place(from, line)))?;
             let index = self.add_file(path, content);
             includes.push(index);
-            self.parse_file_at(index)?;
+            let outer = std::mem::replace(&mut self.geo_file, geo);
+            let parsed = self.parse_file_at(index);
+            self.geo_file = outer;
+            parsed?;
         }
         Ok(())
     }

@@ -9,6 +9,9 @@ use std::process::Command;
 use strait_parser::check::{check_outcome, CheckOptions};
 use strait_parser::{parse_bytes, parse_file, parse_file_partial, Block, ParseOptions};
 
+#[path = "../../testdata/corpus/prefix.rs"]
+mod corpus_prefix;
+
 /// The installed nginx the verdicts are compared with.
 const NGINX: &str = "/usr/sbin/nginx";
 
@@ -28,48 +31,51 @@ fn files(folder: &str) -> Vec<PathBuf> {
     out
 }
 
-/// strait's verdict on `conf`: `None` for a pass, else the `nginx: [emerg] ...` line with the
-/// file's folder replaced by `PREFIX`.
-fn strait_verdict(conf: &Path) -> Option<String> {
+/// strait's verdict on `conf` under `prefix`: `None` for a pass, else the `nginx: [LEVEL] ...`
+/// line with the file's folder replaced by `PREFIX`.
+fn strait_verdict(conf: &Path, prefix: &Path) -> Option<String> {
     let outcome = parse_file_partial(conf, &ParseOptions::default());
-    let options =
-        CheckOptions { conf_prefix: conf.parent().unwrap().to_path_buf(), ..Default::default() };
+    let options = CheckOptions {
+        conf_prefix: conf.parent().unwrap().to_path_buf(),
+        prefix: prefix.to_path_buf(),
+        ..Default::default()
+    };
     let error = check_outcome(&outcome, &options).err()?;
-    let line = format!("nginx: [emerg] {}", String::from_utf8_lossy(&error.to_bytes()));
+    let message = String::from_utf8_lossy(&error.to_bytes()).into_owned();
+    let line = format!("nginx: [{}] {message}", error.kind.level());
     Some(line.replace(conf.parent().unwrap().to_str().unwrap(), "PREFIX"))
 }
 
-/// nginx's verdict on `conf`, in the same form; `None` when nginx is not installed.
-fn nginx_verdict(conf: &Path) -> Option<Option<String>> {
+/// The levels of the lines that end a test (a configuration fault, a failed read).
+const FAULT_LEVELS: [&str; 2] = ["[emerg] ", "[crit] "];
+
+/// nginx's verdict on `conf` under `prefix`, in the same form; `None` when nginx is not
+/// installed.
+fn nginx_verdict(conf: &Path, prefix: &Path) -> Option<Option<String>> {
     if !Path::new(NGINX).exists() {
         return None;
     }
-    let prefix = tempfile::tempdir().unwrap();
     let output = Command::new(NGINX)
         .arg("-t")
         .arg("-p")
-        .arg(format!("{}/", prefix.path().display()))
+        .arg(corpus_prefix::prefix_arg(prefix))
         .arg("-c")
         .arg(conf)
         .args(["-e", "stderr"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let emerg = stderr.lines().find(|line| line.contains("[emerg] "))?;
-    let message = emerg.split_once("[emerg] ").unwrap().1;
+    let fault = stderr.lines().find_map(|line| {
+        FAULT_LEVELS.iter().find(|level| line.contains(*level)).map(|level| (line, *level))
+    });
+    let Some((line, level)) = fault else { return Some(None) };
+    let message = line.split_once(level).unwrap().1;
     // Debian's nginx logs to stderr in the error log format: `TIME [emerg] PID#TID: MESSAGE`.
-    let message =
-        message.split_once(": ").map_or(
-            message,
-            |(pid, rest)| {
-                if pid.contains('#') {
-                    rest
-                } else {
-                    message
-                }
-            },
-        );
-    let line = format!("nginx: [emerg] {message}");
+    let message = match message.split_once(": ") {
+        Some((pid, rest)) if pid.contains('#') => rest,
+        _ => message,
+    };
+    let line = format!("nginx: {level}{message}");
     Some(Some(line.replace(conf.parent().unwrap().to_str().unwrap(), "PREFIX")))
 }
 
@@ -86,6 +92,7 @@ fn notice_no_nginx() {
 fn invalid_files_fail_with_nginx_message() {
     let files = files("invalid");
     assert!(files.len() >= 50, "the invalid corpus needs 50 faults, has {}", files.len());
+    let prefix = corpus_prefix::prefix();
     let mut failures = Vec::new();
     let mut nginx_ran = false;
     for conf in &files {
@@ -93,12 +100,12 @@ fn invalid_files_fail_with_nginx_message() {
         let expected = std::fs::read_to_string(&expected_path)
             .unwrap_or_else(|_| panic!("{} has no .expected", conf.display()));
         let expected = expected.trim_end_matches('\n').to_string();
-        let strait = strait_verdict(conf);
+        let strait = strait_verdict(conf, prefix.path());
         if strait.as_deref() != Some(expected.as_str()) {
             failures
                 .push(format!("{}:\n  expected {expected}\n  strait   {strait:?}", conf.display()));
         }
-        if let Some(nginx) = nginx_verdict(conf) {
+        if let Some(nginx) = nginx_verdict(conf, prefix.path()) {
             nginx_ran = true;
             if nginx.as_deref() != Some(expected.as_str()) {
                 failures.push(format!(
@@ -129,11 +136,12 @@ fn invalid_files_cover_fifty_distinct_messages() {
 fn valid_files_pass() {
     let mut failures = Vec::new();
     let mut nginx_ran = false;
+    let prefix = corpus_prefix::prefix();
     for conf in files("valid") {
-        if let Some(error) = strait_verdict(&conf) {
+        if let Some(error) = strait_verdict(&conf, prefix.path()) {
             failures.push(format!("{}: strait says {error}", conf.display()));
         }
-        if let Some(nginx) = nginx_verdict(&conf) {
+        if let Some(nginx) = nginx_verdict(&conf, prefix.path()) {
             nginx_ran = true;
             if let Some(error) = nginx {
                 failures.push(format!("{}: nginx says {error}", conf.display()));

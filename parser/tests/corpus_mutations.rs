@@ -11,6 +11,9 @@ use std::process::Command;
 use strait_parser::check::{check_outcome, CheckOptions};
 use strait_parser::{parse_file_partial, ParseOptions};
 
+#[path = "../../testdata/corpus/prefix.rs"]
+mod corpus_prefix;
+
 const NGINX: &str = "/usr/sbin/nginx";
 
 /// Wordings of faults that come from libraries strait does not call at check time.
@@ -69,7 +72,7 @@ fn nginx_fault(conf: &Path, prefix: &Path) -> Option<String> {
     let output = Command::new(NGINX)
         .arg("-t")
         .arg("-p")
-        .arg(format!("{}/", prefix.display()))
+        .arg(corpus_prefix::prefix_arg(prefix))
         .arg("-c")
         .arg(conf)
         .args(["-e", "stderr"])
@@ -86,10 +89,11 @@ fn nginx_fault(conf: &Path, prefix: &Path) -> Option<String> {
     )
 }
 
-/// strait's first fault message, or `None` for a pass.
-fn strait_fault(conf: &Path) -> Option<String> {
+/// strait's first fault message under `prefix`, or `None` for a pass.
+fn strait_fault(conf: &Path, prefix: &Path) -> Option<String> {
     let outcome = parse_file_partial(conf, &ParseOptions::default());
-    let options = CheckOptions { conf_prefix: conf.parent().unwrap().into(), ..Default::default() };
+    let conf_prefix = conf.parent().unwrap().into();
+    let options = CheckOptions { conf_prefix, prefix: prefix.into(), ..Default::default() };
     check_outcome(&outcome, &options).err().map(|error| error.to_string())
 }
 
@@ -107,6 +111,7 @@ fn mutated_stream_configs_get_nginx_verdicts() {
     std::fs::create_dir_all(&dir).unwrap();
     std::os::unix::fs::symlink(corpus.join("pki"), scratch.path().join("pki")).unwrap();
     std::os::unix::fs::symlink(corpus.join("corpus/valid/includes"), dir.join("includes")).unwrap();
+    corpus_prefix::add_modules(scratch.path());
 
     // Step: every mutation of every line, judged by both.
     let mut compared = 0;
@@ -127,7 +132,7 @@ fn mutated_stream_configs_get_nginx_verdicts() {
                 if nginx.as_deref().is_some_and(|m| UNMATCHABLE.iter().any(|u| m.contains(u))) {
                     continue;
                 }
-                let strait = strait_fault(&conf);
+                let strait = strait_fault(&conf, scratch.path());
                 compared += 1;
                 if strait != nginx {
                     let name = source.file_name().unwrap().to_string_lossy();

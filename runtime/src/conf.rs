@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 use strait_parser::ast::{Arg, Block, Config, Directive, Location};
+use strait_parser::check::CycleStep;
 
 /// A configuration fault found while compiling the tree into a plan.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,29 +14,27 @@ pub struct ConfigError {
     /// Where the directive was written; `None` for faults nginx reports without one
     /// (`unknown "x" variable`).
     pub location: Option<Location>,
-    /// nginx finds this fault only after reading the whole configuration (opening files,
-    /// the events module's checks): `nginx -t` prints `syntax is ok` before it.
-    pub after_parse: bool,
+    /// The step after reading the whole configuration that finds this fault (the events
+    /// module's checks, opening files): `nginx -t` prints `syntax is ok` before it. `None`:
+    /// found while reading.
+    pub step: Option<CycleStep>,
 }
 
 impl ConfigError {
     /// A fault at `location`.
     pub fn at(location: &Location, message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            message: message.into(),
-            location: Some(location.clone()),
-            after_parse: false,
-        }
+        ConfigError { message: message.into(), location: Some(location.clone()), step: None }
     }
 
     /// A fault nginx reports without a location.
     pub fn bare(message: impl Into<String>) -> ConfigError {
-        ConfigError { message: message.into(), location: None, after_parse: false }
+        ConfigError { message: message.into(), location: None, step: None }
     }
 
-    /// A fault nginx finds after reading the configuration, reported without a location.
-    pub fn after_parse(message: impl Into<String>) -> ConfigError {
-        ConfigError { message: message.into(), location: None, after_parse: true }
+    /// A fault nginx finds in `step`, after reading the configuration, reported without a
+    /// location.
+    pub fn cycle(step: CycleStep, message: impl Into<String>) -> ConfigError {
+        ConfigError { message: message.into(), location: None, step: Some(step) }
     }
 }
 

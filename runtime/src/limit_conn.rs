@@ -135,11 +135,11 @@ pub fn parse_limit(d: &Directive, zones: &[Arc<Zone>]) -> Result<Limit, ConfigEr
         return Err(d.error("invalid number of arguments in \"limit_conn\" directive"));
     };
     let name = text(name);
-    let zone = zones
-        .iter()
-        .find(|z| z.name == name)
-        .cloned()
-        .ok_or_else(|| d.error(format!("zero size shared memory zone \"{name}\"")))?;
+    let zone = zones.iter().find(|z| z.name == name).cloned().ok_or_else(|| {
+        // nginx finds the zone never sized when it creates the zones, after reading.
+        let message = format!("zero size shared memory zone \"{name}\"");
+        ConfigError::cycle(strait_parser::check::CycleStep::SharedMemory, message)
+    })?;
     let conn = parse_number(n)
         .filter(|&n| n > 0 && n <= 65535)
         .ok_or_else(|| d.error(format!("invalid number of connections \"{}\"", text(n))))?;

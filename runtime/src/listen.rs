@@ -227,6 +227,36 @@ fn parse_address(d: &Directive, v: &[u8]) -> Result<Vec<ListenAddr>, ConfigError
     Ok(resolved)
 }
 
+/// Binds and listens on `spec`'s address as `nginx -t` does (`ngx_open_listening_sockets`
+/// in a test): only the options set before bind (`SO_REUSEADDR`, `reuseport`, `ipv6only`);
+/// the socket is closed again and a unix socket's file removed. An address in use is no
+/// fault in a test: `Ok`.
+pub fn test_bind(spec: &ListenSpec) -> std::io::Result<()> {
+    let (domain, addr) = match &spec.addr {
+        ListenAddr::Inet(a) => (Domain::for_address(*a), SockAddr::from(*a)),
+        ListenAddr::Unix(path) => (Domain::UNIX, SockAddr::unix(path)?),
+    };
+    let socket = Socket::new(domain, Type::STREAM, None)?;
+    if domain != Domain::UNIX {
+        socket.set_reuse_address(true)?;
+    }
+    if spec.reuseport {
+        socket.set_reuse_port(true)?;
+    }
+    if domain == Domain::IPV6 {
+        socket.set_only_v6(spec.ipv6only)?;
+    }
+    match socket.bind(&addr) {
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Ok(()),
+        result => result?,
+    }
+    let listened = socket.listen(spec.backlog);
+    if let ListenAddr::Unix(path) = &spec.addr {
+        let _ = std::fs::remove_file(path);
+    }
+    listened
+}
+
 /// Opens a listening socket for `spec` with its options (the pre-bind ones before `bind`).
 pub fn bind(spec: &ListenSpec) -> std::io::Result<Socket> {
     let (domain, addr) = match &spec.addr {

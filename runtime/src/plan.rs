@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use strait_parser::ast::{Config, Directive};
+use strait_parser::check::CycleStep;
 
 /// Where relative paths resolve (reference §1.5) and what the command line set.
 #[derive(Debug, Clone)]
@@ -68,6 +69,8 @@ pub struct MainConf {
     pub env: Vec<(String, Option<String>)>,
     /// `worker_rlimit_nofile`.
     pub rlimit_nofile: Option<u64>,
+    /// `worker_rlimit_core`: the size of a core file, in bytes.
+    pub rlimit_core: Option<u64>,
     /// `worker_shutdown_timeout`: how long QUIT waits for sessions before closing them.
     pub shutdown_timeout: Option<Duration>,
     /// `working_directory`.
@@ -277,6 +280,13 @@ impl Plan {
     pub fn compile(config: &Config, paths: &Paths) -> Result<Plan, ConfigError> {
         Compiler::new(config, paths).run()
     }
+
+    /// Compiles a parsed configuration as `nginx -t` tests it: [`Plan::compile`], and the
+    /// pid file the configuration names is created empty (or opened, when there is one), as
+    /// nginx's test does.
+    pub fn compile_for_test(config: &Config, paths: &Paths) -> Result<Plan, ConfigError> {
+        Compiler { test: true, ..Compiler::new(config, paths) }.run()
+    }
 }
 
 /// Settings that a `server {}` inherits from `stream {}`.
@@ -333,6 +343,8 @@ struct Compiler<'a> {
     tls: crate::tls::directives::TlsBuilder,
     /// `limit_conn_zone` zones.
     zones: Vec<Arc<crate::limit_conn::Zone>>,
+    /// Compiling for `nginx -t` (the configured pid file is created).
+    test: bool,
 }
 
 impl<'a> Compiler<'a> {
@@ -349,6 +361,7 @@ impl<'a> Compiler<'a> {
             split_clients: Vec::new(),
             tls: crate::tls::directives::TlsBuilder::new(&paths.conf_prefix),
             zones: Vec::new(),
+            test: false,
         }
     }
 
@@ -368,6 +381,7 @@ impl<'a> Compiler<'a> {
         let mut error_targets = Vec::new();
         let mut env = Vec::new();
         let mut rlimit_nofile = None;
+        let mut rlimit_core = None;
         let mut shutdown_timeout = None;
         let mut working_directory = None;
         let mut stream = None;
@@ -418,8 +432,9 @@ impl<'a> Compiler<'a> {
                     }
                     stream = Some(*d);
                 }
-                // strait serves stream only; http and mail are read and skipped.
-                b"http" | b"mail" => {}
+                // strait serves stream only; http and mail are read and skipped, but their
+                // log files are opened, as nginx opens them.
+                b"http" | b"mail" => self.open_unserved_logs(d),
                 // The stream module is built in; other modules' directives are checked when used.
                 b"load_module" => {}
                 // `user`: strait is one process and keeps its identity (README, differences).
@@ -428,6 +443,12 @@ impl<'a> Compiler<'a> {
                     let v = &d.one_arg()?.value;
                     let n = parse_number(v).ok_or_else(|| d.invalid_value(&d.args[0]))?;
                     set_once(&mut rlimit_nofile, d, n as u64)?;
+                }
+                b"worker_rlimit_core" => {
+                    let v = &d.one_arg()?.value;
+                    let size = strait_parser::values::parse_offset(v)
+                        .ok_or_else(|| d.invalid_value(&d.args[0]))?;
+                    set_once(&mut rlimit_core, d, size)?;
                 }
                 b"worker_shutdown_timeout" => {
                     let v = &d.one_arg()?.value;
@@ -459,6 +480,10 @@ impl<'a> Compiler<'a> {
         } else {
             ErrorLog::new(error_targets.clone())
         };
+        // A test tries the pid file the configuration names; strait's default one
+        // (PREFIX/logs/nginx.pid, where Debian's nginx has /run/nginx.pid) is not tried, so
+        // that `-t` gives nginx's verdict where the prefix has no logs/ (README).
+        let tested_pid = pid.clone().filter(|_| self.test);
         let main = MainConf {
             daemon: daemon.unwrap_or(true),
             worker_processes: workers.unwrap_or(1),
@@ -467,6 +492,7 @@ impl<'a> Compiler<'a> {
             error_log: main_log.clone(),
             env,
             rlimit_nofile,
+            rlimit_core,
             shutdown_timeout,
             working_directory,
         };
@@ -477,18 +503,25 @@ impl<'a> Compiler<'a> {
             listeners = self.stream(stream, &main_log)?;
         }
 
-        // After the configuration was read (nginx prints `syntax is ok` first): the events
-        // module's check that each listening socket leaves a connection to serve with, then
-        // the log files' open() failures, both without a place.
+        // After the configuration was read (nginx prints `syntax is ok` first), in nginx's
+        // order and without a place: the events module's check that each listening socket
+        // leaves a connection to serve with, the pid file of a test, then the log files'
+        // open() failures.
         if main.worker_connections <= listeners.len() {
-            return Err(ConfigError::after_parse(format!(
-                "{} worker_connections are not enough for {} listening sockets",
-                main.worker_connections,
-                listeners.len()
-            )));
+            return Err(ConfigError::cycle(
+                CycleStep::InitConf,
+                format!(
+                    "{} worker_connections are not enough for {} listening sockets",
+                    main.worker_connections,
+                    listeners.len()
+                ),
+            ));
+        }
+        if let Some(path) = &tested_pid {
+            test_pid_file(path)?;
         }
         if let Some(message) = self.log_files.first_failure() {
-            return Err(ConfigError::after_parse(message));
+            return Err(ConfigError::cycle(CycleStep::OpenFiles, message));
         }
         Ok(Plan {
             main,
@@ -506,6 +539,41 @@ impl<'a> Compiler<'a> {
     /// was read, as nginx opens its files then (`LogFiles::first_failure`).
     fn open_log(&self, path: &Path) -> Arc<crate::log::LogFile> {
         self.log_files.get(path)
+    }
+
+    /// Opens the files the `error_log` and `access_log` directives of an http or mail block
+    /// name (at any depth), as nginx opens them once the configuration is read, so that a
+    /// file that cannot be opened fails as it does with nginx. Nothing is written to them.
+    /// Not opened, as in nginx: `stderr`, `syslog:` and `memory:` logs, `access_log off` and
+    /// paths with variables (opened per request); nor the default access log of a level
+    /// without `access_log`.
+    fn open_unserved_logs(&self, block_directive: &Directive) {
+        let config = self.config;
+        let Some(block) = &block_directive.block else { return };
+        for d in expanded(block, config) {
+            let path = d.args.first().map(|arg| arg.value.as_slice());
+            let special = |path: &[u8]| {
+                path == b"stderr"
+                    || path == b"off"
+                    || path.starts_with(b"syslog:")
+                    || path.starts_with(b"memory:")
+                    || path.contains(&b'$')
+            };
+            match (d.name.value.as_slice(), path) {
+                (b"error_log" | b"access_log", Some(path)) if !special(path) => {
+                    self.open_log(&self.paths.prefixed(path));
+                }
+                _ => {}
+            }
+            // Blocks of entries (`map`, `types`...) hold no directives.
+            let entries = matches!(
+                d.name.value.as_slice(),
+                b"map" | b"geo" | b"split_clients" | b"types" | b"charset_map"
+            );
+            if d.block.is_some() && !entries {
+                self.open_unserved_logs(d);
+            }
+        }
     }
 
     fn error_log_target(&self, d: &Directive) -> Result<Target, ConfigError> {
@@ -988,6 +1056,19 @@ fn at(d: &Directive, e: ConfigError) -> ConfigError {
     } else {
         ConfigError::at(d.loc(), e.message)
     }
+}
+
+/// `nginx -t`'s pid file step (`ngx_create_pidfile` in a test): the file is opened for
+/// reading and writing, created empty when missing, and left as it was.
+fn test_pid_file(path: &Path) -> Result<(), ConfigError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false).mode(0o644);
+    options.open(path).map(drop).map_err(|e| {
+        let suffix = crate::log::error::errno_suffix(&e);
+        let message = format!("open() \"{}\" failed{suffix}", path.display());
+        ConfigError::cycle(CycleStep::PidFile, message)
+    })
 }
 
 fn unsupported(d: &Directive) -> ConfigError {

@@ -109,6 +109,18 @@ fn bind_all(
     Ok(out)
 }
 
+/// `nginx -t`'s last step: binds every listening socket of `plan` and closes it again; the
+/// first that cannot be bound (other than an address in use) is `bind() to ADDR failed`.
+pub fn test_bind(plan: &Plan) -> Result<(), ConfigError> {
+    for listener in &plan.listeners {
+        if let Err(e) = listen::test_bind(&listener.spec) {
+            let message = format!("bind() to {} failed{}", listener.spec.addr, errno_suffix(&e));
+            return Err(ConfigError::cycle(strait_parser::check::CycleStep::Listening, message));
+        }
+    }
+    Ok(())
+}
+
 /// Opens one listening socket.
 fn bind_one(spec: &listen::ListenSpec) -> Result<Socket, ServeError> {
     let bind_error =
@@ -346,13 +358,18 @@ pub fn serve(plan: Plan, loader: Loader) -> Result<(), ServeError> {
         }
     }
 
-    // worker_rlimit_nofile, as nginx's workers set it.
-    if let Some(limit) = plan.main.rlimit_nofile {
-        if let Err(e) = crate::sys::set_nofile_limit(limit) {
+    // worker_rlimit_nofile and worker_rlimit_core, as nginx's workers set them.
+    let limits = [
+        (crate::sys::Limit::OpenFiles, "RLIMIT_NOFILE", plan.main.rlimit_nofile),
+        (crate::sys::Limit::CoreSize, "RLIMIT_CORE", plan.main.rlimit_core),
+    ];
+    for (which, name, limit) in limits {
+        let Some(limit) = limit else { continue };
+        if let Err(e) = crate::sys::set_limit(which, limit) {
             plan.main.error_log.write(
                 Level::Alert,
                 None,
-                &format!("setrlimit(RLIMIT_NOFILE, {limit}) failed{}", errno_suffix(&e)),
+                &format!("setrlimit({name}, {limit}) failed{}", errno_suffix(&e)),
             );
         }
     }

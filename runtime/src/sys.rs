@@ -74,11 +74,24 @@ pub fn kill(pid: i32, signal: i32) -> io::Result<()> {
     Ok(())
 }
 
-/// Sets the open-files limit (`worker_rlimit_nofile`), soft and hard.
-pub fn set_nofile_limit(limit: u64) -> io::Result<()> {
+/// A resource limit nginx's workers set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Open files (`worker_rlimit_nofile`): `RLIMIT_NOFILE`.
+    OpenFiles,
+    /// The size of a core file (`worker_rlimit_core`): `RLIMIT_CORE`.
+    CoreSize,
+}
+
+/// Sets a resource limit, soft and hard, as nginx's workers do.
+pub fn set_limit(which: Limit, limit: u64) -> io::Result<()> {
+    let resource = match which {
+        Limit::OpenFiles => libc::RLIMIT_NOFILE,
+        Limit::CoreSize => libc::RLIMIT_CORE,
+    };
     let rlimit = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
     // SAFETY: `rlimit` is a valid, initialised struct that setrlimit only reads.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) } == -1 {
+    if unsafe { libc::setrlimit(resource, &rlimit) } == -1 {
         return Err(io::Error::last_os_error());
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! What strait does not implement yet, as data: the stream directives, `listen` parameters
-//! and stream variables of nginx (the 1.31 set) that a configuration may name but strait
-//! refuses, each with how it is refused and the reason or what to use instead.
+//! and stream variables of nginx (the 1.31 set), and the main and `events` directives, that
+//! a configuration may name but strait refuses, each with how it is refused and the reason
+//! or what to use instead.
 //!
 //! These tables are the one source of truth: `listen`, `upstream {}` (its directives and
 //! `server` parameters) and the variable table refuse what they list, the README's "Not
@@ -123,6 +124,17 @@ pub const VARIABLES: &[Gap] = &[
     module("geoip_*", "ngx_stream_geoip_module", "strait loads no modules; use geo"),
 ];
 
+/// Directives of the main context and of `events {}` that strait refuses: nginx checks
+/// their values (and so does strait's parser), but strait has nothing to apply them to.
+pub const MAIN_DIRECTIVES: &[Gap] = &[
+    yet("thread_pool", "no thread pools: nginx runs http's aio threads in them"),
+    yet("debug_points", "strait has no debug points to stop or abort at"),
+    yet("ssl_engine", "no OpenSSL engines: certificates and keys come from files or data:"),
+    yet("debug_connection", "strait writes no debug-level lines"),
+    yet("worker_aio_requests", "no file AIO: nginx sizes http's aio with it"),
+    yet("epoll_events", "the event loop sizes its own epoll event buffer"),
+];
+
 /// The gap of `table` that names `name`: `prefix_*` entries match any suffix, `param=`
 /// entries any value.
 fn find(table: &'static [Gap], name: &str) -> Option<&'static Gap> {
@@ -147,6 +159,11 @@ pub fn upstream_directive(name: &str) -> Option<&'static Gap> {
     find(DIRECTIVES, name).or_else(|| find(UPSTREAM_DIRECTIVES, name))
 }
 
+/// The gap of the main or `events` directive `name`, if strait refuses it.
+pub fn main_directive(name: &str) -> Option<&'static Gap> {
+    find(MAIN_DIRECTIVES, name)
+}
+
 /// The gap of a `server` parameter in `upstream {}` as written.
 pub fn server_parameter(parameter: &str) -> Option<&'static Gap> {
     find(SERVER_PARAMETERS, parameter)
@@ -168,9 +185,15 @@ mod tests {
 
     #[test]
     fn tables_have_no_repeats_and_a_reason_each() {
-        for table in
-            [DIRECTIVES, UPSTREAM_DIRECTIVES, SERVER_PARAMETERS, LISTEN_PARAMETERS, VARIABLES]
-        {
+        let tables = [
+            DIRECTIVES,
+            UPSTREAM_DIRECTIVES,
+            SERVER_PARAMETERS,
+            LISTEN_PARAMETERS,
+            VARIABLES,
+            MAIN_DIRECTIVES,
+        ];
+        for table in tables {
             for (i, gap) in table.iter().enumerate() {
                 assert!(!gap.reason.is_empty(), "{}", gap.name);
                 assert!(!table[..i].iter().any(|o| o.name == gap.name), "{} repeats", gap.name);
@@ -216,6 +239,14 @@ mod tests {
                 .filter_map(|r| r.err())
                 .map(|e| e.message)
                 .collect();
+            assert!(messages.contains(&refused), "{}: {messages:?}", gap.name);
+        }
+        for gap in MAIN_DIRECTIVES {
+            let refused = format!("\"{}\" directive is not supported by strait yet", gap.name);
+            let main = compile(&format!("{} x;", gap.name));
+            let events = compile(&format!("events {{ {} x; }}", gap.name));
+            let messages: Vec<String> =
+                [main, events].into_iter().filter_map(|r| r.err()).map(|e| e.message).collect();
             assert!(messages.contains(&refused), "{}: {messages:?}", gap.name);
         }
         for gap in UPSTREAM_DIRECTIVES {

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use strait_parser::check::{check_outcome, CheckOptions};
+use strait_parser::check::{review, CheckOptions, CycleFault, CycleStep};
 use strait_parser::{ParseError, ParseOptions};
 
 use crate::nginx_cli::NginxArgs;
@@ -30,58 +30,76 @@ pub(crate) fn run(args: &NginxArgs) -> ExitCode {
     let conf = args.conf_file();
     let log = error_log(args);
     let shown = conf.display();
+    let failed = || {
+        eprintln!("nginx: configuration file {shown} test failed");
+        ExitCode::FAILURE
+    };
 
-    // Step: parse (with -g) and check, as far as the first fault.
+    // Step: parse (with -g) and check, as nginx reads the configuration.
     let options = ParseOptions { globals: args.globals.clone().unwrap_or_default() };
     let outcome = strait_parser::parse_file_partial(&conf, &options);
     let check_options = CheckOptions {
         conf_prefix: conf.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into()),
+        prefix: args.prefix(),
         ..CheckOptions::default()
     };
-    let mut after_parse = None;
-    let result = check_outcome(&outcome, &check_options).and_then(|checked| {
-        // Step: compile the runtime plan, as starting would (certificates, unimplemented
-        // directives): a configuration strait cannot run does not pass its test. Faults
-        // nginx finds only after reading the configuration (log files' open(), the events
-        // checks) come after `syntax is ok`.
-        match strait_runtime::Plan::compile(&outcome.config, &serve_options(args).paths()) {
-            Ok(_) => Ok(checked),
-            Err(error) if error.after_parse => {
-                after_parse = Some(nowhere(&error));
-                Ok(checked)
-            }
-            Err(error) => Err(nowhere(&error)),
-        }
-    });
+    let review = review(&outcome, &check_options);
 
-    // Step: report warnings and the verdict.
-    match result {
-        Ok(checked) => {
-            for warning in &checked.warnings {
-                log_line(&log, "warn", warning);
+    // Step: the warnings, printed while reading; a fault found while reading ends the test
+    // before `syntax is ok`.
+    for warning in &review.warnings {
+        log_line(&log, "warn", warning);
+    }
+    if let Some(fault) = &review.fault {
+        log_line(&log, fault.kind.level(), fault);
+        return failed();
+    }
+
+    // Step: compile the runtime plan, as starting would (certificates, unimplemented
+    // directives): a configuration strait cannot run does not pass its test. Its faults of
+    // the steps after reading join the checks' in nginx's step order; the pid file is tried
+    // only when no earlier step failed, as nginx stops at the first.
+    let mut cycle_faults = review.cycle_faults;
+    let paths = serve_options(args).paths();
+    let compiled = if cycle_faults.iter().any(|fault| fault.step < CycleStep::PidFile) {
+        strait_runtime::Plan::compile(&outcome.config, &paths)
+    } else {
+        strait_runtime::Plan::compile_for_test(&outcome.config, &paths)
+    };
+    match compiled {
+        // Step: the last step, binding the listening sockets, when none before it failed.
+        Ok(plan) if cycle_faults.is_empty() => {
+            if let Err(error) = strait_runtime::server::test_bind(&plan) {
+                let step = error.step.unwrap_or(CycleStep::Listening);
+                cycle_faults.push(CycleFault { step, error: nowhere(&error) });
             }
-            if !args.quiet {
-                eprintln!("nginx: the configuration file {shown} syntax is ok");
-            }
-            if let Some(error) = after_parse {
-                log_line(&log, "emerg", &error);
-                eprintln!("nginx: configuration file {shown} test failed");
-                return ExitCode::FAILURE;
-            }
-            if !args.quiet {
-                eprintln!("nginx: configuration file {shown} test is successful");
-            }
-            if args.dump {
-                dump(&outcome.config);
-            }
-            ExitCode::SUCCESS
         }
+        Ok(_) => {}
         Err(error) => {
-            log_line(&log, "emerg", &error);
-            eprintln!("nginx: configuration file {shown} test failed");
-            ExitCode::FAILURE
+            let Some(step) = error.step else {
+                log_line(&log, "emerg", &nowhere(&error));
+                return failed();
+            };
+            cycle_faults.push(CycleFault { step, error: nowhere(&error) });
+            cycle_faults.sort_by_key(|fault| fault.step);
         }
     }
+
+    // Step: the verdict, the first fault of the steps after reading following `syntax is ok`.
+    if !args.quiet {
+        eprintln!("nginx: the configuration file {shown} syntax is ok");
+    }
+    if let Some(fault) = cycle_faults.first() {
+        log_line(&log, fault.error.kind.level(), &fault.error);
+        return failed();
+    }
+    if !args.quiet {
+        eprintln!("nginx: configuration file {shown} test is successful");
+    }
+    if args.dump {
+        dump(&outcome.config);
+    }
+    ExitCode::SUCCESS
 }
 
 /// A runtime compile fault in the parser's error shape, its text already placed.

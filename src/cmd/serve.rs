@@ -56,8 +56,11 @@ impl ServeOptions {
         let conf = self.conf_path();
         let paths = self.paths();
         let options = strait_parser::ParseOptions { globals: self.globals.clone() };
-        let check_options =
-            CheckOptions { conf_prefix: paths.conf_prefix.clone(), ..CheckOptions::default() };
+        let check_options = CheckOptions {
+            conf_prefix: paths.conf_prefix.clone(),
+            prefix: paths.prefix.clone(),
+            ..CheckOptions::default()
+        };
         Arc::new(move || {
             // Parse and check as `nginx -t` does, then compile the plan.
             let fault = |e: &strait_parser::ParseError| {

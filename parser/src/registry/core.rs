@@ -1,5 +1,6 @@
-//! Main and events directives strait runs (not only checks), written by hand with their value
-//! syntax; they shadow the probed rows of `nginx.rs` for the same contexts.
+//! Main and events directives strait runs or checks as nginx's handlers do (not only their
+//! argument counts), written by hand with their value syntax; they shadow the probed rows of
+//! `nginx.rs` for the same contexts.
 
 use super::consts::*;
 use super::{Args, Contexts, Spec, Value, Version};
@@ -32,4 +33,8 @@ pub(super) const SPECS: &[Spec] = &[
     d("accept_mutex", EVENTS, FLAG, Value::Flag),
     d("accept_mutex_delay", EVENTS, TAKE1, Value::Milliseconds),
     d("worker_aio_requests", EVENTS, TAKE1, Value::Number),
+    d("epoll_events", EVENTS, TAKE1, Value::Number),
+    d("debug_connection", EVENTS, TAKE1, Value::Custom).many(),
+    d("debug_points", M, TAKE1, Value::Enum(&["stop", "abort"])),
+    d("thread_pool", M, Args(TAKE2.0 | TAKE3.0), Value::Custom).many(),
 ];

@@ -288,11 +288,13 @@ impl ServerTls {
             }
         }
 
-        // Step: key exchange parameters.
+        // Step: key exchange parameters, read as nginx does: BIO_new_file(), whose failure
+        // carries OpenSSL's error queue, then the PEM.
         if let Some(path) = &settings.dhparam {
             let shown = path.display().to_string();
-            let pem = std::fs::read(path)
-                .map_err(|_| TlsConfigError::DhParams(shown.clone(), SslErrors::default()))?;
+            let pem = ffi::read_file(path).map_err(|e| {
+                TlsConfigError::DhParamsFile(shown.clone(), SslErrors::from_stack(&e))
+            })?;
             let dh = Dh::params_from_pem(&pem)
                 .map_err(|e| TlsConfigError::DhParams(shown.clone(), SslErrors::from_stack(&e)))?;
             ctx.set_tmp_dh(&dh)

@@ -105,6 +105,9 @@ pub enum TlsConfigError {
         /// OpenSSL's errors.
         ssl: SslErrors,
     },
+    /// `BIO_new_file("%s") failed`: the `ssl_dhparam` file cannot be opened.
+    #[error("BIO_new_file(\"{0}\") failed{1}")]
+    DhParamsFile(String, SslErrors),
     /// `PEM_read_bio_DHparams("%s") failed` and other DH parameter faults.
     #[error("PEM_read_bio_DHparams(\"{0}\") failed{1}")]
     DhParams(String, SslErrors),

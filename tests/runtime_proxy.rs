@@ -3,8 +3,12 @@
 
 mod runtime_support;
 
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use runtime_support::*;
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
 
 struct Ports {
     vars: HashMap<&'static str, String>,
@@ -157,5 +161,177 @@ fn time_and_connection_variables_have_nginx_formats() {
     assert_eq!(runs[0].1, vec!["T|-|-|-|200", "T|-|-|T|502", "T|T|T|T|200"]);
     for run in &runs[1..] {
         assert_eq!(run.1, runs[0].1, "{:?}", run.0);
+    }
+}
+
+/// Sends `request`, reads `n` bytes (within 5 s), then resets the connection.
+fn read_then_reset(port: u16, request: &[u8], n: usize) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut buf = vec![0u8; n];
+    stream.read_exact(&mut buf).unwrap();
+    reset(stream);
+}
+
+/// A TLS client (no verification) on `port`.
+fn tls_connect(port: u16) -> openssl::ssl::SslStream<TcpStream> {
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    builder.set_verify(SslVerifyMode::NONE);
+    let mut config = builder.build().configure().unwrap();
+    config.set_verify_hostname(false);
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    config.connect("localhost", tcp).unwrap()
+}
+
+/// Resets the TCP connection under a TLS stream without a close_notify.
+fn tls_reset(stream: openssl::ssl::SslStream<TcpStream>) {
+    let tcp = stream.get_ref().try_clone().unwrap();
+    drop(stream);
+    reset(tcp);
+}
+
+#[test]
+fn resets_in_flight_are_logged_as_nginx() {
+    let silent = silent_upstream();
+    let resetter = resetting_upstream();
+    let firehose = firehose_upstream();
+    let keys = ["BIG", "BIGTLS", "DOWNLOAD", "CLIENTRST", "UPSTREAMRST", "TLSPROXY"];
+    let counts = regex::Regex::new(r"client:\d+/\d+, bytes from/to upstream:\d+/\d+").unwrap();
+    let mut runs = Vec::new();
+    for flavor in flavors() {
+        let mut vars: HashMap<&str, String> =
+            keys.iter().map(|k| (*k, free_port().to_string())).collect();
+        vars.insert("SILENT", silent.to_string());
+        vars.insert("RESETTER", resetter.to_string());
+        vars.insert("FIREHOSE", firehose.to_string());
+        vars.insert("CHUNK", "x".repeat(4000));
+        vars.insert("TEXT", "$chunk".repeat(600));
+        vars.insert("PKI", pki().display().to_string());
+        let port = |k: &str| vars[k].parse::<u16>().unwrap();
+        let mut server = Instance::start(flavor, &config("resets.conf", &vars));
+
+        // A large return, plain and TLS, and a download: the client reads a little, resets.
+        read_then_reset(port("BIG"), b"", 10);
+        let mut tls = tls_connect(port("BIGTLS"));
+        let mut buf = [0u8; 10];
+        tls.read_exact(&mut buf).unwrap();
+        tls_reset(tls);
+        read_then_reset(port("DOWNLOAD"), b"0123456789", 10);
+
+        // A client sends 3 bytes to a silent upstream and resets.
+        let mut client = TcpStream::connect(("127.0.0.1", port("CLIENTRST"))).unwrap();
+        client.write_all(b"abc").unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        reset(client);
+
+        // The upstream sends 2 bytes and resets: the client gets them, then the end.
+        assert_eq!(read_all(port("UPSTREAMRST")), b"hi", "{flavor:?}");
+
+        // A TLS client sends a byte and resets.
+        let mut tls = tls_connect(port("TLSPROXY"));
+        tls.write_all(b"x").unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        tls_reset(tls);
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(server.quit().success(), "{flavor:?}");
+
+        // Error lines with the ports named; the byte counts of the download vary.
+        let mut log = server.error_log();
+        for (key, value) in &vars {
+            log = log.replace(&format!(":{value}"), &format!(":{key}"));
+        }
+        let mut errors: Vec<String> = session_lines(&log)
+            .into_iter()
+            .filter(|l| !l.contains(" connected to "))
+            .map(|l| {
+                if l.contains(":DOWNLOAD") {
+                    counts.replace(&l, "client:N/N, bytes from/to upstream:N/N").into_owned()
+                } else {
+                    l
+                }
+            })
+            .collect();
+        errors.sort();
+
+        // Access lines: `$bytes_sent` of the large return and the download is what the
+        // socket took before the reset, some but not all.
+        let total = 4000 * 600;
+        let mut access = Vec::new();
+        for line in server.read("access.log").lines() {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let key = keys.iter().find(|k| vars[**k] == fields[0]).expect("a port of the test");
+            let sent: usize = fields[2].parse().unwrap();
+            let sent = match *key {
+                "BIG" | "DOWNLOAD" => {
+                    assert!(sent > 0 && sent < total, "{flavor:?} {key}: {sent}");
+                    "N".to_string()
+                }
+                _ => sent.to_string(),
+            };
+            access.push(format!("{key} {} {sent} {}", fields[1], fields[3]));
+        }
+        access.sort();
+        runs.push((flavor, errors, access));
+    }
+
+    let (_, errors, access) = &runs[0];
+    // `[level] call failed (104: ...) while ACTION, client: .., server: ..` and the rest.
+    let line = |level: &str, call: &str, action: &str, server: &str, rest: &str| {
+        format!(
+            "[{level}] PID: *N {call} failed (104: Connection reset by peer) while {action}, \
+             client: 127.0.0.1, server: 127.0.0.1:{server}{rest}"
+        )
+    };
+    let end = |level: &str, side: &str, counts: &str| {
+        format!("[{level}] PID: *N {side} disconnected, bytes from/to client:{counts}")
+    };
+    let expected = vec![
+        line(
+            "error",
+            "recv()",
+            "proxying and reading from upstream",
+            "UPSTREAMRST",
+            ", upstream: \"127.0.0.1:RESETTER\", bytes from/to client:0/2, \
+             bytes from/to upstream:2/0",
+        ),
+        line("info", "SSL_write()", "returning text", "BIGTLS", ""),
+        end("info", "client", "1/0, bytes from/to upstream:0/1"),
+        end("info", "client", "3/0, bytes from/to upstream:0/3"),
+        line(
+            "info",
+            "recv()",
+            "proxying and reading from client",
+            "CLIENTRST",
+            ", upstream: \"127.0.0.1:SILENT\", bytes from/to client:3/0, \
+             bytes from/to upstream:0/3",
+        ),
+        end("info", "upstream", "0/2, bytes from/to upstream:2/0"),
+        line(
+            "info",
+            "writev()",
+            "proxying and sending to client",
+            "DOWNLOAD",
+            ", upstream: \"127.0.0.1:FIREHOSE\", bytes from/to client:N/N, \
+             bytes from/to upstream:N/N",
+        ),
+        line("info", "writev()", "returning text", "BIG", ""),
+    ];
+    assert_eq!(errors, &expected);
+    assert_eq!(
+        access,
+        &vec![
+            "BIG 500 N 0".to_string(),
+            "BIGTLS 500 0 0".to_string(),
+            "CLIENTRST 200 0 3".to_string(),
+            "DOWNLOAD 200 N 1".to_string(),
+            "TLSPROXY 200 0 1".to_string(),
+            "UPSTREAMRST 200 2 0".to_string(),
+        ]
+    );
+    for (flavor, other_errors, other_access) in &runs[1..] {
+        assert_eq!(other_errors, errors, "{flavor:?} error log differs");
+        assert_eq!(other_access, access, "{flavor:?} access log differs");
     }
 }

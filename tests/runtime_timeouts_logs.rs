@@ -147,3 +147,59 @@ fn connect_timeout_line_matches_nginx() {
         assert_eq!(other, &lines[0]);
     }
 }
+
+#[test]
+fn return_to_a_client_that_reads_nothing_times_out_after_5s_as_nginx() {
+    // Both servers at once: the case waits out nginx's 5 s send timer of `return`.
+    let runs: Vec<_> = flavors()
+        .into_iter()
+        .map(|flavor| {
+            std::thread::spawn(move || {
+                let mut vars = HashMap::new();
+                for key in ["BIG", "BIGTLS", "DOWNLOAD", "CLIENTRST", "UPSTREAMRST", "TLSPROXY"] {
+                    vars.insert(key, free_port().to_string());
+                }
+                for key in ["SILENT", "RESETTER", "FIREHOSE"] {
+                    vars.insert(key, "9".to_string());
+                }
+                vars.insert("CHUNK", "x".repeat(4000));
+                vars.insert("TEXT", "$chunk".repeat(600));
+                vars.insert("PKI", pki().display().to_string());
+                let port: u16 = vars["BIG"].parse().unwrap();
+                let mut server = Instance::start(flavor, &config("resets.conf", &vars));
+
+                // The client connects and never reads: the session ends after about 5 s.
+                let started = Instant::now();
+                let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                while !server.error_log().contains("connection timed out") {
+                    assert!(started.elapsed() < Duration::from_secs(8), "{flavor:?}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                let waited = started.elapsed();
+                assert!(waited >= Duration::from_millis(4500), "{flavor:?}: {waited:?}");
+                drop(stream);
+                server.quit();
+                let log = server.error_log().replace(&format!(":{port}"), ":BIG");
+                let lines: Vec<String> =
+                    session_lines(&log).into_iter().filter(|l| l.contains("timed out")).collect();
+                let access = server.read("access.log").replace(&vars["BIG"], "BIG");
+                (flavor, lines, access)
+            })
+        })
+        .collect();
+    let runs: Vec<_> = runs.into_iter().map(|r| r.join().unwrap()).collect();
+
+    let (_, lines, access) = &runs[0];
+    assert_eq!(
+        lines,
+        &vec!["[info] PID: *N connection timed out (110: Connection timed out) while returning \
+             text, client: 127.0.0.1, server: 127.0.0.1:BIG"
+            .to_string()]
+    );
+    let access = regex::Regex::new(r"^BIG 200 \d+ 0\n$").unwrap().is_match(access);
+    assert!(access, "{:?}", runs[0].2);
+    for run in &runs[1..] {
+        assert_eq!(&run.1, lines, "{:?}", run.0);
+        assert!(run.2.starts_with("BIG 200 "), "{:?}: {}", run.0, run.2);
+    }
+}

@@ -12,6 +12,7 @@
 //! | [`listen`] | `listen` parameters and socket options |
 //! | [`server`] | the process: bind, daemon, pid file, accept loops, HUP/QUIT/TERM/USR1 |
 //! | [`session`] | one connection walking the phases; the error log context |
+//! | [`socket_error`] | failed reads and writes in a session, worded and levelled as nginx |
 //! | [`proxy`] | `proxy_pass`: peers, connect and next upstream, the transfer loop |
 //! | [`buffer`] | the transfer buffers, reused across sessions on each worker thread |
 //! | [`variables`] | the variable table, complex values, per-session evaluation |
@@ -67,6 +68,8 @@ pub mod realip;
 pub mod resolver;
 pub mod server;
 pub mod session;
+pub mod socket_error;
+
 pub mod split_clients;
 pub mod stream;
 pub mod sys;

@@ -5,6 +5,7 @@
 use crate::log::Level;
 use crate::plan::{ProxyBind, ProxyConf, ProxyPass};
 use crate::session::{status, Session, UpstreamInfo, UpstreamState};
+use crate::socket_error::{self, Side};
 use crate::stream::Stream;
 use crate::upstream::{Outcome, PeerAddr, PeerHandle, Tried, UpstreamGroup};
 use std::future::Future;
@@ -416,10 +417,22 @@ impl<'a> Transfer<'a> {
         };
         let mut step = Step::Idle;
         loop {
-            // Write what is buffered.
+            // Write what is buffered; a failed write ends the session at once, without the
+            // `disconnected` line (ngx_stream_proxy_process finalizes it).
             while dir.buffered() {
                 match Pin::new(&mut *dst).poll_write(cx, &dir.buf[dir.start..dir.end]) {
-                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Step::Failed,
+                    Poll::Ready(Ok(0)) => return Step::Failed,
+                    Poll::Ready(Err(e)) => {
+                        let side = if from_upstream { Side::Client } else { Side::Upstream };
+                        let fault = socket_error::write_failed(dst, side, &e);
+                        s.action = if from_upstream {
+                            "proxying and sending to client"
+                        } else {
+                            "proxying and sending to upstream"
+                        };
+                        s.log(fault.level, fault.errno.as_ref(), &fault.message);
+                        return Step::Failed;
+                    }
                     Poll::Ready(Ok(n)) => {
                         dir.start += n;
                         step = Step::Active;
@@ -474,9 +487,22 @@ impl<'a> Transfer<'a> {
             match Pin::new(&mut *src).poll_read(cx, &mut read_buf) {
                 Poll::Pending => break,
                 Poll::Ready(result) => {
+                    // A failed read is logged and taken as the end of that side's stream.
                     let n = match result {
                         Ok(()) => read_buf.filled().len(),
-                        Err(_) => 0,
+                        Err(e) => {
+                            let side = if from_upstream { Side::Upstream } else { Side::Client };
+                            if let Some(fault) = socket_error::read_failed(src, side, &e) {
+                                s.action = if from_upstream {
+                                    "proxying and reading from upstream"
+                                } else {
+                                    "proxying and reading from client"
+                                };
+                                s.log(fault.level, fault.errno.as_ref(), &fault.message);
+                                s.action = "proxying connection";
+                            }
+                            0
+                        }
                     };
                     step = Step::Active;
                     if n == 0 {

@@ -335,3 +335,162 @@ fn resets_in_flight_are_logged_as_nginx() {
         assert_eq!(other_access, access, "{flavor:?} access log differs");
     }
 }
+
+#[test]
+fn variable_targets_and_unix_connect_failures_match_nginx() {
+    let keys = ["EMPTY", "NOPORT", "BADPORT", "PATH", "V6", "NOHOST", "MISSING", "DEAD", "FIXED"];
+    let mut runs = Vec::new();
+    for flavor in flavors() {
+        let vars: HashMap<&str, String> =
+            keys.iter().map(|k| (*k, free_port().to_string())).collect();
+        let mut server = Instance::start(flavor, &config("targets.conf", &vars));
+
+        // A socket file nobody listens on: bound, never listening.
+        let dead = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None);
+        let dead_path = server.path().join("dead.sock");
+        dead.unwrap().bind(&socket2::SockAddr::unix(&dead_path).unwrap()).unwrap();
+        for key in keys {
+            assert_eq!(read_all(vars[key].parse().unwrap()), b"", "{flavor:?} {key}");
+        }
+        server.quit();
+
+        // The lines with the ports and the prefix named.
+        let name = |text: String| {
+            let mut text = text.replace(server.path().to_str().unwrap(), "DIR");
+            for (key, value) in &vars {
+                text = text.replace(&format!(":{value}"), &format!(":{key}"));
+                text = text.replace(&format!("{value} "), &format!("{key} "));
+            }
+            text
+        };
+        let mut errors: Vec<String> = session_lines(&name(server.error_log()))
+            .into_iter()
+            .filter(|l| !l.contains(" connected to "))
+            .collect();
+        errors.sort();
+        let mut access: Vec<String> =
+            name(server.read("access.log")).lines().map(String::from).collect();
+        access.sort();
+        runs.push((flavor, errors, access));
+    }
+
+    let (_, errors, access) = &runs[0];
+    let fault = |text: &str, server: &str| {
+        format!(
+            "[error] PID: *N {text}, client: 127.0.0.1, server: 127.0.0.1:{server}, \
+             bytes from/to client:0/0, bytes from/to upstream:0/0"
+        )
+    };
+    let unix = |level: &str, socket: &str, errno: &str, server: &str| {
+        format!(
+            "[{level}] PID: *N connect() to unix:DIR/{socket} failed ({errno}) while connecting \
+             to upstream, client: 127.0.0.1, server: 127.0.0.1:{server}, upstream: \
+             \"unix:DIR/{socket}\", bytes from/to client:0/0, bytes from/to upstream:0/0"
+        )
+    };
+    let mut expected = vec![
+        unix("crit", "missing.sock", "2: No such file or directory", "MISSING"),
+        unix("error", "dead.sock", "111: Connection refused", "DEAD"),
+        unix("error", "dead.sock", "111: Connection refused", "FIXED"),
+        fault("no host in upstream \"\"", "EMPTY"),
+        fault("no port in upstream \"127.0.0.1\"", "NOPORT"),
+        fault("invalid port in upstream \"127.0.0.1:0\"", "BADPORT"),
+        fault("invalid host in upstream \"a/b:80\"", "PATH"),
+        fault("invalid IPv6 address in upstream \"[zz]:80\"", "V6"),
+        fault("no host in upstream \":80\"", "NOHOST"),
+    ];
+    expected.sort();
+    assert_eq!(errors, &expected);
+    let mut expected_access = vec![
+        "BADPORT 500 -".to_string(),
+        "DEAD 502 unix:DIR/dead.sock".to_string(),
+        "EMPTY 500 -".to_string(),
+        "FIXED 502 unix:DIR/dead.sock".to_string(),
+        "MISSING 502 unix:DIR/missing.sock".to_string(),
+        "NOHOST 500 -".to_string(),
+        "NOPORT 500 -".to_string(),
+        "PATH 500 -".to_string(),
+        "V6 500 -".to_string(),
+    ];
+    expected_access.sort();
+    assert_eq!(access, &expected_access);
+    for (flavor, other_errors, other_access) in &runs[1..] {
+        assert_eq!(other_errors, errors, "{flavor:?} error log differs");
+        assert_eq!(other_access, access, "{flavor:?} access log differs");
+    }
+}
+
+/// A relay that waits `delay` after each accept, then connects to `target` and copies both
+/// ways: an upstream whose TCP connect is instant and whose first bytes come late.
+fn delayed_relay(target: u16, delay: Duration) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else { return };
+                let copy = |mut from: TcpStream, mut to: TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    })
+                };
+                let up = copy(client.try_clone().unwrap(), server.try_clone().unwrap());
+                let down = copy(server, client);
+                let _ = (up.join(), down.join());
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn upstream_connect_time_covers_the_tls_handshake_as_nginx() {
+    let mut runs = Vec::new();
+    for flavor in flavors() {
+        let mut vars: HashMap<&str, String> =
+            ["BACKEND", "GOOD", "BADNAME"].iter().map(|k| (*k, free_port().to_string())).collect();
+        let backend: u16 = vars["BACKEND"].parse().unwrap();
+        vars.insert("RELAY", delayed_relay(backend, Duration::from_millis(300)).to_string());
+        vars.insert("PKI", pki().display().to_string());
+        let port = |k: &str| vars[k].parse::<u16>().unwrap();
+        let mut server = Instance::start(flavor, &config("upstream_tls.conf", &vars));
+        assert_eq!(read_all(port("GOOD")), b"tls\n", "{flavor:?}");
+        assert_eq!(read_all(port("BADNAME")), b"", "{flavor:?}");
+        server.quit();
+
+        // The connect time of the relayed session includes the 300 ms before the handshake.
+        let mut access = Vec::new();
+        for line in server.read("access.log").lines() {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let Some(key) = ["GOOD", "BADNAME"].into_iter().find(|k| vars[*k] == fields[0]) else {
+                continue;
+            };
+            let time = fields[3].trim_matches('"');
+            if key == "GOOD" {
+                let seconds: f64 = time.parse().unwrap();
+                assert!((0.3..3.0).contains(&seconds), "{flavor:?}: {line}");
+            }
+            let time = if time == "-" { "-" } else { "T" };
+            access.push(format!("{key} {} {time}", fields[1]));
+        }
+        access.sort();
+
+        // `proxy ... connected` comes once the handshake is done, and not for a failed one.
+        let log = server.error_log();
+        let proxy_lines: Vec<&str> =
+            log.lines().filter(|l| l.contains(" proxy 127.0.0.1:")).collect();
+        assert_eq!(proxy_lines.len(), 1, "{flavor:?}: {log}");
+        let relayed = format!("connected to 127.0.0.1:{}\n", vars["BACKEND"]);
+        let backend_accept = log.lines().position(|l| format!("{l}\n").ends_with(&relayed));
+        let proxy_line = log.lines().position(|l| l.contains(" proxy 127.0.0.1:"));
+        assert!(backend_accept < proxy_line, "{flavor:?}: {log}");
+        runs.push((flavor, access));
+    }
+    assert_eq!(runs[0].1, vec!["BADNAME 502 -".to_string(), "GOOD 200 T".to_string()]);
+    for (flavor, access) in &runs[1..] {
+        assert_eq!(access, &runs[0].1, "{flavor:?}");
+    }
+}

@@ -77,6 +77,31 @@ fn plain_level(side: Side, errno: i32) -> Level {
     }
 }
 
+/// The level `ngx_connection_error` gives a failure of an established (or pending)
+/// connection on `side`: the side's level for the errors a peer causes, alert otherwise.
+pub fn peer_level(side: Side, err: &io::Error) -> Level {
+    plain_level(side, err.raw_os_error().unwrap_or(0))
+}
+
+/// The level `ngx_event_connect_peer` gives a `connect()` call that failed at once: error
+/// for refusals, resets and unreachable networks (and EAGAIN, a full unix listen queue),
+/// crit for anything else, say a missing socket file.
+pub fn connect_level(err: &io::Error) -> Level {
+    let peer = [
+        libc::ECONNREFUSED,
+        libc::EAGAIN,
+        libc::ECONNRESET,
+        libc::ENETDOWN,
+        libc::ENETUNREACH,
+        libc::EHOSTDOWN,
+        libc::EHOSTUNREACH,
+    ];
+    match err.raw_os_error() {
+        Some(errno) if peer.contains(&errno) => Level::Error,
+        _ => Level::Crit,
+    }
+}
+
 /// The OpenSSL error of a TLS stream's io error, when OpenSSL reported one.
 fn ssl_error(err: &io::Error) -> Option<&openssl::ssl::Error> {
     err.get_ref().and_then(|inner| inner.downcast_ref::<openssl::ssl::Error>())
@@ -149,6 +174,16 @@ mod tests {
     fn other_errnos_are_alerts() {
         assert_eq!(plain_level(Side::Client, libc::EBADF), Level::Alert);
         assert_eq!(plain_level(Side::Upstream, libc::ENOMEM), Level::Alert);
+    }
+
+    #[test]
+    fn immediate_connect_failures_are_error_or_crit() {
+        let refused = io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert_eq!(connect_level(&refused), Level::Error);
+        let missing = io::Error::from_raw_os_error(libc::ENOENT);
+        assert_eq!(connect_level(&missing), Level::Crit);
+        let full = io::Error::from_raw_os_error(libc::EAGAIN);
+        assert_eq!(connect_level(&full), Level::Error);
     }
 
     #[test]

@@ -494,3 +494,76 @@ fn upstream_connect_time_covers_the_tls_handshake_as_nginx() {
         assert_eq!(access, &runs[0].1, "{flavor:?}");
     }
 }
+
+/// A ClientHello record (TLS 1.2, one cipher, no extensions).
+fn client_hello() -> Vec<u8> {
+    let mut body = vec![3, 3];
+    body.extend([7u8; 32]);
+    body.extend([0, 0, 2, 0x13, 0x01, 1, 0, 0, 0]);
+    let mut message = vec![1, 0, (body.len() >> 8) as u8, body.len() as u8];
+    message.extend(body);
+    let mut record = vec![0x16, 3, 1, (message.len() >> 8) as u8, message.len() as u8];
+    record.extend(message);
+    record
+}
+
+#[test]
+fn preread_bytes_are_not_bytes_received_as_nginx() {
+    let echo = echo_upstream();
+    let hello = client_hello();
+    let mut runs = Vec::new();
+    for flavor in flavors() {
+        let (ret, proxy, plain) = (free_port(), free_port(), free_port());
+        let conf = format!(
+            "daemon off;\npid %%DIR%%/nginx.pid;\nerror_log %%DIR%%/error.log info;\n\
+             events {{}}\nstream {{\n    \
+             log_format b '$server_port $status $bytes_received $bytes_sent \
+             $upstream_bytes_sent';\n    access_log %%DIR%%/access.log b;\n    \
+             ssl_preread on;\n    \
+             server {{ listen 127.0.0.1:{ret}; return r; }}\n    \
+             server {{ listen 127.0.0.1:{plain}; return p; }}\n    \
+             server {{ listen 127.0.0.1:{proxy}; proxy_pass 127.0.0.1:{echo}; }}\n}}\n"
+        );
+        let mut server = Instance::start(flavor, &conf);
+
+        // A ClientHello, then `return`; bytes that are not TLS, then `return`.
+        assert_eq!(exchange(ret, &hello), b"r", "{flavor:?}");
+        assert_eq!(exchange(plain, b"hello\n"), b"p", "{flavor:?}");
+
+        // Through the proxy: the ClientHello is forwarded, then 4 more bytes.
+        let mut stream = TcpStream::connect(("127.0.0.1", proxy)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(&hello).unwrap();
+        let mut back = vec![0u8; hello.len()];
+        stream.read_exact(&mut back).unwrap();
+        stream.write_all(b"tail").unwrap();
+        let mut tail = [0u8; 4];
+        stream.read_exact(&mut tail).unwrap();
+        drop(stream);
+        std::thread::sleep(Duration::from_millis(200));
+        server.quit();
+
+        let text = server.read("access.log");
+        let mut access: Vec<String> = text
+            .replace(&ret.to_string(), "RETURN")
+            .replace(&plain.to_string(), "PLAIN")
+            .replace(&proxy.to_string(), "PROXY")
+            .lines()
+            .map(String::from)
+            .collect();
+        access.sort();
+        runs.push((flavor, access));
+    }
+    let n = hello.len();
+    assert_eq!(
+        runs[0].1,
+        vec![
+            "PLAIN 200 0 1 -".to_string(),
+            format!("PROXY 200 4 {} {}", n + 4, n + 4),
+            "RETURN 200 0 1 -".to_string(),
+        ]
+    );
+    for (flavor, access) in &runs[1..] {
+        assert_eq!(access, &runs[0].1, "{flavor:?}");
+    }
+}

@@ -95,7 +95,8 @@ pub struct Session {
     pub start: Instant,
     /// The wall clock at start.
     pub start_wall: SystemTime,
-    /// Bytes received from the client (`$bytes_received`).
+    /// Bytes received from the client by the proxy (`$bytes_received`); bytes read before
+    /// the content phase (ssl_preread) are not counted, as in nginx.
     pub received: u64,
     /// Bytes sent to the client (`$bytes_sent`).
     pub sent: u64,

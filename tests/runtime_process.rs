@@ -260,3 +260,108 @@ fn worker_connections_caps_sessions() {
     let err = again.read(&mut buf).unwrap_err();
     assert!(matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
 }
+
+/// The error log lines without their stamp and pid, ports named.
+fn bare_lines(log: &str, held: u16) -> Vec<String> {
+    log.lines()
+        .map(|l| normalize(&l.replace(&format!(":{held}"), ":HELD")))
+        .map(|l| l.replacen("] PID: ", "] ", 1))
+        .collect()
+}
+
+/// nginx's lines for an address that stays in use: 5 tries 500 ms apart, then the end.
+fn bind_retry_lines() -> Vec<String> {
+    let mut lines = Vec::new();
+    for _ in 0..5 {
+        lines.push(
+            "[emerg] bind() to 127.0.0.1:HELD failed (98: Address already in use)".to_string(),
+        );
+        lines.push("[notice] try again to bind() after 500ms".to_string());
+    }
+    lines.push("[emerg] still could not bind()".to_string());
+    lines
+}
+
+#[test]
+fn an_address_in_use_is_tried_five_times_at_startup_as_nginx() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held = holder.local_addr().unwrap().port();
+    // Both servers at once: each spends 2.5 s trying.
+    let runs: Vec<_> = flavors()
+        .into_iter()
+        .map(|flavor| {
+            std::thread::spawn(move || {
+                let free = free_port();
+                let conf = format!(
+                    "daemon off;\npid %%DIR%%/nginx.pid;\nerror_log %%DIR%%/error.log info;\n\
+                     events {{}}\nstream {{\n    server {{ listen 127.0.0.1:{free}; return a; }}\n\
+                     \x20   server {{ listen 127.0.0.1:{held}; return b; }}\n}}\n"
+                );
+                let server = Instance::prepare(flavor, &conf);
+                let started = std::time::Instant::now();
+                let output = server.command().output().unwrap();
+                let took = started.elapsed();
+                let stderr =
+                    String::from_utf8_lossy(&output.stderr).replace(&held.to_string(), "HELD");
+                (flavor, output.status.code(), took, stderr, bare_lines(&server.error_log(), held))
+            })
+        })
+        .collect();
+    let mut expected_stderr = String::new();
+    for _ in 0..5 {
+        expected_stderr.push_str(
+            "nginx: [emerg] bind() to 127.0.0.1:HELD failed (98: Address already in use)\n",
+        );
+    }
+    expected_stderr.push_str("nginx: [emerg] still could not bind()\n");
+    for run in runs {
+        let (flavor, code, took, stderr, log) = run.join().unwrap();
+        assert_eq!(code, Some(1), "{flavor:?}");
+        assert!(took >= Duration::from_millis(2400), "{flavor:?}: {took:?}");
+        assert_eq!(stderr, expected_stderr, "{flavor:?}");
+        assert_eq!(log, bind_retry_lines(), "{flavor:?}");
+    }
+    drop(holder);
+}
+
+#[test]
+fn a_reload_with_an_address_in_use_keeps_the_old_configuration_as_nginx() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held = holder.local_addr().unwrap().port();
+    let runs: Vec<_> = flavors()
+        .into_iter()
+        .map(|flavor| {
+            std::thread::spawn(move || {
+                let mut vars = vars("first", "");
+                let server = Instance::start(flavor, &config("process.conf", &vars));
+                let before = server.error_log().lines().count();
+
+                // The new configuration adds the address in use: tried 5 times, then dropped.
+                vars.insert("ANSWER", "second".into());
+                vars.insert("EXTRA", format!("server {{ listen 127.0.0.1:{held}; return x; }}"));
+                server.rewrite(&config("process.conf", &vars));
+                server.signal("HUP");
+                let started = std::time::Instant::now();
+                while !server.error_log().contains("still could not bind()") {
+                    assert!(started.elapsed() < Duration::from_secs(8), "{flavor:?}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+
+                // The old configuration keeps serving.
+                assert_eq!(read_all(port(&vars, "RETURN")), b"first", "{flavor:?}");
+                let log = server.error_log();
+                let lines: Vec<String> = bare_lines(&log, held)
+                    .into_iter()
+                    .skip(before)
+                    .filter(|l| l.contains("bind()"))
+                    .collect();
+                (flavor, lines)
+            })
+        })
+        .collect();
+    for run in runs {
+        let (flavor, lines) = run.join().unwrap();
+        assert_eq!(lines, bind_retry_lines(), "{flavor:?}");
+    }
+    drop(holder);
+}

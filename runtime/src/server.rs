@@ -47,6 +47,9 @@ pub enum ServeError {
         /// The ` (N: text)` suffix.
         errno: String,
     },
+    /// An address stayed in use through every try (each failure is logged as it happens).
+    #[error("still could not bind()")]
+    StillInUse,
     /// Another system call failed (fork, pid file, runtime).
     #[error("{what} failed{errno}")]
     System {
@@ -93,33 +96,66 @@ enum Socket {
     Unix(std::os::unix::net::UnixListener),
 }
 
-/// Opens every socket of a plan, reusing `old` sockets for unchanged addresses.
-fn bind_all(
-    plan: &Plan,
-    old: &mut HashMap<ListenAddr, Socket>,
-) -> Result<Vec<(Listener, Socket)>, ServeError> {
-    let mut out = Vec::new();
-    for listener in &plan.listeners {
-        let socket = match old.remove(&listener.spec.addr) {
-            Some(socket) => socket,
-            None => bind_one(&listener.spec)?,
-        };
-        out.push((listener.clone(), socket));
+/// How many times nginx tries to bind an address in use, and the pause between tries.
+const BIND_TRIES: usize = 5;
+const BIND_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Opens the listening sockets of `specs` as `ngx_open_listening_sockets` does: an address in
+/// use is logged and tried again, 5 times 500 ms apart, the sockets already open kept; any
+/// other failure ends it at once (the caller reports that one). At startup the lines also go
+/// to stderr. Blocks for the pauses: run it off the event loops.
+fn open_listeners(
+    specs: &[listen::ListenSpec],
+    log: &ErrorLog,
+    startup: bool,
+) -> Result<HashMap<ListenAddr, Socket>, ServeError> {
+    let write = |level, message: &str| match startup {
+        true => log.write_startup(level, message),
+        false => log.write(level, None, message),
+    };
+    let mut open = HashMap::new();
+    for _ in 0..BIND_TRIES {
+        // Every address not open yet, in configuration order.
+        let mut in_use = false;
+        for spec in specs {
+            if open.contains_key(&spec.addr) {
+                continue;
+            }
+            match bind_one(spec) {
+                Ok(socket) => {
+                    open.insert(spec.addr.clone(), socket);
+                }
+                Err(e) => {
+                    let fault =
+                        ServeError::Bind { addr: spec.addr.to_string(), errno: errno_suffix(&e) };
+                    if e.raw_os_error() != Some(libc::EADDRINUSE) {
+                        return Err(fault);
+                    }
+                    write(Level::Emerg, &fault.to_string());
+                    in_use = true;
+                }
+            }
+        }
+
+        // All open, or a pause before the next try.
+        if !in_use {
+            return Ok(open);
+        }
+        write(Level::Notice, "try again to bind() after 500ms");
+        std::thread::sleep(BIND_PAUSE);
     }
-    Ok(out)
+    Err(ServeError::StillInUse)
 }
 
 /// Opens one listening socket.
-fn bind_one(spec: &listen::ListenSpec) -> Result<Socket, ServeError> {
-    let bind_error =
-        |e: &io::Error| ServeError::Bind { addr: spec.addr.to_string(), errno: errno_suffix(e) };
+fn bind_one(spec: &listen::ListenSpec) -> io::Result<Socket> {
     if let ListenAddr::Unix(path) = &spec.addr {
         // A stale socket file of a previous run would make bind fail.
         if std::os::unix::net::UnixStream::connect(path).is_err() {
             let _ = std::fs::remove_file(path);
         }
     }
-    let socket = listen::bind(spec).map_err(|e| bind_error(&e))?;
+    let socket = listen::bind(spec)?;
     Ok(match &spec.addr {
         ListenAddr::Inet(_) => Socket::Tcp(socket.into()),
         ListenAddr::Unix(_) => Socket::Unix(socket.into()),
@@ -333,7 +369,13 @@ impl Generation {
 /// the pid file is written once every listener is bound.
 pub fn serve(plan: Plan, loader: Loader) -> Result<(), ServeError> {
     // Bind every listener first, as nginx's master does before it daemonizes.
-    let mut sockets = bind_all(&plan, &mut HashMap::new())?;
+    let specs: Vec<_> = plan.listeners.iter().map(|l| l.spec.clone()).collect();
+    let mut open = open_listeners(&specs, &plan.main.error_log, true)?;
+    let mut sockets: Vec<(Listener, Socket)> = plan
+        .listeners
+        .iter()
+        .filter_map(|l| open.remove(&l.spec.addr).map(|socket| (l.clone(), socket)))
+        .collect();
 
     // daemon on: the parent exits, the child carries on without a terminal.
     if plan.main.daemon {
@@ -552,23 +594,27 @@ async fn reload(
     };
 
     // Open the new addresses before touching the old loops, so a bind failure keeps the old
-    // configuration serving.
+    // configuration serving; the lines go to the new configuration's log, as nginx's.
     let old_addrs: Vec<ListenAddr> = generation.tasks.iter().map(|t| t.addr.clone()).collect();
-    let mut fresh = HashMap::new();
-    for listener in &plan.listeners {
-        if old_addrs.contains(&listener.spec.addr) {
-            continue;
+    let specs: Vec<_> = plan
+        .listeners
+        .iter()
+        .filter(|l| !old_addrs.contains(&l.spec.addr))
+        .map(|l| l.spec.clone())
+        .collect();
+    let new_log = plan.main.error_log.clone();
+    let opened = tokio::task::spawn_blocking(move || open_listeners(&specs, &new_log, false));
+    let fresh = match opened.await {
+        Ok(Ok(fresh)) => fresh,
+        Ok(Err(e)) => {
+            plan.main.error_log.write(Level::Emerg, None, &e.to_string());
+            return generation;
         }
-        match bind_one(&listener.spec) {
-            Ok(socket) => {
-                fresh.insert(listener.spec.addr.clone(), socket);
-            }
-            Err(e) => {
-                log.write(Level::Emerg, None, &e.to_string());
-                return generation;
-            }
+        Err(e) => {
+            log.write(Level::Emerg, None, &format!("reload failed: {e}"));
+            return generation;
         }
-    }
+    };
 
     // Stop the old loops (their sockets keep queueing connections) and start the new ones.
     let old_plan = generation.plan.clone();

@@ -96,10 +96,7 @@ fn absolute(prefix: &Path, path: &Path) -> PathBuf {
 /// Reports a startup fault as nginx does: `nginx: [emerg] MESSAGE` on stderr and the same
 /// message as a line of the error log.
 pub(crate) fn report(log: &ErrorLog, level: Level, message: &str) {
-    log.write(level, None, message);
-    if !log.writes_stderr() {
-        let _ = writeln!(std::io::stderr(), "nginx: [{level}] {message}");
-    }
+    log.write_startup(level, message);
 }
 
 /// Runs the server; returns when it stops (QUIT, TERM, INT) or fails to start.

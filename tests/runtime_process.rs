@@ -136,11 +136,17 @@ fn signals_through_dash_s_and_reopen() {
             assert!(start.elapsed() < Duration::from_secs(5), "{flavor:?}: log not reopened");
             std::thread::sleep(Duration::from_millis(20));
         }
-        let old = std::fs::read_to_string(&rotated).unwrap();
+        // The new file may come from the `-s` process itself (its early log): wait for the
+        // server's lines in the rotated one.
         let line = format!(
             "[notice] {pid}#{pid}: signal 10 (SIGUSR1) received from {sender_pid}, reopening logs",
             pid = server.pid()
         );
+        let mut old = std::fs::read_to_string(&rotated).unwrap();
+        while !old.contains(": reopening logs\n") && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+            old = std::fs::read_to_string(&rotated).unwrap();
+        }
         assert!(old.contains(&line), "{flavor:?}: no {line:?} in\n{old}");
         assert!(old.contains(&format!("{line}\n")), "{flavor:?}");
         let after = old.split(&line).nth(1).unwrap();
@@ -364,4 +370,81 @@ fn a_reload_with_an_address_in_use_keeps_the_old_configuration_as_nginx() {
         assert_eq!(lines, bind_retry_lines(), "{flavor:?}");
     }
     drop(holder);
+}
+
+#[test]
+fn start_and_reload_notices_match_nginx() {
+    let announced = regex::Regex::new(concat!(
+        r#"^\[notice\] PID: (using the "epoll" event method|nginx/|OS: |getrlimit|"#,
+        r#"start worker|reconfiguring$)"#
+    ))
+    .unwrap();
+    let version = regex::Regex::new(r"nginx/\d+\.\d+\.\d+.*").unwrap();
+    let worker = regex::Regex::new(r"start worker process \d+$").unwrap();
+    let mut runs = Vec::new();
+    for flavor in flavors() {
+        let mut vars = vars("first", "");
+        let conf =
+            config("process.conf", &vars).replace("events {}", "worker_processes 2;\nevents {}");
+        let mut server = Instance::start(flavor, &conf);
+        assert!(server.wait_log("start worker process "), "{flavor:?}");
+
+        // A reload: nginx starts new workers; strait names its workers again.
+        vars.insert("ANSWER", "second".into());
+        let conf =
+            config("process.conf", &vars).replace("events {}", "worker_processes 2;\nevents {}");
+        server.rewrite(&conf);
+        server.signal("HUP");
+        let started = std::time::Instant::now();
+        while server.error_log().matches("start worker process ").count() < 4 {
+            assert!(started.elapsed() < Duration::from_secs(5), "{flavor:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(server.quit().success(), "{flavor:?}");
+
+        // The notices nginx harnesses look for, in order, with what varies masked.
+        let lines: Vec<String> = server
+            .error_log()
+            .lines()
+            .map(normalize)
+            .filter(|l| announced.is_match(l))
+            .map(|l| version.replace(&l, "nginx/VERSION").into_owned())
+            .map(|l| worker.replace(&l, "start worker process N").into_owned())
+            .collect();
+        runs.push((flavor, lines));
+    }
+
+    let (system, release) = {
+        let uname = |flag| {
+            let out = std::process::Command::new("uname").arg(flag).output().unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        (uname("-s"), uname("-r"))
+    };
+    let limits = {
+        let ulimit = |flag| {
+            let out = std::process::Command::new("sh").args(["-c", flag]).output().unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().replace("unlimited", "-1")
+        };
+        format!("{}:{}", ulimit("ulimit -Sn"), ulimit("ulimit -Hn"))
+    };
+    let notice = |text: &str| format!("[notice] PID: {text}");
+    let expected = vec![
+        notice("using the \"epoll\" event method"),
+        notice("nginx/VERSION"),
+        notice(&format!("OS: {system} {release}")),
+        notice(&format!("getrlimit(RLIMIT_NOFILE): {limits}")),
+        notice("start worker processes"),
+        notice("start worker process N"),
+        notice("start worker process N"),
+        notice("reconfiguring"),
+        notice("using the \"epoll\" event method"),
+        notice("start worker processes"),
+        notice("start worker process N"),
+        notice("start worker process N"),
+    ];
+    assert_eq!(runs[0].1, expected, "{:?}", runs[0].0);
+    for (flavor, lines) in &runs[1..] {
+        assert_eq!(lines, &expected, "{flavor:?}");
+    }
 }

@@ -39,6 +39,12 @@
 //! - Signal lines are the master's (`signal 1 (SIGHUP) received from PID, reconfiguring`, then
 //!   `reconfiguring`); shutdown logs `gracefully shutting down` and `exit`, without the
 //!   worker lines nor `signal 17 (SIGCHLD)`.
+//! - Start notices come in nginx's order and levels: `using the "epoll" event method`, the
+//!   version (`nginx/1.27.5 (strait 0.1.0)`, as `-v` says it) and `built by strait ...` (as
+//!   `-V`), `OS:`, `getrlimit(RLIMIT_NOFILE):`, `start worker processes`, then one
+//!   `start worker process N` per worker, N being the worker thread's id (the TID of its log
+//!   lines). A reload logs the event method and the workers again, naming the same threads:
+//!   nginx starts new worker processes instead, and logs the old ones' exit.
 //! - Rejected at startup with a clear message: `listen` parameters `udp`, `deferred`,
 //!   `setfib=`, `accept_filter=`, `default_server`; `error_log syslog:`/`memory:`;
 //!   `access_log ... gzip`; the directives `pass`, `open_log_file_cache`.

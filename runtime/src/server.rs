@@ -211,6 +211,8 @@ struct Shared {
     limit: usize,
     /// The worker event loops; empty when the one worker is the main thread's loop.
     workers: Arc<[tokio::runtime::Handle]>,
+    /// The workers' thread ids, for `start worker process`.
+    worker_ids: Arc<[i64]>,
 }
 
 fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Shared) -> AcceptTask {
@@ -377,6 +379,9 @@ pub fn serve(plan: Plan, loader: Loader) -> Result<(), ServeError> {
         .filter_map(|l| open.remove(&l.spec.addr).map(|socket| (l.clone(), socket)))
         .collect();
 
+    // nginx's notices once the sockets are open: the event method, then ngx_os_status.
+    announce_start(&plan.main.error_log);
+
     // daemon on: the parent exits, the child carries on without a terminal.
     if plan.main.daemon {
         match crate::sys::fork().map_err(|e| ServeError::system("fork()", &e))? {
@@ -421,27 +426,89 @@ pub fn serve(plan: Plan, loader: Loader) -> Result<(), ServeError> {
             .map_err(|e| ServeError::system("runtime", &e))
     };
     let runtime = new_loop()?;
-    let mut workers = Vec::new();
-    let mut stops = Vec::new();
-    if count > 1 {
-        for _ in 0..count {
-            let worker = new_loop()?;
-            let (stop, stopped) = oneshot::channel::<()>();
-            workers.push(worker.handle().clone());
-            stops.push(stop);
-            std::thread::Builder::new()
-                .name("strait-worker".to_string())
-                .spawn(move || {
-                    let _ = worker.block_on(stopped);
-                    worker.shutdown_background();
-                })
-                .map_err(|e| ServeError::system("pthread_create()", &e))?;
-        }
-    }
-    let result = runtime.block_on(run(plan, &mut sockets, loader, workers.into()));
+    let (workers, stops) = if count > 1 {
+        spawn_workers(count, new_loop)?
+    } else {
+        let main = Workers { loops: Arc::new([]), ids: Arc::new([crate::sys::thread_id()]) };
+        (main, Vec::new())
+    };
+    let result = runtime.block_on(run(plan, &mut sockets, loader, workers));
     drop(stops);
     runtime.shutdown_background();
     result
+}
+
+/// The worker event loops and the thread ids their log lines carry.
+struct Workers {
+    /// The loops; empty when the one worker is the main thread's loop.
+    loops: Arc<[tokio::runtime::Handle]>,
+    /// The kernel thread id of each worker (nginx's worker pid in `start worker process`).
+    ids: Arc<[i64]>,
+}
+
+/// The worker threads: one event loop each, running until its stop channel closes.
+fn spawn_workers(
+    count: usize,
+    new_loop: impl Fn() -> Result<tokio::runtime::Runtime, ServeError>,
+) -> Result<(Workers, Vec<oneshot::Sender<()>>), ServeError> {
+    let mut handles = Vec::new();
+    let mut stops = Vec::new();
+    let (ids_tx, ids_rx) = std::sync::mpsc::channel();
+    for _ in 0..count {
+        let worker = new_loop()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        handles.push(worker.handle().clone());
+        stops.push(stop);
+        let ids_tx = ids_tx.clone();
+        std::thread::Builder::new()
+            .name("strait-worker".to_string())
+            .spawn(move || {
+                let _ = ids_tx.send(crate::sys::thread_id());
+                let _ = worker.block_on(stopped);
+                worker.shutdown_background();
+            })
+            .map_err(|e| ServeError::system("pthread_create()", &e))?;
+    }
+    drop(ids_tx);
+    let ids = ids_rx.iter().take(count).collect();
+    Ok((Workers { loops: handles.into(), ids }, stops))
+}
+
+/// nginx's notices at start, in its order: the event method (tokio's loops run on epoll),
+/// then `ngx_os_status`: the version and build, the system, the open-files limit.
+fn announce_start(log: &ErrorLog) {
+    log.write(Level::Notice, None, "using the \"epoll\" event method");
+    log.write(Level::Notice, None, &version_build());
+    log.write(Level::Notice, None, &built_by());
+    if let Ok((system, release)) = crate::sys::os_release() {
+        log.write(Level::Notice, None, &format!("OS: {system} {release}"));
+    }
+    if let Ok((soft, hard)) = crate::sys::nofile_limit() {
+        let line = format!("getrlimit(RLIMIT_NOFILE): {soft}:{hard}");
+        log.write(Level::Notice, None, &line);
+    }
+}
+
+/// nginx's lines once the workers serve a configuration, at start and after a reload (strait
+/// keeps its worker threads across reloads: the same ids are named again).
+fn announce_workers(log: &ErrorLog, ids: &[i64]) {
+    log.write(Level::Notice, None, "start worker processes");
+    for id in ids {
+        log.write(Level::Notice, None, &format!("start worker process {id}"));
+    }
+}
+
+/// nginx's `NGINX_VER_BUILD` as strait says it (`-v` too): the version it claims, then its own.
+pub fn version_build() -> String {
+    format!("nginx/{} (strait {})", crate::variables::NGINX_VERSION, env!("CARGO_PKG_VERSION"))
+}
+
+/// The `built by` line of `-V` and of the start notices.
+pub fn built_by() -> String {
+    format!(
+        "built by strait {} (a Rust drop-in for nginx's stream module)",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 fn apply_env(env: &[(String, Option<String>)]) {
@@ -463,7 +530,7 @@ async fn run(
     plan: Plan,
     sockets: &mut Vec<(Listener, Socket)>,
     loader: Loader,
-    workers: Arc<[tokio::runtime::Handle]>,
+    workers: Workers,
 ) -> Result<(), ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
     let sig = |kind| signal(kind).map_err(|e| ServeError::system("sigaction()", &e));
@@ -489,7 +556,8 @@ async fn run(
     let shared = Shared {
         sessions: Arc::new(Sessions::default()),
         limit: plan.main.worker_connections * plan.main.worker_processes.max(1),
-        workers,
+        workers: workers.loops,
+        worker_ids: workers.ids,
     };
     let mut generation = Generation { plan: plan.clone(), tasks: Vec::new() };
     for (listener, socket) in sockets.drain(..) {
@@ -498,9 +566,10 @@ async fn run(
     let flusher = tokio::spawn(flush_access_logs(Arc::downgrade(&plan)));
     let mut flushers = vec![flusher];
 
-    // The pid file, only now that every listener is bound.
+    // The pid file, only now that every listener is bound; then the workers are announced.
     let pid_path = plan.main.pid.clone();
     write_pid(&pid_path)?;
+    announce_workers(&plan.main.error_log, &shared.worker_ids);
     let unix_paths = unix_paths(&plan);
 
     loop {
@@ -633,7 +702,10 @@ async fn reload(
     }
     flushers.retain(|f| !f.is_finished());
     flushers.push(tokio::spawn(flush_access_logs(Arc::downgrade(&plan))));
-    plan.main.error_log.write(Level::Notice, None, "reconfiguring done");
+    // What nginx's master logs for a new configuration: the event method of the new cycle,
+    // then its workers.
+    plan.main.error_log.write(Level::Notice, None, "using the \"epoll\" event method");
+    announce_workers(&plan.main.error_log, &shared.worker_ids);
     drop(old_plan);
     Generation { plan, tasks }
 }
@@ -712,4 +784,15 @@ pub fn signal_running(pid_file: &std::path::Path, name: &str) -> Result<(), Serv
         signal,
         errno: errno_suffix(&e),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_is_the_one_the_parser_follows() {
+        let claimed = strait_parser::registry::STRAIT_NGINX_VERSION.to_string();
+        assert!(version_build().starts_with(&format!("nginx/{claimed} (strait ")));
+    }
 }

@@ -124,11 +124,7 @@ pub(crate) fn run(options: &ServeOptions) -> ExitCode {
 /// parser's directive table follows; new enough for nginx-tests' version gates, reference
 /// §10.2), with strait named on the same line.
 pub(crate) fn version_line() -> String {
-    format!(
-        "nginx version: nginx/{} (strait {})",
-        strait_parser::registry::STRAIT_NGINX_VERSION,
-        env!("CARGO_PKG_VERSION")
-    )
+    format!("nginx version: {}", strait_runtime::server::version_build())
 }
 
 /// `-v` / `-V` on stderr. `-V` adds the build lines nginx-tests' `has_module` reads: the
@@ -140,11 +136,7 @@ pub(crate) fn version(verbose: bool) {
         return;
     }
     let openssl = openssl_version();
-    let _ = writeln!(
-        err,
-        "built by strait {} (a Rust drop-in for nginx's stream module)",
-        env!("CARGO_PKG_VERSION")
-    );
+    let _ = writeln!(err, "{}", strait_runtime::server::built_by());
     let _ = writeln!(err, "built with {openssl}");
     let _ = writeln!(err, "TLS SNI support enabled");
     let _ = writeln!(

@@ -567,3 +567,66 @@ fn preread_bytes_are_not_bytes_received_as_nginx() {
         assert_eq!(access, &runs[0].1, "{flavor:?}");
     }
 }
+
+/// The processes whose parent is `pid` (nginx's workers).
+fn children(pid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // pid (comm) state ppid ...: the parent follows the last ')'.
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+        if after.split_whitespace().nth(1) == Some(&pid.to_string()) {
+            found.push(child);
+        }
+    }
+    found
+}
+
+/// Stops a process until dropped (SIGSTOP, then SIGCONT).
+struct Stopped(i32);
+
+impl Stopped {
+    fn new(pid: i32) -> Stopped {
+        let status = std::process::Command::new("kill").args(["-STOP", &pid.to_string()]).status();
+        assert!(status.unwrap().success());
+        Stopped(pid)
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-CONT", &self.0.to_string()]).status();
+    }
+}
+
+#[test]
+fn return_with_unread_client_bytes_resets_as_nginx() {
+    for flavor in flavors() {
+        let port = free_port();
+        let conf = format!(
+            "daemon off;\npid %%DIR%%/nginx.pid;\nerror_log %%DIR%%/error.log info;\n\
+             events {{}}\nstream {{\n    server {{ listen 127.0.0.1:{port}; return x; }}\n}}\n"
+        );
+        let server = Instance::start(flavor, &conf);
+
+        // The bytes are queued before the server accepts: its worker is stopped meanwhile.
+        let worker = match flavor {
+            Flavor::Nginx => children(server.pid())[0],
+            Flavor::Strait => server.pid(),
+        };
+        let mut stream = {
+            let _stopped = Stopped::new(worker);
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            stream.write_all(&[b'd'; 40]).unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            stream
+        };
+
+        // The server closes with the bytes unread: the kernel resets the connection.
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = Vec::new();
+        let end = stream.read_to_end(&mut got).map_err(|e| e.kind());
+        assert_eq!(end, Err(std::io::ErrorKind::ConnectionReset), "{flavor:?}: {got:?}");
+    }
+}

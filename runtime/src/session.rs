@@ -240,7 +240,8 @@ impl Session {
     /// the `$status`. A failed write is logged and ends with 500; a client that takes nothing
     /// for 5 s ends it with 200 and `connection timed out`. `$bytes_sent` is what the socket
     /// took; over TLS nginx hands the whole text to one `SSL_write`, which reports it only
-    /// once all of it is written.
+    /// once all of it is written. Bytes the client sent stay unread, so closing resets the
+    /// connection, as nginx's stream module (it has no lingering close).
     async fn return_text(&mut self, stream: &mut Stream, text: &[u8]) -> u16 {
         self.action = "returning text";
         let tls = matches!(stream, Stream::Tls(_));

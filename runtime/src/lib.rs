@@ -14,6 +14,7 @@
 //! | [`session`] | one connection walking the phases; the error log context |
 //! | [`socket_error`] | failed reads and writes in a session, worded and levelled as nginx |
 //! | [`proxy`] | `proxy_pass`: peers, connect and next upstream, the transfer loop |
+//! | [`return_handler`] | `return`: the text, nginx's send timer, write failures |
 //! | [`buffer`] | the transfer buffers, reused across sessions on each worker thread |
 //! | [`variables`] | the variable table, complex values, per-session evaluation |
 //! | [`blocks`] | `map`, `geo`, `split_clients` as variables |
@@ -72,6 +73,7 @@ pub mod proxy;
 pub mod proxy_protocol;
 pub mod realip;
 pub mod resolver;
+pub mod return_handler;
 pub mod server;
 pub mod session;
 pub mod socket_error;

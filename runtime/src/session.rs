@@ -177,9 +177,6 @@ pub async fn close_tls(stream: &mut Stream) {
     }
 }
 
-/// How long `return` waits for a client that takes no bytes (ngx_stream_return's timer).
-const RETURN_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// Runs a session from accept to close.
 pub async fn run(
     plan: Arc<Plan>,
@@ -236,47 +233,6 @@ pub async fn run(
 }
 
 impl Session {
-    /// The `return` handler (`ngx_stream_return_write_handler`): sends the text and returns
-    /// the `$status`. A failed write is logged and ends with 500; a client that takes nothing
-    /// for 5 s ends it with 200 and `connection timed out`. `$bytes_sent` is what the socket
-    /// took; over TLS nginx hands the whole text to one `SSL_write`, which reports it only
-    /// once all of it is written. Bytes the client sent stay unread, so closing resets the
-    /// connection, as nginx's stream module (it has no lingering close).
-    async fn return_text(&mut self, stream: &mut Stream, text: &[u8]) -> u16 {
-        self.action = "returning text";
-        let tls = matches!(stream, Stream::Tls(_));
-        let mut written = 0;
-        while written < text.len() {
-            let write = tokio::time::timeout(RETURN_SEND_TIMEOUT, stream.write(&text[written..]));
-            match write.await {
-                Ok(Ok(0)) => return status::INTERNAL_SERVER_ERROR,
-                Ok(Ok(n)) => {
-                    written += n;
-                    if !tls {
-                        self.sent += n as u64;
-                    }
-                }
-                Ok(Err(e)) => {
-                    let side = crate::socket_error::Side::Client;
-                    let fault = crate::socket_error::write_failed(stream, side, &e);
-                    self.log(fault.level, fault.errno.as_ref(), &fault.message);
-                    return status::INTERNAL_SERVER_ERROR;
-                }
-                Err(_) => {
-                    let err = io::Error::from_raw_os_error(libc::ETIMEDOUT);
-                    self.log(Level::Info, Some(&err), "connection timed out");
-                    return status::OK;
-                }
-            }
-        }
-        if tls {
-            self.sent += written as u64;
-        }
-        let _ = stream.flush().await;
-        close_tls(stream).await;
-        status::OK
-    }
-
     /// Walks the phases; returns the `$status` the session ends with.
     async fn phases(&mut self, mut stream: Stream) -> u16 {
         // post-accept: nginx logs the new connection before anything else.
@@ -339,7 +295,7 @@ impl Session {
         match &server.content {
             Content::Return(value) => {
                 let value = self.complex(value);
-                self.return_text(&mut stream, &value).await
+                crate::return_handler::run(self, &mut stream, &value).await
             }
             Content::Proxy(proxy) => crate::proxy::run(self, stream, proxy).await,
         }

@@ -136,11 +136,17 @@ fn signals_through_dash_s_and_reopen() {
             assert!(start.elapsed() < Duration::from_secs(5), "{flavor:?}: log not reopened");
             std::thread::sleep(Duration::from_millis(20));
         }
-        let old = std::fs::read_to_string(&rotated).unwrap();
+        // The new file may come from the `-s` process itself (its early log): wait for the
+        // server's lines in the rotated one.
         let line = format!(
             "[notice] {pid}#{pid}: signal 10 (SIGUSR1) received from {sender_pid}, reopening logs",
             pid = server.pid()
         );
+        let mut old = std::fs::read_to_string(&rotated).unwrap();
+        while !old.contains(": reopening logs\n") && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+            old = std::fs::read_to_string(&rotated).unwrap();
+        }
         assert!(old.contains(&line), "{flavor:?}: no {line:?} in\n{old}");
         assert!(old.contains(&format!("{line}\n")), "{flavor:?}");
         let after = old.split(&line).nth(1).unwrap();
@@ -273,4 +279,186 @@ fn worker_rlimit_core_sets_the_core_size_limit() {
     let line = limits.lines().find(|line| line.starts_with("Max core file size")).unwrap();
     let words: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(words[4..6], ["10485760", "10485760"], "{line}");
+}
+
+/// The error log lines without their stamp and pid, ports named.
+fn bare_lines(log: &str, held: u16) -> Vec<String> {
+    log.lines()
+        .map(|l| normalize(&l.replace(&format!(":{held}"), ":HELD")))
+        .map(|l| l.replacen("] PID: ", "] ", 1))
+        .collect()
+}
+
+/// nginx's lines for an address that stays in use: 5 tries 500 ms apart, then the end.
+fn bind_retry_lines() -> Vec<String> {
+    let mut lines = Vec::new();
+    for _ in 0..5 {
+        lines.push(
+            "[emerg] bind() to 127.0.0.1:HELD failed (98: Address already in use)".to_string(),
+        );
+        lines.push("[notice] try again to bind() after 500ms".to_string());
+    }
+    lines.push("[emerg] still could not bind()".to_string());
+    lines
+}
+
+#[test]
+fn an_address_in_use_is_tried_five_times_at_startup_as_nginx() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held = holder.local_addr().unwrap().port();
+    // Both servers at once: each spends 2.5 s trying.
+    let runs: Vec<_> = flavors()
+        .into_iter()
+        .map(|flavor| {
+            std::thread::spawn(move || {
+                let free = free_port();
+                let conf = format!(
+                    "daemon off;\npid %%DIR%%/nginx.pid;\nerror_log %%DIR%%/error.log info;\n\
+                     events {{}}\nstream {{\n    server {{ listen 127.0.0.1:{free}; return a; }}\n\
+                     \x20   server {{ listen 127.0.0.1:{held}; return b; }}\n}}\n"
+                );
+                let server = Instance::prepare(flavor, &conf);
+                let started = std::time::Instant::now();
+                let output = server.command().output().unwrap();
+                let took = started.elapsed();
+                let stderr =
+                    String::from_utf8_lossy(&output.stderr).replace(&held.to_string(), "HELD");
+                (flavor, output.status.code(), took, stderr, bare_lines(&server.error_log(), held))
+            })
+        })
+        .collect();
+    let mut expected_stderr = String::new();
+    for _ in 0..5 {
+        expected_stderr.push_str(
+            "nginx: [emerg] bind() to 127.0.0.1:HELD failed (98: Address already in use)\n",
+        );
+    }
+    expected_stderr.push_str("nginx: [emerg] still could not bind()\n");
+    for run in runs {
+        let (flavor, code, took, stderr, log) = run.join().unwrap();
+        assert_eq!(code, Some(1), "{flavor:?}");
+        assert!(took >= Duration::from_millis(2400), "{flavor:?}: {took:?}");
+        assert_eq!(stderr, expected_stderr, "{flavor:?}");
+        assert_eq!(log, bind_retry_lines(), "{flavor:?}");
+    }
+    drop(holder);
+}
+
+#[test]
+fn a_reload_with_an_address_in_use_keeps_the_old_configuration_as_nginx() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held = holder.local_addr().unwrap().port();
+    let runs: Vec<_> = flavors()
+        .into_iter()
+        .map(|flavor| {
+            std::thread::spawn(move || {
+                let mut vars = vars("first", "");
+                let server = Instance::start(flavor, &config("process.conf", &vars));
+                let before = server.error_log().lines().count();
+
+                // The new configuration adds the address in use: tried 5 times, then dropped.
+                vars.insert("ANSWER", "second".into());
+                vars.insert("EXTRA", format!("server {{ listen 127.0.0.1:{held}; return x; }}"));
+                server.rewrite(&config("process.conf", &vars));
+                server.signal("HUP");
+                let started = std::time::Instant::now();
+                while !server.error_log().contains("still could not bind()") {
+                    assert!(started.elapsed() < Duration::from_secs(8), "{flavor:?}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+
+                // The old configuration keeps serving.
+                assert_eq!(read_all(port(&vars, "RETURN")), b"first", "{flavor:?}");
+                let log = server.error_log();
+                let lines: Vec<String> = bare_lines(&log, held)
+                    .into_iter()
+                    .skip(before)
+                    .filter(|l| l.contains("bind()"))
+                    .collect();
+                (flavor, lines)
+            })
+        })
+        .collect();
+    for run in runs {
+        let (flavor, lines) = run.join().unwrap();
+        assert_eq!(lines, bind_retry_lines(), "{flavor:?}");
+    }
+    drop(holder);
+}
+
+#[test]
+fn start_and_reload_notices_match_nginx() {
+    let announced = regex::Regex::new(concat!(
+        r#"^\[notice\] PID: (using the "epoll" event method|nginx/|OS: |getrlimit|"#,
+        r#"start worker|reconfiguring$)"#
+    ))
+    .unwrap();
+    let version = regex::Regex::new(r"nginx/\d+\.\d+\.\d+.*").unwrap();
+    let worker = regex::Regex::new(r"start worker process \d+$").unwrap();
+    let mut runs = Vec::new();
+    for flavor in flavors() {
+        let mut vars = vars("first", "");
+        let conf =
+            config("process.conf", &vars).replace("events {}", "worker_processes 2;\nevents {}");
+        let mut server = Instance::start(flavor, &conf);
+        assert!(server.wait_log("start worker process "), "{flavor:?}");
+
+        // A reload: nginx starts new workers; strait names its workers again.
+        vars.insert("ANSWER", "second".into());
+        let conf =
+            config("process.conf", &vars).replace("events {}", "worker_processes 2;\nevents {}");
+        server.rewrite(&conf);
+        server.signal("HUP");
+        let started = std::time::Instant::now();
+        while server.error_log().matches("start worker process ").count() < 4 {
+            assert!(started.elapsed() < Duration::from_secs(5), "{flavor:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(server.quit().success(), "{flavor:?}");
+
+        // The notices nginx harnesses look for, in order, with what varies masked.
+        let lines: Vec<String> = server
+            .error_log()
+            .lines()
+            .map(normalize)
+            .filter(|l| announced.is_match(l))
+            .map(|l| version.replace(&l, "nginx/VERSION").into_owned())
+            .map(|l| worker.replace(&l, "start worker process N").into_owned())
+            .collect();
+        runs.push((flavor, lines));
+    }
+
+    let (system, release) = {
+        let uname = |flag| {
+            let out = std::process::Command::new("uname").arg(flag).output().unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        (uname("-s"), uname("-r"))
+    };
+    let limits = {
+        let ulimit = |flag| {
+            let out = std::process::Command::new("sh").args(["-c", flag]).output().unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().replace("unlimited", "-1")
+        };
+        format!("{}:{}", ulimit("ulimit -Sn"), ulimit("ulimit -Hn"))
+    };
+    let notice = |text: &str| format!("[notice] PID: {text}");
+    let expected = vec![
+        notice("using the \"epoll\" event method"),
+        notice("nginx/VERSION"),
+        notice(&format!("OS: {system} {release}")),
+        notice(&format!("getrlimit(RLIMIT_NOFILE): {limits}")),
+        notice("start worker processes"),
+        notice("start worker process N"),
+        notice("start worker process N"),
+        notice("reconfiguring"),
+        notice("using the \"epoll\" event method"),
+        notice("start worker processes"),
+        notice("start worker process N"),
+        notice("start worker process N"),
+    ];
+    assert_eq!(runs[0].1, expected, "{:?}", runs[0].0);
+    for (flavor, lines) in &runs[1..] {
+        assert_eq!(lines, &expected, "{flavor:?}");
+    }
 }

@@ -94,6 +94,7 @@ fn reloads_under_load_lose_no_byte_and_refuse_no_connection() {
     assert_eq!(read_all(ret), b"5");
     let log = server.error_log();
     assert_eq!(log.matches("signal 1 (SIGHUP) received from ").count(), 6);
+    assert_eq!(log.matches(": reconfiguring\n").count(), 6);
     assert_eq!(log.matches("unknown directive \"bogus_directive\"").count(), 3);
     assert!(server.quit().success());
     assert!(!server.error_log().contains("[alert]"));

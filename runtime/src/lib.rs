@@ -12,7 +12,9 @@
 //! | [`listen`] | `listen` parameters and socket options |
 //! | [`server`] | the process: bind, daemon, pid file, accept loops, HUP/QUIT/TERM/USR1 |
 //! | [`session`] | one connection walking the phases; the error log context |
+//! | [`socket_error`] | failed reads and writes in a session, worded and levelled as nginx |
 //! | [`proxy`] | `proxy_pass`: peers, connect and next upstream, the transfer loop |
+//! | [`return_handler`] | `return`: the text, nginx's send timer, write failures |
 //! | [`buffer`] | the transfer buffers, reused across sessions on each worker thread |
 //! | [`variables`] | the variable table, complex values, per-session evaluation |
 //! | [`blocks`] | `map`, `geo`, `split_clients` as variables |
@@ -38,9 +40,15 @@
 //! - Signal lines are the master's (`signal 1 (SIGHUP) received from PID, reconfiguring`, then
 //!   `reconfiguring`); shutdown logs `gracefully shutting down` and `exit`, without the
 //!   worker lines nor `signal 17 (SIGCHLD)`.
+//! - Start notices come in nginx's order and levels: `using the "epoll" event method`, the
+//!   version (`nginx/1.27.5 (strait 0.1.0)`, as `-v` says it) and `built by strait ...` (as
+//!   `-V`), `OS:`, `getrlimit(RLIMIT_NOFILE):`, `start worker processes`, then one
+//!   `start worker process N` per worker, N being the worker thread's id (the TID of its log
+//!   lines). A reload logs the event method and the workers again, naming the same threads:
+//!   nginx starts new worker processes instead, and logs the old ones' exit.
 //! - Rejected at startup with a clear message: `listen` parameters `udp`, `deferred`,
-//!   `setfib=`, `accept_filter=`, `default_server`; `error_log syslog:`/`memory:`;
-//!   `access_log ... gzip`; the directives `pass`, `open_log_file_cache`.
+//!   `setfib=`, `accept_filter=`, `default_server`; `error_log syslog:`/`memory:`; the
+//!   directives `pass`, `open_log_file_cache`.
 //! - PROXY protocol: `$proxy_protocol_tlv_*` (nginx >= 1.23.2) are never found (TLVs are
 //!   skipped, as 1.22 does); headers are limited to 107 bytes as in 1.22 (later versions take
 //!   v2 headers up to 4096). A failed write of the upstream header ends the session with 502.
@@ -65,8 +73,11 @@ pub mod proxy;
 pub mod proxy_protocol;
 pub mod realip;
 pub mod resolver;
+pub mod return_handler;
 pub mod server;
 pub mod session;
+pub mod socket_error;
+
 pub mod split_clients;
 pub mod stream;
 pub mod sys;

@@ -5,6 +5,7 @@
 use crate::log::Level;
 use crate::plan::{ProxyBind, ProxyConf, ProxyPass};
 use crate::session::{status, Session, UpstreamInfo, UpstreamState};
+use crate::socket_error::{self, Side};
 use crate::stream::Stream;
 use crate::upstream::{Outcome, PeerAddr, PeerHandle, Tried, UpstreamGroup};
 use std::future::Future;
@@ -99,27 +100,108 @@ fn rate(s: &mut Session, value: Option<&crate::variables::Complex>) -> usize {
     }
 }
 
+/// An evaluated `proxy_pass` value as `ngx_parse_url` reads it (without resolving).
+#[derive(Debug, PartialEq, Eq)]
+enum Target<'a> {
+    /// `unix:PATH`.
+    Unix(&'a str),
+    /// `HOST[:PORT]`; an IPv6 host keeps its brackets.
+    Inet { host: &'a str, port: Option<u16> },
+}
+
+/// `ngx_atoi` of a port: digits only, 1 to 65535.
+fn url_port(text: &str) -> Result<u16, &'static str> {
+    let valid = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    match text.parse::<u32>() {
+        Ok(port @ 1..=65535) if valid => Ok(port as u16),
+        _ => Err("invalid port"),
+    }
+}
+
+/// Reads a value as `ngx_parse_url` does for a variable `proxy_pass`; the error is nginx's
+/// (`%s in upstream "VALUE"`).
+fn parse_target(text: &str) -> Result<Target<'_>, &'static str> {
+    // unix:PATH, the prefix in any case.
+    if text.len() >= 5 && text[..5].eq_ignore_ascii_case("unix:") {
+        let path = &text[5..];
+        if path.is_empty() {
+            return Err("no path in the unix domain socket");
+        }
+        // sun_path holds 108 bytes, its terminating NUL included.
+        if path.len() + 1 > 108 {
+            return Err("too long path in the unix domain socket");
+        }
+        return Ok(Target::Unix(path));
+    }
+
+    // [IPv6]:PORT
+    if let Some(inner) = text.strip_prefix('[') {
+        let Some(close) = inner.find(']') else {
+            return Err("invalid host");
+        };
+        let rest = &inner[close + 1..];
+        if rest.contains('/') {
+            return Err("invalid host");
+        }
+        let port = match rest.strip_prefix(':') {
+            Some(port) => Some(url_port(port)?),
+            None => None,
+        };
+        if close == 0 {
+            return Err("no host");
+        }
+        if inner[..close].parse::<std::net::Ipv6Addr>().is_err() {
+            return Err("invalid IPv6 address");
+        }
+        return Ok(Target::Inet { host: &text[..close + 2], port });
+    }
+
+    // HOST[:PORT]: no path or arguments, the port after the first colon.
+    if text.contains(['/', '?']) {
+        return Err("invalid host");
+    }
+    let (host, port) = match text.split_once(':') {
+        Some((host, port)) => (host, Some(url_port(port)?)),
+        None => (text, None),
+    };
+    if host.is_empty() {
+        return Err("no host");
+    }
+    Ok(Target::Inet { host, port })
+}
+
 /// Resolves an evaluated `proxy_pass` value: an upstream name, `unix:path`, or `host:port`.
 async fn resolve_target(
     s: &mut Session,
     value: &[u8],
     proxy: &ProxyConf,
 ) -> Result<Arc<UpstreamGroup>, u16> {
+    // The value is read as a URL first; a malformed one names its fault.
     let text = String::from_utf8_lossy(value).into_owned();
+    let target = match parse_target(&text) {
+        Ok(target) => target,
+        Err(fault) => {
+            s.log(Level::Error, None, &format!("{fault} in upstream \"{text}\""));
+            return Err(status::INTERNAL_SERVER_ERROR);
+        }
+    };
+
+    // An upstream block of that name.
     if let Some(group) = s.plan.upstream(&text) {
         return Ok(group);
     }
-    if let Some(path) = text.strip_prefix("unix:") {
-        let addr = PeerAddr::Unix(path.into());
-        return Ok(Arc::new(UpstreamGroup::implicit(&text, vec![(addr, text.clone())])));
-    }
-    let Some((host, port)) = text.rsplit_once(':') else {
-        s.log(Level::Error, None, &format!("no port in upstream \"{text}\""));
-        return Err(status::INTERNAL_SERVER_ERROR);
-    };
-    let Ok(port) = port.parse::<u16>() else {
-        s.log(Level::Error, None, &format!("invalid port in upstream \"{text}\""));
-        return Err(status::INTERNAL_SERVER_ERROR);
+
+    // unix:PATH and IP addresses need no resolving; anything else needs a port.
+    let (host, port) = match target {
+        Target::Unix(path) => {
+            let addr = PeerAddr::Unix(path.into());
+            return Ok(Arc::new(UpstreamGroup::implicit(&text, vec![(addr, text.clone())])));
+        }
+        Target::Inet { host, port: Some(port) } => (host, port),
+        Target::Inet { host, port: None } => {
+            s.log(Level::Error, None, &format!("no port in upstream \"{host}\""));
+            return Err(status::INTERNAL_SERVER_ERROR);
+        }
     };
     let host_ip = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = host_ip.parse::<std::net::IpAddr>() {
@@ -127,6 +209,8 @@ async fn resolve_target(
         let peers = vec![(PeerAddr::Inet(addr), addr.to_string())];
         return Ok(Arc::new(UpstreamGroup::implicit(&text, peers)));
     }
+
+    // A name: the resolver.
     let Some(resolver) = &proxy.resolver else {
         s.log(Level::Error, None, &format!("no resolver defined to resolve {host}"));
         return Err(status::INTERNAL_SERVER_ERROR);
@@ -203,12 +287,11 @@ async fn connect(
             tokio::time::timeout(proxy.connect_timeout, connect_peer(s, &peer.addr, proxy)).await;
         let timed_out = match connected {
             Ok(Ok(stream)) => {
-                let upstream = s.upstream.as_mut().expect("proxy state");
-                let state = upstream.states.last_mut().expect("state");
-                state.connect_time = Some(attempt_start.elapsed());
-                if s.error_log.enabled(Level::Info) {
-                    let local = local_text(&stream);
-                    s.log_bare(Level::Info, &format!("proxy {local} connected to {}", peer.name));
+                // Without TLS the upstream counts as connected now; with TLS, once the
+                // handshake is done (ngx_stream_proxy_init_upstream runs after it).
+                let local = local_text(&stream);
+                if proxy.tls.is_none() {
+                    upstream_connected(s, &local, &peer.name, attempt_start);
                 }
 
                 // The PROXY protocol header, before TLS (crate::proxy_protocol).
@@ -234,7 +317,10 @@ async fn connect(
                     tokio::time::timeout(proxy.connect_timeout, tls.connect(s, stream, &name))
                         .await;
                 match handshake {
-                    Ok(Ok(stream)) => return Connected::Stream(stream, peer),
+                    Ok(Ok(stream)) => {
+                        upstream_connected(s, &local, &peer.name, attempt_start);
+                        return Connected::Stream(stream, peer);
+                    }
                     Ok(Err(UpstreamTlsError::Fatal)) => {
                         group.balancer.free(tried, peer, Outcome::Succeeded);
                         close_attempt(s, attempt_start);
@@ -244,8 +330,9 @@ async fn connect(
                     Err(_) => true,
                 }
             }
-            Ok(Err(err)) => {
-                s.log(Level::Error, Some(&err), "connect() failed");
+            Ok(Err(fault)) => {
+                let (level, message, err) = fault.report(&peer.name);
+                s.log(level, Some(err), &message);
                 false
             }
             Err(_) => true,
@@ -268,6 +355,17 @@ async fn connect(
     }
 }
 
+/// The upstream connection is ready: nginx's `proxy LOCAL connected to PEER` line, and
+/// `$upstream_connect_time` (which covers the upstream TLS handshake).
+fn upstream_connected(s: &mut Session, local: &str, peer: &str, attempt_start: Instant) {
+    let upstream = s.upstream.as_mut().expect("proxy state");
+    let state = upstream.states.last_mut().expect("state");
+    state.connect_time = Some(attempt_start.elapsed());
+    if s.error_log.enabled(Level::Info) {
+        s.log_bare(Level::Info, &format!("proxy {local} connected to {peer}"));
+    }
+}
+
 /// Ends the timing of the current attempt (`$upstream_session_time`), once.
 fn close_attempt(s: &mut Session, attempt_start: Instant) {
     let upstream = s.upstream.as_mut().expect("proxy state");
@@ -284,23 +382,83 @@ fn local_text(stream: &Stream) -> String {
     }
 }
 
+/// Why the connection to a peer failed, as `ngx_event_connect_peer` and
+/// `ngx_stream_proxy_test_connect` tell the two apart.
+#[derive(Debug)]
+enum ConnectFault {
+    /// `connect()` itself failed (unix sockets, an unreachable network): nginx names the
+    /// peer, `connect() to PEER failed`.
+    Immediate(io::Error),
+    /// The connection was started and failed later (a refusal over TCP), or the socket could
+    /// not be set up: `connect() failed`.
+    Later(io::Error),
+}
+
+impl ConnectFault {
+    /// The level, message and errno nginx logs the fault with.
+    fn report(&self, peer: &str) -> (Level, String, &io::Error) {
+        match self {
+            ConnectFault::Immediate(err) => {
+                let message = format!("connect() to {peer} failed");
+                (socket_error::connect_level(err), message, err)
+            }
+            ConnectFault::Later(err) => {
+                let level = socket_error::peer_level(Side::Upstream, err);
+                (level, "connect() failed".to_string(), err)
+            }
+        }
+    }
+}
+
 /// Opens the connection to one peer with the proxy's socket options.
-async fn connect_peer(s: &mut Session, addr: &PeerAddr, proxy: &ProxyConf) -> io::Result<Stream> {
+async fn connect_peer(
+    s: &mut Session,
+    addr: &PeerAddr,
+    proxy: &ProxyConf,
+) -> Result<Stream, ConnectFault> {
+    // A unix-domain connect completes or fails at once.
     let addr = match addr {
         PeerAddr::Unix(path) => {
-            return Ok(Stream::Unix(tokio::net::UnixStream::connect(path).await?))
+            let unix = tokio::net::UnixStream::connect(path).await;
+            return unix.map(Stream::Unix).map_err(ConnectFault::Immediate);
         }
         PeerAddr::Inet(addr) => *addr,
     };
+
+    // The socket, its options and proxy_bind.
+    let socket = tcp_socket(s, addr, proxy).map_err(ConnectFault::Later)?;
+
+    // connect(): EINPROGRESS is the usual answer; anything else failed at once.
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(ConnectFault::Immediate(e)),
+    }
+
+    // The outcome arrives as writability; the socket's error says whether it failed.
+    let std_stream: std::net::TcpStream = socket.into();
+    let tcp = tokio::net::TcpStream::from_std(std_stream).map_err(ConnectFault::Later)?;
+    tcp.writable().await.map_err(ConnectFault::Later)?;
+    if let Some(e) = tcp.take_error().map_err(ConnectFault::Later)? {
+        return Err(ConnectFault::Later(e));
+    }
+    if s.server.tcp_nodelay {
+        tcp.set_nodelay(true).map_err(ConnectFault::Later)?;
+    }
+    Ok(Stream::Tcp(tcp))
+}
+
+/// A non-blocking TCP socket for `addr` with proxy_socket_keepalive and proxy_bind applied.
+fn tcp_socket(s: &mut Session, addr: SocketAddr, conf: &ProxyConf) -> io::Result<socket2::Socket> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM.nonblocking().cloexec(),
         None,
     )?;
-    if proxy.socket_keepalive {
+    if conf.socket_keepalive {
         socket.set_keepalive(true)?;
     }
-    if let ProxyBind::Addr { value, transparent } = &proxy.bind {
+    if let ProxyBind::Addr { value, transparent } = &conf.bind {
         let local = s.complex(value);
         if !local.is_empty() {
             let text = String::from_utf8_lossy(&local).into_owned();
@@ -314,12 +472,7 @@ async fn connect_peer(s: &mut Session, addr: &PeerAddr, proxy: &ProxyConf) -> io
             socket.bind(&local_addr.into())?;
         }
     }
-    let std_stream: std::net::TcpStream = socket.into();
-    let tcp = tokio::net::TcpSocket::from_std_stream(std_stream).connect(addr).await?;
-    if s.server.tcp_nodelay {
-        tcp.set_nodelay(true)?;
-    }
-    Ok(Stream::Tcp(tcp))
+    Ok(socket)
 }
 
 /// One direction of the transfer.
@@ -416,10 +569,22 @@ impl<'a> Transfer<'a> {
         };
         let mut step = Step::Idle;
         loop {
-            // Write what is buffered.
+            // Write what is buffered; a failed write ends the session at once, without the
+            // `disconnected` line (ngx_stream_proxy_process finalizes it).
             while dir.buffered() {
                 match Pin::new(&mut *dst).poll_write(cx, &dir.buf[dir.start..dir.end]) {
-                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Step::Failed,
+                    Poll::Ready(Ok(0)) => return Step::Failed,
+                    Poll::Ready(Err(e)) => {
+                        let side = if from_upstream { Side::Client } else { Side::Upstream };
+                        let fault = socket_error::write_failed(dst, side, &e);
+                        s.action = if from_upstream {
+                            "proxying and sending to client"
+                        } else {
+                            "proxying and sending to upstream"
+                        };
+                        s.log(fault.level, fault.errno.as_ref(), &fault.message);
+                        return Step::Failed;
+                    }
                     Poll::Ready(Ok(n)) => {
                         dir.start += n;
                         step = Step::Active;
@@ -474,9 +639,22 @@ impl<'a> Transfer<'a> {
             match Pin::new(&mut *src).poll_read(cx, &mut read_buf) {
                 Poll::Pending => break,
                 Poll::Ready(result) => {
+                    // A failed read is logged and taken as the end of that side's stream.
                     let n = match result {
                         Ok(()) => read_buf.filled().len(),
-                        Err(_) => 0,
+                        Err(e) => {
+                            let side = if from_upstream { Side::Upstream } else { Side::Client };
+                            if let Some(fault) = socket_error::read_failed(src, side, &e) {
+                                s.action = if from_upstream {
+                                    "proxying and reading from upstream"
+                                } else {
+                                    "proxying and reading from client"
+                                };
+                                s.log(fault.level, fault.errno.as_ref(), &fault.message);
+                                s.action = "proxying connection";
+                            }
+                            0
+                        }
                     };
                     step = Step::Active;
                     if n == 0 {
@@ -588,5 +766,37 @@ impl Future for Transfer<'_> {
             return Poll::Ready(status::OK);
         }
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_as_ngx_parse_url() {
+        let inet = |host, port| Ok(Target::Inet { host, port });
+        assert_eq!(parse_target("127.0.0.1:80"), inet("127.0.0.1", Some(80)));
+        assert_eq!(parse_target("grp"), inet("grp", None));
+        assert_eq!(parse_target("[::1]:8080"), inet("[::1]", Some(8080)));
+        assert_eq!(parse_target("[::1]"), inet("[::1]", None));
+        assert_eq!(parse_target("UNIX:/run/a.sock"), Ok(Target::Unix("/run/a.sock")));
+    }
+
+    #[test]
+    fn malformed_targets_name_nginx_faults() {
+        assert_eq!(parse_target(""), Err("no host"));
+        assert_eq!(parse_target(":80"), Err("no host"));
+        assert_eq!(parse_target("a:0"), Err("invalid port"));
+        assert_eq!(parse_target("a:65536"), Err("invalid port"));
+        assert_eq!(parse_target("a:"), Err("invalid port"));
+        assert_eq!(parse_target("a:+1"), Err("invalid port"));
+        assert_eq!(parse_target("a/b:80"), Err("invalid host"));
+        assert_eq!(parse_target("[::1:80"), Err("invalid host"));
+        assert_eq!(parse_target("[]:80"), Err("no host"));
+        assert_eq!(parse_target("[zz]:80"), Err("invalid IPv6 address"));
+        assert_eq!(parse_target("unix:"), Err("no path in the unix domain socket"));
+        let long = format!("unix:/{}", "p".repeat(107));
+        assert_eq!(parse_target(&long), Err("too long path in the unix domain socket"));
     }
 }

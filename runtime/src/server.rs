@@ -47,6 +47,9 @@ pub enum ServeError {
         /// The ` (N: text)` suffix.
         errno: String,
     },
+    /// An address stayed in use through every try (each failure is logged as it happens).
+    #[error("still could not bind()")]
+    StillInUse,
     /// Another system call failed (fork, pid file, runtime).
     #[error("{what} failed{errno}")]
     System {
@@ -93,20 +96,55 @@ enum Socket {
     Unix(std::os::unix::net::UnixListener),
 }
 
-/// Opens every socket of a plan, reusing `old` sockets for unchanged addresses.
-fn bind_all(
-    plan: &Plan,
-    old: &mut HashMap<ListenAddr, Socket>,
-) -> Result<Vec<(Listener, Socket)>, ServeError> {
-    let mut out = Vec::new();
-    for listener in &plan.listeners {
-        let socket = match old.remove(&listener.spec.addr) {
-            Some(socket) => socket,
-            None => bind_one(&listener.spec)?,
-        };
-        out.push((listener.clone(), socket));
+/// How many times nginx tries to bind an address in use, and the pause between tries.
+const BIND_TRIES: usize = 5;
+const BIND_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Opens the listening sockets of `specs` as `ngx_open_listening_sockets` does: an address in
+/// use is logged and tried again, 5 times 500 ms apart, the sockets already open kept; any
+/// other failure ends it at once (the caller reports that one). At startup the lines also go
+/// to stderr. Blocks for the pauses: run it off the event loops.
+fn open_listeners(
+    specs: &[listen::ListenSpec],
+    log: &ErrorLog,
+    startup: bool,
+) -> Result<HashMap<ListenAddr, Socket>, ServeError> {
+    let write = |level, message: &str| match startup {
+        true => log.write_startup(level, message),
+        false => log.write(level, None, message),
+    };
+    let mut open = HashMap::new();
+    for _ in 0..BIND_TRIES {
+        // Every address not open yet, in configuration order.
+        let mut in_use = false;
+        for spec in specs {
+            if open.contains_key(&spec.addr) {
+                continue;
+            }
+            match bind_one(spec) {
+                Ok(socket) => {
+                    open.insert(spec.addr.clone(), socket);
+                }
+                Err(e) => {
+                    let fault =
+                        ServeError::Bind { addr: spec.addr.to_string(), errno: errno_suffix(&e) };
+                    if e.raw_os_error() != Some(libc::EADDRINUSE) {
+                        return Err(fault);
+                    }
+                    write(Level::Emerg, &fault.to_string());
+                    in_use = true;
+                }
+            }
+        }
+
+        // All open, or a pause before the next try.
+        if !in_use {
+            return Ok(open);
+        }
+        write(Level::Notice, "try again to bind() after 500ms");
+        std::thread::sleep(BIND_PAUSE);
     }
-    Ok(out)
+    Err(ServeError::StillInUse)
 }
 
 /// `nginx -t`'s last step: binds every listening socket of `plan` and closes it again; the
@@ -122,16 +160,14 @@ pub fn test_bind(plan: &Plan) -> Result<(), ConfigError> {
 }
 
 /// Opens one listening socket.
-fn bind_one(spec: &listen::ListenSpec) -> Result<Socket, ServeError> {
-    let bind_error =
-        |e: &io::Error| ServeError::Bind { addr: spec.addr.to_string(), errno: errno_suffix(e) };
+fn bind_one(spec: &listen::ListenSpec) -> io::Result<Socket> {
     if let ListenAddr::Unix(path) = &spec.addr {
         // A stale socket file of a previous run would make bind fail.
         if std::os::unix::net::UnixStream::connect(path).is_err() {
             let _ = std::fs::remove_file(path);
         }
     }
-    let socket = listen::bind(spec).map_err(|e| bind_error(&e))?;
+    let socket = listen::bind(spec)?;
     Ok(match &spec.addr {
         ListenAddr::Inet(_) => Socket::Tcp(socket.into()),
         ListenAddr::Unix(_) => Socket::Unix(socket.into()),
@@ -187,6 +223,8 @@ struct Shared {
     limit: usize,
     /// The worker event loops; empty when the one worker is the main thread's loop.
     workers: Arc<[tokio::runtime::Handle]>,
+    /// The workers' thread ids, for `start worker process`.
+    worker_ids: Arc<[i64]>,
 }
 
 fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Shared) -> AcceptTask {
@@ -345,7 +383,16 @@ impl Generation {
 /// the pid file is written once every listener is bound.
 pub fn serve(plan: Plan, loader: Loader) -> Result<(), ServeError> {
     // Bind every listener first, as nginx's master does before it daemonizes.
-    let mut sockets = bind_all(&plan, &mut HashMap::new())?;
+    let specs: Vec<_> = plan.listeners.iter().map(|l| l.spec.clone()).collect();
+    let mut open = open_listeners(&specs, &plan.main.error_log, true)?;
+    let mut sockets: Vec<(Listener, Socket)> = plan
+        .listeners
+        .iter()
+        .filter_map(|l| open.remove(&l.spec.addr).map(|socket| (l.clone(), socket)))
+        .collect();
+
+    // nginx's notices once the sockets are open: the event method, then ngx_os_status.
+    announce_start(&plan.main.error_log);
 
     // daemon on: the parent exits, the child carries on without a terminal.
     if plan.main.daemon {
@@ -396,27 +443,89 @@ pub fn serve(plan: Plan, loader: Loader) -> Result<(), ServeError> {
             .map_err(|e| ServeError::system("runtime", &e))
     };
     let runtime = new_loop()?;
-    let mut workers = Vec::new();
-    let mut stops = Vec::new();
-    if count > 1 {
-        for _ in 0..count {
-            let worker = new_loop()?;
-            let (stop, stopped) = oneshot::channel::<()>();
-            workers.push(worker.handle().clone());
-            stops.push(stop);
-            std::thread::Builder::new()
-                .name("strait-worker".to_string())
-                .spawn(move || {
-                    let _ = worker.block_on(stopped);
-                    worker.shutdown_background();
-                })
-                .map_err(|e| ServeError::system("pthread_create()", &e))?;
-        }
-    }
-    let result = runtime.block_on(run(plan, &mut sockets, loader, workers.into()));
+    let (workers, stops) = if count > 1 {
+        spawn_workers(count, new_loop)?
+    } else {
+        let main = Workers { loops: Arc::new([]), ids: Arc::new([crate::sys::thread_id()]) };
+        (main, Vec::new())
+    };
+    let result = runtime.block_on(run(plan, &mut sockets, loader, workers));
     drop(stops);
     runtime.shutdown_background();
     result
+}
+
+/// The worker event loops and the thread ids their log lines carry.
+struct Workers {
+    /// The loops; empty when the one worker is the main thread's loop.
+    loops: Arc<[tokio::runtime::Handle]>,
+    /// The kernel thread id of each worker (nginx's worker pid in `start worker process`).
+    ids: Arc<[i64]>,
+}
+
+/// The worker threads: one event loop each, running until its stop channel closes.
+fn spawn_workers(
+    count: usize,
+    new_loop: impl Fn() -> Result<tokio::runtime::Runtime, ServeError>,
+) -> Result<(Workers, Vec<oneshot::Sender<()>>), ServeError> {
+    let mut handles = Vec::new();
+    let mut stops = Vec::new();
+    let (ids_tx, ids_rx) = std::sync::mpsc::channel();
+    for _ in 0..count {
+        let worker = new_loop()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        handles.push(worker.handle().clone());
+        stops.push(stop);
+        let ids_tx = ids_tx.clone();
+        std::thread::Builder::new()
+            .name("strait-worker".to_string())
+            .spawn(move || {
+                let _ = ids_tx.send(crate::sys::thread_id());
+                let _ = worker.block_on(stopped);
+                worker.shutdown_background();
+            })
+            .map_err(|e| ServeError::system("pthread_create()", &e))?;
+    }
+    drop(ids_tx);
+    let ids = ids_rx.iter().take(count).collect();
+    Ok((Workers { loops: handles.into(), ids }, stops))
+}
+
+/// nginx's notices at start, in its order: the event method (tokio's loops run on epoll),
+/// then `ngx_os_status`: the version and build, the system, the open-files limit.
+fn announce_start(log: &ErrorLog) {
+    log.write(Level::Notice, None, "using the \"epoll\" event method");
+    log.write(Level::Notice, None, &version_build());
+    log.write(Level::Notice, None, &built_by());
+    if let Ok((system, release)) = crate::sys::os_release() {
+        log.write(Level::Notice, None, &format!("OS: {system} {release}"));
+    }
+    if let Ok((soft, hard)) = crate::sys::nofile_limit() {
+        let line = format!("getrlimit(RLIMIT_NOFILE): {soft}:{hard}");
+        log.write(Level::Notice, None, &line);
+    }
+}
+
+/// nginx's lines once the workers serve a configuration, at start and after a reload (strait
+/// keeps its worker threads across reloads: the same ids are named again).
+fn announce_workers(log: &ErrorLog, ids: &[i64]) {
+    log.write(Level::Notice, None, "start worker processes");
+    for id in ids {
+        log.write(Level::Notice, None, &format!("start worker process {id}"));
+    }
+}
+
+/// nginx's `NGINX_VER_BUILD` as strait says it (`-v` too): the version it claims, then its own.
+pub fn version_build() -> String {
+    format!("nginx/{} (strait {})", crate::variables::NGINX_VERSION, env!("CARGO_PKG_VERSION"))
+}
+
+/// The `built by` line of `-V` and of the start notices.
+pub fn built_by() -> String {
+    format!(
+        "built by strait {} (a Rust drop-in for nginx's stream module)",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 fn apply_env(env: &[(String, Option<String>)]) {
@@ -438,7 +547,7 @@ async fn run(
     plan: Plan,
     sockets: &mut Vec<(Listener, Socket)>,
     loader: Loader,
-    workers: Arc<[tokio::runtime::Handle]>,
+    workers: Workers,
 ) -> Result<(), ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
     let sig = |kind| signal(kind).map_err(|e| ServeError::system("sigaction()", &e));
@@ -464,7 +573,8 @@ async fn run(
     let shared = Shared {
         sessions: Arc::new(Sessions::default()),
         limit: plan.main.worker_connections * plan.main.worker_processes.max(1),
-        workers,
+        workers: workers.loops,
+        worker_ids: workers.ids,
     };
     let mut generation = Generation { plan: plan.clone(), tasks: Vec::new() };
     for (listener, socket) in sockets.drain(..) {
@@ -473,9 +583,10 @@ async fn run(
     let flusher = tokio::spawn(flush_access_logs(Arc::downgrade(&plan)));
     let mut flushers = vec![flusher];
 
-    // The pid file, only now that every listener is bound.
+    // The pid file, only now that every listener is bound; then the workers are announced.
     let pid_path = plan.main.pid.clone();
     write_pid(&pid_path)?;
+    announce_workers(&plan.main.error_log, &shared.worker_ids);
     let unix_paths = unix_paths(&plan);
 
     loop {
@@ -569,23 +680,27 @@ async fn reload(
     };
 
     // Open the new addresses before touching the old loops, so a bind failure keeps the old
-    // configuration serving.
+    // configuration serving; the lines go to the new configuration's log, as nginx's.
     let old_addrs: Vec<ListenAddr> = generation.tasks.iter().map(|t| t.addr.clone()).collect();
-    let mut fresh = HashMap::new();
-    for listener in &plan.listeners {
-        if old_addrs.contains(&listener.spec.addr) {
-            continue;
+    let specs: Vec<_> = plan
+        .listeners
+        .iter()
+        .filter(|l| !old_addrs.contains(&l.spec.addr))
+        .map(|l| l.spec.clone())
+        .collect();
+    let new_log = plan.main.error_log.clone();
+    let opened = tokio::task::spawn_blocking(move || open_listeners(&specs, &new_log, false));
+    let fresh = match opened.await {
+        Ok(Ok(fresh)) => fresh,
+        Ok(Err(e)) => {
+            plan.main.error_log.write(Level::Emerg, None, &e.to_string());
+            return generation;
         }
-        match bind_one(&listener.spec) {
-            Ok(socket) => {
-                fresh.insert(listener.spec.addr.clone(), socket);
-            }
-            Err(e) => {
-                log.write(Level::Emerg, None, &e.to_string());
-                return generation;
-            }
+        Err(e) => {
+            log.write(Level::Emerg, None, &format!("reload failed: {e}"));
+            return generation;
         }
-    }
+    };
 
     // Stop the old loops (their sockets keep queueing connections) and start the new ones.
     let old_plan = generation.plan.clone();
@@ -604,7 +719,10 @@ async fn reload(
     }
     flushers.retain(|f| !f.is_finished());
     flushers.push(tokio::spawn(flush_access_logs(Arc::downgrade(&plan))));
-    plan.main.error_log.write(Level::Notice, None, "reconfiguring done");
+    // What nginx's master logs for a new configuration: the event method of the new cycle,
+    // then its workers.
+    plan.main.error_log.write(Level::Notice, None, "using the \"epoll\" event method");
+    announce_workers(&plan.main.error_log, &shared.worker_ids);
     drop(old_plan);
     Generation { plan, tasks }
 }
@@ -683,4 +801,15 @@ pub fn signal_running(pid_file: &std::path::Path, name: &str) -> Result<(), Serv
         signal,
         errno: errno_suffix(&e),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_is_the_one_the_parser_follows() {
+        let claimed = strait_parser::registry::STRAIT_NGINX_VERSION.to_string();
+        assert!(version_build().starts_with(&format!("nginx/{claimed} (strait ")));
+    }
 }

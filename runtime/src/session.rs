@@ -95,7 +95,8 @@ pub struct Session {
     pub start: Instant,
     /// The wall clock at start.
     pub start_wall: SystemTime,
-    /// Bytes received from the client (`$bytes_received`).
+    /// Bytes received from the client by the proxy (`$bytes_received`); bytes read before
+    /// the content phase (ssl_preread) are not counted, as in nginx.
     pub received: u64,
     /// Bytes sent to the client (`$bytes_sent`).
     pub sent: u64,
@@ -294,12 +295,7 @@ impl Session {
         match &server.content {
             Content::Return(value) => {
                 let value = self.complex(value);
-                if stream.write_all(&value).await.is_ok() {
-                    self.sent += value.len() as u64;
-                    let _ = stream.flush().await;
-                }
-                close_tls(&mut stream).await;
-                status::OK
+                crate::return_handler::run(self, &mut stream, &value).await
             }
             Content::Proxy(proxy) => crate::proxy::run(self, stream, proxy).await,
         }

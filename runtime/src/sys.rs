@@ -1,7 +1,8 @@
 //! The few operating system calls std does not wrap: fork for `daemon on`, the thread id for
-//! error log lines, `kill` for `-s` and for signalling ourselves, the sender of a signal
-//! (`siginfo.si_pid`, for nginx's `signal 1 (SIGHUP) received from PID` line), and the
-//! parent-death signal that ties `strait up`'s server to it.
+//! error log lines, the system name and open-files limit of the start notices, `kill` for
+//! `-s` and for signalling ourselves, the sender of a signal (`siginfo.si_pid`, for nginx's
+//! `signal 1 (SIGHUP) received from PID` line), and the parent-death signal that ties
+//! `strait up`'s server to it.
 //!
 //! This is the only module of strait-runtime allowed to use `unsafe`: each call is a plain libc
 //! function whose contract is stated next to it.
@@ -63,6 +64,32 @@ pub fn detach_stdio(keep_stderr: bool) -> io::Result<()> {
 pub fn thread_id() -> i64 {
     // SAFETY: gettid takes no arguments, cannot fail and touches no memory.
     unsafe { libc::gettid() as i64 }
+}
+
+/// The system's name and release (`uname`: `Linux`, `6.1.0-18-amd64`), for nginx's `OS:`
+/// notice.
+pub fn os_release() -> io::Result<(String, String)> {
+    // SAFETY: utsname is plain old data; all-zero bytes are a valid value of it.
+    let mut names: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `names` is a valid, writable utsname for the whole call.
+    if unsafe { libc::uname(&mut names) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    let text = |field: &[libc::c_char]| {
+        let bytes: Vec<u8> = field.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    Ok((text(&names.sysname), text(&names.release)))
+}
+
+/// The open-files limit, soft and hard, as nginx prints `rlim_t` (signed: unlimited is -1).
+pub fn nofile_limit() -> io::Result<(i64, i64)> {
+    let mut rlimit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `rlimit` is a valid, writable struct for the whole call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rlimit) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((rlimit.rlim_cur as i64, rlimit.rlim_max as i64))
 }
 
 /// Sends `signal` to process `pid`.

@@ -99,10 +99,7 @@ fn absolute(prefix: &Path, path: &Path) -> PathBuf {
 /// Reports a startup fault as nginx does: `nginx: [emerg] MESSAGE` on stderr and the same
 /// message as a line of the error log.
 pub(crate) fn report(log: &ErrorLog, level: Level, message: &str) {
-    log.write(level, None, message);
-    if !log.writes_stderr() {
-        let _ = writeln!(std::io::stderr(), "nginx: [{level}] {message}");
-    }
+    log.write_startup(level, message);
 }
 
 /// Runs the server; returns when it stops (QUIT, TERM, INT) or fails to start.
@@ -130,11 +127,7 @@ pub(crate) fn run(options: &ServeOptions) -> ExitCode {
 /// parser's directive table follows; new enough for nginx-tests' version gates, reference
 /// §10.2), with strait named on the same line.
 pub(crate) fn version_line() -> String {
-    format!(
-        "nginx version: nginx/{} (strait {})",
-        strait_parser::registry::STRAIT_NGINX_VERSION,
-        env!("CARGO_PKG_VERSION")
-    )
+    format!("nginx version: {}", strait_runtime::server::version_build())
 }
 
 /// `-v` / `-V` on stderr. `-V` adds the build lines nginx-tests' `has_module` reads: the
@@ -146,11 +139,7 @@ pub(crate) fn version(verbose: bool) {
         return;
     }
     let openssl = openssl_version();
-    let _ = writeln!(
-        err,
-        "built by strait {} (a Rust drop-in for nginx's stream module)",
-        env!("CARGO_PKG_VERSION")
-    );
+    let _ = writeln!(err, "{}", strait_runtime::server::built_by());
     let _ = writeln!(err, "built with {openssl}");
     let _ = writeln!(err, "TLS SNI support enabled");
     let _ = writeln!(

@@ -329,3 +329,50 @@ pub(crate) fn roundtrip(port: u16, payload: &[u8]) -> Vec<u8> {
     let _ = sender.join();
     out
 }
+
+/// Closes `stream` with a reset (SO_LINGER 0), as a peer that aborts its connection.
+pub(crate) fn reset(stream: TcpStream) {
+    socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO)).unwrap();
+    drop(stream);
+}
+
+/// An upstream that sends `hi` on each connection, then resets it 200 ms later.
+pub(crate) fn resetting_upstream() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            thread::spawn(move || {
+                let _ = stream.write_all(b"hi");
+                thread::sleep(Duration::from_millis(200));
+                reset(stream);
+            });
+        }
+    });
+    port
+}
+
+/// An upstream that writes to each connection until the write fails (30 s at most).
+pub(crate) fn firehose_upstream() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            thread::spawn(move || {
+                let chunk = vec![b'z'; 65536];
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_secs(30) && stream.write_all(&chunk).is_ok()
+                {
+                }
+            });
+        }
+    });
+    port
+}
+
+/// The test PKI of testdata/pki.
+pub(crate) fn pki() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki")
+}

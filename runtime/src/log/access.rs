@@ -1,15 +1,16 @@
-//! `log_format` and `access_log`: compiled formats, buffered writers with `flush=`, the
-//! `if=` condition, variable paths, and the log phase of a session.
+//! `log_format` and `access_log`: compiled formats, the `buffer=`/`flush=`/`gzip` settings
+//! (the buffer itself belongs to the file, [`crate::log::buffer`]), the `if=` condition,
+//! variable paths, and the log phase of a session.
 
 use crate::conf::{parse_size, parse_time, text, ConfigError, DirectiveExt};
+use crate::log::buffer::BufferSettings;
 use crate::log::LogFiles;
 use crate::log_format::{Escape, Op};
 use crate::plan::Paths;
 use crate::session::Session;
 use crate::variables::{Complex, VarIndex, Variables};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 use strait_parser::ast::Directive;
 
 /// One piece of a compiled format.
@@ -77,20 +78,16 @@ pub struct AccessLog {
     destination: Destination,
     format: Arc<LogFormat>,
     condition: Option<Complex>,
-    buffer: Option<Buffer>,
     prefix: PathBuf,
 }
 
-/// `buffer=` / `flush=` state.
-#[derive(Debug)]
-struct Buffer {
-    size: usize,
-    flush: Option<Duration>,
-    pending: Mutex<(Vec<u8>, Instant)>,
-}
+/// `buffer=` when only `gzip` is given.
+const GZIP_BUFFER: usize = 64 * 1024;
 
 impl AccessLog {
-    /// Compiles `access_log PATH FORMAT [buffer=SIZE] [flush=TIME] [gzip[=N]] [if=COND]`.
+    /// Compiles `access_log PATH FORMAT [buffer=SIZE] [flush=TIME] [gzip[=N]] [if=COND]` with
+    /// `ngx_stream_log_set_log`'s rules: `gzip` alone buffers 64k at level 1, a buffer needs a
+    /// fixed path, and two buffered logs of one file must agree.
     pub fn compile(
         d: &Directive,
         format: Arc<LogFormat>,
@@ -98,6 +95,7 @@ impl AccessLog {
         files: &LogFiles,
         vars: &mut Variables,
     ) -> Result<AccessLog, ConfigError> {
+        // The path: fixed, or with variables (opened for each line).
         let values = d.values();
         let path = Complex::compile(values[0], vars).map_err(|e| d.error(e.message))?;
         let destination = match path.as_literal() {
@@ -108,45 +106,57 @@ impl AccessLog {
             }
             None => Destination::Variable(path),
         };
-        let mut buffer_size = None;
+
+        // The parameters, each checked as nginx checks it.
+        let mut size = None;
         let mut flush = None;
+        let mut gzip = None;
         let mut condition = None;
         for v in &values[2..] {
-            if let Some(size) = v.strip_prefix(b"buffer=") {
-                buffer_size =
-                    Some(parse_size(size).ok_or_else(|| {
-                        d.error(format!("invalid buffer size \"{}\"", text(size)))
-                    })?);
-            } else if let Some(time) = v.strip_prefix(b"flush=") {
-                flush =
-                    Some(parse_time(time, true).ok_or_else(|| {
-                        d.error(format!("invalid flush time \"{}\"", text(time)))
-                    })?);
+            if let Some(value) = v.strip_prefix(b"buffer=") {
+                let parsed = parse_size(value).filter(|n| *n > 0);
+                let fault = || d.error(format!("invalid buffer size \"{}\"", text(value)));
+                size = Some(parsed.ok_or_else(fault)?);
+            } else if let Some(value) = v.strip_prefix(b"flush=") {
+                let parsed = parse_time(value, true).filter(|t| !t.is_zero());
+                let fault = || d.error(format!("invalid flush time \"{}\"", text(value)));
+                flush = Some(parsed.ok_or_else(fault)?);
+            } else if *v == b"gzip" || v.starts_with(b"gzip=") {
+                size.get_or_insert(GZIP_BUFFER);
+                gzip = Some(match v.strip_prefix(b"gzip=") {
+                    None => 1,
+                    Some(level) => compression_level(level).ok_or_else(|| {
+                        d.error(format!("invalid compression level \"{}\"", text(level)))
+                    })?,
+                });
             } else if let Some(cond) = v.strip_prefix(b"if=") {
                 condition = Some(Complex::compile(cond, vars).map_err(|e| d.error(e.message))?);
-            } else if v.starts_with(b"gzip") {
-                return Err(
-                    d.error("the \"gzip\" parameter of \"access_log\" is not supported by strait")
-                );
             } else {
                 return Err(d.error(format!("invalid parameter \"{}\"", text(v))));
             }
         }
-        if flush.is_some() && buffer_size.is_none() {
-            return Err(d.error(
-                "no buffer is defined for access_log \"".to_string() + &text(values[0]) + "\"",
-            ));
+
+        // A buffer: on the file, shared with the other logs of that file.
+        if flush.is_some() && size.is_none() {
+            return Err(
+                d.error(format!("no buffer is defined for access_log \"{}\"", text(values[0])))
+            );
         }
-        let buffer = match (&destination, buffer_size) {
-            (Destination::File(_), Some(size)) => {
-                Some(Buffer { size, flush, pending: Mutex::new((Vec::new(), Instant::now())) })
-            }
-            _ => None,
-        };
-        Ok(AccessLog { destination, format, condition, buffer, prefix: paths.prefix.clone() })
+        if let Some(size) = size {
+            let Destination::File(file) = &destination else {
+                return Err(d.error("buffered logs cannot have variables in name"));
+            };
+            file.set_buffer(BufferSettings { size, flush, gzip }).map_err(|_| {
+                d.error(format!(
+                    "access_log \"{}\" already defined with conflicting parameters",
+                    text(values[0])
+                ))
+            })?;
+        }
+        Ok(AccessLog { destination, format, condition, prefix: paths.prefix.clone() })
     }
 
-    /// Writes the session's line, honouring `if=` and the buffer.
+    /// Writes the session's line, honouring `if=` and the file's buffer.
     pub fn write(&self, s: &mut Session) {
         if let Some(condition) = &self.condition {
             let value = s.complex(condition);
@@ -157,24 +167,7 @@ impl AccessLog {
         let mut line = self.format.render(s);
         line.push(b'\n');
         match &self.destination {
-            Destination::File(file) => match &self.buffer {
-                None => file.write(&line),
-                Some(buffer) => {
-                    let mut pending = buffer.pending.lock().unwrap_or_else(|e| e.into_inner());
-                    if pending.0.len() + line.len() > buffer.size {
-                        file.write(&pending.0);
-                        pending.0.clear();
-                    }
-                    if pending.0.is_empty() {
-                        pending.1 = Instant::now();
-                    }
-                    pending.0.extend_from_slice(&line);
-                    if pending.0.len() >= buffer.size {
-                        file.write(&pending.0);
-                        pending.0.clear();
-                    }
-                }
-            },
+            Destination::File(file) => file.write_line(&line),
             Destination::Variable(path) => {
                 let path = s.complex(path);
                 let path = PathBuf::from(text(&path));
@@ -188,31 +181,18 @@ impl AccessLog {
 
     /// Writes out buffered lines whose `flush=` time has passed (or all, when `force`).
     pub fn flush(&self, force: bool) {
-        let (Destination::File(file), Some(buffer)) = (&self.destination, &self.buffer) else {
-            return;
-        };
-        let mut pending = buffer.pending.lock().unwrap_or_else(|e| e.into_inner());
-        if pending.0.is_empty() {
-            return;
+        if let Destination::File(file) = &self.destination {
+            file.flush(force);
         }
-        let due = buffer.flush.is_some_and(|flush| pending.1.elapsed() >= flush);
-        if force || due {
-            file.write(&pending.0);
-            pending.0.clear();
-        }
-    }
-
-    /// The `flush=` interval, when buffered.
-    pub fn flush_interval(&self) -> Option<Duration> {
-        self.buffer.as_ref().and_then(|b| b.flush)
     }
 }
 
-impl Drop for AccessLog {
-    /// Buffered lines are written when the configuration that owns them goes away.
-    fn drop(&mut self) {
-        self.flush(true);
+/// `gzip=LEVEL`: 1 to 9, digits only (`ngx_atoi`).
+fn compression_level(value: &[u8]) -> Option<u32> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
     }
+    text(value).parse::<u32>().ok().filter(|level| (1..=9).contains(level))
 }
 
 /// The log phase: every access log of the server writes the session's line.

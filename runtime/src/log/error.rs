@@ -131,6 +131,18 @@ impl ErrorLog {
     }
 }
 
+impl ErrorLog {
+    /// Writes a line while the server starts, as nginx does before it serves: a line at
+    /// `warn` or more severe also goes to stderr as `nginx: [LEVEL] MESSAGE`, unless a target
+    /// already is stderr.
+    pub fn write_startup(&self, level: Level, message: &str) {
+        self.write(level, None, message);
+        if level <= Level::Warn && !self.writes_stderr() {
+            let _ = writeln!(io::stderr().lock(), "nginx: [{level}] {message}");
+        }
+    }
+}
+
 /// Formats one error log line, newline included, cut at nginx's maximum length.
 pub fn format_line(
     now: SystemTime,

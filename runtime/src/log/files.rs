@@ -1,10 +1,13 @@
-//! Open log files, shared by every log that names the same path and reopened on USR1.
+//! Open log files, shared by every log that names the same path and reopened on USR1; a file
+//! written by buffered access logs holds their buffer, as nginx keeps it on the open file.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use super::buffer::{BufferSettings, LogBuffer};
 
 /// One log file opened for appending. Writes of whole lines are single `write` calls on an
 /// `O_APPEND` descriptor, so concurrent writers never interleave within a line.
@@ -14,13 +17,45 @@ pub struct LogFile {
     /// `None` when the file could not be opened: the configuration that named it is refused
     /// (`LogFiles::first_failure`), so nothing writes through it.
     file: RwLock<Option<File>>,
+    /// The access log buffer, once an `access_log ... buffer=` (or `gzip`) names the file.
+    buffer: OnceLock<LogBuffer>,
 }
 
 impl LogFile {
     /// Opens (creating) `path` for appending.
     pub fn open(path: &Path) -> io::Result<Arc<LogFile>> {
         let file = open_append(path)?;
-        Ok(Arc::new(LogFile { path: path.to_path_buf(), file: RwLock::new(Some(file)) }))
+        Ok(Arc::new(LogFile {
+            path: path.to_path_buf(),
+            file: RwLock::new(Some(file)),
+            buffer: OnceLock::new(),
+        }))
+    }
+
+    /// Gives the file a buffer, or checks that the one it has agrees with `settings` (nginx:
+    /// `access_log "PATH" already defined with conflicting parameters` otherwise).
+    pub fn set_buffer(&self, settings: BufferSettings) -> Result<(), BufferSettings> {
+        let buffer = self.buffer.get_or_init(|| LogBuffer::new(settings));
+        if buffer.settings() == settings {
+            Ok(())
+        } else {
+            Err(buffer.settings())
+        }
+    }
+
+    /// Writes an access log line: through the buffer when the file has one.
+    pub fn write_line(&self, line: &[u8]) {
+        match self.buffer.get() {
+            Some(buffer) => buffer.append(self, line),
+            None => self.write(line),
+        }
+    }
+
+    /// Writes out buffered lines whose `flush=` time has passed (all of them when `force`).
+    pub fn flush(&self, force: bool) {
+        if let Some(buffer) = self.buffer.get() {
+            buffer.flush(self, force);
+        }
     }
 
     /// The absolute path of the file.
@@ -37,11 +72,20 @@ impl LogFile {
         }
     }
 
-    /// Opens the path again (USR1), so a rotated file is replaced by a fresh one.
+    /// Opens the path again (USR1), so a rotated file is replaced by a fresh one; buffered
+    /// lines go to the old file first, as nginx flushes before it reopens.
     pub fn reopen(&self) -> io::Result<()> {
+        self.flush(true);
         let fresh = open_append(&self.path)?;
         *self.file.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
         Ok(())
+    }
+}
+
+impl Drop for LogFile {
+    /// Buffered lines are written when the configuration that opened the file goes away.
+    fn drop(&mut self) {
+        self.flush(true);
     }
 }
 
@@ -70,7 +114,11 @@ impl LogFiles {
         let file = LogFile::open(path).unwrap_or_else(|e| {
             let failures = &mut self.failures.lock().unwrap_or_else(|e| e.into_inner());
             failures.push((path.to_path_buf(), e));
-            Arc::new(LogFile { path: path.to_path_buf(), file: RwLock::new(None) })
+            Arc::new(LogFile {
+                path: path.to_path_buf(),
+                file: RwLock::new(None),
+                buffer: OnceLock::new(),
+            })
         });
         files.insert(path.to_path_buf(), file.clone());
         file
@@ -95,5 +143,37 @@ impl LogFiles {
             }
         }
         failures
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reopening_writes_buffered_lines_to_the_old_file_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let file = LogFile::open(&path).unwrap();
+        let settings = BufferSettings { size: 1024, flush: None, gzip: None };
+        file.set_buffer(settings).unwrap();
+        file.write_line(b"before\n");
+        let rotated = dir.path().join("access.log.1");
+        std::fs::rename(&path, &rotated).unwrap();
+        file.reopen().unwrap();
+        file.write_line(b"after\n");
+        drop(file);
+        assert_eq!(std::fs::read_to_string(&rotated).unwrap(), "before\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "after\n");
+    }
+
+    #[test]
+    fn a_second_buffer_must_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = LogFile::open(&dir.path().join("a.log")).unwrap();
+        let settings = BufferSettings { size: 1024, flush: None, gzip: Some(1) };
+        assert!(file.set_buffer(settings).is_ok());
+        assert!(file.set_buffer(settings).is_ok());
+        assert!(file.set_buffer(BufferSettings { gzip: None, ..settings }).is_err());
     }
 }

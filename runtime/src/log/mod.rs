@@ -1,6 +1,8 @@
-//! Logs: the error log in nginx's line format and the access log with `log_format`.
+//! Logs: the error log in nginx's line format and the access log with `log_format`, its
+//! buffers (`buffer=`, `flush=`, `gzip`).
 
 pub mod access;
+pub mod buffer;
 pub mod error;
 pub mod files;
 

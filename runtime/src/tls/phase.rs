@@ -292,10 +292,9 @@ pub async fn preread(s: &mut Session, stream: &mut Stream) -> Result<(), u16> {
         let read = tokio::time::timeout_at(deadline, stream.read(&mut chunk[..room])).await;
         match read {
             Ok(Ok(0)) | Err(_) => return Err(status::OK),
-            Ok(Ok(n)) => {
-                s.received += n as u64;
-                s.preread.extend_from_slice(&chunk[..n]);
-            }
+            // Not `$bytes_received`: nginx counts only what the proxy reads itself; the
+            // preread bytes show in `$upstream_bytes_sent` once forwarded.
+            Ok(Ok(n)) => s.preread.extend_from_slice(&chunk[..n]),
             Ok(Err(e)) => {
                 s.log(Level::Info, Some(&e), "recv() failed");
                 return Err(status::BAD_REQUEST);

@@ -401,3 +401,82 @@ fn handshake_failures_match_nginx() {
         assert_eq!(strait, nginx);
     }
 }
+
+/// Waits until `file` of the prefix has `n` lines (5 s at most) and returns it.
+fn wait_lines(server: &Instance, file: &str, n: usize) -> String {
+    let start = std::time::Instant::now();
+    while server.read(file).lines().count() < n && start.elapsed().as_secs() < 5 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    server.read(file)
+}
+
+/// Every `$ssl_*` variable of a terminated session, for a log_format or a `return`.
+const ALL_SSL: &[&str] = &[
+    "ssl_protocol",
+    "ssl_cipher",
+    "ssl_session_id",
+    "ssl_session_reused",
+    "ssl_server_name",
+    "ssl_alpn_protocol",
+    "ssl_client_verify",
+    "ssl_client_s_dn",
+    "ssl_client_i_dn",
+    "ssl_client_serial",
+    "ssl_client_fingerprint",
+    "ssl_client_cert",
+    "ssl_client_raw_cert",
+    "ssl_client_v_start",
+    "ssl_client_v_end",
+    "ssl_client_v_remain",
+];
+
+/// `$ssl_*` values that are empty are not found, as nginx's `ngx_stream_ssl_variable` makes
+/// them: `-` in the access log, nothing in `return`; `$ssl_session_id` is lower-case hex.
+#[test]
+fn empty_ssl_values_are_not_found_as_in_nginx() {
+    let session_id = regex::Regex::new(r"ssl_session_id=[0-9a-f]{64} ").unwrap();
+    let hex = regex::Regex::new(r"\[[0-9a-f]{64}\]").unwrap();
+    let mut seen = Vec::new();
+    for flavor in flavors() {
+        let port = free_port();
+        let fields: Vec<String> = ALL_SSL.iter().map(|v| format!("{v}=${v}")).collect();
+        let shown: Vec<String> = ALL_SSL.iter().map(|v| format!("[${v}]")).collect();
+        let conf = format!(
+            "stream {{
+    log_format m '{}';
+    access_log %%DIR%%/access.log m;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_certificate server.crt;
+        ssl_certificate_key server.key;
+        ssl_verify_client optional;
+        ssl_client_certificate ca.crt;
+        return \"{}\";
+    }}
+}}",
+            fields.join(" "),
+            shown.join("")
+        );
+        let server = start(flavor, &conf);
+
+        // Nothing optional: no SNI, no ALPN, no certificate; TLSv1.2 with a ticket (no id).
+        let (bare, _) = s_client(port, &["-quiet", "-noservername", "-tls1_2"]);
+        // TLSv1.3 (a session id) with SNI, without a certificate.
+        let (named, _) = s_client(port, &["-quiet", "-servername", "x.test", "-tls1_3"]);
+        let log = wait_lines(&server, "access.log", 2);
+
+        let log = session_id.replace_all(&log, "ssl_session_id=HEX ").into_owned();
+        assert!(log.contains("ssl_server_name=- "), "{flavor:?}: {log}");
+        assert!(log.contains("ssl_session_id=HEX ssl_session_reused=. "), "{flavor:?}: {log}");
+        assert!(log.contains("ssl_client_raw_cert=- "), "{flavor:?}: {log}");
+        assert_eq!(bare, "[TLSv1.2][ECDHE-RSA-AES256-GCM-SHA384][][.][][][NONE][][][][][][][][][]");
+        let named = hex.replace(&named, "[HEX]").into_owned();
+        assert!(named.starts_with("[TLSv1.3][TLS_AES_256_GCM_SHA384][HEX][.][x.test]"), "{named}");
+        seen.push((log, bare, named));
+    }
+    if let [strait, nginx] = seen.as_slice() {
+        assert_eq!(strait, nginx);
+    }
+}

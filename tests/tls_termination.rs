@@ -348,57 +348,175 @@ fn ticket_keys_are_shared_between_servers() {
     }
 }
 
-/// A handshake that times out ends silently, one that fails logs nginx's line at `info`;
-/// both end with `$status` 500, as on nginx.
+/// A TLS record holding a ClientHello for TLSv1.3 (x25519, TLS_AES_128_GCM_SHA256) with
+/// `extensions` after supported_versions and supported_groups.
+fn client_hello(extensions: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let mut body = vec![3, 3];
+    body.extend((0..32u8).map(|i| i.wrapping_mul(7)));
+    body.extend([0, 0, 2, 0x13, 0x01, 1, 0]);
+    let mut ext = Vec::new();
+    let standard = [(0x2b, vec![2, 3, 4]), (0x0a, vec![0, 2, 0, 0x1d])];
+    for (kind, data) in standard.iter().chain(extensions) {
+        ext.extend(kind.to_be_bytes());
+        ext.extend((data.len() as u16).to_be_bytes());
+        ext.extend(data);
+    }
+    body.extend((ext.len() as u16).to_be_bytes());
+    body.extend(ext);
+    let mut handshake = vec![1, 0];
+    handshake.extend((body.len() as u16).to_be_bytes());
+    handshake.extend(body);
+    let mut record = vec![0x16, 3, 1];
+    record.extend((handshake.len() as u16).to_be_bytes());
+    record.extend(handshake);
+    record
+}
+
+/// A key_share extension offering an x25519 key made of `byte`.
+fn key_share(byte: u8) -> (u16, Vec<u8>) {
+    let mut data = vec![0, 36, 0, 0x1d, 0, 32];
+    data.extend([byte; 32]);
+    (0x33, data)
+}
+
+/// Sends `bytes` on a fresh connection, then closes the write side (`fin`) or resets
+/// (`!fin`, after a moment); reads what comes back until the server closes.
+fn raw(port: u16, bytes: &[u8], fin: bool) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    tcp.write_all(bytes).unwrap();
+    if !fin {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        socket2::SockRef::from(&tcp).set_linger(Some(std::time::Duration::ZERO)).unwrap();
+        return Vec::new();
+    }
+    let _ = tcp.shutdown(std::net::Shutdown::Write);
+    let mut out = Vec::new();
+    let _ = tcp.read_to_end(&mut out);
+    out
+}
+
+/// The session lines of an error log at info and above, as `[level] message` without the
+/// connection number (`connected to` lines left out); `port` shown as PORT.
+fn failure_lines(log: &str, port: u16) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains(": *") && !l.contains(" connected to "))
+        .filter(|l| !l.contains("[debug]") && !l.contains("[notice]"))
+        .map(|l| {
+            let level = l.split(' ').nth(2).unwrap_or_default();
+            let message = l.split(": *").nth(1).unwrap_or_default();
+            let message = message.split_once(' ').map(|(_, m)| m).unwrap_or_default();
+            format!("{level} {}", message.replace(&port.to_string(), "PORT"))
+        })
+        .collect()
+}
+
+/// Every way a server handshake fails ends with `$status` 500 and nginx's line at nginx's
+/// level (`info` or `crit` by OpenSSL's first reason, nothing for a timeout); the `$ssl_*`
+/// values are read from the SSL object as the failure left it, as nginx's log phase does.
 #[test]
 fn handshake_failures_match_nginx() {
-    use std::io::{Read, Write};
+    let session_id = regex::Regex::new(r"[0-9a-f]{64}").unwrap();
     let mut seen = Vec::new();
     for flavor in flavors() {
-        let port = free_port();
+        let (port, tls12, key_port) = (free_port(), free_port(), free_port());
         let conf = format!(
             "stream {{
-    log_format m '$status';
+    log_format m '$server_port $status $ssl_protocol $ssl_cipher $ssl_server_name \
+                  $ssl_session_reused $ssl_client_verify $ssl_session_id';
     access_log %%DIR%%/access.log m;
+    ssl_certificate server.crt;
+    ssl_certificate_key server.key;
+    map $server_port $key {{ default client-enc.key; }}
     server {{
         listen 127.0.0.1:{port} ssl;
-        ssl_certificate server.crt;
-        ssl_certificate_key server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
         ssl_handshake_timeout 1s;
+        return x;
+    }}
+    server {{
+        listen 127.0.0.1:{tls12} ssl;
+        ssl_protocols TLSv1.2;
+        ssl_ciphers AES128-SHA;
+        return x;
+    }}
+    server {{
+        listen 127.0.0.1:{key_port} ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_certificate client-enc.crt;
+        ssl_certificate_key $key;
         return x;
     }}
 }}"
         );
         let server = start(flavor, &conf);
-        let mut silent = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        silent.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
-        let mut buf = Vec::new();
+        let mut sessions = 0;
+        let mut done = |server: &Instance| {
+            sessions += 1;
+            wait_lines(server, "access.log", sessions);
+        };
+
+        // A client that sends nothing and waits: the handshake times out, without a line.
         let started = std::time::Instant::now();
-        let _ = silent.read_to_end(&mut buf);
-        assert!(started.elapsed() >= std::time::Duration::from_millis(500), "{flavor:?}");
-        let mut http = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        http.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
-        let _ = http.read_to_end(&mut buf);
-        assert!(server.wait_log("SSL_do_handshake() failed"), "{flavor:?}");
-        let start = std::time::Instant::now();
-        while server.read("access.log").lines().count() < 2 && start.elapsed().as_secs() < 5 {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        assert_eq!(server.read("access.log"), "500\n500\n", "{flavor:?}");
-        let log = server.error_log();
-        let lines: Vec<String> = log
-            .lines()
-            .filter(|l| l.contains("[info]") || l.contains("[error]") || l.contains("[crit]"))
-            .filter(|l| l.contains(": *") && !l.contains("connected to"))
-            .map(|l| l.split(": *").nth(1).unwrap_or_default().to_string())
-            .map(|l| l.split_once(' ').map(|(_, m)| m.to_string()).unwrap_or_default())
-            .filter(|l| !l.is_empty())
-            .map(|l| l.replace(&port.to_string(), "PORT"))
+        let _ = read_all(port);
+        done(&server);
+        let silent = started.elapsed();
+        assert!(silent >= std::time::Duration::from_millis(500), "{flavor:?}: {silent:?}");
+
+        // Not TLS at all; a record that is not a handshake.
+        raw(port, b"GET / HTTP/1.0\r\n\r\n", true);
+        done(&server);
+        raw(port, b"\x16\x03\x01\x00\x05hello", true);
+        done(&server);
+
+        // Hellos OpenSSL refuses for reasons nginx 1.22 logs at crit: no signature
+        // algorithms; a key share that fails derivation (the first error is the provider's).
+        raw(port, &client_hello(&[key_share(9)]), true);
+        done(&server);
+        raw(port, &client_hello(&[(0x0d, vec![0, 2, 8, 4]), key_share(0)]), true);
+        done(&server);
+
+        // A partial hello, then the end of the stream or a reset.
+        let partial = &client_hello(&[key_share(9)])[..20];
+        raw(port, partial, true);
+        done(&server);
+        raw(port, partial, false);
+        done(&server);
+
+        // No shared cipher; a protocol the server does not enable; a client refusing the
+        // server's certificate (its alert).
+        s_client(tls12, &["-tls1_2", "-cipher", "AES256-SHA"]);
+        done(&server);
+        s_client(tls12, &["-tls1_3"]);
+        done(&server);
+        s_client(port, &["-verify_return_error", "-CAfile", "ca2.crt", "-servername", "a.test"]);
+        done(&server);
+
+        // A certificate given by a variable that cannot be loaded (an encrypted key and no
+        // password file): the load error, then the handshake failure it causes.
+        s_client(key_port, &[]);
+        done(&server);
+
+        let access = server.read("access.log");
+        assert_eq!(access.lines().filter(|l| l.contains(" 500 ")).count(), sessions, "{access}");
+        let access = session_id.replace_all(&access, "HEX").into_owned();
+        let access = access.replace(&port.to_string(), "PORT");
+        let access =
+            access.replace(&tls12.to_string(), "TLS12").replace(&key_port.to_string(), "KEY");
+        let dir = server.path().display().to_string();
+        let lines: Vec<String> = failure_lines(&server.error_log(), port)
+            .iter()
+            .map(|l| l.replace(&tls12.to_string(), "TLS12").replace(&key_port.to_string(), "KEY"))
+            .map(|l| l.replace(&dir, "DIR"))
             .collect();
-        seen.push(lines);
+        assert!(lines.iter().any(|l| l.starts_with("[crit] ")), "{flavor:?}: {lines:#?}");
+        assert!(lines.iter().any(|l| l.contains("cert cb error")), "{flavor:?}: {lines:#?}");
+        seen.push((access, lines));
     }
-    if let [strait, nginx] = seen.as_slice() {
-        assert_eq!(strait, nginx);
+    if let [(access_s, lines_s), (access_n, lines_n)] = seen.as_slice() {
+        assert_eq!(access_s, access_n);
+        assert_eq!(lines_s, lines_n);
     }
 }
 
@@ -475,6 +593,91 @@ fn empty_ssl_values_are_not_found_as_in_nginx() {
         let named = hex.replace(&named, "[HEX]").into_owned();
         assert!(named.starts_with("[TLSv1.3][TLS_AES_256_GCM_SHA384][HEX][.][x.test]"), "{named}");
         seen.push((log, bare, named));
+    }
+    if let [strait, nginx] = seen.as_slice() {
+        assert_eq!(strait, nginx);
+    }
+}
+
+/// A TLS client of the `openssl` crate on `port`, presenting `cert` (a name in the PKI) when
+/// given, limited to TLSv1.2 or TLSv1.3; the server's certificate is not checked.
+fn tls_client(
+    port: u16,
+    cert: Option<&str>,
+    tls13: bool,
+) -> Result<openssl::ssl::SslStream<std::net::TcpStream>, String> {
+    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    builder.set_verify(SslVerifyMode::NONE);
+    let version = if tls13 { SslVersion::TLS1_3 } else { SslVersion::TLS1_2 };
+    builder.set_min_proto_version(Some(version)).unwrap();
+    builder.set_max_proto_version(Some(version)).unwrap();
+    if let Some(name) = cert {
+        builder.set_certificate_chain_file(pki().join(format!("{name}.crt"))).unwrap();
+        builder
+            .set_private_key_file(pki().join(format!("{name}.key")), openssl::ssl::SslFiletype::PEM)
+            .unwrap();
+    }
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(8))).unwrap();
+    let ssl = builder.build().configure().unwrap().verify_hostname(false);
+    ssl.connect("localhost", tcp).map_err(|e| e.to_string())
+}
+
+/// A client certificate that fails nginx's checks after the handshake (revoked, without its
+/// chain, none where one is required) ends the session with `$status` 500 and nginx's line,
+/// and the `$ssl_*` values of the finished handshake are logged.
+#[test]
+fn client_certificate_failures_match_nginx() {
+    let session_id = regex::Regex::new(r"[0-9a-f]{64}").unwrap();
+    let mut seen = Vec::new();
+    for flavor in flavors() {
+        let (required, optional) = (free_port(), free_port());
+        let conf = format!(
+            "stream {{
+    log_format m '$server_port $status $ssl_protocol $ssl_cipher $ssl_client_verify \
+                  $ssl_client_s_dn $ssl_session_id';
+    access_log %%DIR%%/access.log m;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate server.crt;
+    ssl_certificate_key server.key;
+    ssl_client_certificate ca.crt;
+    ssl_crl crl.pem;
+    server {{ listen 127.0.0.1:{required} ssl; ssl_verify_client on; return x; }}
+    server {{ listen 127.0.0.1:{optional} ssl; ssl_verify_client optional; return x; }}
+}}"
+        );
+        let server = start(flavor, &conf);
+        let mut outcomes = Vec::new();
+        let cases = [
+            (required, Some("client-b")),
+            (required, None),
+            (optional, Some("client-b")),
+            (optional, Some("client-c")),
+        ];
+        for (n, (port, cert)) in cases.iter().enumerate() {
+            for tls13 in [false, true] {
+                // The handshake completes; the check after it ends the session.
+                let stream = tls_client(*port, *cert, tls13);
+                outcomes.push(stream.is_ok());
+                drop(stream);
+                wait_lines(&server, "access.log", 2 * n + 1 + usize::from(tls13));
+            }
+        }
+        assert!(outcomes.iter().all(|ok| *ok), "{flavor:?}: {outcomes:?}");
+
+        let access = server.read("access.log");
+        let access = session_id.replace_all(&access, "HEX").into_owned();
+        let access =
+            access.replace(&required.to_string(), "ON").replace(&optional.to_string(), "OPT");
+        let revoked = "ON 500 TLSv1.3 TLS_AES_256_GCM_SHA384 FAILED:certificate revoked";
+        assert!(access.contains(revoked), "{flavor:?}: {access}");
+        let lines: Vec<String> = failure_lines(&server.error_log(), required)
+            .iter()
+            .map(|l| l.replace(&optional.to_string(), "OPT"))
+            .collect();
+        assert_eq!(lines.len(), 8, "{flavor:?}: {lines:#?}");
+        seen.push((access, lines));
     }
     if let [strait, nginx] = seen.as_slice() {
         assert_eq!(strait, nginx);

@@ -49,6 +49,11 @@ extern "C" {
     fn SSL_CONF_cmd(cctx: *mut c_void, cmd: *const c_char, value: *const c_char) -> c_int;
     fn SSL_CONF_CTX_finish(cctx: *mut c_void) -> c_int;
     fn SSL_CTX_set_timeout(ctx: *mut sys::SSL_CTX, t: std::ffi::c_long) -> std::ffi::c_long;
+    fn SSL_CTX_set_cert_cb(
+        ctx: *mut sys::SSL_CTX,
+        cb: Option<unsafe extern "C" fn(*mut sys::SSL, *mut c_void) -> c_int>,
+        arg: *mut c_void,
+    );
 }
 
 /// An owned OpenSSL `BIO`, freed on drop.
@@ -280,6 +285,34 @@ pub(crate) fn ctx_add_chain_cert(
         return Err(ErrorStack::get());
     }
     Ok(())
+}
+
+/// The certificate step of a handshake: false fails the handshake.
+pub(crate) type CertificateCallback = fn(&mut SslRef) -> bool;
+
+/// `SSL_CTX_set_cert_cb`: `callback` runs in the certificate step of every handshake of the
+/// context; false fails the handshake with `cert cb error`, as nginx's callback does.
+pub(crate) fn ctx_set_certificate_callback(
+    ctx: &mut SslContextBuilder,
+    callback: CertificateCallback,
+) {
+    // SAFETY: ctx is live; the argument is a plain function pointer (no state, 'static),
+    // which `certificate_trampoline` turns back into the same type.
+    unsafe {
+        SSL_CTX_set_cert_cb(ctx.as_ptr(), Some(certificate_trampoline), callback as *mut c_void)
+    };
+}
+
+/// Calls the [`CertificateCallback`] stored as the callback argument; a panic fails the
+/// handshake instead of unwinding into OpenSSL.
+unsafe extern "C" fn certificate_trampoline(ssl: *mut sys::SSL, arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` was made from a `CertificateCallback` by ctx_set_certificate_callback, and
+    // OpenSSL passes the live SSL object of the handshake, used only for this call.
+    let (callback, ssl) = unsafe {
+        (std::mem::transmute::<*mut c_void, CertificateCallback>(arg), SslRef::from_ptr_mut(ssl))
+    };
+    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(ssl)));
+    c_int::from(ok.unwrap_or(false))
 }
 
 /// `SSL_CTX_set_timeout`: `ssl_session_timeout`.

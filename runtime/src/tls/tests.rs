@@ -223,5 +223,5 @@ async fn required_client_certificate() {
     let err = task.await.unwrap();
     assert!(matches!(err, ServerTlsError::NoClientCertificate));
     assert_eq!(err.to_string(), "client sent no required SSL certificate");
-    assert_eq!(err.status(), 400);
+    assert_eq!(err.status(), 500);
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use openssl::dh::Dh;
 use openssl::ex_data::Index;
 use openssl::ssl::{
-    AlpnError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslRef,
+    AlpnError, Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslRef,
     SslSessionCacheMode, SslVerifyMode,
 };
 use openssl::x509::X509VerifyResult;
@@ -280,8 +280,7 @@ impl ServerTls {
         // Step: a server context with nginx's options.
         let mut ctx = SslContextBuilder::new(SslMethod::tls_server())
             .map_err(|e| TlsConfigError::Context(SslErrors::from_stack(&e)))?;
-        ctx.set_options(SslOptions::NO_COMPRESSION | SslOptions::NO_RENEGOTIATION);
-        ctx.set_mode(SslMode::RELEASE_BUFFERS | SslMode::NO_AUTO_CHAIN);
+        context::nginx_options(&mut ctx);
         context::apply_common(&mut ctx, settings.protocols, &settings.ciphers, &[])?;
         if settings.prefer_server_ciphers {
             ctx.set_options(SslOptions::CIPHER_SERVER_PREFERENCE);

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use lru::LruCache;
 use openssl::ex_data::Index;
 use openssl::ssl::{
-    Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslRef, SslSession,
-    SslSessionCacheMode, SslVerifyMode,
+    Ssl, SslContext, SslContextBuilder, SslMethod, SslRef, SslSession, SslSessionCacheMode,
+    SslVerifyMode,
 };
 use openssl::x509::X509VerifyResult;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -240,8 +240,7 @@ impl UpstreamTls {
         // Step: a client context with nginx's options (no automatic chain building).
         let mut ctx = SslContextBuilder::new(SslMethod::tls_client())
             .map_err(|e| TlsConfigError::Context(SslErrors::from_stack(&e)))?;
-        ctx.set_options(SslOptions::NO_COMPRESSION | SslOptions::NO_RENEGOTIATION);
-        ctx.set_mode(SslMode::RELEASE_BUFFERS | SslMode::NO_AUTO_CHAIN);
+        context::nginx_options(&mut ctx);
         // nginx's verify callback accepts every step, so the result is the chain's last
         // error, read after the handshake (a client context asks for no verification).
         ctx.set_verify_callback(SslVerifyMode::NONE, |_, _| true);

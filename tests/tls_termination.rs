@@ -702,3 +702,138 @@ fn client_certificate_failures_match_nginx() {
         assert_eq!(strait, nginx);
     }
 }
+
+/// Reads a TLS client until the data ends: how many bytes came, and what ended them (a
+/// close_notify, or the OpenSSL error code).
+fn tls_data(stream: &mut openssl::ssl::SslStream<std::net::TcpStream>) -> (usize, String) {
+    let mut buf = [0u8; 1024];
+    let mut data = 0;
+    loop {
+        match stream.ssl_read(&mut buf) {
+            Ok(n) => data += n,
+            Err(e) if e.code() == openssl::ssl::ErrorCode::ZERO_RETURN => {
+                return (data, "close_notify".into())
+            }
+            Err(e) => return (data, format!("error {}", e.code().as_raw())),
+        }
+    }
+}
+
+/// What the socket under a TLS client shows after the TLS data (more bytes, the FIN or a
+/// reset), and how many whole seconds that took.
+fn tcp_end(stream: &mut openssl::ssl::SslStream<std::net::TcpStream>) -> (String, u64) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let end = match stream.get_mut().read_to_end(&mut rest) {
+        Ok(_) if rest.is_empty() => "fin".to_string(),
+        Ok(_) => format!("{} more bytes, fin", rest.len()),
+        Err(e) => format!("{:?}", e.kind()),
+    };
+    (end, started.elapsed().as_secs())
+}
+
+/// How a TLS connection ended, seen from a client that sends nothing more: the data, what
+/// ended it, what the socket showed then, and how many seconds the server took to close.
+fn ending(stream: &mut openssl::ssl::SslStream<std::net::TcpStream>) -> (String, u64) {
+    let (data, tls) = tls_data(stream);
+    let (tcp, waited) = tcp_end(stream);
+    (format!("{data} bytes, {tls}, {tcp}"), waited)
+}
+
+/// Closing as nginx's `ngx_ssl_shutdown`: close_notify after a refused client certificate,
+/// then up to 3 s for the client's before the FIN; data sent instead of it is nginx's
+/// `[crit] SSL_shutdown() failed` line (1.22 ranks that reason crit); a client that closes
+/// first (close_notify or FIN) gets no close_notify back.
+#[test]
+fn closing_matches_nginx() {
+    use std::io::{Read, Write};
+    let mut seen = Vec::new();
+    for flavor in flavors() {
+        let (refuse, text, proxy) = (free_port(), free_port(), free_port());
+        let upstream = echo_upstream();
+        let conf = format!(
+            "stream {{
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate server.crt;
+    ssl_certificate_key server.key;
+    server {{
+        listen 127.0.0.1:{refuse} ssl;
+        ssl_verify_client on;
+        ssl_client_certificate ca.crt;
+        ssl_crl crl.pem;
+        return x;
+    }}
+    server {{ listen 127.0.0.1:{text} ssl; return x; }}
+    server {{ listen 127.0.0.1:{proxy} ssl; proxy_pass 127.0.0.1:{upstream}; }}
+}}"
+        );
+        let server = start(flavor, &conf);
+        let mut outcomes = Vec::new();
+
+        // A revoked client certificate: close_notify, then the FIN once nginx gave up
+        // waiting for the client's close_notify.
+        let mut refused = tls_client(refuse, Some("client-b"), true).unwrap();
+        let (end, waited) = ending(&mut refused);
+        outcomes.push(format!("refused: {end}"));
+        assert!((2..=4).contains(&waited), "{flavor:?}: waited {waited} s");
+
+        // The client answers with its close_notify: the server closes at once.
+        let mut answered = tls_client(refuse, Some("client-b"), false).unwrap();
+        let (data, tls) = tls_data(&mut answered);
+        let _ = answered.shutdown();
+        let (tcp, waited) = tcp_end(&mut answered);
+        outcomes.push(format!("answered: {data} bytes, {tls}, {tcp}, {waited} s"));
+
+        // Data sent after the handshake is still unread when nginx waits for close_notify.
+        let mut eager = tls_client(text, None, true).unwrap();
+        eager.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let (end, _) = ending(&mut eager);
+        outcomes.push(format!("eager: {end}"));
+        assert!(server.wait_log("SSL_shutdown() failed"), "{flavor:?}");
+
+        // The client closes first, with close_notify, then with a bare FIN.
+        for notify in [true, false] {
+            let mut client = tls_client(proxy, None, true).unwrap();
+            client.write_all(b"hi").unwrap();
+            let mut echo = [0u8; 2];
+            client.read_exact(&mut echo).unwrap();
+            if notify {
+                let _ = client.shutdown();
+            } else {
+                client.get_ref().shutdown(std::net::Shutdown::Write).unwrap();
+            }
+            let mut rest = Vec::new();
+            let end = client.get_mut().read_to_end(&mut rest).map(|_| rest.len());
+            outcomes.push(format!("client first ({notify}): {:?}", end.map_err(|e| e.kind())));
+        }
+
+        let lines: Vec<String> = failure_lines(&server.error_log(), text)
+            .into_iter()
+            .filter(|l| !l.contains("client sent") && !l.contains("verify error"))
+            .filter(|l| !l.contains(" disconnected, "))
+            .collect();
+        assert_eq!(
+            lines,
+            ["[crit] SSL_shutdown() failed (SSL: error:0A000123:SSL routines::application \
+                 data after close notify) while returning text, client: 127.0.0.1, server: \
+                 127.0.0.1:PORT"],
+            "{flavor:?}"
+        );
+        assert_eq!(
+            outcomes,
+            [
+                "refused: 0 bytes, close_notify, fin",
+                "answered: 0 bytes, close_notify, fin, 0 s",
+                "eager: 1 bytes, close_notify, fin",
+                "client first (true): Ok(0)",
+                "client first (false): Ok(0)",
+            ],
+            "{flavor:?}"
+        );
+        seen.push(outcomes);
+    }
+    if let [strait, nginx] = seen.as_slice() {
+        assert_eq!(strait, nginx);
+    }
+}

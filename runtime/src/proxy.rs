@@ -79,9 +79,9 @@ pub async fn run(s: &mut Session, client: Stream, proxy: &ProxyConf) -> u16 {
     let started = Instant::now();
     let mut transfer = Transfer::new(s, client, upstream, proxy, upload_rate, download_rate);
     let result = (&mut transfer).await;
-    let (mut client, mut upstream) = (transfer.client, transfer.upstream);
-    crate::session::close_tls(&mut upstream).await;
-    crate::session::close_tls(&mut client).await;
+    let (client, upstream) = (transfer.client, transfer.upstream);
+    crate::tls::shutdown::close(s, upstream, crate::tls::shutdown::Side::Upstream).await;
+    s.close_after_log(client);
     if let Some(state) = s.upstream.as_mut().and_then(|u| u.states.last_mut()) {
         state.session_time = Some(state.connect_time.unwrap_or_default() + started.elapsed());
     }

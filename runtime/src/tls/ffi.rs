@@ -287,6 +287,26 @@ pub(crate) fn ctx_add_chain_cert(
     Ok(())
 }
 
+/// `SSL_get_shutdown() & SSL_RECEIVED_SHUTDOWN`: the peer's close_notify (or, with
+/// `SSL_OP_IGNORE_UNEXPECTED_EOF`, its end of stream) has been read.
+pub(crate) fn received_shutdown(ssl: &SslRef) -> bool {
+    /// `SSL_RECEIVED_SHUTDOWN`.
+    const RECEIVED: c_int = 2;
+    // SAFETY: ssl is live for the call, which only reads a flag.
+    unsafe { sys::SSL_get_shutdown(ssl.as_ptr()) & RECEIVED != 0 }
+}
+
+/// `SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN)`: what OpenSSL sets when a socket reaches
+/// its end under `SSL_OP_IGNORE_UNEXPECTED_EOF` (the sent flag is cleared with it).
+pub(crate) fn set_received_shutdown_only(ssl: &SslRef) {
+    /// `SSL_RECEIVED_SHUTDOWN`.
+    const RECEIVED: c_int = 2;
+    // SAFETY: ssl is live; `SslRef` wraps an opaque (`UnsafeCell`) type, so OpenSSL may
+    // change it behind a shared reference, and no other call uses the object meanwhile (the
+    // caller holds its stream mutably).
+    unsafe { sys::SSL_set_shutdown(ssl.as_ptr(), RECEIVED) }
+}
+
 /// The certificate step of a handshake: false fails the handshake.
 pub(crate) type CertificateCallback = fn(&mut SslRef) -> bool;
 

@@ -15,6 +15,7 @@
 //! | [`context`] | what both sides share: protocols, ciphers, conf commands, CAs, CRLs |
 //! | [`directives`] | reading, merging and building the TLS directives of a configuration |
 //! | [`phase`] | the session's ssl and preread phases and the upstream TLS step |
+//! | [`shutdown`] | closing TLS connections as `ngx_ssl_shutdown` does |
 //! | `ffi` | the few OpenSSL calls the `openssl` crate lacks (the only `unsafe` code) |
 //!
 //! Faults map to what the outside sees in one place each: [`connector::UpstreamTlsError`]
@@ -33,6 +34,7 @@ mod ffi;
 pub mod password;
 pub mod phase;
 pub mod preread;
+pub mod shutdown;
 #[cfg(test)]
 mod tests;
 pub mod variables;

@@ -16,7 +16,7 @@ use super::variables;
 use crate::log::Level;
 use crate::proxy::{TlsConnect, UpstreamTlsError};
 use crate::session::{status, Session};
-use crate::stream::Stream;
+use crate::stream::{Stream, Transport};
 use crate::variables::{Complex, TlsVariables, VarIndex, VarSource};
 
 /// Where a server's client certificate comes from.
@@ -106,7 +106,7 @@ impl crate::proxy::UpstreamTls for ProxySsl {
 
             // Step: the handshake and verification; failures try the next upstream.
             s.action = "SSL handshaking to upstream";
-            match self.connector.handshake(ssl, stream, &name).await {
+            match self.connector.handshake(ssl, Transport::new(stream), &name).await {
                 Ok(tls) => Ok(Stream::Tls(Box::new(tls))),
                 Err(e) => {
                     s.log(Level::Error, None, &e.to_string());
@@ -203,7 +203,7 @@ pub async fn ssl(s: &mut Session, stream: Stream) -> Result<Stream, u16> {
     };
 
     // Step: the SSL object; without one the session ends at once.
-    let mut handshake = match server.tls.start(stream, values, &server.objects) {
+    let mut handshake = match server.tls.start(Transport::new(stream), values, &server.objects) {
         Ok(handshake) => handshake,
         Err(e) => return Err(log_failure(s, &e)),
     };
@@ -217,7 +217,13 @@ pub async fn ssl(s: &mut Session, stream: Stream) -> Result<Stream, u16> {
     s.ssl = Some(Box::new(snapshot(s, handshake.ssl())));
     match outcome {
         Ok(Ok(())) => Ok(Stream::Tls(Box::new(handshake.into_stream()))),
-        Ok(Err(e)) => Err(log_failure(s, &e)),
+        Ok(Err(e)) => {
+            let status = log_failure(s, &e);
+            // After a finished handshake (a refused client certificate) the connection
+            // closes as any other: close_notify, after the log phase.
+            s.close_after_log(Stream::Tls(Box::new(handshake.into_stream())));
+            Err(status)
+        }
         Err(_) => Err(status::INTERNAL_SERVER_ERROR),
     }
 }

@@ -741,6 +741,21 @@ fn ending(stream: &mut openssl::ssl::SslStream<std::net::TcpStream>) -> (String,
     (format!("{data} bytes, {tls}, {tcp}"), waited)
 }
 
+/// An upstream that reads once, answers `bye` and closes first.
+fn closing_upstream() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 64];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"bye");
+        }
+    });
+    port
+}
+
 /// Closing as nginx's `ngx_ssl_shutdown`: close_notify after a refused client certificate,
 /// then up to 3 s for the client's before the FIN; data sent instead of it is nginx's
 /// `[crit] SSL_shutdown() failed` line (1.22 ranks that reason crit); a client that closes
@@ -750,8 +765,8 @@ fn closing_matches_nginx() {
     use std::io::{Read, Write};
     let mut seen = Vec::new();
     for flavor in flavors() {
-        let (refuse, text, proxy) = (free_port(), free_port(), free_port());
-        let upstream = echo_upstream();
+        let (refuse, text, proxy, first) = (free_port(), free_port(), free_port(), free_port());
+        let (upstream, closing) = (echo_upstream(), closing_upstream());
         let conf = format!(
             "stream {{
     ssl_protocols TLSv1.2 TLSv1.3;
@@ -766,6 +781,7 @@ fn closing_matches_nginx() {
     }}
     server {{ listen 127.0.0.1:{text} ssl; return x; }}
     server {{ listen 127.0.0.1:{proxy} ssl; proxy_pass 127.0.0.1:{upstream}; }}
+    server {{ listen 127.0.0.1:{first} ssl; proxy_pass 127.0.0.1:{closing}; }}
 }}"
         );
         let server = start(flavor, &conf);
@@ -808,16 +824,35 @@ fn closing_matches_nginx() {
             outcomes.push(format!("client first ({notify}): {:?}", end.map_err(|e| e.kind())));
         }
 
+        // The upstream closes first; the client still sends while nginx waits for its
+        // close_notify (the line's context counts nothing sent to the closed upstream).
+        let mut late = tls_client(first, None, true).unwrap();
+        late.write_all(b"hi").unwrap();
+        let mut bye = [0u8; 3];
+        late.read_exact(&mut bye).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = late.write_all(b"more");
+        let (end, _) = ending(&mut late);
+        outcomes.push(format!("late: {end}"));
+        assert!(server.wait_log("while proxying connection"), "{flavor:?}");
+
         let lines: Vec<String> = failure_lines(&server.error_log(), text)
             .into_iter()
             .filter(|l| !l.contains("client sent") && !l.contains("verify error"))
             .filter(|l| !l.contains(" disconnected, "))
+            .map(|l| l.replace(&first.to_string(), "FIRST").replace(&closing.to_string(), "UP"))
             .collect();
         assert_eq!(
             lines,
-            ["[crit] SSL_shutdown() failed (SSL: error:0A000123:SSL routines::application \
+            [
+                "[crit] SSL_shutdown() failed (SSL: error:0A000123:SSL routines::application \
                  data after close notify) while returning text, client: 127.0.0.1, server: \
-                 127.0.0.1:PORT"],
+                 127.0.0.1:PORT",
+                "[crit] SSL_shutdown() failed (SSL: error:0A000123:SSL routines::application \
+                 data after close notify) while proxying connection, client: 127.0.0.1, \
+                 server: 127.0.0.1:FIRST, upstream: \"127.0.0.1:UP\", bytes from/to \
+                 client:2/3, bytes from/to upstream:3/0",
+            ],
             "{flavor:?}"
         );
         assert_eq!(
@@ -828,6 +863,7 @@ fn closing_matches_nginx() {
                 "eager: 1 bytes, close_notify, fin",
                 "client first (true): Ok(0)",
                 "client first (false): Ok(0)",
+                "late: 0 bytes, close_notify, fin",
             ],
             "{flavor:?}"
         );

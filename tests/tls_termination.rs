@@ -873,3 +873,57 @@ fn closing_matches_nginx() {
         assert_eq!(strait, nginx);
     }
 }
+
+/// An encrypted static key without a password file: nginx lets OpenSSL prompt on its
+/// terminal; without one (started by a service manager, standard input closed) the prompt
+/// fails and nginx logs its errors. strait never prompts and logs the same line, for
+/// `ssl_certificate_key` and `proxy_ssl_certificate_key`.
+#[test]
+fn encrypted_key_without_password_file_matches_nginx() {
+    let cases = [
+        "server { listen 127.0.0.1:%%PORT%% ssl; ssl_certificate client-enc.crt; \
+         ssl_certificate_key client-enc.key; return x; }",
+        "server { listen 127.0.0.1:%%PORT%%; proxy_ssl on; proxy_ssl_certificate \
+         client-enc.crt; proxy_ssl_certificate_key client-enc.key; proxy_pass 127.0.0.1:1; }",
+    ];
+    for case in cases {
+        let mut messages = Vec::new();
+        for flavor in flavors() {
+            let conf =
+                format!("stream {{ {} }}", case.replace("%%PORT%%", &free_port().to_string()));
+            let instance = Instance::prepare(flavor, &format!("{MAIN}{conf}"));
+            for entry in std::fs::read_dir(pki()).unwrap() {
+                let entry = entry.unwrap();
+                std::fs::copy(entry.path(), instance.path().join(entry.file_name())).unwrap();
+            }
+            // A session of its own: no controlling terminal for OpenSSL's prompt to open
+            // (`--wait`: setsid forks when it leads a process group; its exit is the child's).
+            let command = instance.command();
+            let output = Command::new("setsid")
+                .arg("--wait")
+                .arg(command.get_program())
+                .args(command.get_args())
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(!output.status.success(), "{flavor:?} started with {case}: {stderr}");
+            if flavor == Flavor::Strait {
+                assert!(!stderr.contains("pass phrase"), "strait prompted: {stderr}");
+            }
+            let log = instance.error_log();
+            let line = log.lines().find(|l| l.contains("[emerg]")).unwrap_or_default();
+            let message = line.split(": ").skip(1).collect::<Vec<_>>().join(": ");
+            let message = message.replace(&instance.path().display().to_string(), "DIR");
+            messages.push(message);
+        }
+        let expected = "processing error:while reading strings";
+        assert!(messages[0].contains(expected), "{}", messages[0]);
+        match messages.as_slice() {
+            [strait, nginx] if nginx.contains(expected) => assert_eq!(strait, nginx, "{case}"),
+            // nginx's prompt found something to read after all (a terminal it could open).
+            [_, nginx] => eprintln!("NOTICE: nginx did not fail as without a terminal: {nginx}"),
+            _ => {}
+        }
+    }
+}

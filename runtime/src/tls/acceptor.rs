@@ -294,7 +294,7 @@ impl ServerTls {
         if !settings.dynamic_certificates {
             for (cert, key) in &settings.certificates {
                 let chain = certificate::load_certificate(cert, prefix)?;
-                let loaded = certificate::load_key(key, prefix, &passwords)?;
+                let loaded = certificate::load_config_key(key, prefix, &passwords)?;
                 let fail =
                     |call, value: &[u8], e: &openssl::error::ErrorStack| TlsConfigError::Use {
                         call,

@@ -260,7 +260,7 @@ impl UpstreamTls {
         // Step: a literal certificate and key go into the context once.
         if let Some((cert, key)) = &settings.static_certificate {
             let chain = certificate::load_certificate(cert, prefix)?;
-            let loaded = certificate::load_key(key, prefix, &passwords)?;
+            let loaded = certificate::load_config_key(key, prefix, &passwords)?;
             install_on_context(&mut ctx, &chain, &loaded, cert, key)?;
         }
 

@@ -4,7 +4,9 @@
 //! the result is observable: `BIO_new_file` (its error queue is logged),
 //! `PEM_read_bio_X509_AUX` (accepts `TRUSTED CERTIFICATE`), `X509_NAME_print_ex` (the RFC 2253
 //! form of `$ssl_client_s_dn`), `X509_check_host` (the name check of `proxy_ssl_verify`) and
-//! `SSL_CONF_cmd` (`*ssl_conf_command`). This is the only module with `unsafe`.
+//! `SSL_CONF_cmd` (`*ssl_conf_command`), `SSL_CTX_set_cert_cb` (certificates from variables),
+//! `SSL_get_shutdown` (the close) and `PEM_read_bio_PrivateKey` with a callback that fails
+//! as OpenSSL's prompt fails without a terminal. This is the only module with `unsafe`.
 #![allow(unsafe_code)] // the FFI boundary; every block states why it is sound
 
 use std::ffi::{c_char, c_int, c_ulong, c_void, CString};
@@ -14,6 +16,7 @@ use std::ptr;
 
 use foreign_types::{ForeignType, ForeignTypeRef};
 use openssl::error::ErrorStack;
+use openssl::pkey::{PKey, Private};
 use openssl::ssl::{SslContextBuilder, SslRef, SslSessionRef};
 use openssl::x509::{X509NameRef, X509Ref, X509};
 use openssl_sys as sys;
@@ -173,6 +176,66 @@ pub(crate) fn read_certificate_chain(
         chain.push(unsafe { X509::from_ptr(cert) });
     }
     Ok((leaf, chain))
+}
+
+/// `ERR_LIB_UI`.
+const ERR_LIB_UI: c_int = 40;
+/// `UI_R_PROCESSING_ERROR`.
+const UI_R_PROCESSING_ERROR: c_int = 107;
+/// `PEM_R_PROBLEMS_GETTING_PASSWORD`.
+const PEM_R_PROBLEMS_GETTING_PASSWORD: c_int = 109;
+
+/// Reads a private key the way nginx does when it has no password for it (no callback, so
+/// OpenSSL prompts on the terminal), without ever prompting: asked for a password, the
+/// callback raises the errors OpenSSL's own prompt raises with no terminal and an empty
+/// standard input (`UI_process`: "processing error: while reading strings", then
+/// `PEM_def_callback`: "problems getting password") and refuses, so the error queue is the
+/// one nginx logs. An unencrypted key reads as usual.
+pub(crate) fn read_private_key_without_terminal(pem: &[u8]) -> Result<PKey<Private>, ErrorStack> {
+    let bio = Bio::memory(pem)?;
+    // SAFETY: bio is live; the callback takes no user data and only raises errors.
+    let key = unsafe {
+        sys::PEM_read_bio_PrivateKey(
+            bio.0,
+            ptr::null_mut(),
+            Some(no_terminal_password),
+            ptr::null_mut(),
+        )
+    };
+    if key.is_null() {
+        return Err(ErrorStack::get());
+    }
+    // SAFETY: a fresh, owned EVP_PKEY pointer.
+    Ok(unsafe { PKey::from_ptr(key) })
+}
+
+/// The password callback of [`read_private_key_without_terminal`]: fails as a prompt with
+/// nothing to read fails.
+unsafe extern "C" fn no_terminal_password(
+    _buf: *mut c_char,
+    _size: c_int,
+    _rwflag: c_int,
+    _user: *mut c_void,
+) -> c_int {
+    let file = c"runtime/src/tls/ffi.rs".as_ptr();
+    let function = c"no_terminal_password".as_ptr();
+    let line = c_int::try_from(line!()).unwrap_or(0);
+    // SAFETY: ERR_new/ERR_set_debug/ERR_set_error are the expansion of ERR_raise_data; the
+    // location, the format and its argument are NUL-terminated static strings.
+    unsafe {
+        sys::ERR_new();
+        sys::ERR_set_debug(file, line, function);
+        sys::ERR_set_error(
+            ERR_LIB_UI,
+            UI_R_PROCESSING_ERROR,
+            c"%s".as_ptr(),
+            c"while reading strings".as_ptr(),
+        );
+        sys::ERR_new();
+        sys::ERR_set_debug(file, line, function);
+        sys::ERR_set_error(ERR_LIB_PEM, PEM_R_PROBLEMS_GETTING_PASSWORD, ptr::null());
+    }
+    -1
 }
 
 /// `X509_NAME_print_ex(..., XN_FLAG_RFC2253)`: the name as nginx prints `$ssl_client_s_dn`.

@@ -20,7 +20,7 @@ use tokio_openssl::SslStream;
 use super::cache::ObjectCache;
 use super::certificate::{self, LoadError, SslErrors};
 use super::context::{self, Protocols, TlsConfigError};
-use super::failure::{self, Failure};
+use super::failure::{self, Failure, Peer};
 use super::ffi;
 use super::password::Passwords;
 use crate::log::Level;
@@ -484,7 +484,7 @@ where
     pub async fn run(&mut self) -> Result<(), ServerTlsError> {
         // Step: the handshake; a failed certificate step is reported with its cause.
         if let Err(e) = Pin::new(&mut self.tls).accept().await {
-            let handshake = failure::handshake(&e);
+            let handshake = failure::handshake(&e, Peer::Client);
             let cause = self.certificates.as_ref().and_then(|c| c.failure.lock().ok()?.take());
             return Err(match cause {
                 Some(cause) => ServerTlsError::Certificate { cause: Box::new(cause), handshake },

@@ -22,8 +22,10 @@ use tokio_openssl::SslStream;
 use super::cache::ObjectCache;
 use super::certificate::{self, CertificateChain, LoadError, PrivateKey, SslErrors};
 use super::context::{self, Protocols, TlsConfigError};
+use super::failure::{self, Failure, Peer};
 use super::ffi;
 use super::password::Passwords;
+use crate::log::Level;
 
 /// How many upstream sessions one connector remembers.
 const SESSION_CACHE_ENTRIES: usize = 1024;
@@ -152,9 +154,10 @@ pub enum UpstreamTlsError {
     /// The SSL object could not be set up (SNI, session).
     #[error("{0}{1}")]
     Setup(&'static str, SslErrors),
-    /// `SSL_do_handshake() failed (SSL: ...)`, or the peer closed the connection.
+    /// `SSL_do_handshake() failed (SSL: ...)`, or the peer closed the connection, at the
+    /// level nginx picks for an upstream connection.
     #[error("{0}")]
-    Handshake(String),
+    Handshake(Failure),
     /// `upstream SSL certificate verify error: (%l:%s)`.
     #[error("upstream SSL certificate verify error: {0}")]
     Verify(String),
@@ -164,6 +167,14 @@ pub enum UpstreamTlsError {
 }
 
 impl UpstreamTlsError {
+    /// The error log level: `error`, or what nginx picks for a failed handshake.
+    pub fn level(&self) -> Level {
+        match self {
+            UpstreamTlsError::Handshake(failure) => failure.level,
+            _ => Level::Error,
+        }
+    }
+
     /// Whether nginx tries the next upstream after this failure.
     pub fn is_next_upstream(&self) -> bool {
         !matches!(
@@ -410,7 +421,7 @@ impl UpstreamTls {
 
         // Step: the handshake (the caller bounds it with proxy_connect_timeout).
         if let Err(e) = Pin::new(&mut tls).connect().await {
-            return Err(UpstreamTlsError::Handshake(handshake_failure(&e)));
+            return Err(UpstreamTlsError::Handshake(failure::handshake(&e, Peer::Upstream)));
         }
 
         // Step: verification, checked after the handshake as nginx does.
@@ -432,22 +443,6 @@ impl UpstreamTls {
             return Err(UpstreamTlsError::NameMismatch(name));
         }
         Ok(())
-    }
-}
-
-/// nginx's text for a failed client handshake.
-pub(crate) fn handshake_failure(error: &openssl::ssl::Error) -> String {
-    if let Some(stack) = error.ssl_error() {
-        return format!("SSL_do_handshake() failed{}", SslErrors::from_stack(stack));
-    }
-    match error.io_error() {
-        Some(io) => {
-            let errno = io.raw_os_error().unwrap_or(0);
-            let text = io.to_string();
-            let text = text.split(" (os error").next().unwrap_or_default().to_string();
-            format!("peer closed connection in SSL handshake ({errno}: {text})")
-        }
-        None => "peer closed connection in SSL handshake".to_string(),
     }
 }
 

@@ -1,6 +1,7 @@
-//! How nginx 1.22 words and ranks a failed OpenSSL call on a client connection: the texts of
-//! `ngx_ssl_handshake` and `ngx_ssl_shutdown`, and the level `ngx_ssl_connection_error` and
-//! `ngx_connection_error` choose from OpenSSL's reason or the errno.
+//! How nginx 1.22 words and ranks a failed OpenSSL call on a client or upstream connection:
+//! the texts of `ngx_ssl_handshake` and `ngx_ssl_shutdown`, and the level
+//! `ngx_ssl_connection_error` and `ngx_connection_error` choose from OpenSSL's reason or the
+//! errno.
 
 use openssl::error::ErrorStack;
 use openssl::ssl::{Error, ErrorCode};
@@ -9,8 +10,8 @@ use super::certificate::SslErrors;
 use super::password::errno_parts;
 use crate::log::Level;
 
-/// The OpenSSL reasons nginx 1.22.1 logs at `info` on a client connection; any other reason
-/// is `crit`. nginx reads the reason of the first error in the queue
+/// The OpenSSL reasons nginx 1.22.1 logs at its connection's level ([`Peer::level`]); any
+/// other reason is `crit`. nginx reads the reason of the first error in the queue
 /// (`ERR_GET_REASON(ERR_peek_error())`; later versions read the last one). Taken from the
 /// Debian 1.22.1 build, which has a few reasons fewer than current nginx (no
 /// `application data after close notify`, no `bad key share`, no `bad packet length`).
@@ -74,10 +75,30 @@ const INFO_REASONS: &[(i32, &str)] = &[
     (1100, "tlsv1 alert no renegotiation"),
 ];
 
-/// The errnos that mean the peer went away: nginx logs them at `info` on a client
-/// connection (ECONNRESET, EPIPE, ENOTCONN, ETIMEDOUT, ECONNREFUSED, ENETDOWN, ENETUNREACH,
+/// The errnos that mean the peer went away: nginx logs them at its connection's level
+/// (ECONNRESET, EPIPE, ENOTCONN, ETIMEDOUT, ECONNREFUSED, ENETDOWN, ENETUNREACH,
 /// EHOSTDOWN, EHOSTUNREACH).
 const PEER_GONE_ERRNOS: &[i32] = &[104, 32, 107, 110, 111, 100, 101, 112, 113];
+
+/// Whose connection failed; nginx ranks the expected failures of each at its own level
+/// (`c->log_error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// A client connection (`NGX_ERROR_INFO`).
+    Client,
+    /// An upstream connection (`NGX_ERROR_ERR`).
+    Upstream,
+}
+
+impl Peer {
+    /// The level of an expected failure: `info` for a client, `error` for an upstream.
+    pub fn level(self) -> Level {
+        match self {
+            Peer::Client => Level::Info,
+            Peer::Upstream => Level::Error,
+        }
+    }
+}
 
 /// A failed call as nginx logs it: the level and the message (without the log context).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,27 +116,28 @@ impl std::fmt::Display for Failure {
 }
 
 /// `ngx_ssl_connection_error`'s level for an OpenSSL error queue (`SSL_ERROR_SSL`).
-fn queue_level(stack: &ErrorStack) -> Level {
+fn queue_level(stack: &ErrorStack, peer: Peer) -> Level {
     let reason = stack.errors().first().map(|e| e.reason_code());
     match reason {
-        Some(r) if INFO_REASONS.iter().any(|(code, _)| *code == r) => Level::Info,
+        Some(r) if INFO_REASONS.iter().any(|(code, _)| *code == r) => peer.level(),
         _ => Level::Crit,
     }
 }
 
 /// `ngx_ssl_connection_error`'s level for an errno (`SSL_ERROR_SYSCALL`).
-fn syscall_level(errno: i32) -> Level {
+fn syscall_level(errno: i32, peer: Peer) -> Level {
     if PEER_GONE_ERRNOS.contains(&errno) {
-        Level::Info
+        peer.level()
     } else {
         Level::Crit
     }
 }
 
-/// `ngx_connection_error`'s level: no errno or a peer-gone errno is `info`, others `alert`.
-fn connection_level(errno: i32) -> Level {
+/// `ngx_connection_error`'s level: no errno or a peer-gone errno is the connection's level,
+/// others `alert`.
+fn connection_level(errno: i32, peer: Peer) -> Level {
     if errno == 0 || PEER_GONE_ERRNOS.contains(&errno) {
-        Level::Info
+        peer.level()
     } else {
         Level::Alert
     }
@@ -146,37 +168,37 @@ fn queue(error: &Error) -> Option<&ErrorStack> {
 }
 
 /// `ngx_ssl_connection_error(c, sslerr, err, CALL " failed")`.
-fn connection_error(call: &str, error: &Error, stack: &ErrorStack) -> Failure {
+fn connection_error(call: &str, error: &Error, stack: &ErrorStack, peer: Peer) -> Failure {
     let level = match errno_of(error) {
-        0 => queue_level(stack),
-        errno => syscall_level(errno),
+        0 => queue_level(stack, peer),
+        errno => syscall_level(errno, peer),
     };
     let text = format!("{call} failed{}{}", SslErrors::from_stack(stack), errno_suffix(error));
     Failure { level, text }
 }
 
-/// A failed server handshake (`ngx_ssl_handshake`): the peer closed (a close_notify, an end
-/// of stream or an errno with nothing queued), or `SSL_do_handshake() failed` with
+/// A failed handshake with `peer` (`ngx_ssl_handshake`): the peer closed (a close_notify,
+/// an end of stream or an errno with nothing queued), or `SSL_do_handshake() failed` with
 /// OpenSSL's queue.
-pub fn handshake(error: &Error) -> Failure {
+pub fn handshake(error: &Error, peer: Peer) -> Failure {
     match queue(error) {
         Some(stack) if error.code() != ErrorCode::ZERO_RETURN => {
-            connection_error("SSL_do_handshake()", error, stack)
+            connection_error("SSL_do_handshake()", error, stack, peer)
         }
         _ => Failure {
-            level: connection_level(errno_of(error)),
+            level: connection_level(errno_of(error), peer),
             text: format!("peer closed connection in SSL handshake{}", errno_suffix(error)),
         },
     }
 }
 
-/// A failed `SSL_shutdown` (`ngx_ssl_shutdown`): `None` when nginx ends quietly (the peer's
-/// close_notify, or nothing queued, such as an end of stream or a reset).
-pub fn shutdown(error: &Error) -> Option<Failure> {
+/// A failed `SSL_shutdown` with `peer` (`ngx_ssl_shutdown`): `None` when nginx ends quietly
+/// (the peer's close_notify, or nothing queued, such as an end of stream or a reset).
+pub fn shutdown(error: &Error, peer: Peer) -> Option<Failure> {
     if error.code() == ErrorCode::ZERO_RETURN {
         return None;
     }
-    queue(error).map(|stack| connection_error("SSL_shutdown()", error, stack))
+    queue(error).map(|stack| connection_error("SSL_shutdown()", error, stack, peer))
 }
 
 #[cfg(test)]
@@ -190,9 +212,10 @@ mod tests {
 
     #[test]
     fn levels_follow_nginx() {
-        assert_eq!(syscall_level(104), Level::Info);
-        assert_eq!(syscall_level(9), Level::Crit);
-        assert_eq!(connection_level(0), Level::Info);
-        assert_eq!(connection_level(9), Level::Alert);
+        assert_eq!(syscall_level(104, Peer::Client), Level::Info);
+        assert_eq!(syscall_level(104, Peer::Upstream), Level::Error);
+        assert_eq!(syscall_level(9, Peer::Upstream), Level::Crit);
+        assert_eq!(connection_level(0, Peer::Client), Level::Info);
+        assert_eq!(connection_level(9, Peer::Client), Level::Alert);
     }
 }

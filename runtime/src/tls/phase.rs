@@ -109,7 +109,7 @@ impl crate::proxy::UpstreamTls for ProxySsl {
             match self.connector.handshake(ssl, Transport::new(stream), &name).await {
                 Ok(tls) => Ok(Stream::Tls(Box::new(tls))),
                 Err(e) => {
-                    s.log(Level::Error, None, &e.to_string());
+                    s.log(e.level(), None, &e.to_string());
                     Err(UpstreamTlsError::NextUpstream)
                 }
             }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::AsyncWrite;
 use tokio::time::Instant;
 
-use super::failure;
+use super::failure::{self, Peer};
 use super::ffi;
 use crate::session::Session;
 use crate::stream::Stream;
@@ -91,14 +91,16 @@ pub async fn close(s: &Session, mut stream: Stream, side: Side) {
     };
     match sent {
         Step::Done if side == Side::Client => {}
-        Step::Failed(Some(e)) => return log_failure(s, &e),
+        Step::Failed(Some(e)) => return log_failure(s, &e, side),
         _ => return,
     }
 
     // Step: the client's close_notify, within the same 3 s; data instead of it fails the
     // shutdown (`application data after close notify`).
     match step_until(&mut stream, deadline).await {
-        (Step::Failed(Some(e)), _) if failure::shutdown(&e).is_some() => log_failure(s, &e),
+        (Step::Failed(Some(e)), _) if failure::shutdown(&e, Peer::Client).is_some() => {
+            log_failure(s, &e, side)
+        }
         (Step::Failed(_), true) if saw_eof(&stream) => answer_end_of_stream(&mut stream),
         _ => {}
     }
@@ -126,8 +128,12 @@ fn answer_end_of_stream(stream: &mut Stream) {
 }
 
 /// Logs a failed `SSL_shutdown` as nginx does (nothing for a reset or a silent end).
-fn log_failure(s: &Session, error: &openssl::ssl::Error) {
-    if let Some(failure) = failure::shutdown(error) {
+fn log_failure(s: &Session, error: &openssl::ssl::Error, side: Side) {
+    let peer = match side {
+        Side::Client => Peer::Client,
+        Side::Upstream => Peer::Upstream,
+    };
+    if let Some(failure) = failure::shutdown(error, peer) {
         s.log(failure.level, None, &failure.text);
     }
 }

@@ -494,3 +494,63 @@ fn verify_failure_tries_the_next_upstream() {
     }
     drop((bad, good));
 }
+
+/// An upstream that answers every connection with `reply` and closes.
+fn replying_upstream(reply: &'static [u8]) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.write_all(reply);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    port
+}
+
+/// A handshake with the upstream that fails is logged at nginx's level for an upstream
+/// connection: `error` for the reasons nginx expects (not TLS, the peer closed), `crit` for
+/// the others (a record longer than TLS allows).
+#[test]
+fn upstream_handshake_failures_match_nginx() {
+    let replies: [&'static [u8]; 3] =
+        [b"HTTP/1.0 400 Bad Request\r\n\r\n", b"\x16\x03\x03\x4f\xff\x02", b""];
+    let ports: Vec<u16> = replies.iter().map(|r| replying_upstream(r)).collect();
+    let mut seen = Vec::new();
+    for flavor in flavors() {
+        let listens: Vec<u16> = ports.iter().map(|_| free_port()).collect();
+        let servers: String = listens
+            .iter()
+            .zip(&ports)
+            .map(|(listen, up)| {
+                format!(
+                    "server {{ listen 127.0.0.1:{listen}; proxy_pass 127.0.0.1:{up}; \
+                     proxy_ssl on; proxy_next_upstream off; }}\n"
+                )
+            })
+            .collect();
+        let front = start(flavor, &format!("stream {{\n{servers}}}"));
+        let mut lines = Vec::new();
+        for (n, (listen, up)) in listens.iter().zip(&ports).enumerate() {
+            assert_eq!(fetch(*listen, b""), "", "{flavor:?}");
+            let wanted = format!("upstream: \"127.0.0.1:{up}\"");
+            let start = std::time::Instant::now();
+            while !front.error_log().contains(&wanted) && start.elapsed().as_secs() < 5 {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let log = front.error_log();
+            let line = log.lines().find(|l| l.contains(&wanted) && l.contains("handshak"));
+            let line = line.unwrap_or_default();
+            let level = line.split(' ').nth(2).unwrap_or_default();
+            let message = message(line).replace(&listen.to_string(), &format!("L{n}"));
+            lines.push(format!("{level} {}", message.replace(&up.to_string(), &format!("U{n}"))));
+        }
+        assert!(lines[0].starts_with("[error] SSL_do_handshake() failed"), "{lines:#?}");
+        assert!(lines[1].starts_with("[crit] SSL_do_handshake() failed"), "{lines:#?}");
+        assert!(lines[2].starts_with("[error] peer closed connection"), "{lines:#?}");
+        seen.push(lines);
+    }
+    if let [strait, nginx] = seen.as_slice() {
+        assert_eq!(strait, nginx);
+    }
+}

@@ -80,9 +80,14 @@ pub async fn run(s: &mut Session, client: Stream, proxy: &ProxyConf) -> u16 {
     let started = Instant::now();
     let mut transfer = Transfer::new(s, client, upstream, proxy, upload_rate, download_rate);
     let result = (&mut transfer).await;
-    let (mut client, mut upstream) = (transfer.client, transfer.upstream);
-    crate::session::close_tls(&mut upstream).await;
-    crate::session::close_tls(&mut client).await;
+    let (client, upstream) = (transfer.client, transfer.upstream);
+    crate::tls::shutdown::close(s, upstream, crate::tls::shutdown::Side::Upstream).await;
+    // The log context counts bytes sent on an open upstream connection: 0 once it is closed
+    // (later lines, such as a failed TLS shutdown towards the client, say so as nginx does).
+    if let Some(u) = s.upstream.as_mut() {
+        u.sent = 0;
+    }
+    s.close_after_log(client);
     if let Some(state) = s.upstream.as_mut().and_then(|u| u.states.last_mut()) {
         state.session_time = Some(state.connect_time.unwrap_or_default() + started.elapsed());
     }

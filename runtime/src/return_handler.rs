@@ -45,11 +45,10 @@ pub async fn run(s: &mut Session, stream: &mut Stream, text: &[u8]) -> u16 {
         }
     }
 
-    // All of it went out: TLS counts it now, and says close_notify.
+    // All of it went out: TLS counts it now (close_notify follows the log phase).
     if tls {
         s.sent += written as u64;
     }
     let _ = stream.flush().await;
-    crate::session::close_tls(stream).await;
     status::OK
 }

@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
-use tokio::io::AsyncWriteExt;
 use tracing::Instrument;
 
 /// nginx's connection counter: sessions and upstream connections share it, so consecutive
@@ -122,6 +121,8 @@ pub struct Session {
     pub realip: Option<ClientAddr>,
     /// `$limit_conn_status` (crate::limit_conn).
     pub limit_conn_status: Option<crate::limit_conn::LimitConnStatus>,
+    /// A TLS client stream kept open past the log phase (crate::tls::shutdown).
+    pub closing: Option<Stream>,
 }
 
 impl Session {
@@ -159,21 +160,18 @@ impl Session {
         self.error_log.write(level, Some(self.number), &line);
     }
 
+    /// Keeps a TLS client stream to close after the log phase: nginx logs the session, then
+    /// shuts TLS down, which may wait for the client (`ngx_stream_finalize_session`). Other
+    /// streams are closed now.
+    pub fn close_after_log(&mut self, stream: Stream) {
+        if let Stream::Tls(_) = stream {
+            self.closing = Some(stream);
+        }
+    }
+
     /// Writes an error log line without the context (nginx clears the handler for these).
     pub fn log_bare(&self, level: Level, message: &str) {
         self.error_log.write(level, Some(self.number), message);
-    }
-}
-
-/// How long closing a TLS connection may wait to send its close_notify.
-const TLS_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Sends TLS close_notify on a TLS stream before it is closed, as `ngx_ssl_shutdown` does
-/// when nginx closes a connection (without waiting for the peer's). Plain streams are left
-/// to be closed.
-pub async fn close_tls(stream: &mut Stream) {
-    if let Stream::Tls(tls) = stream {
-        let _ = tokio::time::timeout(TLS_CLOSE_TIMEOUT, tls.shutdown()).await;
     }
 }
 
@@ -221,12 +219,16 @@ pub async fn run(
         proxy_protocol: None,
         realip: None,
         limit_conn_status: None,
+        closing: None,
     };
     async move {
         let status = session.phases(stream).await;
         session.status = status;
         // log phase
         crate::log::access::log_session(&mut session);
+        if let Some(stream) = session.closing.take() {
+            crate::tls::shutdown::close(&session, stream, crate::tls::shutdown::Side::Client).await;
+        }
     }
     .instrument(span)
     .await
@@ -295,7 +297,9 @@ impl Session {
         match &server.content {
             Content::Return(value) => {
                 let value = self.complex(value);
-                crate::return_handler::run(self, &mut stream, &value).await
+                let code = crate::return_handler::run(self, &mut stream, &value).await;
+                self.close_after_log(stream);
+                code
             }
             Content::Proxy(proxy) => crate::proxy::run(self, stream, proxy).await,
         }

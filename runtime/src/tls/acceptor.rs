@@ -10,8 +10,8 @@ use std::time::Duration;
 use openssl::dh::Dh;
 use openssl::ex_data::Index;
 use openssl::ssl::{
-    AlpnError, SniError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions,
-    SslRef, SslSessionCacheMode, SslVerifyMode,
+    AlpnError, Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslRef,
+    SslSessionCacheMode, SslVerifyMode,
 };
 use openssl::x509::X509VerifyResult;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -20,8 +20,10 @@ use tokio_openssl::SslStream;
 use super::cache::ObjectCache;
 use super::certificate::{self, LoadError, SslErrors};
 use super::context::{self, Protocols, TlsConfigError};
+use super::failure::{self, Failure, Peer};
 use super::ffi;
 use super::password::Passwords;
+use crate::log::Level;
 
 /// `ssl_verify_client`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -175,19 +177,25 @@ struct HandshakeCertificates {
     failure: Mutex<Option<ServerTlsError>>,
 }
 
+impl std::fmt::Debug for HandshakeCertificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandshakeCertificates").field("passwords", &self.passwords).finish()
+    }
+}
+
 fn handshake_index() -> Index<Ssl, Arc<HandshakeCertificates>> {
     static INDEX: OnceLock<Index<Ssl, Arc<HandshakeCertificates>>> = OnceLock::new();
     *INDEX.get_or_init(|| Ssl::new_ex_index().expect("OpenSSL ex_data index"))
 }
 
-/// A failed TLS termination: the session ends (nginx logs these at `info`, `$status` 400
-/// for client-certificate faults).
+/// A failed TLS termination. Each ends the session with `$status` 500, as nginx finalizes
+/// every failure of its ssl phase; [`ServerTlsError::lines`] is what the error log shows.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerTlsError {
     /// A certificate given by variables could not be loaded (`[error]`).
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// Applying a loaded certificate failed.
+    /// Applying a loaded certificate failed (`[error]`).
     #[error("{call}(\"{value}\") failed{ssl}")]
     Use {
         /// The OpenSSL call.
@@ -197,36 +205,53 @@ pub enum ServerTlsError {
         /// OpenSSL's errors.
         ssl: SslErrors,
     },
-    /// The SSL object could not be created.
+    /// The SSL object could not be created (`[alert]`, as `ngx_ssl_create_connection`).
     #[error("SSL_new() failed{0}")]
     Setup(SslErrors),
-    /// The handshake failed.
+    /// The handshake failed, at the level nginx picks for OpenSSL's reason.
     #[error("{0}")]
-    Handshake(String),
-    /// `client SSL certificate verify error: (%l:%s)`.
+    Handshake(Failure),
+    /// The certificate step of the handshake failed: nginx logs why, then the handshake
+    /// failure it causes (`cert cb error`).
+    #[error("{handshake}")]
+    Certificate {
+        /// The load or use failure (`[error]`).
+        cause: Box<ServerTlsError>,
+        /// The handshake failure that follows.
+        handshake: Failure,
+    },
+    /// `client SSL certificate verify error: (%l:%s)` (`[info]`).
     #[error("client SSL certificate verify error: {0}")]
     ClientVerify(String),
-    /// `client sent no required SSL certificate`.
+    /// `client sent no required SSL certificate` (`[info]`).
     #[error("client sent no required SSL certificate")]
     NoClientCertificate,
 }
 
 impl ServerTlsError {
-    /// `$status` of a session that ends with this failure.
+    /// `$status` of a session that ends with this failure: nginx turns the `NGX_ERROR` of
+    /// its ssl phase into 500 (`ngx_stream_core_generic_phase`), and finalizes a failed or
+    /// timed-out handshake with 500.
     pub fn status(&self) -> u16 {
-        match self {
-            ServerTlsError::ClientVerify(_) | ServerTlsError::NoClientCertificate => 400,
-            _ => 500,
-        }
+        500
     }
 
-    /// nginx's log level name for this failure.
-    pub fn level(&self) -> &'static str {
+    /// The error log lines of this failure, in nginx's order and levels.
+    pub fn lines(&self) -> Vec<(Level, String)> {
         match self {
-            ServerTlsError::Load(_) | ServerTlsError::Use { .. } | ServerTlsError::Setup(_) => {
-                "error"
+            ServerTlsError::Load(_) | ServerTlsError::Use { .. } => {
+                vec![(Level::Error, self.to_string())]
             }
-            _ => "info",
+            ServerTlsError::Setup(_) => vec![(Level::Alert, self.to_string())],
+            ServerTlsError::Handshake(failure) => vec![(failure.level, failure.text.clone())],
+            ServerTlsError::Certificate { cause, handshake } => {
+                let mut lines = cause.lines();
+                lines.push((handshake.level, handshake.text.clone()));
+                lines
+            }
+            ServerTlsError::ClientVerify(_) | ServerTlsError::NoClientCertificate => {
+                vec![(Level::Info, self.to_string())]
+            }
         }
     }
 }
@@ -255,8 +280,7 @@ impl ServerTls {
         // Step: a server context with nginx's options.
         let mut ctx = SslContextBuilder::new(SslMethod::tls_server())
             .map_err(|e| TlsConfigError::Context(SslErrors::from_stack(&e)))?;
-        ctx.set_options(SslOptions::NO_COMPRESSION | SslOptions::NO_RENEGOTIATION);
-        ctx.set_mode(SslMode::RELEASE_BUFFERS | SslMode::NO_AUTO_CHAIN);
+        context::nginx_options(&mut ctx);
         context::apply_common(&mut ctx, settings.protocols, &settings.ciphers, &[])?;
         if settings.prefer_server_ciphers {
             ctx.set_options(SslOptions::CIPHER_SERVER_PREFERENCE);
@@ -270,7 +294,7 @@ impl ServerTls {
         if !settings.dynamic_certificates {
             for (cert, key) in &settings.certificates {
                 let chain = certificate::load_certificate(cert, prefix)?;
-                let loaded = certificate::load_key(key, prefix, &passwords)?;
+                let loaded = certificate::load_config_key(key, prefix, &passwords)?;
                 let fail =
                     |call, value: &[u8], e: &openssl::error::ErrorStack| TlsConfigError::Use {
                         call,
@@ -373,9 +397,15 @@ impl ServerTls {
         }
 
         // Step: the server-name step of every handshake, as nginx always has one: it keeps the
-        // SNI name in the session (`$ssl_server_name` of resumed sessions) and loads
-        // certificates given by variables.
-        ctx.set_servername_callback(|ssl, _alert| load_handshake_certificates(ssl));
+        // SNI name in the session (`$ssl_server_name` of resumed sessions).
+        ctx.set_servername_callback(|_, _| Ok(()));
+
+        // Step: certificates given by variables are applied in the certificate step of each
+        // handshake, as nginx's `SSL_CTX_set_cert_cb`; a failure there fails the handshake
+        // with `cert cb error`.
+        if settings.dynamic_certificates {
+            ffi::ctx_set_certificate_callback(&mut ctx, load_handshake_certificates);
+        }
 
         // Step: conf commands last, so they can override anything above.
         context::apply_common(
@@ -393,21 +423,20 @@ impl ServerTls {
         &self.settings
     }
 
-    /// Runs the server handshake on `stream` (the caller bounds it with
-    /// `ssl_handshake_timeout`) and makes nginx's client-certificate checks.
-    pub async fn accept<S>(
+    /// The SSL object of one client connection over `stream`, with what the certificate
+    /// step of its handshake needs (`values`: certificates given by variables).
+    pub fn start<S>(
         &self,
         stream: S,
         values: Option<CertificateValues>,
         objects: &Arc<ObjectCache>,
-    ) -> Result<SslStream<S>, ServerTlsError>
+    ) -> Result<Handshake<S>, ServerTlsError>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        // Step: the SSL object, with what the certificate step needs.
         let mut ssl = Ssl::new(&self.context)
             .map_err(|e| ServerTlsError::Setup(SslErrors::from_stack(&e)))?;
-        let shared = values.map(|values| {
+        let certificates = values.map(|values| {
             let certs = Arc::new(HandshakeCertificates {
                 values,
                 objects: objects.clone(),
@@ -417,32 +446,78 @@ impl ServerTls {
             ssl.set_ex_data(handshake_index(), certs.clone());
             certs
         });
-        let mut tls = SslStream::new(ssl, stream)
+        let tls = SslStream::new(ssl, stream)
             .map_err(|e| ServerTlsError::Setup(SslErrors::from_stack(&e)))?;
+        Ok(Handshake { tls, certificates, verify_client: self.settings.verify_client })
+    }
 
-        // Step: the handshake; a certificate failure inside it is reported as itself.
-        if let Err(e) = Pin::new(&mut tls).accept().await {
-            if let Some(failure) = shared.and_then(|s| s.failure.lock().ok()?.take()) {
-                return Err(failure);
-            }
-            return Err(ServerTlsError::Handshake(server_handshake_failure(&e)));
+    /// Runs the whole termination on `stream`: [`ServerTls::start`], then
+    /// [`Handshake::run`]; the stream when both succeed.
+    pub async fn accept<S>(
+        &self,
+        stream: S,
+        values: Option<CertificateValues>,
+        objects: &Arc<ObjectCache>,
+    ) -> Result<SslStream<S>, ServerTlsError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut handshake = self.start(stream, values, objects)?;
+        handshake.run().await?;
+        Ok(handshake.into_stream())
+    }
+}
+
+/// One server handshake in progress; its SSL object stays readable whatever the outcome
+/// (nginx's `$ssl_*` variables read it after a failed or timed-out handshake too).
+#[derive(Debug)]
+pub struct Handshake<S> {
+    tls: SslStream<S>,
+    certificates: Option<Arc<HandshakeCertificates>>,
+    verify_client: VerifyClient,
+}
+
+impl<S> Handshake<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Runs the handshake (the caller bounds it with `ssl_handshake_timeout`), then nginx's
+    /// checks of the client certificate.
+    pub async fn run(&mut self) -> Result<(), ServerTlsError> {
+        // Step: the handshake; a failed certificate step is reported with its cause.
+        if let Err(e) = Pin::new(&mut self.tls).accept().await {
+            let handshake = failure::handshake(&e, Peer::Client);
+            let cause = self.certificates.as_ref().and_then(|c| c.failure.lock().ok()?.take());
+            return Err(match cause {
+                Some(cause) => ServerTlsError::Certificate { cause: Box::new(cause), handshake },
+                None => ServerTlsError::Handshake(handshake),
+            });
         }
 
-        // Step: nginx's checks of the client certificate.
-        if self.settings.verify_client != VerifyClient::Off {
-            let result = tls.ssl().verify_result();
-            let tolerated = self.settings.verify_client == VerifyClient::OptionalNoCa
+        // Step: nginx's checks of the client certificate (ngx_stream_ssl_handler).
+        if self.verify_client != VerifyClient::Off {
+            let result = self.tls.ssl().verify_result();
+            let tolerated = self.verify_client == VerifyClient::OptionalNoCa
                 && verify_error_optional(result.as_raw());
             if result != X509VerifyResult::OK && !tolerated {
                 return Err(ServerTlsError::ClientVerify(context::verify_error_text(result)));
             }
-            if self.settings.verify_client == VerifyClient::On
-                && tls.ssl().peer_certificate().is_none()
+            if self.verify_client == VerifyClient::On && self.tls.ssl().peer_certificate().is_none()
             {
                 return Err(ServerTlsError::NoClientCertificate);
             }
         }
-        Ok(tls)
+        Ok(())
+    }
+
+    /// The SSL object, as far as the handshake got.
+    pub fn ssl(&self) -> &SslRef {
+        self.tls.ssl()
+    }
+
+    /// The TLS stream.
+    pub fn into_stream(self) -> SslStream<S> {
+        self.tls
     }
 }
 
@@ -462,26 +537,11 @@ fn select_alpn<'a>(ours: &[Vec<u8>], client: &'a [u8]) -> Option<&'a [u8]> {
     ours.iter().find_map(|p| offered.iter().copied().find(|o| *o == p.as_slice()))
 }
 
-/// nginx's text for a failed server handshake.
-fn server_handshake_failure(error: &openssl::ssl::Error) -> String {
-    if let Some(stack) = error.ssl_error() {
-        return format!("SSL_do_handshake() failed{}", SslErrors::from_stack(stack));
-    }
-    match error.io_error() {
-        Some(io) => {
-            let errno = io.raw_os_error().unwrap_or(0);
-            let text = io.to_string();
-            let text = text.split(" (os error").next().unwrap_or_default().to_string();
-            format!("peer closed connection in SSL handshake ({errno}: {text})")
-        }
-        None => "peer closed connection in SSL handshake".to_string(),
-    }
-}
-
-/// The certificate step: evaluate the values, load them through the caches, apply them.
-fn load_handshake_certificates(ssl: &mut SslRef) -> Result<(), SniError> {
+/// The certificate step (nginx's `ngx_stream_ssl_certificate`): load the evaluated values
+/// through the caches and apply them; false fails the handshake, the cause kept for the log.
+fn load_handshake_certificates(ssl: &mut SslRef) -> bool {
     let Some(certs) = ssl.ex_data(handshake_index()).cloned() else {
-        return Ok(());
+        return true;
     };
     let pairs = (certs.values)(ssl);
     for (cert, key) in pairs {
@@ -490,10 +550,10 @@ fn load_handshake_certificates(ssl: &mut SslRef) -> Result<(), SniError> {
             if let Ok(mut slot) = certs.failure.lock() {
                 *slot = Some(failure);
             }
-            return Err(SniError::ALERT_FATAL);
+            return false;
         }
     }
-    Ok(())
+    true
 }
 
 /// Loads and applies one certificate/key pair to a handshake.

@@ -289,6 +289,32 @@ pub fn load_key(
     key_from_pem(&pem, &shown, passwords)
 }
 
+/// Loads a key of the configuration itself (`ssl_certificate_key` or
+/// `proxy_ssl_certificate_key` without variables), at startup. With a password file this is
+/// [`load_key`]. Without one nginx passes OpenSSL no password callback, so OpenSSL prompts
+/// on nginx's terminal; strait never prompts, and an encrypted key fails with the errors
+/// that prompt gives when there is no terminal to read (nginx started with its standard
+/// input closed, as under a service manager).
+pub fn load_config_key(
+    value: &[u8],
+    prefix: &Path,
+    passwords: &Passwords,
+) -> Result<PrivateKey, LoadError> {
+    if !passwords.is_empty() {
+        return load_key(value, prefix, passwords);
+    }
+    let (pem, shown) = read_value(ObjectKind::Key, value, prefix)?;
+    match ffi::read_private_key_without_terminal(&pem) {
+        Ok(key) => Ok(PrivateKey { key, encrypted: false }),
+        Err(stack) => Err(LoadError {
+            kind: ObjectKind::Key,
+            shown,
+            step: LoadStep::ReadKey,
+            ssl: SslErrors::from_stack(&stack),
+        }),
+    }
+}
+
 /// Parses a key PEM, trying each password in order (a single try with none when the list is
 /// empty); the callback always exists, so OpenSSL never reads a terminal.
 pub fn key_from_pem(
@@ -406,6 +432,23 @@ mod tests {
         let wrong = Passwords::from_lines(vec![b"nope".to_vec()]);
         let err = load_key(b"client-enc.key", &pki(), &wrong).unwrap_err();
         assert!(err.to_string().contains("bad decrypt"), "{err}");
+    }
+
+    #[test]
+    fn config_key_without_password_file_fails_as_a_prompt_without_terminal() {
+        let err = load_config_key(b"client-enc.key", &pki(), &Passwords::none()).unwrap_err();
+        let text = err.to_string();
+        let first = "PEM_read_bio_PrivateKey() failed (SSL: error:1400006B:UI routines::\
+                     processing error:while reading strings error:0480006D:PEM routines::\
+                     problems getting password error:07880109:common libcrypto routines::\
+                     interrupted or cancelled";
+        assert!(text.contains(first), "{text}");
+        assert!(text.ends_with("error:04800068:PEM routines::bad password read)"), "{text}");
+
+        // A key that is not encrypted, and the password file when there is one.
+        load_config_key(b"client-a.key", &pki(), &Passwords::none()).unwrap();
+        let passwords = Passwords::read(&pki().join("password")).unwrap();
+        assert!(load_config_key(b"client-enc.key", &pki(), &passwords).unwrap().encrypted);
     }
 
     #[test]

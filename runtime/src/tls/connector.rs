@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use lru::LruCache;
 use openssl::ex_data::Index;
 use openssl::ssl::{
-    Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslRef, SslSession,
-    SslSessionCacheMode, SslVerifyMode,
+    Ssl, SslContext, SslContextBuilder, SslMethod, SslRef, SslSession, SslSessionCacheMode,
+    SslVerifyMode,
 };
 use openssl::x509::X509VerifyResult;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -22,8 +22,10 @@ use tokio_openssl::SslStream;
 use super::cache::ObjectCache;
 use super::certificate::{self, CertificateChain, LoadError, PrivateKey, SslErrors};
 use super::context::{self, Protocols, TlsConfigError};
+use super::failure::{self, Failure, Peer};
 use super::ffi;
 use super::password::Passwords;
+use crate::log::Level;
 
 /// How many upstream sessions one connector remembers.
 const SESSION_CACHE_ENTRIES: usize = 1024;
@@ -152,9 +154,10 @@ pub enum UpstreamTlsError {
     /// The SSL object could not be set up (SNI, session).
     #[error("{0}{1}")]
     Setup(&'static str, SslErrors),
-    /// `SSL_do_handshake() failed (SSL: ...)`, or the peer closed the connection.
+    /// `SSL_do_handshake() failed (SSL: ...)`, or the peer closed the connection, at the
+    /// level nginx picks for an upstream connection.
     #[error("{0}")]
-    Handshake(String),
+    Handshake(Failure),
     /// `upstream SSL certificate verify error: (%l:%s)`.
     #[error("upstream SSL certificate verify error: {0}")]
     Verify(String),
@@ -164,6 +167,14 @@ pub enum UpstreamTlsError {
 }
 
 impl UpstreamTlsError {
+    /// The error log level: `error`, or what nginx picks for a failed handshake.
+    pub fn level(&self) -> Level {
+        match self {
+            UpstreamTlsError::Handshake(failure) => failure.level,
+            _ => Level::Error,
+        }
+    }
+
     /// Whether nginx tries the next upstream after this failure.
     pub fn is_next_upstream(&self) -> bool {
         !matches!(
@@ -240,8 +251,7 @@ impl UpstreamTls {
         // Step: a client context with nginx's options (no automatic chain building).
         let mut ctx = SslContextBuilder::new(SslMethod::tls_client())
             .map_err(|e| TlsConfigError::Context(SslErrors::from_stack(&e)))?;
-        ctx.set_options(SslOptions::NO_COMPRESSION | SslOptions::NO_RENEGOTIATION);
-        ctx.set_mode(SslMode::RELEASE_BUFFERS | SslMode::NO_AUTO_CHAIN);
+        context::nginx_options(&mut ctx);
         // nginx's verify callback accepts every step, so the result is the chain's last
         // error, read after the handshake (a client context asks for no verification).
         ctx.set_verify_callback(SslVerifyMode::NONE, |_, _| true);
@@ -261,7 +271,7 @@ impl UpstreamTls {
         // Step: a literal certificate and key go into the context once.
         if let Some((cert, key)) = &settings.static_certificate {
             let chain = certificate::load_certificate(cert, prefix)?;
-            let loaded = certificate::load_key(key, prefix, &passwords)?;
+            let loaded = certificate::load_config_key(key, prefix, &passwords)?;
             install_on_context(&mut ctx, &chain, &loaded, cert, key)?;
         }
 
@@ -411,7 +421,7 @@ impl UpstreamTls {
 
         // Step: the handshake (the caller bounds it with proxy_connect_timeout).
         if let Err(e) = Pin::new(&mut tls).connect().await {
-            return Err(UpstreamTlsError::Handshake(handshake_failure(&e)));
+            return Err(UpstreamTlsError::Handshake(failure::handshake(&e, Peer::Upstream)));
         }
 
         // Step: verification, checked after the handshake as nginx does.
@@ -433,22 +443,6 @@ impl UpstreamTls {
             return Err(UpstreamTlsError::NameMismatch(name));
         }
         Ok(())
-    }
-}
-
-/// nginx's text for a failed client handshake.
-pub(crate) fn handshake_failure(error: &openssl::ssl::Error) -> String {
-    if let Some(stack) = error.ssl_error() {
-        return format!("SSL_do_handshake() failed{}", SslErrors::from_stack(stack));
-    }
-    match error.io_error() {
-        Some(io) => {
-            let errno = io.raw_os_error().unwrap_or(0);
-            let text = io.to_string();
-            let text = text.split(" (os error").next().unwrap_or_default().to_string();
-            format!("peer closed connection in SSL handshake ({errno}: {text})")
-        }
-        None => "peer closed connection in SSL handshake".to_string(),
     }
 }
 

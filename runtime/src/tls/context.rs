@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use openssl::ssl::{SslContextBuilder, SslOptions};
+use openssl::ssl::{SslContextBuilder, SslMode, SslOptions};
 use openssl::x509::store::X509Lookup;
 use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::X509VerifyResult;
@@ -12,6 +12,21 @@ use openssl::x509::X509VerifyResult;
 use super::certificate::{LoadError, SslErrors};
 use super::ffi::{self, ConfCommandError};
 use super::password::PasswordFileError;
+
+/// The options and modes `ngx_ssl_create` gives every context, server or client: no
+/// compression or renegotiation, an end of stream without close_notify taken as the peer's
+/// close (`SSL_OP_IGNORE_UNEXPECTED_EOF`), no automatic chain building, and reading ahead
+/// (a failed handshake has consumed what the client sent, so closing sends a FIN, not a
+/// reset).
+pub(crate) fn nginx_options(ctx: &mut SslContextBuilder) {
+    ctx.set_options(
+        SslOptions::NO_COMPRESSION
+            | SslOptions::NO_RENEGOTIATION
+            | SslOptions::IGNORE_UNEXPECTED_EOF,
+    );
+    ctx.set_mode(SslMode::RELEASE_BUFFERS | SslMode::NO_AUTO_CHAIN);
+    ctx.set_read_ahead(true);
+}
 
 /// A set of protocol versions (`*ssl_protocols`), nginx's bitmask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

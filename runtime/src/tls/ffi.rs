@@ -4,7 +4,9 @@
 //! the result is observable: `BIO_new_file` (its error queue is logged),
 //! `PEM_read_bio_X509_AUX` (accepts `TRUSTED CERTIFICATE`), `X509_NAME_print_ex` (the RFC 2253
 //! form of `$ssl_client_s_dn`), `X509_check_host` (the name check of `proxy_ssl_verify`) and
-//! `SSL_CONF_cmd` (`*ssl_conf_command`). This is the only module with `unsafe`.
+//! `SSL_CONF_cmd` (`*ssl_conf_command`), `SSL_CTX_set_cert_cb` (certificates from variables),
+//! `SSL_get_shutdown` (the close) and `PEM_read_bio_PrivateKey` with a callback that fails
+//! as OpenSSL's prompt fails without a terminal. This is the only module with `unsafe`.
 #![allow(unsafe_code)] // the FFI boundary; every block states why it is sound
 
 use std::ffi::{c_char, c_int, c_ulong, c_void, CString};
@@ -14,6 +16,7 @@ use std::ptr;
 
 use foreign_types::{ForeignType, ForeignTypeRef};
 use openssl::error::ErrorStack;
+use openssl::pkey::{PKey, Private};
 use openssl::ssl::{SslContextBuilder, SslRef, SslSessionRef};
 use openssl::x509::{X509NameRef, X509Ref, X509};
 use openssl_sys as sys;
@@ -49,6 +52,11 @@ extern "C" {
     fn SSL_CONF_cmd(cctx: *mut c_void, cmd: *const c_char, value: *const c_char) -> c_int;
     fn SSL_CONF_CTX_finish(cctx: *mut c_void) -> c_int;
     fn SSL_CTX_set_timeout(ctx: *mut sys::SSL_CTX, t: std::ffi::c_long) -> std::ffi::c_long;
+    fn SSL_CTX_set_cert_cb(
+        ctx: *mut sys::SSL_CTX,
+        cb: Option<unsafe extern "C" fn(*mut sys::SSL, *mut c_void) -> c_int>,
+        arg: *mut c_void,
+    );
 }
 
 /// An owned OpenSSL `BIO`, freed on drop.
@@ -170,6 +178,66 @@ pub(crate) fn read_certificate_chain(
     Ok((leaf, chain))
 }
 
+/// `ERR_LIB_UI`.
+const ERR_LIB_UI: c_int = 40;
+/// `UI_R_PROCESSING_ERROR`.
+const UI_R_PROCESSING_ERROR: c_int = 107;
+/// `PEM_R_PROBLEMS_GETTING_PASSWORD`.
+const PEM_R_PROBLEMS_GETTING_PASSWORD: c_int = 109;
+
+/// Reads a private key the way nginx does when it has no password for it (no callback, so
+/// OpenSSL prompts on the terminal), without ever prompting: asked for a password, the
+/// callback raises the errors OpenSSL's own prompt raises with no terminal and an empty
+/// standard input (`UI_process`: "processing error: while reading strings", then
+/// `PEM_def_callback`: "problems getting password") and refuses, so the error queue is the
+/// one nginx logs. An unencrypted key reads as usual.
+pub(crate) fn read_private_key_without_terminal(pem: &[u8]) -> Result<PKey<Private>, ErrorStack> {
+    let bio = Bio::memory(pem)?;
+    // SAFETY: bio is live; the callback takes no user data and only raises errors.
+    let key = unsafe {
+        sys::PEM_read_bio_PrivateKey(
+            bio.0,
+            ptr::null_mut(),
+            Some(no_terminal_password),
+            ptr::null_mut(),
+        )
+    };
+    if key.is_null() {
+        return Err(ErrorStack::get());
+    }
+    // SAFETY: a fresh, owned EVP_PKEY pointer.
+    Ok(unsafe { PKey::from_ptr(key) })
+}
+
+/// The password callback of [`read_private_key_without_terminal`]: fails as a prompt with
+/// nothing to read fails.
+unsafe extern "C" fn no_terminal_password(
+    _buf: *mut c_char,
+    _size: c_int,
+    _rwflag: c_int,
+    _user: *mut c_void,
+) -> c_int {
+    let file = c"runtime/src/tls/ffi.rs".as_ptr();
+    let function = c"no_terminal_password".as_ptr();
+    let line = c_int::try_from(line!()).unwrap_or(0);
+    // SAFETY: ERR_new/ERR_set_debug/ERR_set_error are the expansion of ERR_raise_data; the
+    // location, the format and its argument are NUL-terminated static strings.
+    unsafe {
+        sys::ERR_new();
+        sys::ERR_set_debug(file, line, function);
+        sys::ERR_set_error(
+            ERR_LIB_UI,
+            UI_R_PROCESSING_ERROR,
+            c"%s".as_ptr(),
+            c"while reading strings".as_ptr(),
+        );
+        sys::ERR_new();
+        sys::ERR_set_debug(file, line, function);
+        sys::ERR_set_error(ERR_LIB_PEM, PEM_R_PROBLEMS_GETTING_PASSWORD, ptr::null());
+    }
+    -1
+}
+
 /// `X509_NAME_print_ex(..., XN_FLAG_RFC2253)`: the name as nginx prints `$ssl_client_s_dn`.
 pub(crate) fn name_rfc2253(name: &X509NameRef) -> String {
     let Ok(bio) = Bio::writable() else {
@@ -280,6 +348,54 @@ pub(crate) fn ctx_add_chain_cert(
         return Err(ErrorStack::get());
     }
     Ok(())
+}
+
+/// `SSL_get_shutdown() & SSL_RECEIVED_SHUTDOWN`: the peer's close_notify (or, with
+/// `SSL_OP_IGNORE_UNEXPECTED_EOF`, its end of stream) has been read.
+pub(crate) fn received_shutdown(ssl: &SslRef) -> bool {
+    /// `SSL_RECEIVED_SHUTDOWN`.
+    const RECEIVED: c_int = 2;
+    // SAFETY: ssl is live for the call, which only reads a flag.
+    unsafe { sys::SSL_get_shutdown(ssl.as_ptr()) & RECEIVED != 0 }
+}
+
+/// `SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN)`: what OpenSSL sets when a socket reaches
+/// its end under `SSL_OP_IGNORE_UNEXPECTED_EOF` (the sent flag is cleared with it).
+pub(crate) fn set_received_shutdown_only(ssl: &SslRef) {
+    /// `SSL_RECEIVED_SHUTDOWN`.
+    const RECEIVED: c_int = 2;
+    // SAFETY: ssl is live; `SslRef` wraps an opaque (`UnsafeCell`) type, so OpenSSL may
+    // change it behind a shared reference, and no other call uses the object meanwhile (the
+    // caller holds its stream mutably).
+    unsafe { sys::SSL_set_shutdown(ssl.as_ptr(), RECEIVED) }
+}
+
+/// The certificate step of a handshake: false fails the handshake.
+pub(crate) type CertificateCallback = fn(&mut SslRef) -> bool;
+
+/// `SSL_CTX_set_cert_cb`: `callback` runs in the certificate step of every handshake of the
+/// context; false fails the handshake with `cert cb error`, as nginx's callback does.
+pub(crate) fn ctx_set_certificate_callback(
+    ctx: &mut SslContextBuilder,
+    callback: CertificateCallback,
+) {
+    // SAFETY: ctx is live; the argument is a plain function pointer (no state, 'static),
+    // which `certificate_trampoline` turns back into the same type.
+    unsafe {
+        SSL_CTX_set_cert_cb(ctx.as_ptr(), Some(certificate_trampoline), callback as *mut c_void)
+    };
+}
+
+/// Calls the [`CertificateCallback`] stored as the callback argument; a panic fails the
+/// handshake instead of unwinding into OpenSSL.
+unsafe extern "C" fn certificate_trampoline(ssl: *mut sys::SSL, arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` was made from a `CertificateCallback` by ctx_set_certificate_callback, and
+    // OpenSSL passes the live SSL object of the handshake, used only for this call.
+    let (callback, ssl) = unsafe {
+        (std::mem::transmute::<*mut c_void, CertificateCallback>(arg), SslRef::from_ptr_mut(ssl))
+    };
+    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(ssl)));
+    c_int::from(ok.unwrap_or(false))
 }
 
 /// `SSL_CTX_set_timeout`: `ssl_session_timeout`.

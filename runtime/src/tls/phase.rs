@@ -16,7 +16,7 @@ use super::variables;
 use crate::log::Level;
 use crate::proxy::{TlsConnect, UpstreamTlsError};
 use crate::session::{status, Session};
-use crate::stream::Stream;
+use crate::stream::{Stream, Transport};
 use crate::variables::{Complex, TlsVariables, VarIndex, VarSource};
 
 /// Where a server's client certificate comes from.
@@ -106,10 +106,10 @@ impl crate::proxy::UpstreamTls for ProxySsl {
 
             // Step: the handshake and verification; failures try the next upstream.
             s.action = "SSL handshaking to upstream";
-            match self.connector.handshake(ssl, stream, &name).await {
+            match self.connector.handshake(ssl, Transport::new(stream), &name).await {
                 Ok(tls) => Ok(Stream::Tls(Box::new(tls))),
                 Err(e) => {
-                    s.log(Level::Error, None, &e.to_string());
+                    s.log(e.level(), None, &e.to_string());
                     Err(UpstreamTlsError::NextUpstream)
                 }
             }
@@ -191,7 +191,9 @@ pub async fn ssl(s: &mut Session, stream: Stream) -> Result<Stream, u16> {
         let hello = peek_client_hello(&stream, server.handshake_timeout).await;
         let name = hello.map(|h| h.server_name).unwrap_or_default();
         let mut early = HashMap::new();
-        early.insert("ssl_server_name".to_string(), name);
+        if !name.is_empty() {
+            early.insert("ssl_server_name".to_string(), name);
+        }
         s.ssl = Some(Box::new(SslSnapshot(early)));
         let pairs: Vec<(Vec<u8>, Vec<u8>)> =
             server.pairs.iter().map(|(c, k)| (s.complex(c), s.complex(k))).collect();
@@ -200,36 +202,47 @@ pub async fn ssl(s: &mut Session, stream: Stream) -> Result<Stream, u16> {
         Some(values)
     };
 
-    // Step: the handshake.
-    let accepted = tokio::time::timeout(
-        server.handshake_timeout,
-        server.tls.accept(stream, values, &server.objects),
-    )
-    .await;
-    let tls = match accepted {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
-            let level = if matches!(e, ServerTlsError::Load(_) | ServerTlsError::Use { .. }) {
-                Level::Error
-            } else {
-                Level::Info
-            };
-            s.log(level, None, &e.to_string());
-            return Err(e.status());
-        }
-        // nginx ends a timed-out handshake without a log line.
-        Err(_) => return Err(status::INTERNAL_SERVER_ERROR),
+    // Step: the SSL object; without one the session ends at once.
+    let mut handshake = match server.tls.start(Transport::new(stream), values, &server.objects) {
+        Ok(handshake) => handshake,
+        Err(e) => return Err(log_failure(s, &e)),
     };
 
-    // Step: the `ssl_*` values the configuration reads, taken now.
-    let mut values = HashMap::new();
-    for name in ssl_names_in_use(s) {
-        if let Some(value) = variables::value(tls.ssl(), &name) {
-            values.insert(name, value);
+    // Step: the handshake and the client certificate checks, bounded by
+    // `ssl_handshake_timeout` (nginx ends a timed-out handshake without a log line).
+    let outcome = tokio::time::timeout(server.handshake_timeout, handshake.run()).await;
+
+    // Step: the `ssl_*` values the configuration reads, taken now from the SSL object as the
+    // handshake left it: nginx's log phase reads the same object after a failure.
+    s.ssl = Some(Box::new(snapshot(s, handshake.ssl())));
+    match outcome {
+        Ok(Ok(())) => Ok(Stream::Tls(Box::new(handshake.into_stream()))),
+        Ok(Err(e)) => {
+            let status = log_failure(s, &e);
+            // After a finished handshake (a refused client certificate) the connection
+            // closes as any other: close_notify, after the log phase.
+            s.close_after_log(Stream::Tls(Box::new(handshake.into_stream())));
+            Err(status)
         }
+        Err(_) => Err(status::INTERNAL_SERVER_ERROR),
     }
-    s.ssl = Some(Box::new(SslSnapshot(values)));
-    Ok(Stream::Tls(Box::new(tls)))
+}
+
+/// Logs a failed termination as nginx does; the `$status` it ends with.
+fn log_failure(s: &Session, e: &ServerTlsError) -> u16 {
+    for (level, line) in e.lines() {
+        s.log(level, None, &line);
+    }
+    e.status()
+}
+
+/// The values of the `ssl_*` variables the configuration uses (the not found ones absent).
+fn snapshot(s: &Session, ssl: &openssl::ssl::SslRef) -> SslSnapshot {
+    let values = ssl_names_in_use(s)
+        .into_iter()
+        .filter_map(|name| variables::value(ssl, &name).map(|value| (name, value)))
+        .collect();
+    SslSnapshot(values)
 }
 
 /// Peeks at the ClientHello of a TCP client without consuming it (bounded by `limit`).

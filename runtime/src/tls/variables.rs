@@ -49,27 +49,31 @@ pub fn check_name(name: &str) -> Result<bool, String> {
     Err(format!("unknown \"{name}\" variable"))
 }
 
-/// The value of `$name` for a TLS session, or `None` for a name this module does not know.
-/// Values about the client certificate are empty when the client sent none.
+/// The value of `$name` for a TLS session, `None` when it is not found. As in nginx
+/// (`ngx_stream_ssl_variable`), an empty value is not found (an access log prints `-`, a
+/// `return` nothing), except for `$ssl_protocol` and `$ssl_cipher`, which nginx reads with
+/// `ngx_stream_ssl_static_variable` and always finds. The SSL object may be one whose
+/// handshake failed or never finished: nginx reads the same state in its log phase.
 pub fn value(ssl: &SslRef, name: &str) -> Option<Vec<u8>> {
-    let text = |s: &str| Some(s.as_bytes().to_vec());
-    match name {
-        "ssl_protocol" => text(ssl.version_str()),
-        "ssl_cipher" => text(ssl.current_cipher().map(|c| c.name()).unwrap_or_default()),
-        "ssl_session_id" => {
-            Some(ssl.session().map(|s| hex_upper(s.id()).into_bytes()).unwrap_or_default())
+    let value = match name {
+        "ssl_protocol" => return Some(ssl.version_str().as_bytes().to_vec()),
+        // `SSL_get_cipher_name`: `(NONE)` before a cipher is chosen.
+        "ssl_cipher" => {
+            let cipher = ssl.current_cipher().map_or("(NONE)", |c| c.name());
+            return Some(cipher.as_bytes().to_vec());
         }
-        "ssl_session_reused" => text(if ssl.session_reused() { "r" } else { "." }),
-        "ssl_server_name" => text(ssl.servername(NameType::HOST_NAME).unwrap_or_default()),
-        "ssl_alpn_protocol" => Some(ssl.selected_alpn_protocol().unwrap_or_default().to_vec()),
-        "ssl_client_verify" => text(&client_verify(ssl)),
-        _ => {
-            let Some(cert) = ssl.peer_certificate() else {
-                return is_ssl_variable(name).then(Vec::new);
-            };
-            certificate_value(&cert, name)
-        }
-    }
+        "ssl_session_id" => ssl.session().map(|s| hex_lower(s.id())).unwrap_or_default().into(),
+        "ssl_session_reused" => if ssl.session_reused() { "r" } else { "." }.into(),
+        "ssl_server_name" => ssl.servername(NameType::HOST_NAME).unwrap_or_default().into(),
+        "ssl_alpn_protocol" => ssl.selected_alpn_protocol().unwrap_or_default().to_vec(),
+        "ssl_client_verify" => client_verify(ssl).into_bytes(),
+        _ if !is_ssl_variable(name) => return None,
+        _ => match ssl.peer_certificate() {
+            Some(cert) => certificate_value(&cert, name)?,
+            None => Vec::new(),
+        },
+    };
+    (!value.is_empty()).then_some(value)
 }
 
 /// `$ssl_client_verify`: `NONE`, `SUCCESS` or `FAILED:reason`.

@@ -17,9 +17,12 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "strait-bench")]
 struct Args {
-    /// Measure each row for 10 s instead of 2 s.
+    /// Five rounds of 5 s per row instead of one round of 2 s.
     #[arg(long)]
     full: bool,
+    /// How many rounds (strait, then nginx) each row runs; each figure is their median.
+    #[arg(long)]
+    rounds: Option<usize>,
     /// The strait binary (default: `strait` beside this program).
     #[arg(long)]
     strait: Option<PathBuf>,
@@ -53,7 +56,8 @@ fn main() -> anyhow::Result<()> {
         nginx,
     };
     let pki = std::fs::canonicalize(&args.pki)?;
-    let measure = Duration::from_secs(if args.full { 10 } else { 2 });
+    let measure = Duration::from_secs(if args.full { 5 } else { 2 });
+    let rounds = args.rounds.unwrap_or(if args.full { 5 } else { 1 });
 
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -63,7 +67,7 @@ fn main() -> anyhow::Result<()> {
         if args.only.as_ref().is_some_and(|only| !spec.name.contains(only.as_str())) {
             continue;
         }
-        let row = runtime.block_on(scenario::run(&spec, &programs, &pki, measure));
+        let row = runtime.block_on(scenario::run(&spec, &programs, &pki, measure, rounds));
         print!("{row}");
     }
     Ok(())

@@ -87,15 +87,53 @@ pub(crate) struct Row {
     nginx: Result<Figures, String>,
 }
 
-/// Runs one row on strait and, when installed, on nginx.
-pub(crate) async fn run(spec: &Spec, programs: &Programs, pki: &Path, measure: Duration) -> Row {
-    let strait = measure_one(spec, &programs.strait, pki, measure).await;
-    let nginx = match &programs.nginx {
-        None => Err("not installed".to_string()),
-        Some(_) if spec.cache => Err("n/a (1.22 lacks the cache)".to_string()),
-        Some(nginx) => measure_one(spec, nginx, pki, measure).await,
+/// Runs one row on strait and, when installed, on nginx, `rounds` times in turn (strait,
+/// nginx, strait, ...), so that both meet the same drift of a shared machine; each figure is
+/// the median of its rounds.
+pub(crate) async fn run(
+    spec: &Spec,
+    programs: &Programs,
+    pki: &Path,
+    measure: Duration,
+    rounds: usize,
+) -> Row {
+    let mut strait = Vec::new();
+    let mut nginx = Vec::new();
+    for _ in 0..rounds.max(1) {
+        strait.push(measure_one(spec, &programs.strait, pki, measure).await);
+        nginx.push(match &programs.nginx {
+            None => Err("not installed".to_string()),
+            Some(_) if spec.cache => Err("n/a (1.22 lacks the cache)".to_string()),
+            Some(nginx) => measure_one(spec, nginx, pki, measure).await,
+        });
+    }
+    Row { name: spec.name, strait: median(strait), nginx: median(nginx) }
+}
+
+/// The median of each figure over the rounds; the first failure when a round failed.
+fn median(rounds: Vec<Result<Figures, String>>) -> Result<Figures, String> {
+    let figures: Vec<Figures> = rounds.into_iter().collect::<Result<_, _>>()?;
+    let middle = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
     };
-    Row { name: spec.name, strait, nginx }
+    let pick = |get: fn(&Figures) -> f64| middle(figures.iter().map(get).collect());
+    Ok(match figures[0] {
+        Figures::Throughput(..) => Figures::Throughput(
+            pick(|f| if let Figures::Throughput(t, _) = f { *t } else { f64::NAN }),
+            pick(|f| if let Figures::Throughput(_, cpu) = f { *cpu } else { f64::NAN }),
+        ),
+        Figures::Rate(first, _) => Figures::Rate(
+            load::Rate {
+                per_second: pick(|f| rate(f).per_second),
+                p50_ms: pick(|f| rate(f).p50_ms),
+                p99_ms: pick(|f| rate(f).p99_ms),
+                failed: figures.iter().map(|f| rate(f).failed).sum(),
+                completed: first.completed,
+            },
+            pick(|f| if let Figures::Rate(_, cpu) = f { *cpu } else { f64::NAN }),
+        ),
+    })
 }
 
 /// Starts the upstream and the proxy for `spec`, warms up for half a second, measures.
@@ -218,7 +256,8 @@ pub(crate) fn machine(programs: &Programs) -> String {
     let nginx = programs.nginx.as_ref().map(|n| version(&n.binary)).unwrap_or_default();
     format!(
         "machine: {cpu}, {cores} cores; strait: {}; nginx: {}\n\
-         1-worker rows: the proxy pinned to CPU 0, clients and upstreams to the other CPUs",
+         1-worker rows: the proxy pinned to CPU 0, clients and upstreams to the other CPUs\n\
+         each figure: the median of the rounds, strait and nginx measured in turn",
         programs.strait.binary.display(),
         if nginx.is_empty() { "not installed".to_string() } else { nginx }
     )

@@ -362,7 +362,7 @@ fn balancer_name(name: &[u8]) -> &'static [u8] {
 struct StreamState {
     /// Log format names defined so far.
     log_formats: HashSet<Vec<u8>>,
-    /// Upstream block names defined so far.
+    /// Upstream block names defined so far, lower-cased (nginx compares them ignoring case).
     upstreams: HashSet<Vec<u8>>,
     /// Upstream blocks in order.
     upstream_blocks: Vec<UpstreamBlock>,
@@ -917,7 +917,7 @@ impl<'a> Checker<'a> {
                 }
             }
             (Context::StreamMain, b"upstream") => {
-                if !self.stream.upstreams.insert(args[0].to_vec()) {
+                if !self.stream.upstreams.insert(args[0].to_ascii_lowercase()) {
                     return Err(quoted(d, "duplicate upstream ", args[0], ""));
                 }
                 self.stream.upstream_blocks.push(UpstreamBlock {
@@ -1518,7 +1518,7 @@ impl<'a> Checker<'a> {
 
         // Step: a `proxy_pass` target without a port must name an upstream block.
         for (name, place) in &stream.implicit_upstreams {
-            if !stream.upstreams.contains(name) {
+            if !stream.upstreams.contains(&name.to_ascii_lowercase()) {
                 let mut message = b"no port in upstream \"".to_vec();
                 message.extend_from_slice(name);
                 message.push(b'"');

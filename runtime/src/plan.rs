@@ -256,7 +256,7 @@ pub struct Plan {
     pub main: MainConf,
     /// The sockets to open.
     pub listeners: Vec<Listener>,
-    /// The upstream blocks by name.
+    /// The upstream blocks by lower-cased name (nginx finds them ignoring case).
     pub upstreams: HashMap<String, Arc<UpstreamGroup>>,
     /// The variable table.
     pub variables: Variables,
@@ -271,9 +271,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The upstream block named `name`.
+    /// The upstream block named `name`, in any case.
     pub fn upstream(&self, name: &str) -> Option<Arc<UpstreamGroup>> {
-        self.upstreams.get(name).cloned()
+        self.upstreams.get(&name.to_ascii_lowercase()).cloned()
     }
 
     /// Compiles a parsed configuration.
@@ -682,10 +682,11 @@ impl<'a> Compiler<'a> {
                 b"upstream" => {
                     let group = UpstreamGroup::compile(d, config, &mut self.vars)?;
                     let name = group.name().to_string();
-                    if self.upstreams.contains_key(&name) {
+                    let key = name.to_ascii_lowercase();
+                    if self.upstreams.contains_key(&key) {
                         return Err(d.error(format!("duplicate upstream \"{name}\"")));
                     }
-                    self.upstreams.insert(name, Arc::new(group));
+                    self.upstreams.insert(key, Arc::new(group));
                 }
                 b"map" => {
                     self.maps[map_index] = crate::blocks::MapBlock::compile(
@@ -1035,7 +1036,7 @@ impl<'a> Compiler<'a> {
             return Ok(ProxyPass::Value(complex));
         };
         let name = text(&literal);
-        if let Some(group) = self.upstreams.get(&name) {
+        if let Some(group) = self.upstreams.get(&name.to_ascii_lowercase()) {
             return Ok(ProxyPass::Group(group.clone()));
         }
         let peers = crate::upstream::resolve_peer(d, &name)?;
@@ -1181,6 +1182,24 @@ mod tests {
         assert_eq!(proxy(&plan, 1).timeout, Duration::from_secs(1));
         assert!(plan.main.daemon);
         assert_eq!(plan.main.worker_connections, 512);
+    }
+
+    #[test]
+    fn upstream_names_match_in_any_case_as_in_nginx() {
+        let plan = compile(
+            "stream { upstream Backend { server 127.0.0.1:2; }
+               server { listen 127.0.0.1:1; proxy_pass bACKEND; } }",
+        )
+        .unwrap();
+        let ProxyPass::Group(group) = &proxy(&plan, 0).pass else { panic!("not a group") };
+        assert!(Arc::ptr_eq(group, &plan.upstream("backend").unwrap()));
+        assert_eq!(group.name(), "Backend");
+        let duplicate = compile(
+            "stream { upstream Backend { server 127.0.0.1:2; } upstream backend { server \
+             127.0.0.1:3; } server { listen 127.0.0.1:1; proxy_pass backend; } }",
+        );
+        let error = duplicate.unwrap_err().to_string();
+        assert!(error.starts_with("duplicate upstream \"backend\""), "{error}");
     }
 
     #[test]

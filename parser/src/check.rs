@@ -884,7 +884,7 @@ impl<'a> Checker<'a> {
             }
             (_, b"proxy_bind") if args[0] != b"off" => {
                 let template = self.template(d, args[0])?;
-                if template.is_literal() && parse_address(args[0]).is_none() {
+                if template.is_literal() && values::parse_addr_port(args[0]).is_none() {
                     return Err(quoted(d, "invalid address ", args[0], ""));
                 }
                 if args.len() == 2 && args[1] != b"transparent" {
@@ -1731,18 +1731,6 @@ fn named_captures(regex: &[u8]) -> Vec<&[u8]> {
         }
     }
     names
-}
-
-/// An address with an optional port (`1.2.3.4`, `1.2.3.4:80`, `[::1]:80`, `::1`).
-fn parse_address(text: &[u8]) -> Option<std::net::IpAddr> {
-    let text = std::str::from_utf8(text).ok()?;
-    if let Ok(ip) = text.parse() {
-        return Some(ip);
-    }
-    if let Ok(socket) = text.parse::<std::net::SocketAddr>() {
-        return Some(socket.ip());
-    }
-    None
 }
 
 /// Whether `host` resolves, as nginx's `ngx_inet_resolve_host` (getaddrinfo) sees it.

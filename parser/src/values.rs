@@ -1,10 +1,12 @@
-//! nginx's value syntaxes (`src/core/ngx_parse.c`, `ngx_string.c`): numbers, sizes, offsets,
-//! times and flags, with nginx's acceptance rules and limits.
+//! nginx's value syntaxes (`src/core/ngx_parse.c`, `ngx_string.c`, `ngx_inet.c`): numbers,
+//! sizes, offsets, times, flags and addresses, with nginx's acceptance rules and limits.
 //!
 //! The checks call these to reject what `nginx -t` rejects; the runtime calls them to read the
 //! same values. Every function takes the stored bytes of one argument (quotes removed) and
 //! returns `None` where nginx returns `NGX_ERROR`; the caller turns that into nginx's message
 //! (`invalid number`, `invalid value`, ...), which depends on the directive.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// nginx's `NGX_MAX_INT_T_VALUE` on 64-bit Linux.
 const MAX_INT: i64 = i64::MAX;
@@ -157,6 +159,61 @@ pub fn parse_flag(value: &[u8]) -> Option<bool> {
     }
 }
 
+/// `ngx_inet_addr`: digits and exactly three dots, each part <= 255 (an empty part counts as
+/// 0, so `1..2.3` is `1.0.2.3`); `255.255.255.255` is `INADDR_NONE`, i.e. rejected.
+pub fn inet_addr(text: &[u8]) -> Option<Ipv4Addr> {
+    let (mut addr, mut octet, mut dots) = (0u32, 0u32, 0);
+    for &c in text {
+        match c {
+            b'0'..=b'9' => {
+                octet = octet * 10 + u32::from(c - b'0');
+                if octet > 255 {
+                    return None;
+                }
+            }
+            b'.' => {
+                addr = (addr << 8) + octet;
+                octet = 0;
+                dots += 1;
+            }
+            _ => return None,
+        }
+    }
+    let addr = (dots == 3).then(|| (addr << 8) + octet)?;
+    (addr != u32::MAX).then_some(Ipv4Addr::from(addr))
+}
+
+/// `ngx_inet6_addr`: IPv6 text in standard notation, with an optional trailing dotted quad;
+/// no brackets, no zone.
+pub fn inet6_addr(text: &[u8]) -> Option<Ipv6Addr> {
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+/// `ngx_parse_addr`: an IPv4 address as [`inet_addr`] reads it, else an IPv6 one.
+pub fn parse_addr(text: &[u8]) -> Option<IpAddr> {
+    inet_addr(text).map(IpAddr::V4).or_else(|| inet6_addr(text).map(IpAddr::V6))
+}
+
+/// `ngx_parse_addr_port`: an address (port 0), or `ADDR:PORT` / `[V6]:PORT` with a port from
+/// 1 to 65535. Host names are not resolved.
+pub fn parse_addr_port(text: &[u8]) -> Option<SocketAddr> {
+    if let Some(ip) = parse_addr(text) {
+        return Some(SocketAddr::new(ip, 0));
+    }
+    let (host, port) = match text.strip_prefix(b"[") {
+        Some(rest) => {
+            let close = rest.iter().position(|&b| b == b']')?;
+            (&rest[..close], rest[close + 1..].strip_prefix(b":")?)
+        }
+        None => {
+            let colon = text.iter().position(|&b| b == b':')?;
+            (&text[..colon], &text[colon + 1..])
+        }
+    };
+    let port = parse_int(port).filter(|p| (1..=65535).contains(p))?;
+    Some(SocketAddr::new(parse_addr(host)?, port as u16))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +264,28 @@ mod tests {
         assert_eq!(parse_flag(b"ON"), Some(true));
         assert_eq!(parse_flag(b"Off"), Some(false));
         assert_eq!(parse_flag(b"yes"), None);
+    }
+
+    #[test]
+    fn inet_addr_is_nginx_lenient() {
+        let v4 = |t: &[u8]| inet_addr(t).map(u32::from);
+        assert_eq!(v4(b"1..2.3"), Some(0x0100_0203));
+        assert_eq!(v4(b"1.2.3."), Some(0x0102_0300));
+        assert_eq!(v4(b"01.002.3.4"), Some(0x0102_0304));
+        for bad in [&b"1.2.3"[..], b"1.2.3.256", b"255.255.255.255", b"1.2.3.4 "] {
+            assert_eq!(v4(bad), None, "{:?}", bad);
+        }
+    }
+
+    #[test]
+    fn addr_port_as_ngx_parse_addr_port() {
+        let parse = |t: &str| parse_addr_port(t.as_bytes()).map(|a| a.to_string());
+        assert_eq!(parse("127.0.0.2"), Some("127.0.0.2:0".into()));
+        assert_eq!(parse("127.0.0.2:8080"), Some("127.0.0.2:8080".into()));
+        assert_eq!(parse("::1"), Some("[::1]:0".into()));
+        assert_eq!(parse("[::1]:5"), Some("[::1]:5".into()));
+        for bad in ["[::1]", "[::1]:", "127.0.0.1:0", "127.0.0.1:65536", "localhost", "a:1"] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
     }
 }

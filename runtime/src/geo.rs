@@ -11,7 +11,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
+
+use strait_parser::values::{inet6_addr, inet_addr, parse_addr};
 
 /// A fault in a `geo` block; messages are nginx's (the caller adds ` in FILE:LINE`).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -264,8 +266,8 @@ impl GeoBuilder {
         let range_name = display(range_text);
         let invalid = || GeoError::InvalidRange(range_name.clone());
         let dash = range_text.iter().position(|&c| c == b'-').ok_or_else(invalid)?;
-        let start = inet_addr(&range_text[..dash]).ok_or_else(invalid)?;
-        let end = inet_addr(&range_text[dash + 1..]).ok_or_else(invalid)?;
+        let start = u32::from(inet_addr(&range_text[..dash]).ok_or_else(invalid)?);
+        let end = u32::from(inet_addr(&range_text[dash + 1..]).ok_or_else(invalid)?);
         if start > end {
             return Err(invalid());
         }
@@ -395,7 +397,7 @@ fn parse_cidr(text: &[u8]) -> Option<(Net, bool)> {
             Some(digits) => atoi(digits).filter(|&n| n <= u64::from(max)).map(|n| n as u8),
         }
     };
-    if let Some(addr) = inet_addr(addr_text) {
+    if let Some(addr) = inet_addr(addr_text).map(u32::from) {
         let len = len(32)?;
         let masked = addr & mask32(len);
         return Some((Net::V4(masked, len), masked != addr));
@@ -419,36 +421,6 @@ fn atoi(text: &[u8]) -> Option<u64> {
     if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    std::str::from_utf8(text).ok()?.parse().ok()
-}
-
-/// nginx's `ngx_inet_addr`: digits and exactly three dots, each part <= 255 (empty parts
-/// count as 0); `255.255.255.255` is `INADDR_NONE`, i.e. rejected.
-fn inet_addr(text: &[u8]) -> Option<u32> {
-    let (mut addr, mut octet, mut dots) = (0u32, 0u32, 0);
-    for &c in text {
-        match c {
-            b'0'..=b'9' => {
-                octet = octet * 10 + u32::from(c - b'0');
-                if octet > 255 {
-                    return None;
-                }
-            }
-            b'.' => {
-                addr = (addr << 8) + octet;
-                octet = 0;
-                dots += 1;
-            }
-            _ => return None,
-        }
-    }
-    let addr = (dots == 3).then(|| (addr << 8) + octet)?;
-    (addr != u32::MAX).then_some(addr)
-}
-
-/// IPv6 text as nginx's `ngx_inet6_addr` accepts it (standard notation, optional trailing
-/// dotted quad; no brackets, no zone).
-fn inet6_addr(text: &[u8]) -> Option<Ipv6Addr> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
@@ -531,12 +503,7 @@ impl Geo {
     /// The value for the source variable's value (`geo $src $var`): `None` when the
     /// variable is not found. Text that is not an address looks up `255.255.255.255`.
     pub fn find_text(&self, text: Option<&[u8]>) -> &[u8] {
-        let addr = text.and_then(|t| {
-            inet_addr(t)
-                .map(|v4| IpAddr::V4(Ipv4Addr::from(v4)))
-                .or_else(|| inet6_addr(t).map(IpAddr::V6))
-        });
-        self.find_addr(addr)
+        self.find_addr(text.and_then(parse_addr))
     }
 
     fn find_v4(&self, addr: u32) -> &[u8] {
@@ -642,7 +609,7 @@ mod tests {
         }
 
         let (client, _) = build("default X; 127.0.0.0/8 LOOPBACK").unwrap();
-        assert_eq!(client.find_addr(Some(IpAddr::V4(Ipv4Addr::LOCALHOST))), b"LOOPBACK");
+        assert_eq!(client.find_addr(Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))), b"LOOPBACK");
     }
 
     #[test]
@@ -753,16 +720,5 @@ mod tests {
     fn volatile_is_recorded() {
         assert!(build("volatile; ranges; default x").unwrap().0.is_volatile());
         assert!(!build("default x").unwrap().0.is_volatile());
-    }
-
-    #[test]
-    fn inet_addr_is_nginx_lenient() {
-        assert_eq!(inet_addr(b"1..2.3"), Some(0x0100_0203));
-        assert_eq!(inet_addr(b"1.2.3."), Some(0x0102_0300));
-        assert_eq!(inet_addr(b"01.002.3.4"), Some(0x0102_0304));
-        assert_eq!(inet_addr(b"1.2.3"), None);
-        assert_eq!(inet_addr(b"1.2.3.256"), None);
-        assert_eq!(inet_addr(b"255.255.255.255"), None);
-        assert_eq!(inet_addr(b"1.2.3.4 "), None);
     }
 }

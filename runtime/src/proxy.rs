@@ -63,14 +63,16 @@ pub async fn run(s: &mut Session, client: Stream, proxy: &ProxyConf) -> u16 {
         }
     };
 
-    // Rates may hold variables; they are evaluated once, when the proxy starts.
+    // Rates and proxy_bind may hold variables; they are evaluated once, when the proxy
+    // starts (ngx_stream_proxy_handler).
     let upload_rate = rate(s, proxy.upload_rate.as_ref());
     let download_rate = rate(s, proxy.download_rate.as_ref());
+    let local = local_address(s, &proxy.bind);
 
     // Connect, trying further peers on failure as proxy_next_upstream allows.
     let hash_key = group.hash_key.as_ref().map(|key| s.complex(key));
     let mut tried = group.balancer.session(hash_key.as_deref());
-    let (upstream, peer) = match connect(s, proxy, &group, &mut tried).await {
+    let (upstream, peer) = match connect(s, proxy, local.as_ref(), &group, &mut tried).await {
         Connected::Stream(stream, peer) => (stream, peer),
         Connected::Failed(status) => return status,
     };
@@ -93,6 +95,40 @@ pub async fn run(s: &mut Session, client: Stream, proxy: &ProxyConf) -> u16 {
     }
     group.balancer.free(&mut tried, peer, Outcome::Succeeded);
     result
+}
+
+/// The address `proxy_bind` gives the upstream socket (`ngx_stream_proxy_set_local`).
+#[derive(Debug)]
+struct LocalAddress {
+    addr: SocketAddr,
+    /// The value as written, for nginx's `bind(NAME) failed`.
+    name: String,
+    transparent: bool,
+}
+
+impl LocalAddress {
+    /// nginx's message when the socket cannot be bound to it.
+    fn bind_failed(&self) -> String {
+        format!("bind({}) failed", self.name)
+    }
+}
+
+/// Evaluates `proxy_bind`: none when it is off or empty; a value that is no address is
+/// logged and ignored, as nginx does (`invalid local address "V"`, then no bind).
+fn local_address(s: &mut Session, bind: &ProxyBind) -> Option<LocalAddress> {
+    let ProxyBind::Addr { value, transparent } = bind else { return None };
+    let value = s.complex(value);
+    if value.is_empty() {
+        return None;
+    }
+    let name = String::from_utf8_lossy(&value).into_owned();
+    match strait_parser::values::parse_addr_port(&value) {
+        Some(addr) => Some(LocalAddress { addr, name, transparent: *transparent }),
+        None => {
+            s.log(Level::Error, None, &format!("invalid local address \"{name}\""));
+            None
+        }
+    }
 }
 
 fn rate(s: &mut Session, value: Option<&crate::variables::Complex>) -> usize {
@@ -249,6 +285,7 @@ enum Connected {
 async fn connect(
     s: &mut Session,
     proxy: &ProxyConf,
+    local: Option<&LocalAddress>,
     group: &Arc<UpstreamGroup>,
     tried: &mut Tried,
 ) -> Connected {
@@ -288,8 +325,8 @@ async fn connect(
         crate::session::next_connection_number();
 
         // TCP (or unix) connect under proxy_connect_timeout.
-        let connected =
-            tokio::time::timeout(proxy.connect_timeout, connect_peer(s, &peer.addr, proxy)).await;
+        let connecting = connect_peer(s, &peer.addr, proxy, local);
+        let connected = tokio::time::timeout(proxy.connect_timeout, connecting).await;
         let timed_out = match connected {
             Ok(Ok(stream)) => {
                 // Without TLS the upstream counts as connected now; with TLS, once the
@@ -334,6 +371,18 @@ async fn connect(
                     Ok(Err(UpstreamTlsError::NextUpstream)) => false,
                     Err(_) => true,
                 }
+            }
+            Ok(Err(ConnectFault::Setup { level, message, err })) => {
+                // The socket could not be made (socket(), IP_TRANSPARENT, bind()): nginx's
+                // NGX_ERROR, the session ends with 500 and the attempt names no peer.
+                s.log(level, Some(&err), &message);
+                group.balancer.free(tried, peer, Outcome::Succeeded);
+                let upstream = s.upstream.as_mut().expect("proxy state");
+                if let Some(state) = upstream.states.last_mut() {
+                    state.peer.clear();
+                }
+                close_attempt(s, attempt_start);
+                return Connected::Failed(status::INTERNAL_SERVER_ERROR);
             }
             Ok(Err(fault)) => {
                 let (level, message, err) = fault.report(&peer.name);
@@ -394,9 +443,22 @@ enum ConnectFault {
     /// `connect()` itself failed (unix sockets, an unreachable network): nginx names the
     /// peer, `connect() to PEER failed`.
     Immediate(io::Error),
-    /// The connection was started and failed later (a refusal over TCP), or the socket could
-    /// not be set up: `connect() failed`.
+    /// The connection was started and failed later (a refusal over TCP): `connect() failed`.
     Later(io::Error),
+    /// The socket could not be made ready to connect: no next upstream.
+    Setup {
+        /// nginx's level for it.
+        level: Level,
+        /// nginx's text: `socket() failed`, `bind(ADDR) failed`...
+        message: String,
+        /// The system's error.
+        err: io::Error,
+    },
+}
+
+/// A [`ConnectFault::Setup`].
+fn setup_fault(level: Level, message: String, err: io::Error) -> ConnectFault {
+    ConnectFault::Setup { level, message, err }
 }
 
 impl ConnectFault {
@@ -411,6 +473,7 @@ impl ConnectFault {
                 let level = socket_error::peer_level(Side::Upstream, err);
                 (level, "connect() failed".to_string(), err)
             }
+            ConnectFault::Setup { level, message, err } => (*level, message.clone(), err),
         }
     }
 }
@@ -420,10 +483,20 @@ async fn connect_peer(
     s: &mut Session,
     addr: &PeerAddr,
     proxy: &ProxyConf,
+    local: Option<&LocalAddress>,
 ) -> Result<Stream, ConnectFault> {
-    // A unix-domain connect completes or fails at once.
+    // A unix-domain connect completes or fails at once. nginx binds its socket to the
+    // proxy_bind address all the same, which the kernel refuses for a unix socket.
     let addr = match addr {
         PeerAddr::Unix(path) => {
+            if let Some(local) = local {
+                let socket =
+                    socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)
+                        .map_err(|err| setup_fault(Level::Alert, "socket() failed".into(), err))?;
+                socket
+                    .bind(&local.addr.into())
+                    .map_err(|err| setup_fault(Level::Crit, local.bind_failed(), err))?;
+            }
             let unix = tokio::net::UnixStream::connect(path).await;
             return unix.map(Stream::Unix).map_err(ConnectFault::Immediate);
         }
@@ -431,7 +504,7 @@ async fn connect_peer(
     };
 
     // The socket, its options and proxy_bind.
-    let socket = tcp_socket(s, addr, proxy).map_err(ConnectFault::Later)?;
+    let socket = tcp_socket(s, addr, proxy, local)?;
 
     // connect(): EINPROGRESS is the usual answer; anything else failed at once.
     match socket.connect(&addr.into()) {
@@ -453,29 +526,55 @@ async fn connect_peer(
     Ok(Stream::Tcp(tcp))
 }
 
-/// A non-blocking TCP socket for `addr` with proxy_socket_keepalive and proxy_bind applied.
-fn tcp_socket(s: &mut Session, addr: SocketAddr, conf: &ProxyConf) -> io::Result<socket2::Socket> {
+/// A non-blocking TCP socket for `addr` with proxy_socket_keepalive and proxy_bind applied,
+/// as `ngx_event_connect_peer` makes it, with its messages and levels.
+fn tcp_socket(
+    s: &mut Session,
+    addr: SocketAddr,
+    conf: &ProxyConf,
+    local: Option<&LocalAddress>,
+) -> Result<socket2::Socket, ConnectFault> {
+    let setup = |level, message: String| move |err| setup_fault(level, message, err);
+
+    // The socket itself.
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM.nonblocking().cloexec(),
         None,
-    )?;
+    )
+    .map_err(setup(Level::Alert, "socket() failed".into()))?;
+
+    // proxy_socket_keepalive: a failure is logged and ignored, as nginx does.
     if conf.socket_keepalive {
-        socket.set_keepalive(true)?;
-    }
-    if let ProxyBind::Addr { value, transparent } = &conf.bind {
-        let local = s.complex(value);
-        if !local.is_empty() {
-            let text = String::from_utf8_lossy(&local).into_owned();
-            let local_addr = text
-                .parse::<SocketAddr>()
-                .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 0)))
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "invalid proxy_bind"))?;
-            if *transparent {
-                socket.set_ip_transparent(true)?;
-            }
-            socket.bind(&local_addr.into())?;
+        if let Err(err) = socket.set_keepalive(true) {
+            s.log(Level::Alert, Some(&err), "setsockopt(SO_KEEPALIVE) failed, ignored");
         }
+    }
+
+    // proxy_bind: transparent first, the kernel picks the port at connect() when none is
+    // given (IP_BIND_ADDRESS_NO_PORT), then bind().
+    if let Some(local) = local {
+        if local.transparent {
+            socket
+                .set_ip_transparent(true)
+                .map_err(setup(Level::Alert, "setsockopt(IP_TRANSPARENT) failed".into()))?;
+        }
+        if local.addr.port() == 0 {
+            use std::os::fd::AsFd;
+            match crate::sys::set_bind_address_no_port(socket.as_fd()) {
+                Err(err)
+                    if !matches!(
+                        err.raw_os_error(),
+                        Some(libc::EOPNOTSUPP | libc::ENOPROTOOPT)
+                    ) =>
+                {
+                    let message = "setsockopt(IP_BIND_ADDRESS_NO_PORT) failed, ignored";
+                    s.log(Level::Alert, Some(&err), message);
+                }
+                _ => {}
+            }
+        }
+        socket.bind(&local.addr.into()).map_err(setup(Level::Crit, local.bind_failed()))?;
     }
     Ok(socket)
 }

@@ -188,6 +188,28 @@ pub fn set_tcp_fastopen(fd: std::os::fd::BorrowedFd<'_>, queue: i32) -> io::Resu
     Ok(())
 }
 
+/// Sets `IP_BIND_ADDRESS_NO_PORT` on an upstream socket bound to an address without a port
+/// (`proxy_bind`), so that the port is chosen at `connect()` as nginx has the kernel do.
+pub fn set_bind_address_no_port(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: the option value is a live `c_int` whose size is passed with it; `fd` is an open
+    // descriptor borrowed for the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// The process that sent the latest delivery of one signal, as a signal handler recorded it.
 #[derive(Debug, Clone)]
 pub struct SignalSender(Arc<AtomicI32>);

@@ -232,20 +232,7 @@ fn parse_address(d: &Directive, v: &[u8]) -> Result<Vec<ListenAddr>, ConfigError
 /// the socket is closed again and a unix socket's file removed. An address in use is no
 /// fault in a test: `Ok`.
 pub fn test_bind(spec: &ListenSpec) -> std::io::Result<()> {
-    let (domain, addr) = match &spec.addr {
-        ListenAddr::Inet(a) => (Domain::for_address(*a), SockAddr::from(*a)),
-        ListenAddr::Unix(path) => (Domain::UNIX, SockAddr::unix(path)?),
-    };
-    let socket = Socket::new(domain, Type::STREAM, None)?;
-    if domain != Domain::UNIX {
-        socket.set_reuse_address(true)?;
-    }
-    if spec.reuseport {
-        socket.set_reuse_port(true)?;
-    }
-    if domain == Domain::IPV6 {
-        socket.set_only_v6(spec.ipv6only)?;
-    }
+    let (socket, addr) = unbound_socket(spec)?;
     match socket.bind(&addr) {
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Ok(()),
         result => result?,
@@ -257,8 +244,9 @@ pub fn test_bind(spec: &ListenSpec) -> std::io::Result<()> {
     listened
 }
 
-/// Opens a listening socket for `spec` with its options (the pre-bind ones before `bind`).
-pub fn bind(spec: &ListenSpec) -> std::io::Result<Socket> {
+/// A socket for `spec`'s address with the options nginx sets before `bind()` in every case
+/// (`SO_REUSEADDR` on inet sockets, `reuseport`, `ipv6only`), and the address to bind.
+fn unbound_socket(spec: &ListenSpec) -> std::io::Result<(Socket, SockAddr)> {
     let (domain, addr) = match &spec.addr {
         ListenAddr::Inet(a) => (Domain::for_address(*a), SockAddr::from(*a)),
         ListenAddr::Unix(path) => (Domain::UNIX, SockAddr::unix(path)?),
@@ -273,6 +261,12 @@ pub fn bind(spec: &ListenSpec) -> std::io::Result<Socket> {
     if domain == Domain::IPV6 {
         socket.set_only_v6(spec.ipv6only)?;
     }
+    Ok((socket, addr))
+}
+
+/// Opens a listening socket for `spec` with its options (the pre-bind ones before `bind`).
+pub fn bind(spec: &ListenSpec) -> std::io::Result<Socket> {
+    let (socket, addr) = unbound_socket(spec)?;
     if let Some(size) = spec.rcvbuf {
         socket.set_recv_buffer_size(size)?;
     }

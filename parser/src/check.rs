@@ -1337,10 +1337,12 @@ impl<'a> Checker<'a> {
                     }
                     default = true;
                 } else if !key.starts_with(b"~") {
-                    let plain = key.strip_prefix(b"\\").unwrap_or(key);
-                    if !keys.insert(plain.to_ascii_lowercase()) {
-                        return Err(quoted(entry, "conflicting parameter ", plain, ""));
+                    // ngx_hash_add_key lowers the key in place: the message shows it so.
+                    let plain = key.strip_prefix(b"\\").unwrap_or(key).to_ascii_lowercase();
+                    if keys.contains(&plain) {
+                        return Err(quoted(entry, "conflicting parameter ", &plain, ""));
                     }
+                    keys.insert(plain);
                 }
             }
 

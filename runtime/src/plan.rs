@@ -774,7 +774,10 @@ impl<'a> Compiler<'a> {
                 set_once(&mut s.next_upstream_tries, d, n)?
             }
             b"proxy_next_upstream_timeout" => set_once(&mut s.next_upstream_timeout, d, time(d)?)?,
-            b"proxy_buffer_size" => set_once(&mut s.buffer_size, d, size(d)?)?,
+            // The deprecated aliases write proxy_buffer_size's slot, as in nginx.
+            b"proxy_buffer_size" | b"proxy_downstream_buffer" | b"proxy_upstream_buffer" => {
+                set_once(&mut s.buffer_size, d, size(d)?)?
+            }
             b"proxy_half_close" => set_once(&mut s.half_close, d, d.flag()?)?,
             b"proxy_socket_keepalive" => set_once(&mut s.socket_keepalive, d, d.flag()?)?,
             b"tcp_nodelay" => set_once(&mut s.tcp_nodelay, d, d.flag()?)?,
@@ -1182,6 +1185,18 @@ mod tests {
         assert_eq!(proxy(&plan, 1).timeout, Duration::from_secs(1));
         assert!(plan.main.daemon);
         assert_eq!(plan.main.worker_connections, 512);
+    }
+
+    #[test]
+    fn deprecated_buffer_aliases_set_proxy_buffer_size() {
+        let plan = compile(
+            "stream { proxy_downstream_buffer 2k;
+               server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; }
+               server { listen 127.0.0.1:3; proxy_upstream_buffer 1k; proxy_pass 127.0.0.1:2; } }",
+        )
+        .unwrap();
+        assert_eq!(proxy(&plan, 0).buffer_size, 2048);
+        assert_eq!(proxy(&plan, 1).buffer_size, 1024);
     }
 
     #[test]

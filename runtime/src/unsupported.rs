@@ -65,8 +65,6 @@ pub const DIRECTIVES: &[Gap] = &[
     yet("server_names_hash_bucket_size", "goes with server_name"),
     newer("proxy_socket_rcvbuf", 1, 31, 3, "the system default buffer size is used"),
     newer("proxy_socket_sndbuf", 1, 31, 3, "the system default buffer size is used"),
-    yet("proxy_downstream_buffer", "deprecated alias: use proxy_buffer_size"),
-    yet("proxy_upstream_buffer", "deprecated alias: use proxy_buffer_size"),
     yet("proxy_requests", "UDP proxying"),
     yet("proxy_responses", "UDP proxying"),
     newer("proxy_ssl_alpn", 1, 31, 0, "no ALPN towards the upstream"),

@@ -1586,10 +1586,12 @@ impl<'a> Checker<'a> {
             }
         }
 
-        // Step: every variable used must exist.
+        // Step: every variable used must exist. nginx keeps names lower-cased
+        // (ngx_stream_get_variable_index), and its message shows them so.
         for name in &stream.used {
-            if !self.is_builtin(name) && !stream.defined.contains(&name.to_ascii_lowercase()) {
-                return Err(ParseError::nowhere(ErrorKind::UnknownVariable { name: name.clone() }));
+            let name = name.to_ascii_lowercase();
+            if !self.is_builtin(&name) && !stream.defined.contains(&name) {
+                return Err(ParseError::nowhere(ErrorKind::UnknownVariable { name }));
             }
         }
         Ok(())

@@ -1033,19 +1033,28 @@ fn parse_ip_def(s: &str) -> Option<IpNet> {
     s.parse::<IpNet>().ok()
 }
 
-/// `"host:port"` of the node map form (`[v6]:port` for IPv6).
+/// `"host:port"` of the node map form, read as APISIX's `core.utils.parse_addr` reads it:
+/// `[v6]:port` for IPv6; a key with two colons before its first dot is an unbracketed IPv6
+/// address, which has no port (`"::1"`, and `"fe80::1:8080"` too: its `8080` is a group).
+/// APISIX takes the scheme's port for a key without one; strait needs it written.
 fn split_host_port(addr: &str) -> Result<(String, i64), String> {
+    let missing = || format!("missing port in {addr:?} (strait needs host:port)");
     let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
-        let (v6, port) =
-            rest.split_once("]:").ok_or_else(|| format!("missing port in {addr:?}"))?;
+        let (v6, port) = rest.split_once("]:").ok_or_else(missing)?;
         (v6.to_owned(), port)
+    } else if unbracketed_ipv6(addr) {
+        return Err(missing());
     } else {
-        addr.rsplit_once(':')
-            .map(|(h, p)| (h.to_owned(), p))
-            .ok_or_else(|| format!("missing port in {addr:?} (strait needs host:port)"))?
+        addr.rsplit_once(':').map(|(h, p)| (h.to_owned(), p)).ok_or_else(missing)?
     };
     let port = port.parse::<i64>().map_err(|_| format!("invalid port {port}"))?;
     Ok((host, port))
+}
+
+/// `parse_addr`'s test for an IPv6 address without brackets: a second colon before the
+/// first dot (`::ffff:192.0.2.1` included).
+fn unbracketed_ipv6(addr: &str) -> bool {
+    addr.split('.').next().is_some_and(|head| head.matches(':').count() >= 2)
 }
 
 /// One node's host, port and weight.
@@ -1085,6 +1094,21 @@ mod tests {
         for bad in ["", "a b", "a*.com", "**.com", "a/b"] {
             assert!(!host_def(bad), "{bad}");
         }
+    }
+
+    /// Node keys as APISIX's `parse_addr` splits them: an IPv6 address carries a port only
+    /// in brackets; without them the whole key is the host, with no port.
+    #[test]
+    fn node_keys_split_as_apisix_parse_addr() {
+        let missing =
+            |addr: &str| Err(format!("missing port in {addr:?} (strait needs host:port)"));
+        for addr in ["::1", "fe80::1:8080", "::ffff:192.0.2.1", "a:b:c", "127.0.0.1", "[::1]"] {
+            assert_eq!(split_host_port(addr), missing(addr), "{addr}");
+        }
+        assert_eq!(split_host_port("[::1]:1995"), Ok(("::1".to_owned(), 1995)));
+        assert_eq!(split_host_port("127.0.0.1:1995"), Ok(("127.0.0.1".to_owned(), 1995)));
+        assert_eq!(split_host_port("a.b:1995"), Ok(("a.b".to_owned(), 1995)));
+        assert_eq!(split_host_port("a.b:c:1995"), Ok(("a.b:c".to_owned(), 1995)));
     }
 
     #[test]

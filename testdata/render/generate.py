@@ -392,6 +392,24 @@ stream_routes:
       tls:
         client_cert: {block(A_CRT, 10)}  - id: 3
 """)
+    # Node keys as APISIX's parse_addr reads them: unbracketed IPv6 has no port.
+    write("invalid/bare_ipv6", "routes.yaml", """# An IPv6 node key carries a port only in brackets
+# (APISIX core.utils.parse_addr): "::1" and "fe80::1:8080"
+# are addresses without a port, as "127.0.0.1" is.
+upstreams:
+  - id: v6-loopback
+    nodes: {"::1": 1}
+  - id: v6-port-lookalike
+    nodes: {"fe80::1:8080": 1}
+  - id: v4
+    nodes: {"127.0.0.1": 1}
+  - id: v6-bracketed
+    nodes: {"[::1]": 1, "[::1]:1995": 1}
+stream_routes:
+  - id: inline
+    upstream:
+      nodes: {"::ffff:127.0.0.1": 1}
+""")
     write("invalid/bad_key", "config.yaml", """apisix:
   data_encryption:
     keyring: [short, 0123456789abcdef]

@@ -428,3 +428,50 @@ fn chash_hop_on(binary: &str, nodes: &[u16]) -> Vec<String> {
     assert_quiet(&proxy, binary);
     answers
 }
+
+#[test]
+fn a_star_without_a_dot_matches_the_bare_name() {
+    let nodes = named_backends(&["star-x", "star-dot-test", "other"]);
+    for binary in servers() {
+        star_without_a_dot_on(binary, &nodes);
+    }
+}
+
+/// APISIX's radix tree strips a route SNI's `*` and prefix-matches the reversed name,
+/// inclusively: `*x.com` matches `x.com` itself and any name ending in `x.com`, while
+/// `*.test.com` does not match `test.com`.
+fn star_without_a_dot_on(binary: &str, nodes: &[u16]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let node = |i: usize| json!({ format!("127.0.0.1:{}", nodes[i]): 1 });
+    let routes = json!({
+        "ssls": [{"id": "server", "snis": ["*.test.com"],
+                  "cert": pki("server.crt"), "key": pki("server.key")}],
+        "stream_routes": [
+            {"id": "star-x", "sni": "*x.com", "upstream": {"nodes": node(0)}},
+            {"id": "star-dot-test", "sni": "*.test.com", "upstream": {"nodes": node(1)}},
+            {"id": "other", "upstream": {"nodes": node(2)}},
+        ],
+    });
+    let config = json!({
+        "apisix": {"stream_proxy": {"tcp": [{"addr": format!("127.0.0.1:{port}"), "tls": true}]}},
+        "nginx_config": {"user": "root", "error_log_level": "info"},
+    });
+    let dir = tmp.path().join("proxy");
+    let conf = render_into(&dir, &routes, &config);
+    let proxy = Nginx::start(binary, &dir, &conf, &[port]);
+    for (sni, want) in [
+        ("x.com", "star-x\n"),
+        ("X.Com", "star-x\n"),
+        ("ax.com", "star-x\n"),
+        ("b.x.com", "star-x\n"),
+        ("x.co", "other\n"),
+        ("a.test.com", "star-dot-test\n"),
+        ("a.b.test.com", "star-dot-test\n"),
+        ("test.com", "other\n"),
+    ] {
+        let got = tls(port, Some(sni));
+        assert_eq!(got, want, "{binary}: SNI {sni}\n--- proxy log:\n{}", proxy.log());
+    }
+    assert_quiet(&proxy, binary);
+}

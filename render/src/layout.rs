@@ -254,7 +254,7 @@ pub(crate) fn lay_out(
                     what.push(format!("sni {s}"));
                 }
                 Sni::Wildcard(suffix) => {
-                    parts.push(Part::Regex(format!(".+{}", regex_escape(suffix))));
+                    parts.push(Part::Regex(wildcard_regex(suffix)));
                     what.push(format!("sni *{suffix}"));
                 }
             }
@@ -509,6 +509,19 @@ fn match_key(parts: &[Part]) -> String {
     quote_regex(&format!("~*^{}$", joined.join("\\|")))
 }
 
+/// The regex of a wildcard route's SNI, `*SUFFIX`. APISIX's radix tree keys the route by the
+/// reversed SNI without its `*` and matches it as a prefix, inclusively: the client's SNI
+/// ends with SUFFIX or is SUFFIX. So `*x.com` matches `x.com` itself, while `*.test.com`
+/// does not match `test.com` (its suffix has the dot). A bare `*` matches any SNI, but never
+/// the empty `$strait_sni` of a connection without one (APISIX dispatches no SNI then).
+fn wildcard_regex(suffix: &str) -> String {
+    if suffix.is_empty() {
+        ".+".to_owned()
+    } else {
+        format!(".*{}", regex_escape(suffix))
+    }
+}
+
 /// APISIX's route order: exact SNI, wildcard SNI (longest suffix first), the rest.
 fn route_order(routes: &[Route]) -> Vec<&Route> {
     let exact = routes.iter().filter(|r| matches!(r.sni, Some(Sni::Exact(_))));
@@ -737,9 +750,18 @@ mod tests {
     fn match_keys() {
         let exact = [Part::Literal("a.test.com".into()), Part::Literal("1".into())];
         assert_eq!(match_key(&exact), "\"a.test.com|1\"");
-        let wild =
-            [Part::Regex(format!(".+{}", regex_escape(".test.com"))), Part::Literal("9100".into())];
-        assert_eq!(match_key(&wild), "\"~*^.+\\.test\\.com\\|9100$\"");
+        let wild = [Part::Regex(wildcard_regex(".test.com")), Part::Literal("9100".into())];
+        assert_eq!(match_key(&wild), "\"~*^.*\\.test\\.com\\|9100$\"");
+    }
+
+    /// `*x.com` matches `x.com` (APISIX's inclusive prefix match on the reversed SNI);
+    /// `*.test.com` does not match `test.com` (its dot is part of the suffix); `*` needs an SNI.
+    /// (tests/render_traffic.rs runs these keys on strait and nginx.)
+    #[test]
+    fn wildcard_regexes_follow_the_radix_tree() {
+        assert_eq!(wildcard_regex("x.com"), ".*x\\.com");
+        assert_eq!(wildcard_regex(".test.com"), ".*\\.test\\.com");
+        assert_eq!(wildcard_regex(""), ".+");
     }
 
     #[test]

@@ -43,7 +43,8 @@ pub struct Route {
 pub enum Sni {
     /// Equal to the client's SNI.
     Exact(String),
-    /// `*SUFFIX`: the client's SNI ends with SUFFIX (any depth).
+    /// `*SUFFIX`: the client's SNI ends with SUFFIX (any depth) or is SUFFIX: APISIX's radix
+    /// tree matches the reversed SUFFIX as an inclusive prefix (`*x.com` matches `x.com`).
     Wildcard(String),
 }
 

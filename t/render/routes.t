@@ -206,7 +206,7 @@ QsJ0hylDKtzs5jREQFpiFFP21cOtg4EkISCfSx/G5GP+bVJhfaK4Jp4DHN4T/gun
 
     # route "by-id": sni *.test.com
     map $strait_sni $strait_match_4 {
-        "~*^.+\.test\.com$" "route_by-id";
+        "~*^.*\.test\.com$" "route_by-id";
         default "";
     }
 
@@ -666,7 +666,7 @@ QsJ0hylDKtzs5jREQFpiFFP21cOtg4EkISCfSx/G5GP+bVJhfaK4Jp4DHN4T/gun
 
     # route "by-id": sni *.test.com
     map $strait_sni $strait_match_4 {
-        "~*^.+\.test\.com$" "route_by-id";
+        "~*^.*\.test\.com$" "route_by-id";
         default "";
     }
 
@@ -1126,7 +1126,7 @@ QsJ0hylDKtzs5jREQFpiFFP21cOtg4EkISCfSx/G5GP+bVJhfaK4Jp4DHN4T/gun
 
     # route "by-id": sni *.test.com
     map $strait_sni $strait_match_4 {
-        "~*^.+\.test\.com$" "route_by-id";
+        "~*^.*\.test\.com$" "route_by-id";
         default "";
     }
 
@@ -1586,7 +1586,7 @@ QsJ0hylDKtzs5jREQFpiFFP21cOtg4EkISCfSx/G5GP+bVJhfaK4Jp4DHN4T/gun
 
     # route "by-id": sni *.test.com
     map $strait_sni $strait_match_4 {
-        "~*^.+\.test\.com$" "route_by-id";
+        "~*^.*\.test\.com$" "route_by-id";
         default "";
     }
 
@@ -2046,7 +2046,7 @@ QsJ0hylDKtzs5jREQFpiFFP21cOtg4EkISCfSx/G5GP+bVJhfaK4Jp4DHN4T/gun
 
     # route "by-id": sni *.test.com
     map $strait_sni $strait_match_4 {
-        "~*^.+\.test\.com$" "route_by-id";
+        "~*^.*\.test\.com$" "route_by-id";
         default "";
     }
 

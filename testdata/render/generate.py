@@ -192,6 +192,31 @@ stream_routes:
       nodes: {{"127.0.0.4:1995": 1}}
 """)
 
+    # A star without a dot: `*x.com` matches x.com itself (APISIX's radix tree strips the star
+    # and prefix-matches the reversed name, inclusively); `*.test.com` does not match test.com.
+    write("sni_star_no_dot", "config.yaml", """apisix:
+  stream_proxy:
+    tcp:
+      - addr: 127.0.0.1:9100
+        tls: true
+""")
+    write("sni_star_no_dot", "routes.yaml", f"""ssls:
+  - id: server
+    snis: ["*.test.com", "localhost"]
+    cert: {block(SRV_CRT, 6)}    key: {block(SRV_KEY, 6)}stream_routes:
+  - id: star-x
+    sni: "*x.com"
+    upstream:
+      nodes: {{"127.0.0.1:1995": 1}}
+  - id: star-dot
+    sni: "*.test.com"
+    upstream:
+      nodes: {{"127.0.0.2:1995": 1}}
+  - id: other
+    upstream:
+      nodes: {{"127.0.0.3:1995": 1}}
+""")
+
     # Address conditions: CIDR and single addresses, IPv4 and IPv6.
     write("cidr", "config.yaml", """apisix:
   stream_proxy:

@@ -554,3 +554,56 @@ fn upstream_handshake_failures_match_nginx() {
         assert_eq!(strait, nginx);
     }
 }
+
+/// A per-connection key that does not match its certificate is logged by its absolute path
+/// (`SSL_use_PrivateKey("DIR/client-b.key") failed`), as nginx's loader leaves a relative
+/// path; the session ends with 500 and no next upstream.
+#[test]
+fn mismatched_key_is_named_by_absolute_path_as_nginx() {
+    let up_port = free_port();
+    let up = upstream(Flavor::Strait, up_port, "optional");
+    let mut seen = Vec::new();
+    for flavor in flavors() {
+        let port = free_port();
+        let conf = format!(
+            "stream {{
+    log_format main '$status';
+    access_log %%DIR%%/access.log main;
+    map $server_port $cert {{ default client-a.crt; }}
+    map $server_port $key {{ default client-b.key; }}
+    server {{
+        listen 127.0.0.1:{port};
+        proxy_pass 127.0.0.1:{up_port};
+        proxy_ssl on;
+        proxy_ssl_certificate $cert;
+        proxy_ssl_certificate_key $key;
+    }}
+}}"
+        );
+        let front = start(flavor, &conf);
+        assert_eq!(fetch(port, b""), "", "{flavor:?}");
+        assert!(front.wait_log("SSL_use_PrivateKey"), "{flavor:?}");
+        let log = front.error_log();
+        let line = log.lines().find(|l| l.contains("SSL_use_PrivateKey")).unwrap_or_default();
+        let line = message(line)
+            .replace(&front.path().display().to_string(), "DIR")
+            .replace(&port.to_string(), "PORT");
+        assert!(
+            line.starts_with(
+                "SSL_use_PrivateKey(\"DIR/client-b.key\") failed (SSL: error:05800074:x509 \
+                 certificate routines::key values mismatch) while connecting to upstream"
+            ),
+            "{flavor:?}: {line}"
+        );
+        let start = std::time::Instant::now();
+        while front.read("access.log").is_empty() && start.elapsed().as_secs() < 5 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(front.read("access.log"), "500\n", "{flavor:?}");
+        seen.push(line);
+    }
+    if let [strait, nginx] = seen.as_slice() {
+        assert_eq!(strait, nginx);
+    }
+    drop(up);
+}

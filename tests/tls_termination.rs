@@ -927,3 +927,114 @@ fn encrypted_key_without_password_file_matches_nginx() {
         }
     }
 }
+
+/// The `[emerg]` message a config fails to start with (the PKI copied into the prefix when
+/// `with_pki`), its prefix written `DIR` and its line numbers those of `conf` itself (the
+/// nginx config has two more lines at its top: load_module, user).
+fn startup_message(flavor: Flavor, conf: &str, with_pki: bool) -> String {
+    let instance = Instance::prepare(flavor, &format!("{MAIN}{conf}"));
+    if with_pki {
+        for entry in std::fs::read_dir(pki()).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), instance.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let output = instance.command().stdin(Stdio::null()).output().unwrap();
+    assert!(!output.status.success(), "{flavor:?} started with {conf}");
+    assert!(!instance.path().join("nginx.pid").exists());
+    let log = instance.error_log();
+    let line = log.lines().find(|l| l.contains("[emerg]")).unwrap_or_default();
+    let message = line.split(": ").skip(1).collect::<Vec<_>>().join(": ");
+    let shift = if flavor == Flavor::Nginx { 2 } else { 0 };
+    let place = regex::Regex::new(r"nginx\.conf:(\d+)").unwrap();
+    let message = place.replace(&message, |c: &regex::Captures<'_>| {
+        format!("nginx.conf:{}", c[1].parse::<usize>().unwrap() - shift)
+    });
+    message.replace(&instance.path().display().to_string(), "DIR")
+}
+
+/// A key that does not match its certificate is named by its absolute path, as nginx's
+/// loaders leave a relative one: `SSL_CTX_use_PrivateKey("DIR/client-b.key")` at startup
+/// (`ssl_certificate_key`, `proxy_ssl_certificate_key`), `SSL_use_PrivateKey(...)` in the
+/// certificate step of a handshake (certificates given by variables); `data:` values stay
+/// redacted.
+#[test]
+fn mismatched_keys_are_named_by_absolute_path_as_nginx() {
+    let startup = [
+        "stream { server { listen 127.0.0.1:%%PORT%% ssl; ssl_certificate client-a.crt; \
+         ssl_certificate_key client-b.key; return x; } }",
+        "stream { server { listen 127.0.0.1:%%PORT%%; proxy_ssl on; \
+         proxy_ssl_certificate client-a.crt; proxy_ssl_certificate_key client-b.key; \
+         proxy_pass 127.0.0.1:1; } }",
+    ];
+    let mismatch = "(SSL: error:05800074:x509 certificate routines::key values mismatch)";
+    for case in startup {
+        let mut messages = Vec::new();
+        for flavor in flavors() {
+            let conf = case.replace("%%PORT%%", &free_port().to_string());
+            messages.push(startup_message(flavor, &conf, true));
+        }
+        let expected = format!("SSL_CTX_use_PrivateKey(\"DIR/client-b.key\") failed {mismatch}");
+        assert_eq!(messages[0], expected, "{case}");
+        if let [strait, nginx] = messages.as_slice() {
+            assert_eq!(strait, nginx, "{case}");
+        }
+    }
+
+    // In the certificate step of a handshake: a file, and a `data:` key (strait redacts it).
+    let data_key = std::fs::read_to_string(pki().join("client-b.key")).unwrap();
+    let mut seen = Vec::new();
+    for flavor in flavors() {
+        let (file_port, data_port) = (free_port(), free_port());
+        let conf = format!(
+            "stream {{
+    map $server_port $cert {{ default client-a.crt; }}
+    map $server_port $key {{ {file_port} client-b.key; default \"data:{data_key}\"; }}
+    server {{
+        listen 127.0.0.1:{file_port} ssl;
+        listen 127.0.0.1:{data_port} ssl;
+        ssl_certificate $cert;
+        ssl_certificate_key $key;
+        return x;
+    }}
+}}"
+        );
+        let server = start(flavor, &conf);
+        s_client(file_port, &[]);
+        assert!(server.wait_log("cert cb error"), "{flavor:?}");
+        let dir = server.path().display().to_string();
+        let lines: Vec<String> = failure_lines(&server.error_log(), file_port)
+            .iter()
+            .filter(|l| l.contains("SSL_use_PrivateKey"))
+            .map(|l| l.replace(&dir, "DIR"))
+            .collect();
+        assert_eq!(
+            lines.first().map(String::as_str),
+            Some(
+                format!(
+                    "[error] SSL_use_PrivateKey(\"DIR/client-b.key\") failed {mismatch} while \
+                     SSL handshaking, client: 127.0.0.1, server: 127.0.0.1:PORT"
+                )
+                .as_str()
+            ),
+            "{flavor:?}"
+        );
+        if flavor == Flavor::Strait {
+            s_client(data_port, &[]);
+            let log = server.error_log();
+            let redacted = regex::Regex::new(
+                r#"SSL_use_PrivateKey\("data:sha256:[0-9a-f]{12},\d+ bytes"\) failed"#,
+            )
+            .unwrap();
+            let start = std::time::Instant::now();
+            while !redacted.is_match(&server.error_log()) && start.elapsed().as_secs() < 5 {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            assert!(redacted.is_match(&server.error_log()), "{log}");
+        }
+        seen.push(lines);
+    }
+    if let [strait, nginx] = seen.as_slice() {
+        assert_eq!(strait, nginx);
+    }
+}

@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
 
 use super::cache::ObjectCache;
-use super::certificate::{self, LoadError, SslErrors};
+use super::certificate::{self, LoadError, ObjectKind, SslErrors};
 use super::context::{self, Protocols, TlsConfigError};
 use super::failure::{self, Failure, Peer};
 use super::ffi;
@@ -295,20 +295,23 @@ impl ServerTls {
             for (cert, key) in &settings.certificates {
                 let chain = certificate::load_certificate(cert, prefix)?;
                 let loaded = certificate::load_config_key(key, prefix, &passwords)?;
+                // Messages name the values as nginx's loaders leave them: absolute paths.
                 let fail =
-                    |call, value: &[u8], e: &openssl::error::ErrorStack| TlsConfigError::Use {
+                    |call, kind, value, e: &openssl::error::ErrorStack| TlsConfigError::Use {
                         call,
-                        value: certificate::Redacted(value).to_string(),
+                        value: certificate::shown(kind, value, prefix),
                         ssl: SslErrors::from_stack(e),
                     };
-                ctx.set_certificate(&chain.leaf)
-                    .map_err(|e| fail("SSL_CTX_use_certificate", cert, &e))?;
+                ctx.set_certificate(&chain.leaf).map_err(|e| {
+                    fail("SSL_CTX_use_certificate", ObjectKind::Certificate, cert, &e)
+                })?;
                 for extra in &chain.chain {
-                    ffi::ctx_add_chain_cert(&mut ctx, extra)
-                        .map_err(|e| fail("SSL_CTX_set0_chain", cert, &e))?;
+                    ffi::ctx_add_chain_cert(&mut ctx, extra).map_err(|e| {
+                        fail("SSL_CTX_set0_chain", ObjectKind::Certificate, cert, &e)
+                    })?;
                 }
                 ctx.set_private_key(&loaded.key)
-                    .map_err(|e| fail("SSL_CTX_use_PrivateKey", key, &e))?;
+                    .map_err(|e| fail("SSL_CTX_use_PrivateKey", ObjectKind::Key, key, &e))?;
             }
         }
 
@@ -565,16 +568,21 @@ fn apply_pair(
 ) -> Result<(), ServerTlsError> {
     let chain = certs.objects.certificate(cert)?;
     let loaded = certs.objects.key(key, &certs.passwords)?;
-    let fail = |call, value: &[u8], e: &openssl::error::ErrorStack| ServerTlsError::Use {
+    // Messages name the values as nginx's loaders leave them: absolute paths.
+    let prefix = certs.objects.prefix();
+    let fail = |call, kind, value, e: &openssl::error::ErrorStack| ServerTlsError::Use {
         call,
-        value: certificate::Redacted(value).to_string(),
+        value: certificate::shown(kind, value, prefix),
         ssl: SslErrors::from_stack(e),
     };
-    ssl.set_certificate(&chain.leaf).map_err(|e| fail("SSL_use_certificate", cert, &e))?;
+    ssl.set_certificate(&chain.leaf)
+        .map_err(|e| fail("SSL_use_certificate", ObjectKind::Certificate, cert, &e))?;
     for extra in &chain.chain {
-        ssl.add_chain_cert(extra.clone()).map_err(|e| fail("SSL_set0_chain", cert, &e))?;
+        ssl.add_chain_cert(extra.clone())
+            .map_err(|e| fail("SSL_set0_chain", ObjectKind::Certificate, cert, &e))?;
     }
-    ssl.set_private_key(&loaded.key).map_err(|e| fail("SSL_use_PrivateKey", key, &e))?;
+    ssl.set_private_key(&loaded.key)
+        .map_err(|e| fail("SSL_use_PrivateKey", ObjectKind::Key, key, &e))?;
     Ok(())
 }
 

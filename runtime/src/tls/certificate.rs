@@ -224,6 +224,13 @@ pub fn shown_value(source: &Source, value: &[u8]) -> String {
     }
 }
 
+/// How an evaluated value is named in messages about it (`SSL_use_PrivateKey("%s")` and the
+/// other calls that apply a loaded object): a relative path made absolute against `prefix`,
+/// as nginx's loaders leave it, and a `data:` value redacted.
+pub fn shown(kind: ObjectKind, value: &[u8], prefix: &Path) -> String {
+    shown_value(&Source::classify(kind, value, prefix), value)
+}
+
 /// The PEM bytes behind a certificate or key value.
 fn pem_bytes(kind: ObjectKind, source: &Source, shown: &str) -> Result<Vec<u8>, LoadError> {
     let fail = |step, stack: &ErrorStack| LoadError {
@@ -412,6 +419,17 @@ mod tests {
         assert!(!shown.contains("BEGIN"));
         assert!(shown.ends_with(&format!(",{} bytes", value.len() - 5)));
         assert_eq!(Redacted(b"/etc/x.crt").to_string(), "/etc/x.crt");
+    }
+
+    #[test]
+    fn shown_values_are_absolute_or_redacted() {
+        let prefix = Path::new("/conf");
+        assert_eq!(shown(ObjectKind::Key, b"client-b.key", prefix), "/conf/client-b.key");
+        assert_eq!(shown(ObjectKind::Certificate, b"/etc/a.crt", prefix), "/etc/a.crt");
+        let value = data_value("client-b.key");
+        let text = shown(ObjectKind::Key, &value, prefix);
+        assert_eq!(text, Redacted(&value).to_string());
+        assert!(text.starts_with("data:sha256:") && !text.contains("BEGIN"), "{text}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
 
 use super::cache::ObjectCache;
-use super::certificate::{self, CertificateChain, LoadError, PrivateKey, SslErrors};
+use super::certificate::{self, CertificateChain, LoadError, ObjectKind, PrivateKey, SslErrors};
 use super::context::{self, Protocols, TlsConfigError};
 use super::failure::{self, Failure, Peer};
 use super::ffi;
@@ -272,7 +272,7 @@ impl UpstreamTls {
         if let Some((cert, key)) = &settings.static_certificate {
             let chain = certificate::load_certificate(cert, prefix)?;
             let loaded = certificate::load_config_key(key, prefix, &passwords)?;
-            install_on_context(&mut ctx, &chain, &loaded, cert, key)?;
+            install_on_context(&mut ctx, &chain, &loaded, (cert, key), prefix)?;
         }
 
         // Step: verification material; nginx checks the result after the handshake.
@@ -378,7 +378,7 @@ impl UpstreamTls {
         loop {
             let chain = objects.certificate(cert)?;
             let loaded = objects.key(key, &self.passwords)?;
-            match apply_to_ssl(ssl, &chain, &loaded, cert, key) {
+            match apply_to_ssl(ssl, &chain, &loaded, (cert, key), objects.prefix()) {
                 Ok(()) => return Ok(chain.identity),
                 Err(UpstreamTlsError::Use { call: "SSL_use_PrivateKey", .. }) if !retried => {
                     retried = true;
@@ -446,47 +446,57 @@ impl UpstreamTls {
     }
 }
 
-/// Puts a literal certificate, its chain and key on a context.
+/// Puts a literal certificate, its chain and key on a context. `values` are the
+/// certificate and key values, named in messages as nginx names them (absolute paths,
+/// `data:` redacted).
 fn install_on_context(
     ctx: &mut SslContextBuilder,
     chain: &CertificateChain,
     key: &PrivateKey,
-    cert_value: &[u8],
-    key_value: &[u8],
+    values: (&[u8], &[u8]),
+    prefix: &Path,
 ) -> Result<(), TlsConfigError> {
-    let fail = |call, value: &[u8], e: &openssl::error::ErrorStack| TlsConfigError::Use {
+    let (cert_value, key_value) = values;
+    let fail = |call, kind, value, e: &openssl::error::ErrorStack| TlsConfigError::Use {
         call,
-        value: certificate::Redacted(value).to_string(),
+        value: certificate::shown(kind, value, prefix),
         ssl: SslErrors::from_stack(e),
     };
     ctx.set_certificate(&chain.leaf)
-        .map_err(|e| fail("SSL_CTX_use_certificate", cert_value, &e))?;
+        .map_err(|e| fail("SSL_CTX_use_certificate", ObjectKind::Certificate, cert_value, &e))?;
     for extra in &chain.chain {
         ffi::ctx_add_chain_cert(ctx, extra)
-            .map_err(|e| fail("SSL_CTX_set0_chain", cert_value, &e))?;
+            .map_err(|e| fail("SSL_CTX_set0_chain", ObjectKind::Certificate, cert_value, &e))?;
     }
-    ctx.set_private_key(&key.key).map_err(|e| fail("SSL_CTX_use_PrivateKey", key_value, &e))?;
+    ctx.set_private_key(&key.key)
+        .map_err(|e| fail("SSL_CTX_use_PrivateKey", ObjectKind::Key, key_value, &e))?;
     Ok(())
 }
 
-/// Puts a per-connection certificate, its chain and key on one SSL object.
+/// Puts a per-connection certificate, its chain and key on one SSL object. `values` are the
+/// certificate and key values, named in messages as nginx names them (absolute paths,
+/// `data:` redacted).
 fn apply_to_ssl(
     ssl: &mut SslRef,
     chain: &CertificateChain,
     key: &PrivateKey,
-    cert_value: &[u8],
-    key_value: &[u8],
+    values: (&[u8], &[u8]),
+    prefix: &Path,
 ) -> Result<(), UpstreamTlsError> {
-    let fail = |call, value: &[u8], e: &openssl::error::ErrorStack| UpstreamTlsError::Use {
+    let (cert_value, key_value) = values;
+    let fail = |call, kind, value, e: &openssl::error::ErrorStack| UpstreamTlsError::Use {
         call,
-        value: certificate::Redacted(value).to_string(),
+        value: certificate::shown(kind, value, prefix),
         ssl: SslErrors::from_stack(e),
     };
-    ssl.set_certificate(&chain.leaf).map_err(|e| fail("SSL_use_certificate", cert_value, &e))?;
+    ssl.set_certificate(&chain.leaf)
+        .map_err(|e| fail("SSL_use_certificate", ObjectKind::Certificate, cert_value, &e))?;
     for extra in &chain.chain {
-        ssl.add_chain_cert(extra.clone()).map_err(|e| fail("SSL_set0_chain", cert_value, &e))?;
+        ssl.add_chain_cert(extra.clone())
+            .map_err(|e| fail("SSL_set0_chain", ObjectKind::Certificate, cert_value, &e))?;
     }
-    ssl.set_private_key(&key.key).map_err(|e| fail("SSL_use_PrivateKey", key_value, &e))?;
+    ssl.set_private_key(&key.key)
+        .map_err(|e| fail("SSL_use_PrivateKey", ObjectKind::Key, key_value, &e))?;
     Ok(())
 }
 

@@ -1,20 +1,33 @@
 //! A small evaluator for the Perl literals that `eval` sections use: quoted strings with
-//! escapes, `.` concatenation, `x` repetition, `[...]` lists, `qr/.../flags` and numbers
-//! (every literal form, negated, printed as Perl prints them: [`number`]).
+//! escapes, `q`/`qq`/`qr` with any delimiter (bracketing pairs nest), `.` concatenation,
+//! `x` repetition (of strings, and of a parenthesized list), `[...]` lists, `qr/.../flags`
+//! and numbers (every literal form, negated, printed as Perl prints them: [`number`]).
 //!
 //! Test::Base runs an `eval` body as Perl under `use strict`. What this evaluator accepts
 //! gives the value Perl gives; a lone bareword gives Perl's strict-mode error text (that
 //! string is the section's value, as in Test::Base); anything else is an [`Unsupported`]
-//! error so that the runner can name the block and section.
+//! error, at the offending character, so that the runner can name the block and section.
 
 mod number;
 
 use crate::value::{PerlRegex, Value};
 use number::Number;
 
+/// The largest string a repetition may build (characters), and the longest list.
+const MAX_REPEAT_CHARS: usize = 64 << 20;
+const MAX_REPEAT_ITEMS: usize = 1 << 20;
+
 /// The Perl source uses a construct the evaluator does not implement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported(pub String);
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} at offset {offset} (near {near:?})")]
+pub struct Unsupported {
+    /// What the evaluator met there.
+    pub what: String,
+    /// The byte offset of the offending character in the source.
+    pub offset: usize,
+    /// Up to 30 characters of the source from that offset.
+    pub near: String,
+}
 
 /// Perl builtins and keywords: as a lone word they do something in Perl rather than fail
 /// under `strict subs`, so the evaluator refuses them instead of inventing an error text.
@@ -81,17 +94,13 @@ const BUILTINS: &[&str] = &[
 ];
 
 /// Evaluates `source` the way Test::Base's `eval` filter does, as the section is read in
-/// scalar context: the first element of the list (an empty list is refused).
-pub fn eval(source: &[u8]) -> Result<Value, Unsupported> {
-    let mut items = eval_list(source)?;
-    if items.is_empty() {
-        return Err(Unsupported("an empty list (the section would be undefined)".into()));
-    }
-    Ok(items.swap_remove(0))
+/// scalar context: the first element of the list, `None` (Perl's undef) for an empty one.
+pub fn eval(source: &[u8]) -> Result<Option<Value>, Unsupported> {
+    Ok(eval_list(source)?.into_iter().next())
 }
 
 /// Evaluates `source` in list context, as the `eval` filter does: every element, for the
-/// filters after it (`join`).
+/// filters after it (`join`). An empty body is an empty list, as Perl's `eval ""`.
 pub fn eval_list(source: &[u8]) -> Result<Vec<Value>, Unsupported> {
     // A lone bareword: Perl's strict mode refuses it at compile time, and Test::Base's
     // filter returns the error text (with a newline) as the value.
@@ -139,7 +148,10 @@ enum Term {
     Regex(PerlRegex),
     /// A number, which becomes its printed form wherever a string is needed.
     Num(Number),
-    /// A parenthesized list of several elements, flattened where a list is built.
+    /// A parenthesized list `( ... )`: flattened where a list is built, and repeated as a
+    /// list by `x` (Perl's list repetition).
+    Paren(Vec<Term>),
+    /// A repeated list, flattened where a list is built.
     Flat(Vec<Term>),
 }
 
@@ -150,18 +162,22 @@ impl Term {
             Term::List(items) => Value::List(items.into_iter().map(Term::into_value).collect()),
             Term::Regex(re) => Value::Regex(re),
             Term::Num(n) => Value::Str(n.to_perl_string().into_bytes()),
-            Term::Flat(mut items) if !items.is_empty() => items.swap_remove(0).into_value(),
-            Term::Flat(_) => Value::Str(Vec::new()),
+            Term::Paren(mut items) | Term::Flat(mut items) if !items.is_empty() => {
+                items.swap_remove(0).into_value()
+            }
+            Term::Paren(_) | Term::Flat(_) => Value::Str(Vec::new()),
         }
     }
 
-    /// The characters of a string term; lists and regexes in a string context are refused
-    /// (Perl would give `ARRAY(0x...)` or `(?^:...)`, which no test relies on).
-    fn chars(self, parser: &Parser<'_>) -> Result<Vec<u32>, Unsupported> {
+    /// The characters of a string term that starts at offset `at`; lists and regexes in
+    /// a string context are refused (Perl would give `ARRAY(0x...)`, `(?^:...)` or a
+    /// comma operator's last value, which no test relies on).
+    fn chars(self, parser: &Parser<'_>, at: usize) -> Result<Vec<u32>, Unsupported> {
         match self {
             Term::Chars(chars) => Ok(chars),
             Term::Num(n) => Ok(n.to_perl_string().chars().map(u32::from).collect()),
-            _ => Err(parser.unsupported("a list or regex used as a string")),
+            Term::Paren(mut items) if items.len() == 1 => items.remove(0).chars(parser, at),
+            _ => Err(parser.unsupported_at(at, "a list or regex used as a string")),
         }
     }
 }
@@ -178,16 +194,56 @@ fn perl_string_bytes(chars: &[u32]) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// A string used as a number, as Perl reads it: leading whitespace, a sign, then the
+/// longest decimal prefix (`"3abc"` is 3, `"0x3"` is 0, `"abc"` is 0); `Inf` and `NaN`
+/// in any case.
+fn numify(chars: &[u32]) -> f64 {
+    let text: String = chars.iter().map(|&c| char::from_u32(c).unwrap_or('\0')).collect();
+    let text = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'-') => (-1.0, &text[1..]),
+        Some(b'+') => (1.0, &text[1..]),
+        _ => (1.0, text),
+    };
+    let lower = rest.to_ascii_lowercase();
+    if lower.starts_with("inf") {
+        return sign * f64::INFINITY;
+    }
+    if lower.starts_with("nan") {
+        return f64::NAN;
+    }
+    let bytes = rest.as_bytes();
+    let digits = |from: usize| bytes[from..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let mut end = digits(0);
+    if bytes.get(end) == Some(&b'.') {
+        end += 1 + digits(end + 1);
+    }
+    if end > 0 && bytes[..end] != *b"." && matches!(bytes.get(end), Some(b'e' | b'E')) {
+        let sign_len = usize::from(matches!(bytes.get(end + 1), Some(b'+' | b'-')));
+        let exponent = digits(end + 1 + sign_len);
+        if exponent > 0 {
+            end += 1 + sign_len + exponent;
+        }
+    }
+    sign * rest[..end].parse::<f64>().unwrap_or(0.0)
+}
+
 struct Parser<'a> {
     src: &'a [u8],
     pos: usize,
 }
 
 impl Parser<'_> {
+    /// An error at the current position.
     fn unsupported(&self, what: &str) -> Unsupported {
-        let rest = String::from_utf8_lossy(&self.src[self.pos.min(self.src.len())..]);
-        let rest: String = rest.chars().take(30).collect();
-        Unsupported(format!("{what} at offset {} (near {rest:?})", self.pos))
+        self.unsupported_at(self.pos, what)
+    }
+
+    /// An error at byte offset `at` of the source.
+    fn unsupported_at(&self, at: usize, what: &str) -> Unsupported {
+        let at = at.min(self.src.len());
+        let near: String = String::from_utf8_lossy(&self.src[at..]).chars().take(30).collect();
+        Unsupported { what: what.to_string(), offset: at, near }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -226,7 +282,7 @@ impl Parser<'_> {
                 return Ok(items);
             }
             match self.expression()? {
-                Term::Flat(inner) => items.extend(inner),
+                Term::Flat(inner) | Term::Paren(inner) => items.extend(inner),
                 term => items.push(term),
             }
             self.skip_space();
@@ -240,14 +296,18 @@ impl Parser<'_> {
 
     /// expression: repetition ( `.` repetition )*
     fn expression(&mut self) -> Result<Term, Unsupported> {
+        self.skip_space();
+        let left_at = self.pos;
         let mut left = self.repetition()?;
         loop {
             self.skip_space();
             if self.peek() == Some(b'.') && self.peek_at(1).is_none_or(|c| c != b'.') {
                 self.pos += 1;
+                self.skip_space();
+                let right_at = self.pos;
                 let right = self.repetition()?;
-                let mut chars = left.chars(self)?;
-                chars.extend(right.chars(self)?);
+                let mut chars = left.chars(self, left_at)?;
+                chars.extend(right.chars(self, right_at)?);
                 left = Term::Chars(chars);
             } else {
                 return Ok(left);
@@ -255,8 +315,11 @@ impl Parser<'_> {
         }
     }
 
-    /// repetition: primary ( `x` count )*
+    /// repetition: primary ( `x` count )*; a parenthesized list on the left is repeated
+    /// as a list, anything else as a string.
     fn repetition(&mut self) -> Result<Term, Unsupported> {
+        self.skip_space();
+        let start = self.pos;
         let mut term = self.primary()?;
         loop {
             self.skip_space();
@@ -265,39 +328,61 @@ impl Parser<'_> {
             if !is_x {
                 return Ok(term);
             }
+            let op = self.pos;
             self.pos += 1;
             let count = self.count()?;
-            let chars = term.chars(self)?;
-            // Perl truncates the count; a negative one repeats nothing.
-            let count = if count >= 1.0 { count as usize } else { 0 };
-            if chars.len().saturating_mul(count) > 64 << 20 {
-                return Err(self.unsupported("repetition larger than 64 MiB"));
-            }
-            term = Term::Chars(chars.repeat(count));
+
+            // Perl truncates the count; a negative or non-finite one repeats nothing.
+            let count = if count.is_finite() && count >= 1.0 { count as usize } else { 0 };
+            term = match term {
+                Term::Paren(items) => {
+                    if items.len().saturating_mul(count) > MAX_REPEAT_ITEMS {
+                        return Err(self.unsupported_at(op, "a list repetition this long"));
+                    }
+                    let mut repeated = Vec::with_capacity(items.len() * count);
+                    for _ in 0..count {
+                        repeated.extend(items.iter().cloned());
+                    }
+                    Term::Flat(repeated)
+                }
+                other => {
+                    let chars = other.chars(self, start)?;
+                    if chars.len().saturating_mul(count) > MAX_REPEAT_CHARS {
+                        return Err(self.unsupported_at(op, "repetition larger than 64 MiB"));
+                    }
+                    Term::Chars(chars.repeat(count))
+                }
+            };
         }
     }
 
-    /// count: a numeric expression with `+ - * /`, unary minus and parentheses (the right
-    /// side of `x`), computed as Perl's floating-point values.
+    /// count: the right side of `x`, one operand, as `x` binds as tightly as `*`: a number,
+    /// a string read as a number, a unary minus, or a parenthesized arithmetic expression.
     fn count(&mut self) -> Result<f64, Unsupported> {
-        let mut value = self.count_product()?;
+        self.count_atom()
+    }
+
+    /// arithmetic: `+ - * /` over numbers and strings, with unary minus and parentheses,
+    /// computed as Perl's floating-point values.
+    fn arithmetic(&mut self) -> Result<f64, Unsupported> {
+        let mut value = self.product()?;
         loop {
             self.skip_space();
             match self.peek() {
                 Some(b'+') => {
                     self.pos += 1;
-                    value += self.count_product()?;
+                    value += self.product()?;
                 }
                 Some(b'-') => {
                     self.pos += 1;
-                    value -= self.count_product()?;
+                    value -= self.product()?;
                 }
                 _ => return Ok(value),
             }
         }
     }
 
-    fn count_product(&mut self) -> Result<f64, Unsupported> {
+    fn product(&mut self) -> Result<f64, Unsupported> {
         let mut value = self.count_atom()?;
         loop {
             self.skip_space();
@@ -307,10 +392,11 @@ impl Parser<'_> {
                     value *= self.count_atom()?;
                 }
                 Some(b'/') => {
+                    let op = self.pos;
                     self.pos += 1;
                     let divisor = self.count_atom()?;
                     if divisor == 0.0 {
-                        return Err(self.unsupported("division by zero"));
+                        return Err(self.unsupported_at(op, "division by zero"));
                     }
                     value /= divisor;
                 }
@@ -319,12 +405,14 @@ impl Parser<'_> {
         }
     }
 
+    /// A number, a string read as a number, `-` before one, or `( arithmetic )`.
     fn count_atom(&mut self) -> Result<f64, Unsupported> {
         self.skip_space();
+        let start = self.pos;
         match self.peek() {
             Some(b'(') => {
                 self.pos += 1;
-                let value = self.count()?;
+                let value = self.arithmetic()?;
                 self.skip_space();
                 self.expect(b')')?;
                 Ok(value)
@@ -334,6 +422,10 @@ impl Parser<'_> {
                 Ok(-self.count_atom()?)
             }
             _ if self.at_number() => Ok(self.number()?.to_f64()),
+            Some(b'"' | b'\'' | b'q') => {
+                let term = self.primary()?;
+                Ok(numify(&term.chars(self, start)?))
+            }
             _ => Err(self.unsupported("expected a repetition count")),
         }
     }
@@ -373,19 +465,19 @@ impl Parser<'_> {
         }
     }
 
-    /// primary: string | number | `-` primary | list | qr// | q// | qq// | ( expression )
+    /// primary: string | number | `-` primary | list | qr// | q// | qq// | ( list )
     fn primary(&mut self) -> Result<Term, Unsupported> {
         self.skip_space();
+        let start = self.pos;
         match self.peek() {
-            Some(b'"') => {
+            Some(quote @ (b'"' | b'\'')) => {
                 self.pos += 1;
-                let body = self.delimited(b'"')?;
-                Ok(Term::Chars(self.double_quoted(&body)?))
-            }
-            Some(b'\'') => {
-                self.pos += 1;
-                let body = self.delimited(b'\'')?;
-                Ok(Term::Chars(single_quoted(&body, b'\'')))
+                let (body, body_at) = self.delimited(quote, quote, start)?;
+                if quote == b'"' {
+                    Ok(Term::Chars(self.double_quoted(&body, body_at)?))
+                } else {
+                    Ok(Term::Chars(single_quoted(&body, quote, quote)))
+                }
             }
             Some(b'[') => {
                 self.pos += 1;
@@ -393,14 +485,10 @@ impl Parser<'_> {
             }
             Some(b'(') => {
                 self.pos += 1;
-                let mut items = self.comma_list()?;
+                let items = self.comma_list()?;
                 self.skip_space();
                 self.expect(b')')?;
-                if items.len() == 1 {
-                    Ok(items.remove(0))
-                } else {
-                    Ok(Term::Flat(items))
-                }
+                Ok(Term::Paren(items))
             }
             _ if self.at_number() => Ok(Term::Num(self.number()?)),
             Some(b'-') => {
@@ -408,7 +496,16 @@ impl Parser<'_> {
                 self.unary_minus()?;
                 match self.primary()? {
                     Term::Num(n) => Ok(Term::Num(n.negate())),
-                    _ => Err(self.unsupported("unary minus on something other than a number")),
+                    Term::Paren(items) if matches!(items.as_slice(), [Term::Num(_)]) => {
+                        let Some(Term::Num(n)) = items.into_iter().next() else {
+                            unreachable!("matched one number")
+                        };
+                        Ok(Term::Num(n.negate()))
+                    }
+                    _ => {
+                        Err(self
+                            .unsupported_at(start, "unary minus on something other than a number"))
+                    }
                 }
             }
             Some(c) if c.is_ascii_alphabetic() || c == b'_' => self.quote_like(),
@@ -432,45 +529,63 @@ impl Parser<'_> {
         }
         let word = String::from_utf8_lossy(&self.src[start..self.pos]).into_owned();
         if !matches!(word.as_str(), "q" | "qq" | "qr") {
-            self.pos = start;
-            return Err(self.unsupported(&format!("the word '{word}'")));
+            return Err(self.unsupported_at(start, &format!("the word '{word}'")));
         }
-        self.skip_space();
-        let open = self.peek().ok_or_else(|| self.unsupported("missing delimiter"))?;
-        if open.is_ascii_alphanumeric() || open == b'_' {
+
+        // The delimiter: any non-word character right after the word, `#` included; after
+        // whitespace, `#` starts a comment instead, as in Perl.
+        if self.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            self.skip_space();
+        }
+        let open_at = self.pos;
+        let Some(open) = self.peek() else {
+            return Err(self.unsupported_at(start, "a quote operator without a delimiter"));
+        };
+        if open.is_ascii_alphanumeric() || open == b'_' || open.is_ascii_whitespace() {
             return Err(self.unsupported("bad quote delimiter"));
+        }
+        if open == b'=' && self.peek_at(1) == Some(b'>') {
+            return Err(self.unsupported_at(start, &format!("'{word}' before =>")));
         }
         self.pos += 1;
         let close = closing_delimiter(open);
-        let body = self.delimited_nested(open, close)?;
+        let (body, body_at) = self.delimited(open, close, open_at)?;
         match word.as_str() {
-            "q" => Ok(Term::Chars(single_quoted(&body, close))),
-            "qq" => Ok(Term::Chars(self.double_quoted(&body)?)),
+            "q" => Ok(Term::Chars(single_quoted(&body, open, close))),
+            "qq" => Ok(Term::Chars(self.double_quoted(&body, body_at)?)),
             _ => {
                 let mut flags = String::new();
-                while self.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
-                    flags.push(self.peek().unwrap_or(b' ') as char);
+                while let Some(c) = self.peek().filter(u8::is_ascii_alphabetic) {
+                    flags.push(c as char);
                     self.pos += 1;
                 }
                 let pattern = std::str::from_utf8(&body)
-                    .map_err(|_| self.unsupported("a regex that is not UTF-8"))?;
-                if open != b'\'' && has_interpolation(pattern) {
-                    return Err(self.unsupported("variable interpolation in a regex"));
+                    .map_err(|_| self.unsupported_at(body_at, "a regex that is not UTF-8"))?;
+                if open != b'\'' {
+                    if let Some(at) = interpolation(pattern) {
+                        return Err(
+                            self.unsupported_at(body_at + at, "variable interpolation in a regex")
+                        );
+                    }
                 }
                 let pattern = regex_source(pattern, open, close);
-                let re = PerlRegex::new(&pattern, &flags).map_err(Unsupported)?;
+                let re = PerlRegex::new(&pattern, &flags)
+                    .map_err(|e| self.unsupported_at(body_at, &e))?;
                 Ok(Term::Regex(re))
             }
         }
     }
 
-    /// The raw body up to the unescaped `close` (consumed); backslashes are kept.
-    fn delimited(&mut self, close: u8) -> Result<Vec<u8>, Unsupported> {
-        self.delimited_nested(close, close)
-    }
-
-    /// Like [`Parser::delimited`], counting nested `open`/`close` pairs for brackets.
-    fn delimited_nested(&mut self, open: u8, close: u8) -> Result<Vec<u8>, Unsupported> {
+    /// The raw body after an `open` delimiter (at `open_at`) up to its unescaped `close`
+    /// (consumed), counting nested pairs for bracketing delimiters; backslashes are kept.
+    /// Returns the body and its offset in the source.
+    fn delimited(
+        &mut self,
+        open: u8,
+        close: u8,
+        open_at: usize,
+    ) -> Result<(Vec<u8>, usize), Unsupported> {
+        let body_at = self.pos;
         let mut body = Vec::new();
         let mut depth = 0usize;
         while let Some(c) = self.peek() {
@@ -484,7 +599,7 @@ impl Parser<'_> {
                 continue;
             }
             if c == close && depth == 0 {
-                return Ok(body);
+                return Ok((body, body_at));
             }
             if open != close {
                 if c == open {
@@ -495,14 +610,16 @@ impl Parser<'_> {
             }
             body.push(c);
         }
-        Err(self.unsupported("unterminated string"))
+        Err(self.unsupported_at(open_at, "unterminated string"))
     }
 
-    /// The characters of a double-quoted body: escapes resolved, interpolation refused.
-    fn double_quoted(&self, body: &[u8]) -> Result<Vec<u32>, Unsupported> {
+    /// The characters of a double-quoted body found at offset `body_at`: escapes resolved,
+    /// interpolation refused.
+    fn double_quoted(&self, body: &[u8], body_at: usize) -> Result<Vec<u32>, Unsupported> {
         let mut out = Vec::with_capacity(body.len());
         let mut i = 0;
         while i < body.len() {
+            let at = body_at + i;
             let c = body[i];
             i += 1;
             match c {
@@ -512,12 +629,12 @@ impl Parser<'_> {
                         n.is_ascii_alphanumeric() || n == b'_' || n == b'{' || n == b':'
                     }) || (c == b'$' && next.is_none());
                     if interpolates {
-                        return Err(self.unsupported("variable interpolation in a string"));
+                        return Err(self.unsupported_at(at, "variable interpolation in a string"));
                     }
                     out.push(c as u32);
                 }
                 b'\\' => {
-                    let (chars, used) = self.escape(&body[i..])?;
+                    let (chars, used) = self.escape(&body[i..], at)?;
                     out.extend(chars);
                     i += used;
                 }
@@ -527,11 +644,11 @@ impl Parser<'_> {
         Ok(out)
     }
 
-    /// One escape after a backslash in a double-quoted string: the characters it stands
-    /// for and the number of bytes it used.
-    fn escape(&self, rest: &[u8]) -> Result<(Vec<u32>, usize), Unsupported> {
+    /// One escape after the backslash at offset `at` in a double-quoted string: the
+    /// characters it stands for and the number of bytes it used after the backslash.
+    fn escape(&self, rest: &[u8], at: usize) -> Result<(Vec<u32>, usize), Unsupported> {
         let Some(&c) = rest.first() else {
-            return Err(self.unsupported("a backslash at the end of a string"));
+            return Err(self.unsupported_at(at, "a backslash at the end of a string"));
         };
         let simple = |ch: u32| Ok((vec![ch], 1));
         match c {
@@ -552,31 +669,15 @@ impl Parser<'_> {
                 let value = digits.iter().fold(0u32, |acc, d| acc * 8 + (d - b'0') as u32);
                 Ok((vec![value], digits.len()))
             }
-            b'o' if rest.get(1) == Some(&b'{') => {
+            b'o' | b'x' if rest.get(1) == Some(&b'{') => {
                 let end = rest
                     .iter()
                     .position(|&b| b == b'}')
-                    .ok_or_else(|| self.unsupported("unterminated \\o{...}"))?;
-                let digits = String::from_utf8_lossy(&rest[2..end]);
-                let value = u32::from_str_radix(digits.trim(), 8)
-                    .map_err(|_| self.unsupported("bad \\o{...}"))?;
-                Ok((vec![value], end + 1))
-            }
-            b'x' if rest.get(1) == Some(&b'{') => {
-                let end = rest
-                    .iter()
-                    .position(|&b| b == b'}')
-                    .ok_or_else(|| self.unsupported("unterminated \\x{...}"))?;
-                let digits: String = String::from_utf8_lossy(&rest[2..end])
-                    .chars()
-                    .filter(|c| *c != '_' && !c.is_whitespace())
-                    .collect();
-                let value = if digits.is_empty() {
-                    0
-                } else {
-                    u32::from_str_radix(&digits, 16)
-                        .map_err(|_| self.unsupported("bad \\x{...}"))?
-                };
+                    .ok_or_else(|| self.unsupported_at(at, "an unterminated escape"))?;
+                let radix = if c == b'o' { 8 } else { 16 };
+                let value = braced_code_point(&rest[2..end], radix).ok_or_else(|| {
+                    self.unsupported_at(at, "a code point beyond what strait represents")
+                })?;
                 Ok((vec![value], end + 1))
             }
             b'x' => {
@@ -594,7 +695,7 @@ impl Parser<'_> {
             }
             b'c' => {
                 let Some(&ctrl) = rest.get(1) else {
-                    return Err(self.unsupported("\\c at the end of a string"));
+                    return Err(self.unsupported_at(at, "\\c at the end of a string"));
                 };
                 Ok((vec![(ctrl.to_ascii_uppercase() ^ 64) as u32], 2))
             }
@@ -602,14 +703,14 @@ impl Parser<'_> {
                 let end = rest
                     .iter()
                     .position(|&b| b == b'}')
-                    .ok_or_else(|| self.unsupported("unterminated \\N{U+...}"))?;
+                    .ok_or_else(|| self.unsupported_at(at, "unterminated \\N{U+...}"))?;
                 let digits = String::from_utf8_lossy(&rest[4.min(end)..end]).into_owned();
                 let value = u32::from_str_radix(&digits, 16)
-                    .map_err(|_| self.unsupported("bad \\N{U+...}"))?;
+                    .map_err(|_| self.unsupported_at(at, "bad \\N{U+...}"))?;
                 Ok((vec![value], end + 1))
             }
             b'l' | b'u' | b'L' | b'U' | b'Q' | b'E' | b'N' => {
-                Err(self.unsupported(&format!("the \\{} escape", c as char)))
+                Err(self.unsupported_at(at, &format!("the \\{} escape", c as char)))
             }
             // Any other escaped character stands for itself (`\\`, `\"`, `\$`, `\@`, ...).
             _ => {
@@ -628,18 +729,41 @@ impl Parser<'_> {
     }
 }
 
-/// The characters of a single-quoted body: only `\\` and the escaped delimiter are escapes.
-fn single_quoted(body: &[u8], close: u8) -> Vec<u32> {
+/// The code point of a `\x{...}` (radix 16) or `\o{...}` (radix 8) body, as Perl reads
+/// it: blanks around the digits and `_` between them allowed; the first other character
+/// ends the number (Perl warns "Non-hex character ... terminates \x early"), none at all
+/// is 0. `None` when the value does not fit in 32 bits.
+fn braced_code_point(body: &[u8], radix: u32) -> Option<u32> {
+    let digits: String = body
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take_while(|&&b| b == b'_' || (b as char).is_digit(radix))
+        .filter(|&&b| b != b'_')
+        .map(|&b| b as char)
+        .collect();
+    if digits.is_empty() {
+        return Some(0);
+    }
+    u32::from_str_radix(&digits, radix).ok()
+}
+
+/// The characters of a single-quoted body: only `\\` and an escaped delimiter (either of a
+/// bracketing pair) are escapes.
+fn single_quoted(body: &[u8], open: u8, close: u8) -> Vec<u32> {
     let mut out = Vec::with_capacity(body.len());
     let mut i = 0;
     while i < body.len() {
-        if body[i] == b'\\' && (body.get(i + 1) == Some(&b'\\') || body.get(i + 1) == Some(&close))
-        {
-            out.push(body[i + 1] as u32);
-            i += 2;
-        } else {
-            out.push(body[i] as u32);
-            i += 1;
+        let next = body.get(i + 1).copied();
+        let escaped = next.filter(|&n| n == b'\\' || n == open || n == close);
+        match escaped {
+            Some(n) if body[i] == b'\\' => {
+                out.push(n as u32);
+                i += 2;
+            }
+            _ => {
+                out.push(body[i] as u32);
+                i += 1;
+            }
         }
     }
     out
@@ -682,9 +806,9 @@ fn closing_delimiter(open: u8) -> u8 {
     }
 }
 
-/// Whether a regex body interpolates a variable (`$name`, `${`, `@name`); `$` as an anchor
-/// (before `)`, `|`, the end, or whitespace) does not.
-fn has_interpolation(pattern: &str) -> bool {
+/// Where a regex body interpolates a variable (`$name`, `${`, `@name`), if it does; `$` as
+/// an anchor (before `)`, `|`, the end, or whitespace) does not.
+fn interpolation(pattern: &str) -> Option<usize> {
     let bytes = pattern.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -693,14 +817,14 @@ fn has_interpolation(pattern: &str) -> bool {
             b'$' | b'@' => {
                 let next = bytes.get(i + 1).copied();
                 if next.is_some_and(|n| n.is_ascii_alphabetic() || n == b'_' || n == b'{') {
-                    return true;
+                    return Some(i);
                 }
                 i += 1;
             }
             _ => i += 1,
         }
     }
-    false
+    None
 }
 
 #[cfg(test)]
@@ -708,7 +832,7 @@ mod tests {
     use super::*;
 
     fn s(src: &str) -> Vec<u8> {
-        match eval(src.as_bytes()).unwrap() {
+        match eval(src.as_bytes()).unwrap().unwrap() {
             Value::Str(bytes) => bytes,
             other => panic!("not a string: {other:?}"),
         }
@@ -771,6 +895,98 @@ mod tests {
         }
     }
 
+    /// Each checked against Test::Base 0.89 (`tests/grammar/eval-quoting.t` holds them too).
+    #[test]
+    fn quote_operators_take_any_delimiter() {
+        assert_eq!(s("qq#a\\#b#"), b"a#b");
+        assert_eq!(s("q#a\\#b#"), b"a#b");
+        assert_eq!(s("qq(a(b)c)"), b"a(b)c");
+        assert_eq!(s("q<a<b>c>"), b"a<b>c");
+        assert_eq!(s(r"q{a\{b\}c\\d}"), b"a{b}c\\d");
+        assert_eq!(s(r"qq{a\}b\{c}"), b"a}b{c");
+        assert_eq!(s(r"qq|a\|b|"), b"a|b");
+        assert_eq!(s("q <a>"), b"a");
+        // After whitespace, `#` starts a comment and the delimiter follows it.
+        assert_eq!(s("qq\n#x\n(y)"), b"y");
+        for (src, perl) in
+            [("qr#a/b#", "(?^:a/b)"), ("qr[a[b]c]", "(?^:a[b]c)"), ("qr#a#i", "(?^i:a)")]
+        {
+            let Value::Regex(re) = eval(src.as_bytes()).unwrap().unwrap() else { panic!("{src}") };
+            assert_eq!(re.to_string(), perl, "{src}");
+        }
+    }
+
+    /// Each checked against Test::Base 0.89: a string count is read as Perl reads a number.
+    #[test]
+    fn repetition_counts_may_be_strings() {
+        assert_eq!(s(r#""a" x "3""#), b"aaa");
+        assert_eq!(s(r#""a" x " 3 ""#), b"aaa");
+        assert_eq!(s(r#""a" x "2.9""#), b"aa");
+        assert_eq!(s(r#""a" x '2'"#), b"aa");
+        assert_eq!(s(r#""a" x "1e1""#), b"aaaaaaaaaa");
+        assert_eq!(s(r#""a" x "0x3""#), b"");
+        assert_eq!(s(r#""a" x "+2""#), b"aa");
+        assert_eq!(s(r#""a" x "3abc""#), b"aaa");
+        assert_eq!(s(r#""a" x "inf""#), b"");
+        assert_eq!(s(r#""a" x "2" . "b""#), b"aab");
+        assert_eq!(s(r#""a" x ("1" + 1)"#), b"aa");
+        // `x` binds as tightly as `*`: what follows a count is not part of it.
+        assert!(eval(br#""a" x 2 + 1"#).is_err());
+    }
+
+    /// `(LIST) x N` repeats the list, as Perl does in list context.
+    #[test]
+    fn a_parenthesized_list_repeats_as_a_list() {
+        let strings = |src: &str| -> Vec<Value> { eval_list(src.as_bytes()).unwrap() };
+        let abab: Vec<Value> = ["a", "b", "a", "b"].map(|v| Value::Str(v.into())).to_vec();
+        assert_eq!(strings(r#"("a", "b") x 2"#), abab);
+        assert_eq!(strings(r#"("a") x 3"#).len(), 3);
+        assert!(strings(r#"("a", "b") x 0"#).is_empty());
+        assert_eq!(s(r#"("a", "b") x 2"#), b"a");
+        let Value::List(items) = eval(br#"[("a", qr/b/) x 2, "c"]"#).unwrap().unwrap() else {
+            panic!("not a list")
+        };
+        assert_eq!(items.len(), 5);
+        assert!(matches!(items[3], Value::Regex(_)));
+        assert_eq!(s(r#"("a") . "b""#), b"ab");
+    }
+
+    /// Perl ends a braced escape at the first character that is no digit of its radix.
+    #[test]
+    fn braced_escapes_end_at_the_first_non_digit() {
+        assert_eq!(s(r#""\x{zz}a""#), b"\0a");
+        assert_eq!(s(r#""\x{4z}a""#), b"\x04a");
+        assert_eq!(s(r#""\x{4_1}""#), b"A");
+        assert_eq!(s(r#""\x{ 41 }""#), b"A");
+        assert_eq!(s(r#""\o{18}""#), b"\x01");
+        assert!(eval(br#""\x{123456789}""#).is_err());
+    }
+
+    #[test]
+    fn an_empty_list_is_undefined() {
+        assert_eq!(eval(b"").unwrap(), None);
+        assert_eq!(eval(b"()").unwrap(), None);
+        assert_eq!(eval(b"  # only a comment\n").unwrap(), None);
+    }
+
+    /// An error names the offending character's offset, not the end of the body.
+    #[test]
+    fn errors_point_at_the_offending_character() {
+        let offset = |src: &str| eval(src.as_bytes()).unwrap_err().offset;
+        assert_eq!(offset(r#""a$foo" . "b""#), 2);
+        assert_eq!(offset(r#""ok" . "\Uabc""#), 8);
+        assert_eq!(offset(r#"qr/a$x/ . "b""#), 4);
+        assert_eq!(offset(r#""a" . "b" "c""#), 10);
+        assert_eq!(offset(r#""a" . ["b"]"#), 6);
+        assert_eq!(offset("\"a\" . 'b"), 6);
+        assert_eq!(offset(r#""ab" x 2 x 1e9"#), 9);
+        let err = eval(br#""x" . "$y""#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "variable interpolation in a string at offset 7 (near \"$y\\\"\")"
+        );
+    }
+
     #[test]
     fn numbers_and_quote_operators() {
         assert_eq!(s("1024"), b"1024");
@@ -780,12 +996,12 @@ mod tests {
 
     #[test]
     fn lists_and_regexes() {
-        let value = eval(br#"["a", qr/b+/i]"#).unwrap();
+        let value = eval(br#"["a", qr/b+/i]"#).unwrap().unwrap();
         let Value::List(items) = value else { panic!("not a list") };
         assert_eq!(items[0], Value::Str(b"a".to_vec()));
         let Value::Regex(re) = &items[1] else { panic!("not a regex") };
         assert!(re.is_match(b"xBBx"));
-        let Value::Regex(re) = eval(br"qr{hello world\n}").unwrap() else { panic!() };
+        let Value::Regex(re) = eval(br"qr{hello world\n}").unwrap().unwrap() else { panic!() };
         assert!(re.is_match(b"hello world\n"));
     }
 
@@ -803,11 +1019,11 @@ mod tests {
             (r"qr/x/p", "(?^p:x)"),
             (r"qr/x/n", "(?^n:x)"),
         ] {
-            let Value::Regex(re) = eval(src.as_bytes()).unwrap() else { panic!("{src}") };
+            let Value::Regex(re) = eval(src.as_bytes()).unwrap().unwrap() else { panic!("{src}") };
             assert_eq!(re.to_string(), perl, "{src}");
         }
         // The unescaped delimiter is a metacharacter again, as in Perl.
-        let Value::Regex(re) = eval(br"qr|^a\|b$|").unwrap() else { panic!() };
+        let Value::Regex(re) = eval(br"qr|^a\|b$|").unwrap().unwrap() else { panic!() };
         assert!(re.is_match(b"b") && re.is_match(b"a|b"));
     }
 
@@ -815,9 +1031,10 @@ mod tests {
     fn a_top_level_list_gives_its_first_element() {
         assert_eq!(s(r#""a", "b""#), b"a");
         assert_eq!(s(r#"("x" . "y", "z");"#), b"xy");
-        let Value::List(items) = eval(br#"["a", ("b", "c"), "d",]"#).unwrap() else { panic!() };
+        let Value::List(items) = eval(br#"["a", ("b", "c"), "d",]"#).unwrap().unwrap() else {
+            panic!()
+        };
         assert_eq!(items.len(), 4);
-        assert!(eval(b"()").is_err());
     }
 
     #[test]

@@ -172,9 +172,9 @@ pub(crate) fn skip_reason(
 
         // Perl beyond literals cannot be evaluated: the block is skipped, never passed.
         match crate::perl::eval(code.trim().as_bytes()) {
-            Ok(value) if value.is_true() => return Ok(Some((count, "skip_eval".into()))),
+            Ok(Some(value)) if value.is_true() => return Ok(Some((count, "skip_eval".into()))),
             Ok(_) => {}
-            Err(e) => return Ok(Some((count, format!("needs Perl: --- skip_eval ({})", e.0)))),
+            Err(e) => return Ok(Some((count, format!("needs Perl: --- skip_eval ({e})")))),
         }
     }
     Ok(None)

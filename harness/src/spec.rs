@@ -92,6 +92,10 @@ pub struct Block {
     /// it evaluates, a filter it lacks), each message naming the section: the runner fails
     /// the block with them rather than run it with a wrong value.
     pub faults: Vec<String>,
+    /// Sections written in the block whose value Test::Base leaves undefined (the filters
+    /// gave an empty list, e.g. an empty `eval` body): not in `sections`, so absent for
+    /// every check, as `defined $block->x` is false.
+    pub undefined: Vec<String>,
 }
 
 /// One `--- name` section after its filters ran.
@@ -141,6 +145,7 @@ impl Block {
     /// Replaces (or adds) section `name` with `value`, as `set_value` does.
     pub fn set(&mut self, name: &str, value: Value) {
         self.sections.retain(|s| s.name != name);
+        self.undefined.retain(|n| n != name);
         self.sections.push(Section { name: name.to_string(), filters: Vec::new(), value, line: 0 });
     }
 }
@@ -273,8 +278,14 @@ fn make_block(path: &Path, line: usize, hunk: &str) -> Result<Block, SpecError> 
         }
         raw.push(section);
     }
-    let mut block =
-        Block { name: name.clone(), description, line, sections: Vec::new(), faults: Vec::new() };
+    let mut block = Block {
+        name: name.clone(),
+        description,
+        line,
+        sections: Vec::new(),
+        faults: Vec::new(),
+        undefined: Vec::new(),
+    };
     run_filters(path, &mut block, raw)?;
     Ok(block)
 }
@@ -393,20 +404,19 @@ fn run_filters(path: &Path, block: &mut Block, raw: Vec<RawSection>) -> Result<(
                 }
             }
         }
-        if slot.1.is_empty() {
-            block.faults.push(format!(
-                "--- {name}: the filters give an empty list (Test::Base leaves the section \
-                 undefined)"
-            ));
-        }
     }
 
+    // A section whose filters give an empty list (an empty `eval` body, `eval` of `()`) is
+    // undefined in Test::Base: absent for every check, its name kept in `undefined`.
     for section in last {
         let value = values
             .iter_mut()
             .find(|(n, _)| n == &section.name)
-            .and_then(|(_, list)| (!list.is_empty()).then(|| list.swap_remove(0)))
-            .unwrap_or(Value::Str(Vec::new()));
+            .and_then(|(_, list)| (!list.is_empty()).then(|| list.swap_remove(0)));
+        let Some(value) = value else {
+            block.undefined.push(section.name);
+            continue;
+        };
         block.sections.push(Section {
             filters: section.filters.split_ascii_whitespace().map(str::to_string).collect(),
             name: section.name,
@@ -458,8 +468,7 @@ fn apply_filter(
         "eval" => match scalar(name, list)? {
             Value::Str(source) => perl::eval_list(&source).map_err(|e| {
                 FilterFault::Unsupported(format!(
-                    "the eval filter: Perl beyond the literals strait evaluates: {}",
-                    e.0
+                    "the eval filter: Perl beyond the literals strait evaluates: {e}"
                 ))
             }),
             _ => Err(FilterFault::Unsupported("the eval filter needs a string".into())),

@@ -44,11 +44,14 @@ fn strait_dump(path: &Path) -> String {
             hex(block.name.as_bytes()),
             hex(block.description.as_bytes())
         ));
+        // Sections with a value, and those Test::Base leaves undefined (`U`).
         let mut names: Vec<&str> = block.sections.iter().map(|s| s.name.as_str()).collect();
+        names.extend(block.undefined.iter().map(String::as_str));
         names.sort_unstable();
         names.dedup();
         for name in names {
-            out.push_str(&format!("  {name} {}\n", encode(block.get(name).unwrap())));
+            let value = block.get(name).map(encode).unwrap_or_else(|| "U".into());
+            out.push_str(&format!("  {name} {value}\n"));
         }
     }
     out
@@ -139,4 +142,12 @@ fn crlf_reads_as_test_base_reads_it() {
 #[test]
 fn eval_literals_read_as_test_base_reads_them() {
     check_fixture("eval-literals");
+}
+
+/// eval literals the evaluator once refused: `q`/`qq`/`qr` with any delimiter (`#`,
+/// nesting brackets), string repetition counts, `(LIST) x N`, braced escapes that end at a
+/// non-digit, and empty eval bodies, which leave the section undefined.
+#[test]
+fn eval_quoting_reads_as_test_base_reads_it() {
+    check_fixture("eval-quoting");
 }

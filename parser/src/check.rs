@@ -486,7 +486,7 @@ impl<'a> Checker<'a> {
         let globals = config.globals.expanded_with_includes(config);
         let directives: Vec<&Directive> =
             globals.chain(config.main().expanded_with_includes(config)).collect();
-        self.directives(&directives, Context::Main, self.partial)?;
+        self.directives(&directives, Context::Main)?;
 
         if self.partial {
             return Ok(());
@@ -545,13 +545,12 @@ impl<'a> Checker<'a> {
         Ok(index)
     }
 
-    /// The directives of one block, in nginx's reading order (includes expanded). `open`:
-    /// the parse stopped inside this block, so its last directive's block never closed.
-    fn block(&mut self, block: &'a Block, context: Context, open: bool) -> Result<(), ParseError> {
+    /// The directives of one block, in nginx's reading order (includes expanded).
+    fn block(&mut self, block: &'a Block, context: Context) -> Result<(), ParseError> {
         let config = self.config;
         let directives: Vec<&Directive> = block.expanded_with_includes(config).collect();
         self.types.push(Vec::new());
-        let result = self.directives(&directives, context, open);
+        let result = self.directives(&directives, context);
         self.types.pop();
         result
     }
@@ -561,14 +560,19 @@ impl<'a> Checker<'a> {
         &mut self,
         directives: &[&'a Directive],
         context: Context,
-        open: bool,
     ) -> Result<(), ParseError> {
         let mut once: HashSet<&[u8]> = HashSet::new();
-        let last = directives.len().saturating_sub(1);
-        for (i, d) in directives.iter().enumerate() {
-            self.directive(d, context, &mut once, open && i == last)?;
+        for d in directives {
+            self.directive(d, context, &mut once)?;
         }
         Ok(())
+    }
+
+    /// Whether the parse stopped inside the block of `d`: its `}` was never read, so nginx
+    /// never ran the checks it makes when a block closes. A block closed before the fault
+    /// has its `}` line.
+    fn unclosed(&self, d: &Directive) -> bool {
+        self.partial && d.block.is_some() && d.close_line == 0
     }
 
     /// One directive: nginx's `ngx_conf_handler` steps, then the handler, then its block.
@@ -577,9 +581,9 @@ impl<'a> Checker<'a> {
         d: &'a Directive,
         context: Context,
         once: &mut HashSet<&'a [u8]>,
-        open: bool,
     ) -> Result<(), ParseError> {
         let name = d.name.value.as_slice();
+        let open = self.unclosed(d);
 
         // Step: find a definition of the name, then one allowed in this context.
         let mut specs = registry::lookup(name, self.options.version).peekable();
@@ -648,12 +652,12 @@ impl<'a> Checker<'a> {
                             limit_conns: Vec::new(),
                         });
                     }
-                    self.block(block, child, open)?;
+                    self.block(block, child)?;
                     if !open {
                         self.block_end(d, child)?;
                     }
                 }
-                BlockContent::Entries if context.is_stream() => self.entries(d, block)?,
+                BlockContent::Entries if context.is_stream() => self.entries(d, block, open)?,
                 BlockContent::Entries => self.http_entries(d, block)?,
                 BlockContent::Opaque => {}
             }
@@ -1200,7 +1204,9 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    /// `access_log off` or `access_log PATH FORMAT [PARAMETERS]`.
+    /// `access_log off` or `access_log PATH FORMAT [PARAMETERS]` as `ngx_stream_log_set_log`
+    /// reads it: the destination (a `syslog:` target or a path), the format, each parameter
+    /// in turn, then the rules of buffers.
     fn access_log(&mut self, d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
         if args[0] == b"off" {
             if args.len() > 1 {
@@ -1208,22 +1214,65 @@ impl<'a> Checker<'a> {
             }
             return Ok(());
         }
-        self.template(d, args[0])?;
+
+        // Step: the destination; a path with variables is opened for each line.
+        let syslog = args[0].strip_prefix(b"syslog:");
+        let variables = match syslog {
+            Some(parameters) => {
+                syslog_target(parameters).map_err(|fault| at(d, fault.into()))?;
+                false
+            }
+            None => !self.template(d, args[0])?.is_literal(),
+        };
+
+        // Step: the format.
         let Some(format) = args.get(1) else {
             return Err(at(d, ErrorKind::Message(b"log format is not specified".to_vec())));
         };
         if !self.stream.log_formats.contains(*format) {
             return Err(quoted(d, "unknown log format ", format, ""));
         }
+
+        // Step: the parameters; `gzip` alone buffers 64k.
+        let mut size = 0;
+        let mut flush = false;
         for param in &args[2..] {
-            if let Some(cond) = param.strip_prefix(b"if=") {
+            if let Some(value) = param.strip_prefix(b"buffer=") {
+                size = values::parse_size(value)
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| quoted(d, "invalid buffer size ", value, ""))?;
+            } else if let Some(value) = param.strip_prefix(b"flush=") {
+                values::parse_time(value, TimeUnit::Milliseconds)
+                    .filter(|t| *t > 0)
+                    .ok_or_else(|| quoted(d, "invalid flush time ", value, ""))?;
+                flush = true;
+            } else if *param == b"gzip" || param.starts_with(b"gzip=") {
+                if size == 0 {
+                    size = 64 * 1024;
+                }
+                if let Some(level) = param.strip_prefix(b"gzip=") {
+                    if !values::parse_int(level).is_some_and(|n| (1..=9).contains(&n)) {
+                        return Err(quoted(d, "invalid compression level ", level, ""));
+                    }
+                }
+            } else if let Some(cond) = param.strip_prefix(b"if=") {
                 self.template(d, cond)?;
-            } else if !(param.starts_with(b"buffer=")
-                || param.starts_with(b"flush=")
-                || param.starts_with(b"gzip"))
-            {
+            } else {
                 return Err(quoted(d, "invalid parameter ", param, ""));
             }
+        }
+
+        // Step: a buffer needs a size, a fixed path and a file.
+        if flush && size == 0 {
+            return Err(quoted(d, "no buffer is defined for access_log ", args[0], ""));
+        }
+        if size > 0 && variables {
+            let text = b"buffered logs cannot have variables in name".to_vec();
+            return Err(at(d, ErrorKind::Message(text)));
+        }
+        if size > 0 && syslog.is_some() {
+            let text = b"logs to syslog cannot be buffered".to_vec();
+            return Err(at(d, ErrorKind::Message(text)));
         }
         Ok(())
     }
@@ -1304,10 +1353,11 @@ impl<'a> Checker<'a> {
     }
 
     /// The entries of a stream `map`, `geo` or `split_clients` block: values may use
-    /// variables; `split_clients` percentages must not pass 100%.
-    fn entries(&mut self, d: &Directive, block: &Block) -> Result<(), ParseError> {
+    /// variables; `split_clients` percentages must not pass 100% (checked once the block
+    /// closes, so not when the parse stopped inside it: `open`).
+    fn entries(&mut self, d: &Directive, block: &Block, open: bool) -> Result<(), ParseError> {
         let config = self.config;
-        let mut percent: u64 = 0;
+        let mut percents: Vec<u64> = Vec::new();
         let mut keys: HashSet<Vec<u8>> = HashSet::new();
         let mut default = false;
         let mut ranges = false;
@@ -1395,13 +1445,26 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            if d.name.value == b"split_clients" && key != b"*" {
-                let number = key.strip_suffix(b"%").and_then(parse_percent);
+            // Step: split_clients reads each percentage (`*` is the rest: 0 here).
+            if d.name.value == b"split_clients" {
+                let number = match key {
+                    b"*" => Some(0),
+                    _ => key.strip_suffix(b"%").and_then(parse_percent),
+                };
                 let Some(number) = number else {
                     return Err(quoted(entry, "invalid percent value ", key, ""));
                 };
-                percent += number;
-                if percent > 10_000 {
+                percents.push(number);
+            }
+        }
+
+        // Step: when the block closes, split_clients adds the parts up as
+        // ngx_stream_split_clients does: `*` makes the total 100%, whatever came before.
+        if !open && d.name.value == b"split_clients" {
+            let mut sum: u64 = 0;
+            for percent in percents {
+                sum = if percent == 0 { 10_000 } else { sum + percent };
+                if sum > 10_000 {
                     let text = b"percent total is greater than 100%".to_vec();
                     return Err(ParseError {
                         kind: ErrorKind::Message(text),
@@ -1633,6 +1696,7 @@ fn core_handler(d: &Directive, context: Context) -> Result<(), ParseError> {
             return Err(directive_text(d, "invalid value"));
         }
         (_, b"error_log") => {
+            error_log_target(d, args[0])?;
             for level in &args[1..] {
                 if !LOG_LEVELS.iter().any(|l| l.as_bytes() == *level) {
                     return Err(quoted(d, "invalid log level ", level, ""));
@@ -1771,6 +1835,241 @@ fn unix_path_fault(url: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// The target of `error_log` as `ngx_log_set_log` reads it before the levels: a `memory:`
+/// buffer's size and a `syslog:` target's parameters; files are opened once the whole
+/// configuration is read, `stderr` needs nothing.
+fn error_log_target(d: &Directive, target: &[u8]) -> Result<(), ParseError> {
+    if let Some(size) = target.strip_prefix(b"memory:") {
+        let file = d.name.location.file.as_deref();
+        if memory_log_size(size, file).is_none() {
+            return Err(quoted(d, "invalid buffer size ", size, ""));
+        }
+    } else if let Some(parameters) = target.strip_prefix(b"syslog:") {
+        syslog_target(parameters).map_err(|fault| at(d, fault.into()))?;
+    }
+    Ok(())
+}
+
+/// nginx's longest error log line (`NGX_MAX_ERROR_STR`).
+const MAX_ERROR_LINE: u64 = 2048;
+
+/// The size of an `error_log memory:SIZE` buffer (nginx built `--with-debug`, as Debian's is),
+/// or `None` when nginx refuses it: the buffer must hold its first line (`MEMLOG SIZE
+/// FILE:LINE`, with room for the longest size and line number) and one longest error line.
+/// `file` is the configuration file that names the buffer, `None` for `-g` directives
+/// (nginx's `command line`).
+pub fn memory_log_size(size: &[u8], file: Option<&Path>) -> Option<u64> {
+    let file_len = file.map_or("command line".len(), |path| path.as_os_str().len());
+    // "MEMLOG  :\n" with its NUL, then the longest size_t and ngx_int_t texts.
+    let needed = 11 + file_len as u64 + 20 + 20 + MAX_ERROR_LINE;
+    values::parse_size(size).filter(|size| *size >= needed)
+}
+
+/// Where a `syslog:` log sends its datagrams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyslogServer {
+    /// `server=ADDRESS[:PORT]`, port 514 by default; a host name is resolved at load.
+    Inet(std::net::SocketAddr),
+    /// `server=unix:PATH`: a unix datagram socket.
+    Unix(PathBuf),
+}
+
+/// A `syslog:` log target of `error_log` or `access_log`, as `ngx_syslog_process_conf` reads
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyslogTarget {
+    /// `server=`: where the datagrams go.
+    pub server: SyslogServer,
+    /// `facility=`: its number in nginx's list (`local7`, 23, when not given).
+    pub facility: u8,
+    /// `severity=`: its number (`emerg` 0 to `debug` 7); `None` when not given. An access log
+    /// sends `info` then; an error log always sends the level of each line.
+    pub severity: Option<u8>,
+    /// `tag=`: `nginx` when not given; may be empty.
+    pub tag: Vec<u8>,
+    /// Whether the header names the host (`nohostname` leaves it out).
+    pub hostname: bool,
+}
+
+/// What nginx finds wrong with the parameters of a `syslog:` target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyslogFault {
+    /// A parameter nginx does not know (`syslog:` alone is one empty parameter).
+    UnknownParameter(Vec<u8>),
+    /// `server`, `facility`, `severity` or `tag` given twice.
+    Duplicate(&'static str),
+    /// `server=` that nginx's URL parser refuses: its fault and the address.
+    Server(&'static str, Vec<u8>),
+    /// A `facility=` name not in nginx's list.
+    UnknownFacility(Vec<u8>),
+    /// A `severity=` name that is not a log level.
+    UnknownSeverity(Vec<u8>),
+    /// `tag=` longer than RFC 3164's 32 characters.
+    TagTooLong,
+    /// `tag=` with a character other than letters, digits and `_`.
+    TagCharacters,
+    /// No `server=`.
+    NoServer,
+}
+
+impl SyslogFault {
+    /// nginx's message, with the configuration's bytes as written.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let quoted = |before: &str, value: &[u8]| [before.as_bytes(), b"\"", value, b"\""].concat();
+        match self {
+            SyslogFault::UnknownParameter(p) => quoted("unknown syslog parameter ", p),
+            SyslogFault::Duplicate(name) => format!("duplicate syslog \"{name}\"").into_bytes(),
+            SyslogFault::Server(fault, url) => quoted(&format!("{fault} in syslog server "), url),
+            SyslogFault::UnknownFacility(name) => quoted("unknown syslog facility ", name),
+            SyslogFault::UnknownSeverity(name) => quoted("unknown syslog severity ", name),
+            SyslogFault::TagTooLong => b"syslog tag length exceeds 32".to_vec(),
+            SyslogFault::TagCharacters => {
+                b"syslog \"tag\" only allows alphanumeric characters and underscore".to_vec()
+            }
+            SyslogFault::NoServer => b"no syslog server specified".to_vec(),
+        }
+    }
+}
+
+impl std::fmt::Display for SyslogFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.to_bytes()))
+    }
+}
+
+impl std::error::Error for SyslogFault {}
+
+impl From<SyslogFault> for ErrorKind {
+    fn from(fault: SyslogFault) -> ErrorKind {
+        ErrorKind::Message(fault.to_bytes())
+    }
+}
+
+/// The facility names of `ngx_syslog.c`, in number order (`intern` is syslog's own).
+const SYSLOG_FACILITIES: [&str; 24] = [
+    "kern", "user", "mail", "daemon", "auth", "intern", "lpr", "news", "uucp", "clock", "authpriv",
+    "ftp", "ntp", "audit", "alert", "cron", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+];
+
+/// The parameters of a `syslog:` target (the text after `syslog:`), read as
+/// `ngx_syslog_parse_args` reads them: comma-separated, each checked in turn, then a server
+/// is required.
+pub fn syslog_target(parameters: &[u8]) -> Result<SyslogTarget, SyslogFault> {
+    let mut server = None;
+    let mut facility = None;
+    let mut severity = None;
+    let mut tag: Option<&[u8]> = None;
+    let mut hostname = true;
+    for param in parameters.split(|&b| b == b',') {
+        if let Some(url) = param.strip_prefix(b"server=") {
+            if server.is_some() {
+                return Err(SyslogFault::Duplicate("server"));
+            }
+            let address = syslog_server(url).map_err(|e| SyslogFault::Server(e, url.to_vec()))?;
+            server = Some(address);
+        } else if let Some(name) = param.strip_prefix(b"facility=") {
+            if facility.is_some() {
+                return Err(SyslogFault::Duplicate("facility"));
+            }
+            let number = SYSLOG_FACILITIES.iter().position(|f| f.as_bytes() == name);
+            facility = Some(number.ok_or_else(|| SyslogFault::UnknownFacility(name.to_vec()))?);
+        } else if let Some(name) = param.strip_prefix(b"severity=") {
+            if severity.is_some() {
+                return Err(SyslogFault::Duplicate("severity"));
+            }
+            // The eight error log levels, in number order.
+            let number = LOG_LEVELS[..8].iter().position(|l| l.as_bytes() == name);
+            severity = Some(number.ok_or_else(|| SyslogFault::UnknownSeverity(name.to_vec()))?);
+        } else if let Some(value) = param.strip_prefix(b"tag=") {
+            if tag.is_some() {
+                return Err(SyslogFault::Duplicate("tag"));
+            }
+            // RFC 3164: alphanumeric, at most 32 characters (nginx lets `_` in too).
+            if value.len() > 32 {
+                return Err(SyslogFault::TagTooLong);
+            }
+            if !value.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+                return Err(SyslogFault::TagCharacters);
+            }
+            tag = Some(value);
+        } else if param == b"nohostname" {
+            hostname = false;
+        } else {
+            return Err(SyslogFault::UnknownParameter(param.to_vec()));
+        }
+    }
+    Ok(SyslogTarget {
+        server: server.ok_or(SyslogFault::NoServer)?,
+        facility: facility.map_or(23, |n| n as u8),
+        severity: severity.map(|n| n as u8),
+        tag: tag.unwrap_or(b"nginx").to_vec(),
+        hostname,
+    })
+}
+
+/// `server=` as `ngx_parse_url` reads it with 514 for a missing port: `unix:PATH` (the prefix
+/// in any case), `[IPV6][:PORT]`, or `HOST[:PORT]` with the port after the first colon, no
+/// path nor arguments; a host name is resolved (its first address), as nginx does at load.
+/// The error is nginx's (`invalid port`, `host not found`...).
+fn syslog_server(url: &[u8]) -> Result<SyslogServer, &'static str> {
+    const DEFAULT_PORT: u16 = 514;
+    let port = |text: &[u8]| match values::parse_int(text) {
+        Some(port @ 1..=65535) => Ok(port as u16),
+        _ => Err("invalid port"),
+    };
+
+    // unix:PATH: sun_path holds 108 bytes with the NUL.
+    if url.len() >= 5 && url[..5].eq_ignore_ascii_case(b"unix:") {
+        let path = &url[5..];
+        if path.is_empty() {
+            return Err("no path in the unix domain socket");
+        }
+        if path.len() >= 108 {
+            return Err("too long path in the unix domain socket");
+        }
+        return Ok(SyslogServer::Unix(PathBuf::from(std::ffi::OsStr::from_bytes(path))));
+    }
+
+    // [IPV6][:PORT]
+    if let Some(inner) = url.strip_prefix(b"[") {
+        let close = inner.iter().position(|&b| b == b']').ok_or("invalid host")?;
+        let rest = &inner[close + 1..];
+        if rest.contains(&b'/') {
+            return Err("invalid host");
+        }
+        let port = match rest {
+            [] => DEFAULT_PORT,
+            [b':', text @ ..] => port(text)?,
+            _ => return Err("invalid host"),
+        };
+        if close == 0 {
+            return Err("no host");
+        }
+        let ip = values::inet6_addr(&inner[..close]).ok_or("invalid IPv6 address")?;
+        return Ok(SyslogServer::Inet(std::net::SocketAddr::new(ip.into(), port)));
+    }
+
+    // HOST[:PORT]
+    if url.iter().any(|&b| b == b'/' || b == b'?') {
+        return Err("invalid host");
+    }
+    let (host, port) = match url.iter().position(|&b| b == b':') {
+        Some(colon) => (&url[..colon], port(&url[colon + 1..])?),
+        None => (url, DEFAULT_PORT),
+    };
+    if host.is_empty() {
+        return Err("no host");
+    }
+    if let Some(ip) = values::inet_addr(host) {
+        return Ok(SyslogServer::Inet(std::net::SocketAddr::new(ip.into(), port)));
+    }
+    use std::net::ToSocketAddrs;
+    let host = std::str::from_utf8(host).map_err(|_| "host not found")?;
+    let first = (host, port).to_socket_addrs().ok().and_then(|mut addrs| addrs.next());
+    first.map(SyslogServer::Inet).ok_or("host not found")
+}
+
 /// `resolver ADDRESS... [valid=TIME] [ipv4=on|off] [ipv6=on|off]` as `ngx_resolver_create`
 /// reads it: each parameter and address in turn (host names resolved, as nginx does), then
 /// at least one name server.
@@ -1879,21 +2178,25 @@ fn upstream_server(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// A `split_clients` percentage `NN[.NN]` in hundredths.
+/// A `split_clients` percentage `NN[.NN]` in hundredths, as `ngx_atofp(.., 2)` reads it
+/// (`.5` is 0.5; a third decimal is an error); 0 is no percentage either.
 fn parse_percent(text: &[u8]) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
     let (whole, fraction) = match text.iter().position(|&b| b == b'.') {
         Some(at) => (&text[..at], &text[at + 1..]),
         None => (text, &b""[..]),
     };
-    if fraction.len() > 2 || !fraction.iter().all(u8::is_ascii_digit) {
+    let digits = whole.iter().chain(fraction);
+    if fraction.len() > 2 || !digits.clone().all(u8::is_ascii_digit) {
         return None;
     }
-    let whole = values::parse_int(whole)? as u64;
-    let mut hundredths = 0;
-    for (i, b) in fraction.iter().enumerate() {
-        hundredths += (b - b'0') as u64 * if i == 0 { 10 } else { 1 };
+    let mut hundredths: u64 = 0;
+    for &b in digits.chain(std::iter::repeat_n(&b'0', 2 - fraction.len())) {
+        hundredths = hundredths.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
     }
-    Some(whole * 100 + hundredths)
+    (hundredths != 0 && hundredths <= i64::MAX as u64).then_some(hundredths)
 }
 
 /// An address or CIDR for allow/deny.
@@ -2105,6 +2408,23 @@ mod tests {
     fn blocks_open_at_a_lexer_fault_get_no_end_checks() {
         let text = "events {}\nstream {\n    server {\n        listen 127.0.0.1:9000;\n";
         assert_eq!(fault(text), "unexpected end of file, expecting \"}\" in /t/x.conf:5");
+    }
+
+    #[test]
+    fn blocks_closed_before_a_lexer_fault_get_their_end_checks() {
+        let server = "events {}\nstream {\n    server {\n        return x;\n    }\n";
+        assert_eq!(
+            fault(&format!("{server}}} \"a\"b\n")),
+            "no \"listen\" is defined for server in /t/x.conf:3"
+        );
+        assert_eq!(fault(server), "no \"listen\" is defined for server in /t/x.conf:3");
+        let split = "events {}\nstream {\n    split_clients $a $x {\n        60% a;\n        \
+                     50% b;\n";
+        assert_eq!(fault(&format!("{split}\"a\"b }}\n}}\n")), "unexpected \"b\" in /t/x.conf:6");
+        assert_eq!(
+            fault(&format!("{split}    }}\n\"a\"b\n")),
+            "percent total is greater than 100% in /t/x.conf:6"
+        );
     }
 
     #[test]

@@ -1038,3 +1038,93 @@ fn mismatched_keys_are_named_by_absolute_path_as_nginx() {
         assert_eq!(strait, nginx);
     }
 }
+
+/// `ssl_crl` and `proxy_ssl_crl` are read as nginx reads them (`X509_LOOKUP_load_file`):
+/// a missing file or one with neither certificate nor CRL fails with nginx's error queue;
+/// certificates in the file are accepted and trusted too; and, as in nginx 1.22, the server
+/// reads its CA files and CRL only when `ssl_verify_client` asks for certificates.
+#[test]
+fn crl_files_are_read_as_nginx_reads_them() {
+    let server = "listen 127.0.0.1:%%PORT%% ssl; ssl_certificate server.crt; \
+                  ssl_certificate_key server.key; return x;";
+    let cases = [
+        format!("{server} ssl_verify_client on; ssl_client_certificate ca.crt; ssl_crl nope.pem;"),
+        format!("{server} ssl_verify_client on; ssl_client_certificate ca.crt; ssl_crl password;"),
+        "listen 127.0.0.1:%%PORT%%; proxy_pass 127.0.0.1:1; proxy_ssl on; proxy_ssl_verify on; \
+         proxy_ssl_trusted_certificate ca.crt; proxy_ssl_crl nope.pem;"
+            .to_string(),
+    ];
+    let expected = [
+        "X509_LOOKUP_load_file(\"DIR/nope.pem\") failed (SSL: error:80000002:system library::No \
+         such file or directory:calling fopen(DIR/nope.pem, r) error:10000080:BIO routines::no \
+         such file error:05880002:x509 certificate routines::system lib)",
+        "X509_LOOKUP_load_file(\"DIR/password\") failed (SSL: error:05800088:x509 certificate \
+         routines::no certificate or crl found)",
+        "X509_LOOKUP_load_file(\"DIR/nope.pem\") failed (SSL: error:80000002:system library::No \
+         such file or directory:calling fopen(DIR/nope.pem, r) error:10000080:BIO routines::no \
+         such file error:05880002:x509 certificate routines::system lib)",
+    ];
+    for (case, expected) in cases.iter().zip(expected) {
+        let mut messages = Vec::new();
+        for flavor in flavors() {
+            let conf = format!(
+                "stream {{ server {{ {} }} }}",
+                case.replace("%%PORT%%", &free_port().to_string())
+            );
+            messages.push(startup_message(flavor, &conf, true));
+        }
+        assert_eq!(messages[0], expected, "{case}");
+        if let [strait, nginx] = messages.as_slice() {
+            assert_eq!(strait, nginx, "{case}");
+        }
+    }
+
+    // Served: a CRL file holding the CA too, behind a client CA list that lacks it (the CA
+    // is trusted from the CRL file); missing files are no fault without verification.
+    let mut seen = Vec::new();
+    for flavor in flavors() {
+        let (port, plain) = (free_port(), free_port());
+        let conf = format!(
+            "stream {{
+    ssl_certificate server.crt;
+    ssl_certificate_key server.key;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_verify_client optional;
+        ssl_client_certificate ca2.crt;
+        ssl_crl ca-and-crl.pem;
+        return \"$ssl_client_verify\";
+    }}
+    server {{
+        listen 127.0.0.1:{plain} ssl;
+        ssl_trusted_certificate nope.crt;
+        ssl_crl nope.pem;
+        return \"$ssl_client_verify\";
+    }}
+}}"
+        );
+        let instance = Instance::prepare(flavor, &format!("{MAIN}{conf}"));
+        for entry in std::fs::read_dir(pki()).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), instance.path().join(entry.file_name())).unwrap();
+        }
+        let mut both = std::fs::read(pki().join("ca.crt")).unwrap();
+        both.extend(std::fs::read(pki().join("crl.pem")).unwrap());
+        std::fs::write(instance.path().join("ca-and-crl.pem"), both).unwrap();
+        let server = instance.launch();
+        let client = |port: u16, name: &str| {
+            let (cert, key) = (format!("{name}.crt"), format!("{name}.key"));
+            s_client(port, &["-quiet", "-cert", &cert, "-key", &key]).0
+        };
+        let answers =
+            (client(port, "client-a"), client(port, "client-b"), client(plain, "client-a"));
+        assert_eq!(answers.0, "SUCCESS", "{flavor:?}: the CA from the CRL file is trusted");
+        assert_eq!(answers.1, "", "{flavor:?}: revoked");
+        assert_eq!(answers.2, "NONE", "{flavor:?}");
+        assert!(server.wait_log("(23:certificate revoked)"), "{flavor:?}");
+        seen.push(answers);
+    }
+    if let [strait, nginx] = seen.as_slice() {
+        assert_eq!(strait, nginx);
+    }
+}

@@ -378,6 +378,8 @@ impl ServerTls {
         }
 
         // Step: client certificates: always ask-and-continue; checked after the handshake.
+        // As in nginx 1.22, the CA files and the CRL are read only when ssl_verify_client
+        // asks for certificates (a missing file is no fault otherwise).
         if settings.verify_client != VerifyClient::Off {
             ctx.set_verify_callback(SslVerifyMode::PEER, |_, _| true);
             ctx.set_verify_depth(settings.verify_depth);
@@ -391,12 +393,12 @@ impl ServerTls {
                 })?;
                 ctx.set_client_ca_list(names);
             }
-        }
-        if let Some(path) = &settings.trusted_certificate {
-            context::load_trusted(&mut ctx, path)?;
-        }
-        if let Some(path) = &settings.crl {
-            context::load_crl(&mut ctx, path)?;
+            if let Some(path) = &settings.trusted_certificate {
+                context::load_trusted(&mut ctx, path)?;
+            }
+            if let Some(path) = &settings.crl {
+                context::load_crl(&mut ctx, path)?;
+            }
         }
 
         // Step: the server-name step of every handshake, as nginx always has one: it keeps the

@@ -162,14 +162,16 @@ pub(crate) fn load_trusted(ctx: &mut SslContextBuilder, path: &Path) -> Result<(
     })
 }
 
-/// `*_crl`: revocation lists, checked for the whole chain.
+/// `*_crl`: revocation lists, checked for the whole chain. The file is read as nginx's
+/// `ngx_ssl_crl` reads it (`X509_LOOKUP_load_file`): certificates in it are accepted too and
+/// join the trusted ones, and a failure carries the same error queue.
 pub(crate) fn load_crl(ctx: &mut SslContextBuilder, path: &Path) -> Result<(), TlsConfigError> {
     let fail = |e: &openssl::error::ErrorStack| {
         TlsConfigError::Crl(path.display().to_string(), SslErrors::from_stack(e))
     };
     let store = ctx.cert_store_mut();
     let lookup = store.add_lookup(X509Lookup::file()).map_err(|e| fail(&e))?;
-    lookup.load_crl_file(path, openssl::ssl::SslFiletype::PEM).map_err(|e| fail(&e))?;
+    ffi::lookup_load_file(lookup, path).map_err(|e| fail(&e))?;
     store
         .set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL)
         .map_err(|e| fail(&e))?;

@@ -5,11 +5,12 @@
 //! `PEM_read_bio_X509_AUX` (accepts `TRUSTED CERTIFICATE`), `X509_NAME_print_ex` (the RFC 2253
 //! form of `$ssl_client_s_dn`), `X509_check_host` (the name check of `proxy_ssl_verify`) and
 //! `SSL_CONF_cmd` (`*ssl_conf_command`), `SSL_CTX_set_cert_cb` (certificates from variables),
-//! `SSL_get_shutdown` (the close) and `PEM_read_bio_PrivateKey` with a callback that fails
-//! as OpenSSL's prompt fails without a terminal. This is the only module with `unsafe`.
+//! `SSL_get_shutdown` (the close), `PEM_read_bio_PrivateKey` with a callback that fails
+//! as OpenSSL's prompt fails without a terminal, and `X509_LOOKUP_load_file` (`*ssl_crl`:
+//! its error queue, and the certificates it also accepts). This is the only module with `unsafe`.
 #![allow(unsafe_code)] // the FFI boundary; every block states why it is sound
 
-use std::ffi::{c_char, c_int, c_ulong, c_void, CString};
+use std::ffi::{c_char, c_int, c_long, c_ulong, c_void, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
@@ -18,6 +19,7 @@ use foreign_types::{ForeignType, ForeignTypeRef};
 use openssl::error::ErrorStack;
 use openssl::pkey::{PKey, Private};
 use openssl::ssl::{SslContextBuilder, SslRef, SslSessionRef};
+use openssl::x509::store::{File as X509LookupFile, X509LookupRef};
 use openssl::x509::{X509NameRef, X509Ref, X509};
 use openssl_sys as sys;
 
@@ -328,6 +330,40 @@ pub(crate) fn conf_commands(
         if finished != 1 {
             return Err(ConfCommandError::Finish(ErrorStack::get()));
         }
+    }
+    Ok(())
+}
+
+/// `X509_L_FILE_LOAD`: the control command behind the `X509_LOOKUP_load_file` macro.
+const X509_L_FILE_LOAD: c_int = 1;
+/// `X509_FILETYPE_PEM`.
+const X509_FILETYPE_PEM: c_long = 1;
+
+/// `X509_LOOKUP_load_file(lookup, path, X509_FILETYPE_PEM)`, as nginx's `ngx_ssl_crl` loads
+/// `*ssl_crl`: OpenSSL's `X509_load_cert_crl_file`, which puts every certificate and every
+/// CRL of the file into the lookup's store and fails only when it finds neither (or cannot
+/// open the file, with `BIO routines::no such file` in its error queue).
+pub(crate) fn lookup_load_file(
+    lookup: &mut X509LookupRef<X509LookupFile>,
+    path: &Path,
+) -> Result<(), ErrorStack> {
+    let Ok(name) = CString::new(path.as_os_str().as_bytes()) else {
+        return Err(ErrorStack::get());
+    };
+    // SAFETY: lookup is a live file lookup borrowed mutably for the call; the name is a
+    // NUL-terminated string that outlives it; X509_L_FILE_LOAD reads only the name and the
+    // file type and writes no result through the (null) return pointer.
+    let rc = unsafe {
+        sys::X509_LOOKUP_ctrl(
+            lookup.as_ptr(),
+            X509_L_FILE_LOAD,
+            name.as_ptr(),
+            X509_FILETYPE_PEM,
+            ptr::null_mut(),
+        )
+    };
+    if rc == 0 {
+        return Err(ErrorStack::get());
     }
     Ok(())
 }

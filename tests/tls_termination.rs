@@ -1128,3 +1128,45 @@ fn crl_files_are_read_as_nginx_reads_them() {
         assert_eq!(strait, nginx);
     }
 }
+
+/// `ssl_session_ticket_key` faults end with nginx's ` in FILE:LINE`, the line of the closing
+/// brace of `stream {}` (nginx reports them from its merge, which runs there); the files
+/// are read with tickets off too, and a directory has the wrong size.
+#[test]
+#[ignore = "needs the plan compiler (runtime/src/plan.rs) to call TlsBuilder::set_block_end \
+            with the stream block before building its servers"]
+fn ticket_key_faults_match_nginx() {
+    let server = "listen 127.0.0.1:%%PORT%% ssl; ssl_certificate server.crt; \
+                  ssl_certificate_key server.key; return x;";
+    let cases = [
+        (
+            format!("{server} ssl_session_ticket_key ca.crt;"),
+            "\"DIR/ca.crt\" must be 48 or 80 bytes",
+        ),
+        (
+            format!("{server} ssl_session_ticket_key nope.key;"),
+            "open() \"DIR/nope.key\" failed (2: No such file or directory)",
+        ),
+        (
+            format!("{server} ssl_session_tickets off; ssl_session_ticket_key nope.key;"),
+            "open() \"DIR/nope.key\" failed (2: No such file or directory)",
+        ),
+        (format!("{server} ssl_session_ticket_key .;"), "\"DIR/.\" must be 48 or 80 bytes"),
+    ];
+    for (case, expected) in &cases {
+        let mut messages = Vec::new();
+        for flavor in flavors() {
+            let port = free_port().to_string();
+            let conf = format!(
+                "stream {{\n    server {{\n{}\n    }}\n\n}}\n",
+                case.replace("%%PORT%%", &port)
+            );
+            messages.push(startup_message(flavor, &conf, true));
+        }
+        // MAIN takes four lines; `stream {` closes on the sixth line of `conf`.
+        assert_eq!(messages[0], format!("{expected} in DIR/nginx.conf:10"), "{case}");
+        if let [strait, nginx] = messages.as_slice() {
+            assert_eq!(strait, nginx, "{case}");
+        }
+    }
+}

@@ -344,26 +344,15 @@ impl ServerTls {
             }
         }
         ffi::ctx_set_session_timeout(&mut ctx, settings.session_timeout.as_secs());
+        // The ticket key files are read whether tickets are on or off, as nginx reads them.
+        let keys = settings.ticket_keys.iter().map(|path| read_ticket_key(path));
+        let keys = keys.collect::<Result<Vec<_>, _>>()?;
         if !settings.session_tickets {
             ctx.set_options(SslOptions::NO_TICKET);
-        } else if !settings.ticket_keys.is_empty() {
-            let mut keys = Vec::new();
-            for path in &settings.ticket_keys {
-                let shown = path.display().to_string();
-                let content = std::fs::read(path).map_err(|e| {
-                    let (errno, text) = super::password::errno_parts(&e);
-                    TlsConfigError::Missing(format!("open() \"{shown}\" failed ({errno}: {text})"))
-                })?;
-                let key = ffi::TicketKey::from_file_content(&content).ok_or_else(|| {
-                    TlsConfigError::Missing(format!("\"{shown}\" must be 48 or 80 bytes"))
-                })?;
-                keys.push(key);
-            }
-            if !ffi::set_ticket_keys(&mut ctx, keys) {
-                return Err(TlsConfigError::Missing(
-                    "SSL_CTX_set_tlsext_ticket_key_cb() failed".to_string(),
-                ));
-            }
+        } else if !keys.is_empty() && !ffi::set_ticket_keys(&mut ctx, keys) {
+            return Err(TlsConfigError::Missing(
+                "SSL_CTX_set_tlsext_ticket_key_cb() failed".to_string(),
+            ));
         }
         let sid = openssl::sha::sha256(format!("{:?}", settings.certificates).as_bytes());
         ctx.set_session_id_context(&sid[..32])
@@ -471,6 +460,26 @@ impl ServerTls {
         handshake.run().await?;
         Ok(handshake.into_stream())
     }
+}
+
+/// Reads one `ssl_session_ticket_key` file as `ngx_ssl_session_ticket_keys` does: opened,
+/// its size checked (a directory opens, and has the wrong size), then read.
+fn read_ticket_key(path: &Path) -> Result<ffi::TicketKey, TlsConfigError> {
+    use std::io::Read;
+
+    let shown = path.display().to_string();
+    let io_fault = |e: &std::io::Error| {
+        let (errno, reason) = super::password::errno_parts(e);
+        TlsConfigError::TicketKeyOpen { path: shown.clone(), errno, reason }
+    };
+    let mut file = std::fs::File::open(path).map_err(|e| io_fault(&e))?;
+    let size = file.metadata().map_err(|e| io_fault(&e))?.len();
+    if size != 48 && size != 80 {
+        return Err(TlsConfigError::TicketKeySize(shown));
+    }
+    let mut content = Vec::new();
+    file.read_to_end(&mut content).map_err(|e| io_fault(&e))?;
+    ffi::TicketKey::from_file_content(&content).ok_or(TlsConfigError::TicketKeySize(shown))
 }
 
 /// One server handshake in progress; its SSL object stays readable whatever the outcome
@@ -608,6 +617,23 @@ mod tests {
         assert_eq!(err.to_string(), format!("\"{}\" must be 48 or 80 bytes", path.display()));
         std::fs::write(&path, [1u8; 48]).unwrap();
         ServerTls::build(&settings, dir.path()).unwrap();
+
+        // Read with tickets off too; a directory has the wrong size; a missing file.
+        let off = ServerTlsSettings {
+            ticket_keys: vec![dir.path().to_path_buf()],
+            session_tickets: false,
+            ..Default::default()
+        };
+        let err = ServerTls::build(&off, dir.path()).unwrap_err();
+        assert!(matches!(err, TlsConfigError::TicketKeySize(_)), "{err}");
+        assert!(err.at_block_end());
+        let missing = dir.path().join("nope.key");
+        let settings = ServerTlsSettings { ticket_keys: vec![missing.clone()], ..settings };
+        let err = ServerTls::build(&settings, dir.path()).unwrap_err();
+        let text =
+            format!("open() \"{}\" failed (2: No such file or directory)", missing.display());
+        assert_eq!(err.to_string(), text);
+        assert!(err.at_block_end());
     }
 
     #[test]

@@ -129,12 +129,34 @@ pub enum TlsConfigError {
     /// `SSL_CTX_set1_curves_list("%s") failed`.
     #[error("SSL_CTX_set1_curves_list(\"{0}\") failed{1}")]
     Curves(String, SslErrors),
+    /// `open() "%s" failed (%d: %s)`: an `ssl_session_ticket_key` file cannot be opened.
+    #[error("open() \"{path}\" failed ({errno}: {reason})")]
+    TicketKeyOpen {
+        /// The file, absolute.
+        path: String,
+        /// The system's error number.
+        errno: i32,
+        /// Its text.
+        reason: String,
+    },
+    /// `"%s" must be 48 or 80 bytes`: an `ssl_session_ticket_key` file of another size.
+    #[error("\"{0}\" must be 48 or 80 bytes")]
+    TicketKeySize(String),
     /// `no proxy_ssl_trusted_certificate for proxy_ssl_verify` and similar merge-time faults.
     #[error("{0}")]
     Missing(String),
     /// A directive strait does not implement (never silently ignored).
     #[error("{0}")]
     Unsupported(String),
+}
+
+impl TlsConfigError {
+    /// Whether nginx reports this fault where its merge of the `stream {}` block runs, with
+    /// ` in FILE:LINE` of the block's closing brace (`ngx_conf_log_error` at merge time);
+    /// nginx reports the others without a location.
+    pub fn at_block_end(&self) -> bool {
+        matches!(self, TlsConfigError::TicketKeyOpen { .. } | TlsConfigError::TicketKeySize(_))
+    }
 }
 
 /// Sets protocols, ciphers and conf commands on a context, in nginx's order.

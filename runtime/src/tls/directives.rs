@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use strait_parser::ast::Directive;
+use strait_parser::ast::{Directive, Location};
 
 use super::acceptor::{ServerTls, ServerTlsSettings, SessionCache, VerifyClient};
 use super::cache::{self, CacheSettings, ObjectCache};
 use super::certificate::Redacted;
 use super::connector::{NoCertificate, UpstreamTlsSet, UpstreamTlsSettings};
-use super::context::{full_path, Protocols};
+use super::context::{full_path, Protocols, TlsConfigError};
 use super::password::Passwords;
 use super::phase::{CertificateSpec, DefaultName, ProxySsl, ServerSsl};
 use crate::conf::{parse_number, parse_time, text, ConfigError, DirectiveExt};
@@ -284,6 +284,7 @@ pub struct TlsBuilder {
     conf_prefix: PathBuf,
     connectors: UpstreamTlsSet,
     caches: HashMap<Option<CacheSettings>, Arc<ObjectCache>>,
+    block_end: Option<Location>,
 }
 
 impl TlsBuilder {
@@ -293,6 +294,24 @@ impl TlsBuilder {
             conf_prefix: conf_prefix.to_path_buf(),
             connectors: UpstreamTlsSet::default(),
             caches: HashMap::new(),
+            block_end: None,
+        }
+    }
+
+    /// Where the `stream {}` block whose servers are built next closes: the place nginx's
+    /// merge names in the faults it reports with a location (an `ssl_session_ticket_key`
+    /// file that cannot be opened or has the wrong size). Without it those faults go
+    /// without ` in FILE:LINE`.
+    pub fn set_block_end(&mut self, stream: &Directive) {
+        let file = stream.name.location.file.clone();
+        self.block_end = Some(Location { file, line: stream.close_line, column: 1 });
+    }
+
+    /// A fault of building a context, placed where nginx reports it.
+    fn config_error(&self, e: TlsConfigError) -> ConfigError {
+        match &self.block_end {
+            Some(location) if e.at_block_end() => ConfigError::at(location, e.to_string()),
+            _ => ConfigError::bare(e.to_string()),
         }
     }
 
@@ -440,8 +459,8 @@ impl TlsBuilder {
                 "no ssl_client_certificate for ssl_verify_client".to_string(),
             ));
         }
-        let tls = ServerTls::build(&settings, &self.conf_prefix)
-            .map_err(|e| ConfigError::bare(e.to_string()))?;
+        let tls =
+            ServerTls::build(&settings, &self.conf_prefix).map_err(|e| self.config_error(e))?;
         let pairs = if dynamic {
             certs.into_iter().zip(keys).map(|(c, k)| (c.value, k.value)).collect()
         } else {
@@ -453,5 +472,50 @@ impl TlsBuilder {
             handshake_timeout: m.handshake_timeout.unwrap_or(Duration::from_secs(60)),
             pairs,
         })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `ssl_session_ticket_key` fault names the `stream {}` block's closing brace once the
+    /// builder knows it, as nginx's merge does; none before.
+    #[test]
+    fn ticket_key_faults_name_the_stream_block_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pki");
+        let source = format!(
+            "stream {{\n    server {{\n        listen 127.0.0.1:1 ssl;\n        \
+             ssl_certificate {pki}/server.crt;\n        ssl_certificate_key {pki}/server.key;\n\
+             \x20       ssl_session_ticket_key nope.key;\n        return x;\n    }}\n\n}}\n",
+            pki = pki.display()
+        );
+        let path = dir.path().join("nginx.conf");
+        let config =
+            strait_parser::parse_bytes(source.as_bytes(), &path, &Default::default()).unwrap();
+        let stream = &config.files[0].block.directives[0];
+        let server = &stream.block.as_ref().unwrap().directives[0];
+        let mut tls = TlsDirectives::default();
+        let mut vars = Variables::default();
+        let mut listen = None;
+        for d in &server.block.as_ref().unwrap().directives {
+            match d.name.value.as_slice() {
+                b"listen" => listen = Some(d),
+                b"return" => {}
+                _ => assert!(take(&mut tls, d, &mut vars, dir.path()).unwrap()),
+            }
+        }
+
+        let message = format!(
+            "open() \"{}\" failed (2: No such file or directory)",
+            dir.path().join("nope.key").display()
+        );
+        let mut builder = TlsBuilder::new(dir.path());
+        let err = builder.server(&tls, listen).unwrap_err();
+        assert_eq!(err.to_string(), message);
+        builder.set_block_end(stream);
+        let err = builder.server(&tls, listen).unwrap_err();
+        assert_eq!(err.to_string(), format!("{message} in {}:10", path.display()));
     }
 }

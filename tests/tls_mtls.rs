@@ -607,3 +607,72 @@ fn mismatched_key_is_named_by_absolute_path_as_nginx() {
     }
     drop(up);
 }
+
+/// An upstream that accepts the connection and never answers the ClientHello: the handshake
+/// ends at `proxy_connect_timeout` without a log line (nginx 1.22's handshake handler hands
+/// the timeout to the proxy, which goes to the next upstream without one), `$status` 502
+/// when no peer is left, and the next peer is tried when there is one.
+#[test]
+fn upstream_handshake_timeout_is_silent_as_nginx() {
+    let silent = silent_upstream();
+    let good_port = free_port();
+    let good = upstream(Flavor::Strait, good_port, "optional");
+    let mut seen = Vec::new();
+    for flavor in flavors() {
+        let (alone, next) = (free_port(), free_port());
+        let conf = format!(
+            "stream {{
+    log_format main '$server_port $status $upstream_addr';
+    access_log %%DIR%%/access.log main;
+    upstream both {{ server 127.0.0.1:{silent}; server 127.0.0.1:{good_port}; }}
+    proxy_ssl on;
+    proxy_connect_timeout 1s;
+    server {{ listen 127.0.0.1:{alone}; proxy_pass 127.0.0.1:{silent}; }}
+    server {{ listen 127.0.0.1:{next}; proxy_pass both; }}
+}}"
+        );
+        let front = start(flavor, &conf);
+        let started = std::time::Instant::now();
+        assert_eq!(fetch(alone, b""), "", "{flavor:?}");
+        assert!(started.elapsed() >= Duration::from_millis(900), "{flavor:?}");
+        assert_eq!(fetch(next, b""), "||.", "{flavor:?}");
+        let start = std::time::Instant::now();
+        while front.read("access.log").lines().count() < 2 && start.elapsed().as_secs() < 5 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let access = front
+            .read("access.log")
+            .replace(&alone.to_string(), "ALONE")
+            .replace(&next.to_string(), "NEXT")
+            .replace(&silent.to_string(), "SILENT")
+            .replace(&good_port.to_string(), "GOOD");
+        assert_eq!(
+            access, "ALONE 502 127.0.0.1:SILENT\nNEXT 200 127.0.0.1:SILENT, 127.0.0.1:GOOD\n",
+            "{flavor:?}"
+        );
+
+        // No line about the timeout at any level; the peer's failure is counted, so the
+        // second session disables it (`max_fails` 1), with nginx's warning.
+        let log = front.error_log();
+        assert!(!log.contains("timed out"), "{flavor:?}: {log}");
+        let severe = ["[warn]", "[error]", "[crit]", "[alert]", "[emerg]"];
+        let lines: Vec<String> = log
+            .lines()
+            .filter(|l| severe.iter().any(|s| l.contains(s)))
+            .map(|l| message(l).replace(&next.to_string(), "NEXT"))
+            .map(|l| l.replace(&silent.to_string(), "SILENT"))
+            .collect();
+        assert_eq!(
+            lines,
+            ["upstream server temporarily disabled while SSL handshaking to upstream, client: \
+              127.0.0.1, server: 127.0.0.1:NEXT, upstream: \"127.0.0.1:SILENT\", bytes from/to \
+              client:0/0, bytes from/to upstream:0/0"],
+            "{flavor:?}"
+        );
+        seen.push((access, lines));
+    }
+    if let [strait, nginx] = seen.as_slice() {
+        assert_eq!(strait, nginx);
+    }
+    drop(good);
+}

@@ -218,6 +218,15 @@ impl Drop for Instance {
                 let _ = child.wait();
             }
         }
+        // Every log strait wrote must be free of key material (README: a `data:` value is
+        // never logged); nginx prints `data:` values whole, so only strait is checked.
+        if self.flavor == Flavor::Strait && !thread::panicking() {
+            let logs = self.written_logs();
+            for (name, text) in &logs {
+                let found = key_material_in(text);
+                assert!(found.is_empty(), "key material in {name}: {found:?}");
+            }
+        }
     }
 }
 
@@ -292,10 +301,16 @@ pub(crate) fn silent_upstream() -> u16 {
 /// Masks what differs between runs in an error log line: the stamp, pid#tid, connection
 /// numbers, and ephemeral client ports.
 pub(crate) fn normalize(line: &str) -> String {
-    let stamp = regex::Regex::new(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ").unwrap();
-    let pid = regex::Regex::new(r"\] \d+#\d+: ").unwrap();
-    let conn = regex::Regex::new(r": \*\d+ ").unwrap();
-    let port = regex::Regex::new(r"127\.0\.0\.1:\d{5}").unwrap();
+    // Compiled once: an unoptimized build takes milliseconds per regex, per line.
+    static PATTERNS: std::sync::OnceLock<[regex::Regex; 4]> = std::sync::OnceLock::new();
+    let [stamp, pid, conn, port] = PATTERNS.get_or_init(|| {
+        [
+            regex::Regex::new(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ").unwrap(),
+            regex::Regex::new(r"\] \d+#\d+: ").unwrap(),
+            regex::Regex::new(r": \*\d+ ").unwrap(),
+            regex::Regex::new(r"127\.0\.0\.1:\d{5}").unwrap(),
+        ]
+    });
     let line = stamp.replace(line, "");
     let line = pid.replace(&line, "] PID: ");
     let line = conn.replace(&line, ": *N ");
@@ -372,7 +387,270 @@ pub(crate) fn firehose_upstream() -> u16 {
     port
 }
 
+/// The private keys of testdata/pki as lines that must never reach a log: each key's PEM
+/// body lines (all but very short last lines, which could occur by chance), with the key's
+/// file name; read once.
+fn key_lines() -> &'static [(String, String)] {
+    static LINES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    LINES.get_or_init(|| {
+        let mut lines = Vec::new();
+        for entry in std::fs::read_dir(pki()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "key") {
+                continue;
+            }
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let pem = std::fs::read_to_string(&path).unwrap();
+            let body = pem.lines().filter(|l| !l.starts_with("-----") && !l.contains(':'));
+            for line in body.filter(|l| l.trim().len() >= 16) {
+                lines.push((name.clone(), line.trim().to_string()));
+            }
+        }
+        assert!(!lines.is_empty(), "no keys in {}", pki().display());
+        lines
+    })
+}
+
+/// What of a private key `text` carries: PEM markers (`-----BEGIN`, `PRIVATE KEY`) and
+/// body lines of the keys of testdata/pki, each named with the line of `text` it is in;
+/// empty when there is none.
+pub(crate) fn key_material_in(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        for marker in ["-----BEGIN", "PRIVATE KEY"] {
+            if line.contains(marker) {
+                found.push(format!("line {}: {marker:?}", n + 1));
+            }
+        }
+        for (key, body) in key_lines() {
+            if line.contains(body.as_str()) {
+                found.push(format!("line {}: a line of {key}", n + 1));
+            }
+        }
+    }
+    found
+}
+
+impl Instance {
+    /// Every log this instance wrote, by name: the files of its prefix directory whose name
+    /// holds `.log` (gzip ones uncompressed) or that lie in a `logs` directory, and the
+    /// server's stderr when it was captured (read once the server has exited).
+    pub(crate) fn written_logs(&mut self) -> Vec<(String, String)> {
+        let mut logs = Vec::new();
+        let mut dirs = vec![self.dir.path().to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let in_logs = dir.file_name().is_some_and(|d| d == "logs");
+                if !name.contains(".log") && !in_logs {
+                    continue;
+                }
+                let Ok(bytes) = std::fs::read(&path) else { continue };
+                let text = if name.ends_with(".gz") {
+                    let mut plain = Vec::new();
+                    let mut gz = flate2::read::MultiGzDecoder::new(bytes.as_slice());
+                    match gz.read_to_end(&mut plain) {
+                        Ok(_) => plain,
+                        Err(_) => bytes,
+                    }
+                } else {
+                    bytes
+                };
+                logs.push((path.display().to_string(), String::from_utf8_lossy(&text).into()));
+            }
+        }
+        let exited = self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_some());
+        let stderr = self.child.as_mut().and_then(|c| c.stderr.take());
+        if let (true, Some(mut stderr)) = (exited, stderr) {
+            // Read on a thread: a process the server started might still hold the pipe.
+            let (tx, rx) = std::sync::mpsc::channel();
+            thread::spawn(move || {
+                let mut text = Vec::new();
+                let _ = stderr.read_to_end(&mut text);
+                let _ = tx.send(text);
+            });
+            if let Ok(text) = rx.recv_timeout(Duration::from_secs(2)) {
+                logs.push(("stderr".to_string(), String::from_utf8_lossy(&text).into()));
+            }
+        }
+        logs
+    }
+}
+
 /// The test PKI of testdata/pki.
 pub(crate) fn pki() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki")
+}
+
+impl Instance {
+    /// Starts the server with `extra` arguments after `-p`, `-c` and `-e` (`-g DIRECTIVES`),
+    /// and waits for its pid file as [`Instance::launch`] does.
+    pub(crate) fn launch_with(mut self, extra: &[&str]) -> Instance {
+        let mut command = self.command();
+        command.args(extra);
+        let child = command.stdin(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        self.child = Some(child);
+        let pid = self.dir.path().join("nginx.pid");
+        let start = Instant::now();
+        while std::fs::read_to_string(&pid).map_or(true, |s| !s.ends_with('\n')) {
+            let child = self.child.as_mut().unwrap();
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut err = String::new();
+                child.stderr.take().unwrap().read_to_string(&mut err).ok();
+                panic!("{:?} exited before writing its pid file ({status}): {err}", self.flavor);
+            }
+            assert!(start.elapsed() < Duration::from_secs(5), "no pid file after 5 s");
+            thread::sleep(Duration::from_millis(20));
+        }
+        self
+    }
+}
+
+/// A loopback client whose source address is `source` (any of 127/8 is local on Linux):
+/// connects to 127.0.0.1:`port` and reads until the server closes, sending nothing.
+pub(crate) fn read_all_from(source: std::net::Ipv4Addr, port: u16) -> Vec<u8> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&std::net::SocketAddr::from((source, 0)).into()).unwrap();
+    socket.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into()).unwrap();
+    let mut stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    out
+}
+
+/// Polls `done` every 10 ms until it holds (true) or `limit` passed (false).
+pub(crate) fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    done()
+}
+
+/// An upstream that answers each connection with its name and holds it until the other side
+/// closes (30 s at most), counting the connections it holds.
+#[derive(Debug, Clone)]
+pub(crate) struct HoldingUpstream {
+    /// Its loopback port.
+    pub(crate) port: u16,
+    /// The connections open now.
+    pub(crate) active: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl HoldingUpstream {
+    /// Listens on a port of its own.
+    pub(crate) fn start(name: &str) -> HoldingUpstream {
+        HoldingUpstream::on(TcpListener::bind("127.0.0.1:0").unwrap(), name)
+    }
+
+    /// Serves `listener`.
+    pub(crate) fn on(listener: TcpListener, name: &str) -> HoldingUpstream {
+        use std::sync::atomic::Ordering;
+        let port = listener.local_addr().unwrap().port();
+        let active = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = active.clone();
+        let name = name.as_bytes().to_vec();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                counter.fetch_add(1, Ordering::SeqCst);
+                let counter = counter.clone();
+                let name = name.clone();
+                thread::spawn(move || {
+                    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+                    if stream.write_all(&name).is_ok() {
+                        let mut buf = [0u8; 1024];
+                        while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+                    }
+                    drop(stream);
+                    counter.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        HoldingUpstream { port, active }
+    }
+
+    /// The connections it holds now.
+    pub(crate) fn active(&self) -> usize {
+        self.active.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A client session held open: connects to `port` and reads the first bytes the upstream
+/// sends (a peer's name; empty when the server closed the session instead).
+pub(crate) fn hold(port: u16) -> (TcpStream, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 64];
+    let n = stream.read(&mut buf).unwrap_or(0);
+    (stream, String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// A loopback port whose connects time out: a listener with a backlog of 0 that never
+/// accepts, its one queue slot taken, so further SYNs are dropped (it lives as long as the
+/// test process).
+pub(crate) fn blackhole_upstream() -> u16 {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+    socket.listen(0).unwrap();
+    let listener: TcpListener = socket.into();
+    let addr = listener.local_addr().unwrap();
+    let filler = TcpStream::connect(addr).unwrap();
+    std::mem::forget(listener);
+    std::mem::forget(filler);
+    // The queue is full once a connect with a short timeout no longer completes.
+    loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
+            Ok(extra) => std::mem::forget(extra),
+            Err(_) => return addr.port(),
+        }
+    }
+}
+
+/// An upstream that sends `data` on each connection, then holds it until the other side
+/// closes (30 s at most).
+pub(crate) fn sending_upstream(data: Vec<u8>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let data = std::sync::Arc::new(data);
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let data = data.clone();
+            thread::spawn(move || {
+                stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+                if stream.write_all(&data).is_ok() {
+                    let mut buf = [0u8; 1024];
+                    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Connects to `port` and reads until `len` bytes came (or the server closed, or 10 s of
+/// silence), sending nothing.
+pub(crate) fn read_exactly(port: u16, len: usize) -> Vec<u8> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while out.len() < len {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    out
 }

@@ -18,6 +18,7 @@
 //! lists them.
 
 use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use crate::ast::{Block, Config, Directive, Quote};
 use crate::error::{ErrorKind, ErrorPlace, ParseError};
 use crate::registry::{self, BlockContent, Context, Spec, Value, Version};
 use crate::template::{Segment, Template};
-use crate::values::{self, TimeUnit};
+use crate::values::{self, TimeUnit, UrlError, UrlOptions, UrlTarget};
 use crate::ParseOutcome;
 
 /// What a check is judged against.
@@ -38,6 +39,10 @@ pub struct CheckOptions {
     pub conf_prefix: PathBuf,
     /// The prefix (`-p`): relative `load_module` paths are taken from it.
     pub prefix: PathBuf,
+    /// Look at nothing outside the configuration (for fuzzing): host names are not
+    /// resolved (each is `host not found`), files named by `load_module` and the password
+    /// files are not opened (each is taken as there).
+    pub isolated: bool,
 }
 
 impl Default for CheckOptions {
@@ -46,6 +51,7 @@ impl Default for CheckOptions {
             version: registry::STRAIT_NGINX_VERSION,
             conf_prefix: PathBuf::from("/"),
             prefix: PathBuf::from("/"),
+            isolated: false,
         }
     }
 }
@@ -304,19 +310,90 @@ impl Tls {
     }
 }
 
-/// A stream `upstream {}` as its checks need it.
+/// One upstream of the stream block, as `ngx_stream_upstream_add` keeps them: an
+/// `upstream {}` block, or one a literal `proxy_pass` target makes implicitly.
 #[derive(Debug)]
-struct UpstreamBlock {
-    /// Its name.
-    name: Vec<u8>,
-    /// Where `upstream NAME {` was read.
+struct Upstream {
+    /// The host, as first written (an upstream block's name, a target's host).
+    host: Vec<u8>,
+    /// The target's port (0: none).
+    port: u16,
+    /// The target gave no port (an upstream block never has one).
+    no_port: bool,
+    /// An `upstream {}` block names it (nginx's `NGX_STREAM_UPSTREAM_CREATE`).
+    block: bool,
+    /// An implicit upstream with its one address known (an address literal with a port, or
+    /// a unix socket): nothing is left to resolve.
+    addressed: bool,
+    /// Where it was made (nginx's `file_name:line`): the `upstream` or `proxy_pass` line.
     place: ErrorPlace,
-    /// The balancer directive set in it (`hash`, `random`, `least_conn`).
+    /// The balancer directive set in its block (`hash`, `random`, `least_conn`).
     balancer: Option<&'static [u8]>,
-    /// How many `server` lines.
-    servers: usize,
-    /// How many of them are not `backup`.
+    /// How many of its block's `server` lines are not `backup`.
     primaries: usize,
+}
+
+/// What [`Checker::upstream_add`] looks an upstream up by: the fields of nginx's
+/// `ngx_url_t` it reads.
+struct UpstreamKey<'u> {
+    /// The host as written.
+    host: &'u [u8],
+    /// The port (0: none).
+    port: u16,
+    /// No port was given.
+    no_port: bool,
+    /// The one address is known (see [`Upstream::addressed`]).
+    addressed: bool,
+}
+
+/// One address of a `listen` with its ports, as the duplicate check compares them.
+#[derive(Debug, Clone)]
+struct ListenSocket {
+    /// A UDP socket (`udp`): it never clashes with a TCP one.
+    udp: bool,
+    /// The address.
+    addr: ListenAddr,
+    /// The first and last port (the same port without a range).
+    ports: (u16, u16),
+}
+
+/// A listen socket's address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ListenAddr {
+    /// An IP address.
+    Inet(IpAddr),
+    /// A unix socket: its path, and the address as written (nginx names it so).
+    Unix {
+        /// The path, compared.
+        path: Vec<u8>,
+        /// `unix:PATH` as written.
+        text: Vec<u8>,
+    },
+}
+
+impl ListenSocket {
+    /// The first of this socket's addresses (by port) that a socket of `before` already
+    /// has, named as nginx names it in `duplicate "ADDR" address and port pair`.
+    fn first_overlap(&self, before: &[ListenSocket]) -> Option<Vec<u8>> {
+        let same = |other: &&ListenSocket| match (&self.addr, &other.addr) {
+            (ListenAddr::Unix { path, .. }, ListenAddr::Unix { path: other, .. }) => path == other,
+            (addr, other_addr) => other.udp == self.udp && addr == other_addr,
+        };
+        let port = before
+            .iter()
+            .filter(|other| other.udp == self.udp)
+            .filter(same)
+            .filter_map(|other| {
+                let (low, high) =
+                    (self.ports.0.max(other.ports.0), self.ports.1.min(other.ports.1));
+                (low <= high).then_some(low)
+            })
+            .min()?;
+        Some(match &self.addr {
+            ListenAddr::Inet(ip) => values::sock_ntop(&SocketAddr::new(*ip, port)).into_bytes(),
+            ListenAddr::Unix { text, .. } => text.clone(),
+        })
+    }
 }
 
 /// What a shared memory zone is for: nginx's tag (the module that declared it). One name
@@ -362,14 +439,12 @@ fn balancer_name(name: &[u8]) -> &'static [u8] {
 struct StreamState {
     /// Log format names defined so far.
     log_formats: HashSet<Vec<u8>>,
-    /// Upstream block names defined so far, lower-cased (nginx compares them ignoring case).
-    upstreams: HashSet<Vec<u8>>,
-    /// Upstream blocks in order.
-    upstream_blocks: Vec<UpstreamBlock>,
-    /// `proxy_pass` targets without a port and without variables, with their place.
-    implicit_upstreams: Vec<(Vec<u8>, ErrorPlace)>,
-    /// Listen addresses so far (normalized text, udp).
-    listens: HashSet<(String, bool)>,
+    /// The upstreams, blocks and implicit ones, in the order nginx made them.
+    upstreams: Vec<Upstream>,
+    /// The upstream whose block is being read (an index into `upstreams`).
+    upstream_block: Option<usize>,
+    /// Listen sockets so far: UDP or not, the address, and the ports.
+    listens: Vec<ListenSocket>,
     /// Variables defined by map, geo, split_clients and set (lower case).
     defined: HashSet<Vec<u8>>,
     /// Variables used, in first-use order (as written).
@@ -752,7 +827,8 @@ impl<'a> Checker<'a> {
                 // opened and read fails as it does with nginx.
                 let path = &d.args[0].value;
                 let full = prefixed(&self.options.prefix, path);
-                if let Some(reason) = dlopen_fault(&full) {
+                let fault = if self.options.isolated { None } else { dlopen_fault(&full) };
+                if let Some(reason) = fault {
                     let full = full.as_os_str().as_bytes();
                     let mut message = b"dlopen() \"".to_vec();
                     message.extend_from_slice(full);
@@ -823,7 +899,7 @@ impl<'a> Checker<'a> {
             self.warnings.extend(low_bits_warning(d, address));
             return Ok(());
         }
-        if !resolves(&String::from_utf8_lossy(address)) {
+        if self.resolve(address).is_none() {
             return Err(quoted(d, "host not found in debug_connection ", address, ""));
         }
         Ok(())
@@ -833,7 +909,15 @@ impl<'a> Checker<'a> {
     /// `a duplicate listen ADDR`; in mail any repeat is `duplicate "ADDR" address and port
     /// pair`. Other listen faults of these modules are not modelled.
     fn http_mail_listen(&mut self, d: &Directive, context: Context) -> Result<(), ParseError> {
-        let Ok(address) = listen_address(&d.args[0].value) else { return Ok(()) };
+        let default_port = if context == Context::HttpServer { 80 } else { 0 };
+        let Ok(sockets) = self.listen_sockets(&d.args[0].value, default_port) else {
+            return Ok(());
+        };
+        let Some(socket) = sockets.first() else { return Ok(()) };
+        let address = match &socket.addr {
+            ListenAddr::Inet(ip) => values::sock_ntop(&SocketAddr::new(*ip, socket.ports.0)),
+            ListenAddr::Unix { text, .. } => String::from_utf8_lossy(text).into_owned(),
+        };
         let repeated = match context {
             Context::HttpServer => !self.http_listens.insert((self.http_servers, address.clone())),
             Context::MailServer => !self.mail_listens.insert(address.clone()),
@@ -882,7 +966,7 @@ impl<'a> Checker<'a> {
                     _ => tls.client_certificate = Some(()),
                 }
             }
-            (_, b"resolver") => resolver(d, &args)?,
+            (_, b"resolver") => resolver(d, &args, &|host| self.resolve(host).is_some())?,
             (_, b"ssl_session_cache") => {
                 self.ssl_session_cache(d, &args, ZoneUse::StreamSslSessions)?
             }
@@ -912,7 +996,7 @@ impl<'a> Checker<'a> {
                 );
                 self.warnings.push(at(d, ErrorKind::Message(message)));
             }
-            (_, b"ssl_password_file" | b"proxy_ssl_password_file") => {
+            (_, b"ssl_password_file" | b"proxy_ssl_password_file") if !self.options.isolated => {
                 let path = self.conf_path(args[0]);
                 if let Err(err) = std::fs::metadata(&path) {
                     let errno = err.raw_os_error().unwrap_or(2);
@@ -921,28 +1005,11 @@ impl<'a> Checker<'a> {
                 }
             }
             (Context::StreamMain, b"upstream") => {
-                if !self.stream.upstreams.insert(args[0].to_ascii_lowercase()) {
-                    return Err(quoted(d, "duplicate upstream ", args[0], ""));
-                }
-                self.stream.upstream_blocks.push(UpstreamBlock {
-                    name: args[0].to_vec(),
-                    place: place_of(d),
-                    balancer: None,
-                    servers: 0,
-                    primaries: 0,
-                });
+                let key = UpstreamKey { host: args[0], port: 0, no_port: true, addressed: false };
+                let index = self.upstream_add(d, key, true)?;
+                self.stream.upstream_block = Some(index);
             }
-            (Context::StreamUpstream, b"server") => {
-                let upstream = self.upstream();
-                let backup = args[1..].contains(&&b"backup"[..]);
-                if backup && upstream.balancer.is_some_and(|b| b != b"least_conn") {
-                    let text = b"balancing method does not support parameter \"backup\"";
-                    return Err(at(d, ErrorKind::Message(text.to_vec())));
-                }
-                upstream.servers += 1;
-                upstream.primaries += usize::from(!backup);
-                upstream_server(d, &args)?;
-            }
+            (Context::StreamUpstream, b"server") => self.upstream_server(d, &args)?,
             (Context::StreamUpstream, name @ (b"hash" | b"random" | b"least_conn"))
                 if self.upstream().balancer.replace(balancer_name(name)).is_some() =>
             {
@@ -997,10 +1064,15 @@ impl<'a> Checker<'a> {
                 self.define_variable(d, var)?;
             }
             (Context::StreamMain, b"geo") => {
-                let var = args[args.len() - 1];
+                // The source is a variable's name, not a value: `$` and a name of any bytes
+                // (`$a-b` is the variable `a-b`), checked before the variable defined.
                 if args.len() == 2 {
-                    self.template(d, args[0])?;
+                    match args[0].strip_prefix(b"$") {
+                        Some(source) if !source.is_empty() => self.use_variable(source),
+                        _ => return Err(quoted(d, "invalid variable name ", args[0], "")),
+                    }
                 }
+                let var = args[args.len() - 1];
                 let Some(var) = var.strip_prefix(b"$") else {
                     return Err(quoted(d, "invalid variable name ", var, ""));
                 };
@@ -1042,8 +1114,58 @@ impl<'a> Checker<'a> {
     }
 
     /// The upstream block being read.
-    fn upstream(&mut self) -> &mut UpstreamBlock {
-        self.stream.upstream_blocks.last_mut().expect("inside a stream upstream")
+    fn upstream(&mut self) -> &mut Upstream {
+        let index = self.stream.upstream_block.expect("inside a stream upstream");
+        &mut self.stream.upstreams[index]
+    }
+
+    /// `ngx_stream_upstream_add`: finds the upstream `key` names (host ignoring case, and
+    /// port), or makes it. `block`: an `upstream {}` block makes it (nginx's
+    /// `NGX_STREAM_UPSTREAM_CREATE`), which turns an implicit one of the same name into
+    /// the block's. A port given to a block's name is a fault, whichever came first.
+    fn upstream_add(
+        &mut self,
+        d: &Directive,
+        key: UpstreamKey<'_>,
+        block: bool,
+    ) -> Result<usize, ParseError> {
+        for (index, upstream) in self.stream.upstreams.iter_mut().enumerate() {
+            if !upstream.host.eq_ignore_ascii_case(key.host) {
+                continue;
+            }
+            if block && upstream.block {
+                return Err(quoted(d, "duplicate upstream ", key.host, ""));
+            }
+            if upstream.block && !key.no_port {
+                let after = format!(" may not have port {}", key.port);
+                return Err(quoted(d, "upstream ", key.host, &after));
+            }
+            if block && !upstream.no_port {
+                let mut message = b"upstream \"".to_vec();
+                message.extend_from_slice(key.host);
+                message.extend_from_slice(
+                    format!("\" may not have port {}", upstream.port).as_bytes(),
+                );
+                message.extend_from_slice(&upstream.place.suffix_bytes());
+                return Err(ParseError::nowhere(ErrorKind::Message(message)));
+            }
+            if upstream.port != key.port {
+                continue;
+            }
+            upstream.block |= block;
+            return Ok(index);
+        }
+        self.stream.upstreams.push(Upstream {
+            host: key.host.to_vec(),
+            port: key.port,
+            no_port: key.no_port,
+            block,
+            addressed: key.addressed,
+            place: place_of(d),
+            balancer: None,
+            primaries: 0,
+        });
+        Ok(self.stream.upstreams.len() - 1)
     }
 
     /// The arguments of `hash KEY [consistent]` and `random [two [least_conn]]`.
@@ -1073,48 +1195,81 @@ impl<'a> Checker<'a> {
         self.stream.servers.last_mut().expect("inside a stream server")
     }
 
-    /// `proxy_pass TARGET`: the content handler. A literal `host:port` is checked and
-    /// resolved now; a name without a port must be an upstream block (checked when the stream
-    /// block closes, as nginx's upstream module does).
+    /// `proxy_pass TARGET`: the content handler. A literal target is parsed now and names
+    /// an upstream (`ngx_stream_upstream_add`); whether it has a port and resolves is
+    /// checked when the stream block closes, as nginx's upstream module does.
     fn proxy_pass(&mut self, d: &Directive, target: &[u8]) -> Result<(), ParseError> {
         self.server().handler = true;
         let template = self.template(d, target)?;
         if !template.is_literal() {
             return Ok(());
         }
-        if let Some(fault) = unix_path_fault(target) {
-            return Err(quoted(d, &format!("{fault} in upstream "), target, ""));
-        }
-        if target.starts_with(b"unix:") {
-            return Ok(());
-        }
-        let has_port = target.rsplit(|&b| b == b']').next().is_some_and(|t| t.contains(&b':'));
-        if !has_port {
-            self.stream.implicit_upstreams.push((target.to_vec(), place_of(d)));
-            return Ok(());
-        }
-        let text = String::from_utf8_lossy(target).into_owned();
-        let (host, port) = split_port(&text).unwrap_or((&text, ""));
-        let port = values::parse_int(port.as_bytes());
-        if port.is_none_or(|p| !(1..=65535).contains(&p)) {
-            return Err(quoted(d, "invalid port in upstream ", target, ""));
-        }
-        if !resolves(host) {
-            return Err(quoted(d, "host not found in upstream ", host.as_bytes(), ""));
-        }
+        let url = values::parse_url(target, UrlOptions::default())
+            .map_err(|err| quoted(d, &format!("{err} in upstream "), target, ""))?;
+        let addressed = match url.target {
+            UrlTarget::Unix => true,
+            UrlTarget::Addr(_) => url.port != 0,
+            UrlTarget::Name => false,
+        };
+        let key = UpstreamKey { host: url.host, port: url.port, no_port: url.no_port, addressed };
+        self.upstream_add(d, key, false)?;
         Ok(())
     }
 
-    /// `listen ADDRESS [PARAMETERS]`: the address, the parameters, duplicates.
+    /// `server ADDRESS [PARAMETERS]` inside a stream `upstream`, in nginx's order: the
+    /// parameters, then the address (resolved, as nginx resolves it at load), then its port.
+    fn upstream_server(&mut self, d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
+        // Step: the parameters; `backup` only where the balancer allows it.
+        let balancer = self.upstream().balancer;
+        let mut backup = false;
+        for param in &args[1..] {
+            let (key, value) = match param.iter().position(|&b| b == b'=') {
+                Some(at) => (&param[..at], Some(&param[at + 1..])),
+                None => (*param, None),
+            };
+            let valid = match (key, value) {
+                (b"weight", Some(v)) => values::parse_int(v).is_some_and(|n| n > 0),
+                (b"max_conns" | b"max_fails", Some(v)) => values::parse_int(v).is_some(),
+                (b"fail_timeout", Some(v)) => values::parse_time(v, TimeUnit::Seconds).is_some(),
+                (b"backup", None) if balancer.is_some_and(|b| b != b"least_conn") => {
+                    let text = b"balancing method does not support parameter \"backup\"";
+                    return Err(at(d, ErrorKind::Message(text.to_vec())));
+                }
+                (b"backup", None) => {
+                    backup = true;
+                    true
+                }
+                (b"down", None) => true,
+                // nginx 1.27.3; the runtime refuses them (strait_runtime::unsupported).
+                (b"resolve", None) | (b"service", Some(_)) => true,
+                _ => false,
+            };
+            if !valid {
+                return Err(quoted(d, "invalid parameter ", param, ""));
+            }
+        }
+
+        // Step: the address, which needs a port.
+        let url = values::parse_url(args[0], UrlOptions::default())
+            .map_err(|err| quoted(d, &format!("{err} in upstream "), args[0], ""))?;
+        if url.target == UrlTarget::Name && self.resolve(url.host).is_none() {
+            return Err(quoted(d, "host not found in upstream ", args[0], ""));
+        }
+        if url.no_port {
+            return Err(quoted(d, "no port in upstream ", args[0], ""));
+        }
+        self.upstream().primaries += usize::from(!backup);
+        Ok(())
+    }
+
+    /// `listen ADDRESS [PARAMETERS]`: the address (resolved), the parameters, then each
+    /// socket it names against those before, as `ngx_stream_core_listen` does.
     fn listen(&mut self, d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
         self.server().listen = true;
-        let address = match listen_address(args[0]) {
-            Ok(address) => address,
-            Err(what) => {
-                let before = format!("{what} in ");
-                return Err(quoted(d, &before, args[0], " of the \"listen\" directive"));
-            }
-        };
+        let sockets = self.listen_sockets(args[0], 0).map_err(|what| {
+            let before = format!("{what} in ");
+            quoted(d, &before, args[0], " of the \"listen\" directive")
+        })?;
         let mut udp = false;
         for param in &args[1..] {
             let flag = LISTEN_FLAGS.iter().find(|(name, _)| name.as_bytes() == *param);
@@ -1145,10 +1300,56 @@ impl<'a> Checker<'a> {
             }
             return Err(quoted(d, "the invalid ", param, " parameter"));
         }
-        if !self.stream.listens.insert((address.clone(), udp)) {
-            return Err(quoted(d, "duplicate ", address.as_bytes(), " address and port pair"));
+
+        // Step: each address and port against the sockets before it (of this directive too).
+        for socket in sockets {
+            let socket = ListenSocket { udp, ..socket };
+            if let Some(text) = socket.first_overlap(&self.stream.listens) {
+                return Err(quoted(d, "duplicate ", &text, " address and port pair"));
+            }
+            self.stream.listens.push(socket);
         }
         Ok(())
+    }
+
+    /// The sockets a listen address names (`ngx_parse_url` with `listen`, host names
+    /// resolved): one per address, each with its port range. `default_port` is the
+    /// module's (http's 80). The fault is nginx's `u->err` text.
+    fn listen_sockets(
+        &self,
+        text: &[u8],
+        default_port: u16,
+    ) -> Result<Vec<ListenSocket>, &'static str> {
+        let options = UrlOptions { listen: true, default_port };
+        let url = values::parse_url(text, options).map_err(UrlError::text)?;
+        let ports = (url.port, url.last_port.max(url.port));
+        let inet = |ip: IpAddr| ListenSocket { udp: false, addr: ListenAddr::Inet(ip), ports };
+        Ok(match url.target {
+            UrlTarget::Unix => {
+                let addr = ListenAddr::Unix { path: url.host.to_vec(), text: text.to_vec() };
+                vec![ListenSocket { udp: false, addr, ports: (0, 0) }]
+            }
+            UrlTarget::Addr(ip) => vec![inet(ip)],
+            UrlTarget::Name => {
+                self.resolve(url.host).ok_or("host not found")?.into_iter().map(inet).collect()
+            }
+        })
+    }
+
+    /// A host name as nginx's `ngx_inet_resolve_host` finds it (getaddrinfo): its IPv4
+    /// addresses, then its IPv6 ones. `None`: not found; with [`CheckOptions::isolated`],
+    /// never looked up.
+    fn resolve(&self, host: &[u8]) -> Option<Vec<IpAddr>> {
+        use std::net::ToSocketAddrs;
+        if self.options.isolated {
+            return None;
+        }
+        let host = std::str::from_utf8(host).ok().filter(|host| !host.contains('\0'))?;
+        let found: Vec<IpAddr> = (host, 0).to_socket_addrs().ok()?.map(|a| a.ip()).collect();
+        let (mut addrs, v6): (Vec<IpAddr>, Vec<IpAddr>) =
+            found.into_iter().partition(IpAddr::is_ipv4);
+        addrs.extend(v6);
+        (!addrs.is_empty()).then_some(addrs)
     }
 
     /// `limit_conn_zone KEY zone=NAME:SIZE`: the key, the zone (its name ends at the first
@@ -1581,26 +1782,30 @@ impl<'a> Checker<'a> {
             }
         }
 
-        // Step: a `proxy_pass` target without a port must name an upstream block.
-        for (name, place) in &stream.implicit_upstreams {
-            if !stream.upstreams.contains(&name.to_ascii_lowercase()) {
-                let mut message = b"no port in upstream \"".to_vec();
-                message.extend_from_slice(name);
-                message.push(b'"');
-                let kind = ErrorKind::Message(message);
-                return Err(ParseError { kind, place: place.clone() });
-            }
-        }
-
-        // Step: round robin needs a primary (not `backup`) server in every upstream.
-        for upstream in &stream.upstream_blocks {
-            if upstream.servers > 0 && upstream.primaries == 0 {
-                let mut message = b"no servers in upstream \"".to_vec();
-                message.extend_from_slice(&upstream.name);
-                message.push(b'"');
-                message.extend_from_slice(&upstream.place.suffix_bytes());
-                return Err(ParseError::nowhere(ErrorKind::Message(message)));
-            }
+        // Step: the upstream module's main configuration, each upstream in the order nginx
+        // made it: a block needs a primary (not `backup`) server for round robin; an implicit
+        // one (a `proxy_pass` target) needs a port and, unless it named an address, a host
+        // that resolves.
+        for upstream in &stream.upstreams {
+            let what = if upstream.block {
+                if upstream.primaries > 0 {
+                    continue;
+                }
+                "no servers"
+            } else if upstream.addressed {
+                continue;
+            } else if upstream.port == 0 {
+                "no port"
+            } else if self.resolve(&upstream.host).is_none() {
+                "host not found"
+            } else {
+                continue;
+            };
+            let mut message = format!("{what} in upstream \"").into_bytes();
+            message.extend_from_slice(&upstream.host);
+            message.push(b'"');
+            message.extend_from_slice(&upstream.place.suffix_bytes());
+            return Err(ParseError::nowhere(ErrorKind::Message(message)));
         }
 
         // Step: the ssl module's merge: certificates and keys of `listen ... ssl` servers, and
@@ -1799,40 +2004,6 @@ fn named_captures(regex: &[u8]) -> Vec<&[u8]> {
         }
     }
     names
-}
-
-/// Whether `host` resolves, as nginx's `ngx_inet_resolve_host` (getaddrinfo) sees it.
-fn resolves(host: &str) -> bool {
-    use std::net::ToSocketAddrs;
-    host.parse::<std::net::IpAddr>().is_ok()
-        || (host, 0).to_socket_addrs().is_ok_and(|mut addrs| addrs.next().is_some())
-}
-
-/// Splits `host:port` (`[v6]:port`); `None` without a port.
-fn split_port(text: &str) -> Option<(&str, &str)> {
-    if let Some(rest) = text.strip_prefix('[') {
-        let (host, port) = rest.split_once("]:")?;
-        return Some((host, port));
-    }
-    let (host, port) = text.rsplit_once(':')?;
-    if host.contains(':') {
-        return None;
-    }
-    Some((host, port))
-}
-
-/// What nginx's URL parser says of a `unix:PATH` address (`ngx_parse_unix_domain_url`), if
-/// anything: the path must be there and fit a socket address's 108 bytes with its NUL.
-/// `None` also for an address that is not `unix:`.
-fn unix_path_fault(url: &[u8]) -> Option<&'static str> {
-    let path = url.strip_prefix(b"unix:")?;
-    if path.is_empty() {
-        Some("no path in the unix domain socket")
-    } else if path.len() >= 108 {
-        Some("too long path in the unix domain socket")
-    } else {
-        None
-    }
 }
 
 /// The target of `error_log` as `ngx_log_set_log` reads it before the levels: a `memory:`
@@ -2072,8 +2243,12 @@ fn syslog_server(url: &[u8]) -> Result<SyslogServer, &'static str> {
 
 /// `resolver ADDRESS... [valid=TIME] [ipv4=on|off] [ipv6=on|off]` as `ngx_resolver_create`
 /// reads it: each parameter and address in turn (host names resolved, as nginx does), then
-/// at least one name server.
-fn resolver(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
+/// at least one name server. `resolves` says whether a host name is found.
+fn resolver(
+    d: &Directive,
+    args: &[&[u8]],
+    resolves: &dyn Fn(&[u8]) -> bool,
+) -> Result<(), ParseError> {
     let mut servers = 0;
     let (mut ipv4, mut ipv6) = (true, true);
     for arg in args {
@@ -2105,16 +2280,11 @@ fn resolver(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
             continue;
         }
 
-        // Step: a name server's address.
-        if let Some(fault) = unix_path_fault(arg) {
-            return Err(quoted(d, &format!("{fault} in resolver "), arg, ""));
-        }
-        let text = String::from_utf8_lossy(arg);
-        let host = match split_port(&text) {
-            Some((host, _)) => host,
-            None => text.trim_start_matches('[').trim_end_matches(']'),
-        };
-        if !resolves(host) {
+        // Step: a name server's address (port 53 when none is given).
+        let options = UrlOptions { listen: false, default_port: 53 };
+        let url = values::parse_url(arg, options)
+            .map_err(|err| quoted(d, &format!("{err} in resolver "), arg, ""))?;
+        if url.target == UrlTarget::Name && !resolves(url.host) {
             return Err(quoted(d, "host not found in resolver ", arg, ""));
         }
         servers += 1;
@@ -2125,55 +2295,6 @@ fn resolver(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
     }
     if servers == 0 {
         return Err(at(d, ErrorKind::Message(b"no name servers defined".to_vec())));
-    }
-    Ok(())
-}
-
-/// `server ADDRESS [PARAMETERS]` inside a stream `upstream`: nginx's parameter checks.
-fn upstream_server(d: &Directive, args: &[&[u8]]) -> Result<(), ParseError> {
-    // Step: a unix socket needs a path that fits.
-    if let Some(fault) = unix_path_fault(args[0]) {
-        return Err(quoted(d, &format!("{fault} in upstream "), args[0], ""));
-    }
-
-    // Step: an address needs a port (1-65535) and a host that resolves (nginx resolves at
-    // load).
-    if !args[0].starts_with(b"unix:") {
-        let text = String::from_utf8_lossy(args[0]);
-        let (host, port) = match split_port(&text) {
-            Some((host, port)) => (host, Some(port)),
-            None => (text.trim_start_matches('[').trim_end_matches(']'), None),
-        };
-        let valid_port =
-            |p: &str| values::parse_int(p.as_bytes()).is_some_and(|p| (1..=65535).contains(&p));
-        if port.is_some_and(|p| !valid_port(p)) {
-            return Err(quoted(d, "invalid port in upstream ", args[0], ""));
-        }
-        if !resolves(host) {
-            return Err(quoted(d, "host not found in upstream ", args[0], ""));
-        }
-        if port.is_none() {
-            return Err(quoted(d, "no port in upstream ", args[0], ""));
-        }
-    }
-
-    for param in &args[1..] {
-        let (key, value) = match param.iter().position(|&b| b == b'=') {
-            Some(at) => (&param[..at], Some(&param[at + 1..])),
-            None => (*param, None),
-        };
-        let valid = match (key, value) {
-            (b"weight", Some(v)) => values::parse_int(v).is_some_and(|n| n > 0),
-            (b"max_conns" | b"max_fails", Some(v)) => values::parse_int(v).is_some(),
-            (b"fail_timeout", Some(v)) => values::parse_time(v, TimeUnit::Seconds).is_some(),
-            (b"backup" | b"down", None) => true,
-            // nginx 1.27.3; the runtime refuses them (strait_runtime::unsupported).
-            (b"resolve", None) | (b"service", Some(_)) => true,
-            _ => false,
-        };
-        if !valid {
-            return Err(quoted(d, "invalid parameter ", param, ""));
-        }
     }
     Ok(())
 }
@@ -2292,56 +2413,6 @@ fn low_bits_warning(d: &Directive, text: &[u8]) -> Option<ParseError> {
     Some(at(d, ErrorKind::Message(message)))
 }
 
-/// The normalized text of a listen address (`port`, `addr:port`, `[v6]:port`, `unix:path`),
-/// or what nginx's URL parser says is wrong with it (`invalid host`, `invalid port`).
-fn listen_address(text: &[u8]) -> Result<String, &'static str> {
-    if let Some(fault) = unix_path_fault(text) {
-        return Err(fault);
-    }
-    let text = std::str::from_utf8(text).map_err(|_| "invalid host")?;
-    if text.starts_with("unix:") {
-        return Ok(text.to_string());
-    }
-
-    // Step: split host and port (a bare number is a port on every address; a host alone
-    // is accepted without a port).
-    let (host, port) = if text.bytes().all(|b| b.is_ascii_digit()) {
-        ("0.0.0.0", Some(text))
-    } else if let Some((host, port)) = split_port(text) {
-        (host, Some(port))
-    } else {
-        (text.trim_start_matches('[').trim_end_matches(']'), None)
-    };
-    if host.is_empty() || host.contains(['/', '[', ']']) {
-        return Err("invalid host");
-    }
-    // `*` is every IPv4 address, as nginx's URL parser reads it.
-    let host = if host == "*" { "0.0.0.0" } else { host };
-
-    // Step: the port must be 1..65535.
-    let port = match port {
-        Some(port) => {
-            let port = port.parse::<u32>().ok().filter(|p| (1..=65535).contains(p));
-            Some(port.ok_or("invalid port")? as u16)
-        }
-        None => None,
-    };
-
-    // Step: the host is resolved, as nginx does at load.
-    let ip = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip,
-        Err(_) => {
-            use std::net::ToSocketAddrs;
-            let mut addrs = (host, 0).to_socket_addrs().map_err(|_| "host not found")?;
-            addrs.next().ok_or("host not found")?.ip()
-        }
-    };
-    Ok(match port {
-        Some(port) => std::net::SocketAddr::new(ip, port).to_string(),
-        None => format!("{ip} without port"),
-    })
-}
-
 impl Context {
     /// Whether the context is inside `stream {}`.
     fn is_stream(self) -> bool {
@@ -2361,7 +2432,12 @@ mod tests {
     fn first_fault(text: &str, globals: &str, version: Version) -> String {
         let options = ParseOptions { globals: globals.as_bytes().to_vec() };
         let outcome = parse_bytes_partial(text.as_bytes(), "/t/x.conf", &options);
-        let options = CheckOptions { version, conf_prefix: "/t".into(), prefix: "/t".into() };
+        let options = CheckOptions {
+            version,
+            conf_prefix: "/t".into(),
+            prefix: "/t".into(),
+            ..CheckOptions::default()
+        };
         match check_outcome(&outcome, &options) {
             Ok(_) => "ok".to_string(),
             Err(error) => error.to_string(),

@@ -183,10 +183,139 @@ pub fn inet_addr(text: &[u8]) -> Option<Ipv4Addr> {
     (addr != u32::MAX).then_some(Ipv4Addr::from(addr))
 }
 
-/// `ngx_inet6_addr`: IPv6 text in standard notation, with an optional trailing dotted quad;
-/// no brackets, no zone.
+/// `ngx_inet6_addr`: IPv6 text as nginx reads it: groups of up to four hex digits, one `::`,
+/// a dotted quad in place of the last two groups; no brackets, no zone. nginx is more
+/// lenient than the RFC in one place: a leading `:` is skipped (`:1::` is `1::`).
 pub fn inet6_addr(text: &[u8]) -> Option<Ipv6Addr> {
-    std::str::from_utf8(text).ok()?.parse().ok()
+    let text = match text.split_first() {
+        None => return None,
+        Some((b':', rest)) => rest,
+        Some(_) => text,
+    };
+    let mut addr = [0u8; 16];
+    let (mut at, mut groups_left) = (0usize, 8u32);
+    let (mut zero, mut group_start) = (None, None);
+    let (mut nibbles, mut word) = (0u32, 0u32);
+
+    // Step: the groups, each written when its `:` is read.
+    let mut i = 0;
+    while i < text.len() {
+        let c = text[i];
+        i += 1;
+        if c == b':' {
+            if nibbles > 0 {
+                group_start = Some(i);
+                addr[at..at + 2].copy_from_slice(&(word as u16).to_be_bytes());
+                at += 2;
+                groups_left -= 1;
+                if groups_left == 0 {
+                    return None;
+                }
+                (nibbles, word) = (0, 0);
+                continue;
+            }
+            if zero.is_some() {
+                return None;
+            }
+            (group_start, zero) = (Some(i), Some(at));
+            continue;
+        }
+
+        // A dot ends the text with a dotted quad, from the start of the group.
+        if c == b'.' && nibbles > 0 {
+            let start = group_start.filter(|_| groups_left >= 2)?;
+            word = u32::from(inet_addr(&text[start..])?);
+            addr[at..at + 2].copy_from_slice(&((word >> 16) as u16).to_be_bytes());
+            at += 2;
+            groups_left -= 1;
+            break;
+        }
+
+        nibbles += 1;
+        let digit = (c as char).to_digit(16).filter(|_| nibbles <= 4)?;
+        word = word * 16 + digit;
+    }
+
+    // Step: the last group, then the zeros of `::` moved in before the groups after it.
+    if nibbles == 0 && zero.is_none() {
+        return None;
+    }
+    addr[at..at + 2].copy_from_slice(&(word as u16).to_be_bytes());
+    at += 2;
+    groups_left -= 1;
+    match (groups_left, zero) {
+        (0, None) => Some(Ipv6Addr::from(addr)),
+        (1.., Some(zero)) => {
+            let tail = at - zero;
+            addr.copy_within(zero..at, 16 - tail);
+            addr[zero..16 - tail].fill(0);
+            Some(Ipv6Addr::from(addr))
+        }
+        _ => None,
+    }
+}
+
+/// `ngx_inet6_ntop`: nginx's text for an IPv6 address: lower-case hex groups without
+/// leading zeros, the longest run of two or more zero groups as `::`, and a dotted quad
+/// after `::` for mapped and compatible addresses (`::ffff:1.2.3.4`, `::1.2.3.4`).
+pub fn inet6_ntop(addr: &Ipv6Addr) -> String {
+    let p = addr.octets();
+    let group = |i: usize| u16::from_be_bytes([p[i], p[i + 1]]);
+
+    // Step: the longest run of zero groups (its first byte and length in groups).
+    let (mut zero, mut max, mut last, mut run) = (None, 1, 0, 0);
+    for i in (0..16).step_by(2) {
+        if group(i) != 0 {
+            if max < run {
+                (zero, max) = (Some(last), run);
+            }
+            run = 0;
+            continue;
+        }
+        if run == 0 {
+            last = i;
+        }
+        run += 1;
+    }
+    if max < run {
+        (zero, max) = (Some(last), run);
+    }
+
+    // Step: the groups, the run as `::`, and the dotted quad.
+    let mut out = String::new();
+    let mut end = 16;
+    if zero == Some(0) {
+        let mapped = max == 5 && p[10] == 0xff && p[11] == 0xff;
+        if mapped || max == 6 || (max == 7 && p[14] != 0 && p[15] != 1) {
+            end = 12;
+        }
+        out.push(':');
+    }
+    let mut i = 0;
+    while i < end {
+        if Some(i) == zero {
+            out.push(':');
+            i += max * 2;
+            continue;
+        }
+        out.push_str(&format!("{:x}", group(i)));
+        if i < 14 {
+            out.push(':');
+        }
+        i += 2;
+    }
+    if end == 12 {
+        out.push_str(&format!("{}.{}.{}.{}", p[12], p[13], p[14], p[15]));
+    }
+    out
+}
+
+/// `ngx_sock_ntop` with the port: `127.0.0.1:80`, `[::1]:80`.
+pub fn sock_ntop(addr: &SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(v4) => v4.to_string(),
+        SocketAddr::V6(v6) => format!("[{}]:{}", inet6_ntop(v6.ip()), v6.port()),
+    }
 }
 
 /// `ngx_parse_addr`: an IPv4 address as [`inet_addr`] reads it, else an IPv6 one.
@@ -212,6 +341,221 @@ pub fn parse_addr_port(text: &[u8]) -> Option<SocketAddr> {
     };
     let port = parse_int(port).filter(|p| (1..=65535).contains(p))?;
     Some(SocketAddr::new(parse_addr(host)?, port as u16))
+}
+
+/// What the caller of `ngx_parse_url` asks for (the flags it sets in nginx's `ngx_url_t`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UrlOptions {
+    /// `listen`: a number alone is a port, `*` is every address, a port may be a range
+    /// (`9000-9010`).
+    pub listen: bool,
+    /// The port when none is given (`default_port`): 53 for `resolver`, 80 for http's
+    /// `listen`, else 0.
+    pub default_port: u16,
+}
+
+/// Where an address parsed by [`parse_url`] points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlTarget {
+    /// `unix:PATH` (the prefix in any letter case).
+    Unix,
+    /// An address literal (IPv4 as [`inet_addr`] reads it, `[IPv6]`), or the wildcard of a
+    /// listen address given as `*` or as a port alone.
+    Addr(IpAddr),
+    /// A host name: nginx resolves it (getaddrinfo), unless asked not to.
+    Name,
+}
+
+/// An address as `ngx_parse_url` leaves it in `ngx_url_t`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url<'a> {
+    /// `host`: as written, with the brackets of an IPv6 address; a unix socket's path; empty
+    /// for a listen port alone.
+    pub host: &'a [u8],
+    /// What the host is.
+    pub target: UrlTarget,
+    /// The port, or the default port when none was given.
+    pub port: u16,
+    /// The last port of a listen range (`last_port`), 0 without a range.
+    pub last_port: u16,
+    /// No port was given (`no_port`).
+    pub no_port: bool,
+}
+
+/// Why `ngx_parse_url` refused an address: its `u->err` text ([`UrlError::text`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlError {
+    /// `no path in the unix domain socket`.
+    NoUnixPath,
+    /// `too long path in the unix domain socket`: the path and its NUL pass 108 bytes.
+    TooLongUnixPath,
+    /// `invalid host`: a `/` or `?` in the address, an unclosed `[`, junk after `]`.
+    InvalidHost,
+    /// `invalid port`: not a number from 1 to 65535.
+    InvalidPort,
+    /// `invalid port range`: a listen range whose first port is above its last.
+    InvalidPortRange,
+    /// `no host`: nothing before the `:`, or `[]`.
+    NoHost,
+    /// `invalid IPv6 address`: the text in brackets is not one.
+    InvalidIpv6,
+}
+
+impl UrlError {
+    /// nginx's text, which callers put before ` in upstream "URL"` and the like.
+    pub fn text(self) -> &'static str {
+        match self {
+            UrlError::NoUnixPath => "no path in the unix domain socket",
+            UrlError::TooLongUnixPath => "too long path in the unix domain socket",
+            UrlError::InvalidHost => "invalid host",
+            UrlError::InvalidPort => "invalid port",
+            UrlError::InvalidPortRange => "invalid port range",
+            UrlError::NoHost => "no host",
+            UrlError::InvalidIpv6 => "invalid IPv6 address",
+        }
+    }
+}
+
+impl std::fmt::Display for UrlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+/// The longest path of a unix socket address, without its NUL (`sun_path` is 108 bytes).
+const MAX_UNIX_PATH: usize = 107;
+
+/// `ngx_parse_url` for the addresses nginx's stream, http and mail modules read (`listen`,
+/// `proxy_pass`, `server`, `resolver`): `unix:PATH`, `[IPv6][:PORT]`, `HOST[:PORT]`, and
+/// for `listen` also `PORT`, `*:PORT` and port ranges. Host names are not resolved here: a
+/// caller that resolves (as nginx does without `no_resolve`) does it for
+/// [`UrlTarget::Name`]. No URI part is accepted (nginx's `uri_part` is http's only).
+pub fn parse_url(text: &[u8], options: UrlOptions) -> Result<Url<'_>, UrlError> {
+    if text.len() >= 5 && text[..5].eq_ignore_ascii_case(b"unix:") {
+        let path = &text[5..];
+        if path.is_empty() {
+            return Err(UrlError::NoUnixPath);
+        }
+        if path.len() > MAX_UNIX_PATH {
+            return Err(UrlError::TooLongUnixPath);
+        }
+        let target = UrlTarget::Unix;
+        return Ok(Url { host: path, target, port: 0, last_port: 0, no_port: false });
+    }
+    if text.first() == Some(&b'[') {
+        return parse_inet6_url(text, options);
+    }
+    parse_inet_url(text, options)
+}
+
+/// `ngx_atoi` of a port: 1 to 65535.
+fn url_port(text: &[u8]) -> Result<u16, UrlError> {
+    parse_int(text)
+        .filter(|n| (1..=65535).contains(n))
+        .map(|n| n as u16)
+        .ok_or(UrlError::InvalidPort)
+}
+
+/// The port text after a `:` (`PORT`, or `PORT-LAST` for `listen`): the port and last port.
+fn url_port_range(text: &[u8], listen: bool) -> Result<(u16, u16), UrlError> {
+    let dash = text.iter().position(|&b| b == b'-').filter(|_| listen);
+    let (first, last) = match dash {
+        Some(at) => (&text[..at], url_port(&text[at + 1..])?),
+        None => (text, 0),
+    };
+    let port = url_port(first)?;
+    if last != 0 && port > last {
+        return Err(UrlError::InvalidPortRange);
+    }
+    Ok((port, last))
+}
+
+/// `ngx_parse_inet_url`: `HOST[:PORT]`, and for `listen` a port (range) alone.
+fn parse_inet_url(text: &[u8], options: UrlOptions) -> Result<Url<'_>, UrlError> {
+    let find = |ch: u8| text.iter().position(|&b| b == ch);
+
+    // Step: a URI (`/` or `?`) is never allowed here.
+    if find(b'/').is_some() || find(b'?').is_some() {
+        return Err(UrlError::InvalidHost);
+    }
+
+    // Step: the port after the first `:`; for `listen`, a number alone is the port.
+    let (host, port, last_port, no_port) = match find(b':') {
+        Some(colon) => {
+            let (port, last) = url_port_range(&text[colon + 1..], options.listen)?;
+            (&text[..colon], port, last, false)
+        }
+        None => {
+            if options.listen {
+                if let Some((port, last)) = listen_port_only(text)? {
+                    let target = UrlTarget::Addr(Ipv4Addr::UNSPECIFIED.into());
+                    return Ok(Url { host: b"", target, port, last_port: last, no_port: false });
+                }
+            }
+            (text, options.default_port, 0, true)
+        }
+    };
+
+    // Step: the host: `*` for listen, an IPv4 literal, else a name.
+    if host.is_empty() {
+        return Err(UrlError::NoHost);
+    }
+    let target = if options.listen && host == b"*" {
+        UrlTarget::Addr(Ipv4Addr::UNSPECIFIED.into())
+    } else {
+        inet_addr(host).map_or(UrlTarget::Name, |ip| UrlTarget::Addr(ip.into()))
+    };
+    Ok(Url { host, target, port, last_port, no_port })
+}
+
+/// A listen address without `:`, tried as a port (range) alone: `Ok(None)` when it is no
+/// number (then it is a host), as `ngx_parse_inet_url` tests it.
+fn listen_port_only(text: &[u8]) -> Result<Option<(u16, u16)>, UrlError> {
+    let (first, last) = match text.iter().position(|&b| b == b'-') {
+        Some(at) => {
+            let Some(last) = parse_int(&text[at + 1..]) else { return Ok(None) };
+            (&text[..at], Some(last))
+        }
+        None => (text, None),
+    };
+    let Some(port) = parse_int(first) else { return Ok(None) };
+
+    // A bad last port is reported only once the first one is a number.
+    let last = match last {
+        Some(last) if !(1..=65535).contains(&last) => return Err(UrlError::InvalidPort),
+        Some(last) => last as u16,
+        None => 0,
+    };
+    if !(1..=65535).contains(&port) {
+        return Err(UrlError::InvalidPort);
+    }
+    if last != 0 && port as u16 > last {
+        return Err(UrlError::InvalidPortRange);
+    }
+    Ok(Some((port as u16, last)))
+}
+
+/// `ngx_parse_inet6_url`: `[IPv6]` with an optional `:PORT` (a range for `listen`).
+fn parse_inet6_url(text: &[u8], options: UrlOptions) -> Result<Url<'_>, UrlError> {
+    let close = text.iter().position(|&b| b == b']').ok_or(UrlError::InvalidHost)?;
+    let rest = &text[close + 1..];
+    if rest.contains(&b'/') {
+        return Err(UrlError::InvalidHost);
+    }
+    let (port, last_port, no_port) = match rest.split_first() {
+        None => (options.default_port, 0, true),
+        Some((b':', port)) => {
+            let (port, last) = url_port_range(port, options.listen)?;
+            (port, last, false)
+        }
+        Some(_) => return Err(UrlError::InvalidHost),
+    };
+    if close == 1 {
+        return Err(UrlError::NoHost);
+    }
+    let ip = inet6_addr(&text[1..close]).ok_or(UrlError::InvalidIpv6)?;
+    let target = UrlTarget::Addr(ip.into());
+    Ok(Url { host: &text[..=close], target, port, last_port, no_port })
 }
 
 #[cfg(test)]
@@ -275,6 +619,86 @@ mod tests {
         for bad in [&b"1.2.3"[..], b"1.2.3.256", b"255.255.255.255", b"1.2.3.4 "] {
             assert_eq!(v4(bad), None, "{:?}", bad);
         }
+    }
+
+    #[test]
+    fn inet6_addr_is_ngx_inet6_addr() {
+        let v6 = |t: &str| inet6_addr(t.as_bytes()).map(|a| inet6_ntop(&a));
+        assert_eq!(v6(":1::"), Some("1::".into()));
+        assert_eq!(v6("::0.0.0.1"), Some("::1".into()));
+        assert_eq!(v6("::1:2:3:4:5:6:7"), Some("0:1:2:3:4:5:6:7".into()));
+        assert_eq!(v6("1:2:3:4:5:6:1.2.3.4"), Some("1:2:3:4:5:6:102:304".into()));
+        assert_eq!(v6("::FFFF:1.2.3.4"), Some("::ffff:1.2.3.4".into()));
+        assert_eq!(v6("::1.2.3.4"), Some("::1.2.3.4".into()));
+        assert_eq!(v6("1:0:0:1:0:0:0:1"), Some("1:0:0:1::1".into()));
+        assert_eq!(v6("0:0:1::"), Some("0:0:1::".into()));
+        for bad in [
+            "1:2:3:4:5:6:7::",
+            "1:2:3:4:5:6:7:8:9",
+            "1::2::3",
+            "12345::",
+            "::1.2.3",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "1.2.3.4",
+            ":",
+            ":::",
+            "fe80::1%eth0",
+            "",
+        ] {
+            assert_eq!(v6(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn url_as_ngx_parse_url() {
+        let listen = UrlOptions { listen: true, default_port: 0 };
+        let plain = UrlOptions::default();
+        let parse = |t: &str, o: UrlOptions| {
+            parse_url(t.as_bytes(), o).map(|u| {
+                let host = String::from_utf8_lossy(u.host).into_owned();
+                (host, u.target, u.port, u.last_port, u.no_port)
+            })
+        };
+        let any = UrlTarget::Addr(Ipv4Addr::UNSPECIFIED.into());
+        let local = UrlTarget::Addr(Ipv4Addr::LOCALHOST.into());
+
+        // Step: listen addresses: a port alone, ranges, `*`, lenient IPv4, unix in any case.
+        assert_eq!(parse("90-100", listen), Ok(("".into(), any.clone(), 90, 100, false)));
+        assert_eq!(parse("*:90-92", listen), Ok(("*".into(), any.clone(), 90, 92, false)));
+        assert_eq!(parse("127..0.1:9", listen), Ok(("127..0.1".into(), local, 9, 0, false)));
+        assert_eq!(parse("90-", listen), Ok(("90-".into(), UrlTarget::Name, 0, 0, true)));
+        assert_eq!(parse("-100", listen), Ok(("-100".into(), UrlTarget::Name, 0, 0, true)));
+        assert_eq!(parse("UNIX:/s", plain).map(|u| u.1), Ok(UrlTarget::Unix));
+        assert_eq!(parse("[::1]", listen).map(|u| (u.0, u.4)), Ok(("[::1]".into(), true)));
+        assert_eq!(parse("localhost", plain).map(|u| (u.1, u.4)), Ok((UrlTarget::Name, true)));
+        let resolver = UrlOptions { listen: false, default_port: 53 };
+        assert_eq!(parse("10.0.0.1", resolver).map(|u| u.2), Ok(53));
+
+        // Step: nginx's faults, in its order.
+        for (text, options, err) in [
+            ("100-90", listen, UrlError::InvalidPortRange),
+            ("[::1]:95-90", listen, UrlError::InvalidPortRange),
+            ("0-5", listen, UrlError::InvalidPort),
+            ("1-65536", listen, UrlError::InvalidPort),
+            ("127.0.0.1:90-", listen, UrlError::InvalidPort),
+            ("127.0.0.1:1-5", plain, UrlError::InvalidPort),
+            ("::1:9000", listen, UrlError::InvalidPort),
+            ("127./0.0.1:1", plain, UrlError::InvalidHost),
+            ("127.0.0.1:9000?x", listen, UrlError::InvalidHost),
+            ("[::1", plain, UrlError::InvalidHost),
+            ("[::1]x", plain, UrlError::InvalidHost),
+            ("[::1]:5/x", plain, UrlError::InvalidHost),
+            (":80", plain, UrlError::NoHost),
+            ("[]:5", plain, UrlError::NoHost),
+            ("", plain, UrlError::NoHost),
+            ("[zz]:5", plain, UrlError::InvalidIpv6),
+            ("unix:", plain, UrlError::NoUnixPath),
+        ] {
+            assert_eq!(parse(text, options), Err(err), "{text}");
+        }
+        let long = format!("unix:/{}", "a".repeat(106));
+        assert!(parse(&long, plain).is_ok());
+        assert_eq!(parse(&format!("{long}a"), plain), Err(UrlError::TooLongUnixPath));
     }
 
     #[test]

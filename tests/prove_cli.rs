@@ -1,12 +1,59 @@
-//! `strait prove` as a command: the closing line, the exit status, and a bail-out.
+//! `strait prove` as a command: the closing line, the exit status and a bail-out, on strait
+//! and (when installed) nginx. Each run gets stream ports this test bound and released
+//! (`TEST_NGINX_STREAM_PORT`), never Test::Nginx's fixed 1985, as other tests run beside it.
 
+use std::collections::BTreeSet;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
+/// A port P such that P, P+1 and P+2 were free on loopback (bound here, then released),
+/// never one this process handed out before.
+fn free_port_triple() -> u16 {
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let first = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = first.local_addr().unwrap().port();
+        if !(2..=u16::MAX - 2).contains(&port) || (0..3).any(|i| given.contains(&(port + i))) {
+            continue;
+        }
+        let second = TcpListener::bind(("127.0.0.1", port + 1));
+        let third = TcpListener::bind(("127.0.0.1", port + 2));
+        if second.is_ok() && third.is_ok() {
+            given.extend([port, port + 1, port + 2]);
+            return port;
+        }
+    }
+}
+
+/// `strait` with a clean environment for `prove` and stream ports of its own.
 fn strait() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_strait"));
-    command.env_remove("TEST_NGINX_STREAM_PORT").env_remove("TEST_NGINX_SERVROOT");
     command
+        .env_remove("TEST_NGINX_SERVROOT")
+        .env_remove("TEST_NGINX_SERVER_PORT")
+        .env_remove("TEST_NGINX_PORT")
+        .env("TEST_NGINX_STREAM_PORT", free_port_triple().to_string());
+    command
+}
+
+/// The binaries a prove run is checked on: strait (`None`: the default), and nginx when it
+/// is installed (a loud notice when it is not).
+fn binaries() -> Vec<Option<PathBuf>> {
+    let nginx = std::env::var_os("TEST_NGINX_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/sbin/nginx"));
+    if nginx.is_file() {
+        vec![None, Some(nginx)]
+    } else {
+        eprintln!(
+            "\n*** NOTICE: {} is not installed: the prove command ran against strait only. ***\n",
+            nginx.display()
+        );
+        vec![None]
+    }
 }
 
 fn workspace() -> &'static Path {
@@ -47,21 +94,19 @@ fn an_undefined_variable_stops_the_run_with_status_2_after_what_ran() {
 
 #[test]
 fn failures_give_status_1_and_the_closing_line_ends_the_output() {
-    let nginx = std::env::var_os("TEST_NGINX_BINARY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/sbin/nginx"));
-    if !nginx.is_file() {
-        eprintln!(
-            "NOTICE: {} is not installed: the prove command test did not run",
-            nginx.display()
-        );
-        return;
-    }
-    // Two jobs for one file: still one worker.
     let broken = workspace().join("harness/tests/broken/broken.t");
-    let output =
-        strait().args(["prove", "-j", "2", "--binary"]).arg(&nginx).arg(&broken).output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
-    assert_eq!(stdout.lines().last(), Some("2 passed, 4 failed, 1 skipped"), "{stdout}");
+    for binary in binaries() {
+        // Two jobs for one file: still one worker.
+        let mut command = strait();
+        command.args(["prove", "-j", "2"]);
+        if let Some(binary) = &binary {
+            command.arg("--binary").arg(binary);
+        }
+        let output = command.arg(&broken).output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let who = binary.as_deref().unwrap_or(Path::new("strait")).display().to_string();
+        assert_eq!(output.status.code(), Some(1), "{who}: {stdout}");
+        let closing = Some("3 passed, 5 failed, 1 skipped");
+        assert_eq!(stdout.lines().last(), closing, "{who}: {stdout}");
+    }
 }

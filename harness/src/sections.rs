@@ -7,49 +7,92 @@ use crate::binary::{num, BinaryInfo};
 use crate::check::{Check, Verdict};
 use crate::spec::Block;
 
-/// Sections that need Test::Nginx's HTTP server: a block with one is skipped.
+/// Sections Test::Nginx (or t/APISIX.pm) knows that need its HTTP server: a block with one
+/// is skipped.
 const HTTP_SECTIONS: &[&str] = &[
     "config",
     "http_config",
     "request",
+    "request_eval",
+    "request_headers",
     "more_headers",
     "raw_request",
+    "raw_request_middle_delay",
     "pipelined_requests",
+    "chunked_body",
+    "shutdown",
     "response_headers",
     "response_headers_like",
     "raw_response_headers_like",
     "raw_response_headers_unlike",
     "error_code_like",
+    "response_body_unlike",
+    "response_body_filters",
+    "response_body_json_sort",
+    "write_resp_body_file",
+    "charset",
     "curl",
     "curl_options",
+    "curl_error",
+    "http09",
     "http2",
     "http3",
     "exec",
-    "request_eval",
-    "response_body_unlike",
-    "response_body_filters",
+    "stdin",
+    "max_size",
 ];
 
-/// Sections that need something else the runner does not provide, with what it is.
+/// Sections Test::Nginx (or t/APISIX.pm) knows that need something else the runner does
+/// not provide, with what it is: a block with one is skipped.
 const UNSUPPORTED_SECTIONS: &[(&str, &str)] = &[
     ("init", "Perl code"),
     ("post_setup_server_root", "Perl code"),
+    ("response_body_eval", "Perl code"),
     ("tcp_listen", "the embedded TCP mock server"),
+    ("tcp_reply", "the embedded TCP mock server"),
+    ("tcp_reply_delay", "the embedded TCP mock server"),
+    ("tcp_query", "the embedded TCP mock server"),
+    ("tcp_query_len", "the embedded TCP mock server"),
+    ("tcp_no_close", "the embedded TCP mock server"),
+    ("tcp_shutdown", "the embedded TCP mock server"),
     ("udp_listen", "the embedded UDP mock server"),
+    ("udp_reply", "the embedded UDP mock server"),
+    ("udp_reply_delay", "the embedded UDP mock server"),
+    ("udp_query", "the embedded UDP mock server"),
     ("stap", "systemtap"),
+    ("stap_out", "systemtap"),
+    ("stap_out_like", "systemtap"),
+    ("stap_out_unlike", "systemtap"),
     ("shutdown_error_log", "checks at server shutdown"),
     ("no_shutdown_error_log", "checks at server shutdown"),
+    ("reload_fails", "reloads with HUP"),
     ("log_stream_response", "Lua's print"),
-    ("stream_upstream_code", "Lua"),
-    ("stream_enable", "APISIX's Lua stream setup"),
-    ("yaml_config", "APISIX"),
-    ("apisix_yaml", "APISIX"),
-    ("extra_stream_config", "APISIX's Lua stream setup"),
     ("todo_nginx", "todo by version"),
     ("skip_slave", "build slaves"),
+    ("stream_upstream_code", "Lua"),
+    ("stream_enable", "APISIX's Lua stream setup"),
+    ("extra_stream_config", "APISIX's Lua stream setup"),
+    ("stream_init_by_lua_block", "APISIX's Lua stream setup"),
+    ("stream_extra_init_by_lua", "APISIX's Lua stream setup"),
+    ("stream_extra_init_by_lua_start", "APISIX's Lua stream setup"),
+    ("stream_extra_init_worker_by_lua", "APISIX's Lua stream setup"),
+    ("extra_init_by_lua", "APISIX's Lua setup"),
+    ("extra_init_by_lua_start", "APISIX's Lua setup"),
+    ("extra_init_worker_by_lua", "APISIX's Lua setup"),
+    ("init_by_lua_block", "APISIX's Lua setup"),
+    ("lua_deps_path", "APISIX's Lua setup"),
+    ("upstream_server_config", "APISIX's Lua setup"),
+    ("yaml_config", "APISIX"),
+    ("extra_yaml_config", "APISIX"),
+    ("apisix_yaml", "APISIX"),
+    ("apisix_json", "APISIX"),
+    ("debug_config", "APISIX"),
+    ("custom_trusted_cert", "APISIX"),
+    ("listen_ipv6", "APISIX"),
 ];
 
-/// Sections the runner understands.
+/// Sections the runner honours (or that change nothing for a stream runner, such as
+/// `no_check_leak` or `server_name`).
 const KNOWN_SECTIONS: &[&str] = &[
     "ONLY",
     "SKIP",
@@ -95,6 +138,7 @@ const KNOWN_SECTIONS: &[&str] = &[
     "stream_conf_enable",
     "suppress_stderr",
     "no_check_leak",
+    "no_mockeagain",
     "ignore_response",
     "ignore_response_body",
     "ignore_error_log",
@@ -222,7 +266,9 @@ fn compare(have: Option<(u32, u32, u32, u32)>, op: &str, want: (u32, u32, u32, u
     }
 }
 
-/// Why the runner cannot run a block, if it cannot.
+/// Why the runner cannot run a block, if it cannot: a section Test::Nginx knows that needs
+/// what the runner does not provide. Sections nobody knows do not count (see
+/// [`unknown_sections`]).
 pub(crate) fn unsupported_reason(block: &Block) -> Option<String> {
     for section in &block.sections {
         let name = section.name.as_str();
@@ -237,11 +283,25 @@ pub(crate) fn unsupported_reason(block: &Block) -> Option<String> {
         if let Some((_, what)) = UNSUPPORTED_SECTIONS.iter().find(|(n, _)| *n == name) {
             return Some(format!("needs {what}: --- {name}"));
         }
-        if !KNOWN_SECTIONS.contains(&name) {
-            return Some(format!("unsupported section --- {name}"));
-        }
     }
     None
+}
+
+/// The block's sections that neither Test::Nginx nor the runner knows, in order: Test::Nginx
+/// ignores them and runs the block (Test::Base accepts any section name), and so does the
+/// runner, with a note each.
+pub(crate) fn unknown_sections(block: &Block) -> Vec<&str> {
+    let mut unknown: Vec<&str> = Vec::new();
+    let names = block.sections.iter().map(|s| s.name.as_str());
+    for name in names.chain(block.undefined.iter().map(String::as_str)) {
+        let known = KNOWN_SECTIONS.contains(&name)
+            || HTTP_SECTIONS.contains(&name)
+            || UNSUPPORTED_SECTIONS.iter().any(|(n, _)| *n == name);
+        if !known && !unknown.contains(&name) {
+            unknown.push(name);
+        }
+    }
+    unknown
 }
 
 /// The block's client timeout: `timeout` (`N`, `Ns`, `Nms`), else the default, else 3s.
@@ -366,7 +426,21 @@ mod tests {
         ))
         .is_none());
         assert!(unsupported_reason(&block("--- tcp_listen: 1\n")).unwrap().contains("mock server"));
-        assert!(unsupported_reason(&block("--- frobnicate\n")).unwrap().contains("--- frobnicate"));
+        assert!(unsupported_reason(&block("--- stap_out\nx\n")).unwrap().contains("systemtap"));
+    }
+
+    /// Test::Nginx ignores sections it does not know and runs the block; so does the runner.
+    #[test]
+    fn unknown_sections_are_ignored_not_skipped() {
+        let b = block(
+            "--- stream_server_config\nreturn 1;\n--- foo_bar\nx\n--- stream_response\n1\n\
+             --- frobnicate eval\n()\n--- foo_bar\ny\n",
+        );
+        assert_eq!(unsupported_reason(&b), None);
+        assert_eq!(unknown_sections(&b), ["foo_bar", "frobnicate"]);
+        let known =
+            block("--- stream_server_config\nreturn 1;\n--- config\nx\n--- no_mockeagain\n");
+        assert!(unknown_sections(&known).is_empty());
     }
 
     #[test]

@@ -59,6 +59,17 @@ enum Start {
     Finished(Vec<Check>),
 }
 
+/// What a round's exchange with the stream servers gave.
+enum Exchanged {
+    /// What the stream servers sent, or the client's timeout.
+    Outcome(Outcome),
+    /// No exchange: the block defines no stream server (neither `stream_server_config` nor
+    /// `stream_config`) and no `stream_tls_request`, so there is nothing to send the request
+    /// to. Test::Nginx, which then has no `--- request` either, bails out ("Request line
+    /// should be non-empty"); the runner fails the block instead.
+    NoStreamServer,
+}
+
 /// One worker: files run one after the other on its own root and ports.
 pub(crate) struct Worker {
     info: Arc<BinaryInfo>,
@@ -224,8 +235,13 @@ impl Worker {
 
     /// Runs one block of `file` (`name` is the file and the block name) and returns its checks.
     fn run_block(&mut self, file: &str, name: &str, block: &Block) -> Result<Vec<Check>, BailOut> {
-        // Sections the runner could not evaluate fail the block; sections it cannot serve
-        // skip it: never passed.
+        // Sections nobody knows are ignored, as Test::Nginx ignores them, with a note each.
+        for section in sections::unknown_sections(block) {
+            self.warnings.push(format!("unknown section --- {section} ignored"));
+        }
+
+        // Sections the runner could not evaluate fail the block; sections Test::Nginx knows
+        // but the runner cannot serve skip it: never passed.
         if !block.faults.is_empty() {
             return Ok(vec![Check::fail("sections", block.faults.clone())]);
         }
@@ -302,8 +318,9 @@ impl Worker {
         let mut log_start = start;
         let mut checks = Vec::new();
         for round in 0..rounds {
-            let outcome = self.exchange(&block, timeout);
-            let mut round_checks = response_checks(name, &block, outcome, timeout, &mut expander)?;
+            let exchanged = self.exchange(&block, timeout);
+            let mut round_checks =
+                response_checks(name, &block, exchanged, timeout, &mut expander)?;
             if let Some(wait) = block.text("wait") {
                 let seconds: f64 = wait.trim().parse().unwrap_or(0.0);
                 thread::sleep(Duration::from_secs_f64(seconds.clamp(0.0, 60.0)));
@@ -496,18 +513,19 @@ impl Worker {
     }
 
     /// Talks to the stream servers: APISIX's TLS request, or Stream.pm's plain exchanges
-    /// with servers 1 to 3; `None` for a block with no stream server.
-    fn exchange(&self, block: &Block, timeout: Timeout) -> Option<Outcome> {
+    /// with servers 1 to 3; nothing for a block with no stream server.
+    fn exchange(&self, block: &Block, timeout: Timeout) -> Exchanged {
         if block.is_true("stream_tls_request") {
             let request = block.bytes("stream_tls_request").unwrap_or_default();
             let request = client::lua_unescape(request.strip_suffix(b"\n").unwrap_or(request));
             let sni = block.text("stream_sni").filter(|s| !s.is_empty() && s != "0");
             let sni = sni.as_deref().map(|s| s.strip_suffix('\n').unwrap_or(s));
             let rounds = if block.has("stream_session_reuse") { 2 } else { 1 };
-            return Some(client::tls_exchanges(self.port, &request, sni, rounds, timeout));
+            let outcome = client::tls_exchanges(self.port, &request, sni, rounds, timeout);
+            return Exchanged::Outcome(outcome);
         }
         if !block.has("stream_server_config") && !block.has("stream_config") {
-            return None;
+            return Exchanged::NoStreamServer;
         }
         let servers = [
             ("stream_server_config", "stream_request"),
@@ -524,7 +542,7 @@ impl Worker {
             })
             .collect();
         let prints = block.has("response_body") || block.has("response_body_like");
-        Some(client::plain_exchanges(&exchanges, prints, timeout))
+        Exchanged::Outcome(client::plain_exchanges(&exchanges, prints, timeout))
     }
 
     /// `error_log`, `no_error_log`, `grep_error_log`: against the log since the block
@@ -673,20 +691,35 @@ fn must_die_check(must_die: &Value, started: Started) -> (Check, String) {
     }
 }
 
-/// The response checks: a client timeout fails the block (Test::Nginx's "client socket
-/// timed out"); otherwise `response_body` (exact, `$ServerPort` and `$TEST_NGINX_*`
-/// substituted in a string) and `response_body_like`.
+/// The response checks: a block with no stream server fails (Test::Nginx bails out on
+/// it); a client timeout fails the block (Test::Nginx's "client socket timed out");
+/// otherwise `response_body` (exact, `$ServerPort` and `$TEST_NGINX_*` substituted in a
+/// string) and `response_body_like`.
 fn response_checks(
     name: &str,
     block: &Block,
-    outcome: Option<Outcome>,
+    exchanged: Exchanged,
     timeout: Timeout,
     expander: &mut Expander<'_>,
 ) -> Result<Vec<Check>, BailOut> {
     let ignore = block.has("ignore_response") || block.has("ignore_response_body");
+    let outcome = match exchanged {
+        Exchanged::Outcome(outcome) => outcome,
+        Exchanged::NoStreamServer => {
+            let detail = vec![
+                "section:  (none of --- stream_server_config, stream_config, \
+                 stream_tls_request)"
+                    .into(),
+                "expected: a stream server to send the request to".into(),
+                "got:      no stream server to send the request to: nothing was sent or \
+                 checked (Test::Nginx bails out on such a block, which has no --- request)"
+                    .into(),
+            ];
+            return Ok(vec![Check::fail("stream request - a stream server to send it to", detail)]);
+        }
+    };
     let body = match outcome {
-        None => return Ok(Vec::new()),
-        Some(Outcome::ClientTimeout { partial }) => {
+        Outcome::ClientTimeout { partial } => {
             let detail = vec![
                 format!("ERROR: client socket timed out - {name}"),
                 format!("section:  --- timeout ({:?})", timeout.limit),
@@ -695,8 +728,8 @@ fn response_checks(
             ];
             return Ok(vec![Check::fail("response", detail)]);
         }
-        Some(Outcome::Body(_)) if ignore => return Ok(Vec::new()),
-        Some(Outcome::Body(body)) => body,
+        Outcome::Body(_) if ignore => return Ok(Vec::new()),
+        Outcome::Body(body) => body,
     };
     let server_port = expander.vars.get("TEST_NGINX_SERVER_PORT").cloned().unwrap_or_default();
 

@@ -1,5 +1,7 @@
-# Deliberately broken blocks: harness/tests/broken.rs checks that each fails with a message
-# that names the block and section and shows what was expected and what came.
+# Deliberately broken blocks: tests/prove_broken.rs (at the workspace root) checks that each
+# fails with a message that names the block and section and shows what was expected and what
+# came, on strait and on nginx; tests/prove_cli.rs checks the counts `strait prove` closes
+# with. TEST 8 is not broken: an unknown section is ignored, as Test::Nginx ignores it.
 use Test::Nginx::Socket::Lua::Stream 'no_plan';
 run_tests();
 
@@ -56,3 +58,19 @@ fine
 join("", map { chr } 65 .. 70)
 --- stream_response chomp
 x
+
+
+
+=== TEST 7: a block with no stream server fails, not passed
+--- stream_response
+anything
+
+
+
+=== TEST 8: an unknown section is ignored and the block runs
+--- stream_server_config
+    return "ran\n";
+--- frobnicate_section
+whatever
+--- stream_response
+ran

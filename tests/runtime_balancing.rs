@@ -1,10 +1,12 @@
 //! Peer choice sequences through the real binary: smooth weighted round robin, backup peers
-//! after a failure, and `hash`; compared with nginx when installed.
+//! after a failure, and `hash` over several client addresses; compared with nginx when
+//! installed.
 
 mod runtime_support;
 
 use runtime_support::*;
 use std::collections::HashMap;
+use std::net::Ipv4Addr;
 
 fn vars() -> HashMap<&'static str, String> {
     let mut vars = HashMap::new();
@@ -20,6 +22,15 @@ fn sequence(port: u16, n: usize) -> String {
     (0..n).map(|_| String::from_utf8(read_all(port)).unwrap()).collect()
 }
 
+/// The answers for twelve client addresses, 127.0.0.2 ..= 127.0.0.13 (one hash key each),
+/// then the first four again.
+fn keyed(port: u16) -> String {
+    (2..=13)
+        .chain(2..=5)
+        .map(|i| String::from_utf8(read_all_from(Ipv4Addr::new(127, 0, 0, i), port)).unwrap())
+        .collect()
+}
+
 #[test]
 fn peer_sequences_match_nginx() {
     let mut runs = Vec::new();
@@ -29,7 +40,7 @@ fn peer_sequences_match_nginx() {
         let server = Instance::start(flavor, &config("balance.conf", &vars));
         let weighted = sequence(port("WEIGHTED"), 14);
         let backup = sequence(port("BACKUP"), 3);
-        let hashed = sequence(port("HASHED"), 4);
+        let hashed = keyed(port("HASHED"));
 
         // A single down peer: no live upstreams. Two tries over three peers whose first two
         // refuse: the third is never reached.
@@ -54,9 +65,9 @@ fn peer_sequences_match_nginx() {
     assert_eq!(runs[0].1, "aabacaaaabacaa");
     // The primary peer is refused: each session falls back to the backup.
     assert_eq!(runs[0].2, "ccc");
-    // One client address always hashes to one peer.
-    let first = &runs[0].3[..1];
-    assert_eq!(runs[0].3, first.repeat(4));
+    // nginx 1.22's choices for `hash $remote_addr` over three equal peers: one client
+    // address always hashes to one peer, twelve addresses spread over all three.
+    assert_eq!(runs[0].3, "bccbcbacababbccb");
     assert_eq!(
         runs[0].4[0],
         "[error] PID: *N connect() failed (111: Connection refused) while connecting to \

@@ -1,6 +1,7 @@
-//! `strait prove` as a command: the closing line, the exit status and a bail-out, on strait
-//! and (when installed) nginx. Each run gets stream ports this test bound and released
-//! (`TEST_NGINX_STREAM_PORT`), never Test::Nginx's fixed 1985, as other tests run beside it.
+//! `strait prove` as a command: the closing line, the exit status, a bail-out and the
+//! ports, on strait and (when installed) nginx. Each run gets stream ports this test bound
+//! and released (`TEST_NGINX_STREAM_PORT`), never Test::Nginx's fixed 1985, as other tests
+//! run beside it.
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
@@ -109,4 +110,44 @@ fn failures_give_status_1_and_the_closing_line_ends_the_output() {
         let closing = Some("3 passed, 5 failed, 1 skipped");
         assert_eq!(stdout.lines().last(), closing, "{who}: {stdout}");
     }
+}
+
+/// `strait help prove` says where the stream ports come from, with and without `-j`.
+#[test]
+fn help_says_how_stream_ports_are_chosen() {
+    let output = strait().args(["help", "prove"]).output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{help}");
+    assert!(help.contains("TEST_NGINX_STREAM_PORT"), "{help}");
+    assert!(help.contains("1985 by default"), "{help}");
+    assert!(help.contains("(1986, 1987)"), "{help}");
+    assert!(help.contains("With -j N (N > 1) each worker needs ports of its own"), "{help}");
+}
+
+/// Without TEST_NGINX_STREAM_PORT the stream server listens on the server port + 1, as
+/// Test::Nginx's (1985 by default; here a free port, so that parallel tests do not clash).
+#[test]
+fn the_stream_port_is_the_server_port_plus_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("port.t");
+    std::fs::write(
+        &file,
+        "__DATA__\n=== TEST 1: the port\n--- stream_server_config\n    return \"$server_port\";\n\
+         --- stream_response: $TEST_NGINX_STREAM_PORT\n",
+    )
+    .unwrap();
+    let port = free_port_triple();
+    let output = strait()
+        .env_remove("TEST_NGINX_STREAM_PORT")
+        .env("TEST_NGINX_SERVER_PORT", (port - 1).to_string())
+        .arg("prove")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let ports =
+        format!("# stream ports {port}-{} (Test::Nginx's default: the server port + 1)", port + 2);
+    assert!(stdout.contains(&ports), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("1 passed, 0 failed, 0 skipped"), "{stdout}");
 }

@@ -43,17 +43,33 @@ pub struct Options {
 }
 
 impl Options {
-    /// Options from the process environment. The stream port is `TEST_NGINX_STREAM_PORT`
-    /// when set; otherwise free ports are drawn rather than Test::Nginx's 1985, so that two
-    /// runs on one machine (or `-j N`) never talk to each other's servers.
+    /// Options from the process environment's `TEST_NGINX_*` variables: see
+    /// [`Options::from_vars`].
     pub fn from_env(binary: PathBuf, jobs: usize) -> Options {
-        let env: BTreeMap<String, String> =
-            std::env::vars().filter(|(k, _)| k.starts_with("TEST_NGINX_")).collect();
-        let stream_port = match env.get("TEST_NGINX_STREAM_PORT").and_then(|p| p.parse().ok()) {
-            Some(port) if port > 0 && port < u16::MAX - 2 => PortChoice::Fixed(port),
-            _ => PortChoice::Free,
+        let env = std::env::vars().filter(|(k, _)| k.starts_with("TEST_NGINX_")).collect();
+        Options::from_vars(binary, jobs, env)
+    }
+
+    /// Options from `TEST_NGINX_*` variables. The stream port is Test::Nginx's:
+    /// `TEST_NGINX_STREAM_PORT`, else the HTTP server port plus one (1985 by default; the
+    /// second and third stream servers on the next two). Parallel workers (`jobs` > 1)
+    /// need ports of their own: with `TEST_NGINX_STREAM_PORT` = P worker k takes P + 3k;
+    /// without it each worker draws three free consecutive ports.
+    pub fn from_vars(binary: PathBuf, jobs: usize, env: BTreeMap<String, String>) -> Options {
+        let jobs = jobs.max(1);
+        let given = env
+            .get("TEST_NGINX_STREAM_PORT")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+            .filter(|&p| p > 0 && p < u16::MAX - 2);
+        let stream_port = match given {
+            Some(port) => PortChoice::Fixed(port),
+            None if jobs > 1 => PortChoice::Free,
+            None => match server_port(&env).checked_add(1).filter(|&p| p < u16::MAX - 2) {
+                Some(port) => PortChoice::Fixed(port),
+                None => PortChoice::Free,
+            },
         };
-        Options { binary, jobs: jobs.max(1), stream_port, env, differences: Differences::default() }
+        Options { binary, jobs, stream_port, env, differences: Differences::default() }
     }
 }
 
@@ -131,6 +147,9 @@ pub fn run(
     }
     for table in &tables {
         differences.extend(Differences::load(table)?);
+    }
+    for warning in differences.warnings() {
+        let _ = writeln!(out, "# WARNING: {warning}");
     }
     let differences = Arc::new(differences);
 
@@ -217,12 +236,39 @@ pub fn run(
         if !found {
             let _ = writeln!(
                 out,
-                "# WARNING: differences.toml: no block {:?} in {}",
-                entry.block, entry.file
+                "# WARNING: {}: no block {:?} in {}",
+                entry.table.display(),
+                entry.block,
+                entry.file
             );
         }
     }
     Ok(summary)
+}
+
+/// The TAP comment naming the stream ports of each worker and where they come from.
+fn describe_ports(choice: PortChoice, ports: &[u16], env: &BTreeMap<String, String>) -> String {
+    let triple = |p: u16| format!("{p}-{}", p.saturating_add(2));
+    let given = env.contains_key("TEST_NGINX_STREAM_PORT");
+    let source = match choice {
+        PortChoice::Fixed(_) if ports.len() > 1 => "the first, then 3 more per worker",
+        PortChoice::Fixed(p) if given && env["TEST_NGINX_STREAM_PORT"].trim() == p.to_string() => {
+            "TEST_NGINX_STREAM_PORT"
+        }
+        PortChoice::Fixed(_) => "Test::Nginx's default: the server port + 1",
+        PortChoice::Free => "free ports, drawn per worker",
+    };
+    match ports {
+        [port] => format!("stream ports {} ({source})", triple(*port)),
+        _ => {
+            let each: Vec<String> = ports
+                .iter()
+                .enumerate()
+                .map(|(k, p)| format!("worker {}: {}", k + 1, triple(*p)))
+                .collect();
+            format!("stream ports {} ({source})", each.join(", "))
+        }
+    }
 }
 
 /// Writes one file's TAP and adds it to the summary.

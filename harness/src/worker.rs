@@ -123,7 +123,8 @@ impl Worker {
         // Variables every block sees besides the environment's.
         let root = ServerRoot { dir: root_dir };
         let mut env = options.env.clone();
-        env.entry("TEST_NGINX_SERVER_PORT".into()).or_insert_with(|| "1984".into());
+        let server_port = crate::run::server_port(&env).to_string();
+        env.entry("TEST_NGINX_SERVER_PORT".into()).or_insert(server_port);
         env.insert("TEST_NGINX_STREAM_PORT".into(), port.to_string());
         env.insert("TEST_NGINX_SERVER_ROOT".into(), root.dir.display().to_string());
         env.entry("TEST_NGINX_HTML_DIR".into())

@@ -7,16 +7,24 @@ use std::process::ExitCode;
 
 use strait_harness::{collect_files, run, Options};
 
+/// What `strait help prove` says after the options: the ports, as Test::Nginx chooses them.
+const PORTS_HELP: &str = "\
+Stream ports (as Test::Nginx::Socket::Lua::Stream):
+  the first stream server listens on TEST_NGINX_STREAM_PORT, else on the HTTP server port
+  plus one (TEST_NGINX_SERVER_PORT, else TEST_NGINX_PORT, else 1984): 1985 by default;
+  the second and third servers on the next two ports (1986, 1987).
+  With -j N (N > 1) each worker needs ports of its own: with TEST_NGINX_STREAM_PORT=P
+  worker k (from 0) takes P + 3k; without it each worker draws three free ports.
+Other TEST_NGINX_* variables come from the environment.";
+
 /// `strait prove [--binary PATH] [-j N] [FILES or DIRS]`.
-///
-/// The stream port is TEST_NGINX_STREAM_PORT when set, else free loopback ports (Test::Nginx
-/// uses 1985); TEST_NGINX_* variables come from the environment.
 #[derive(Debug, clap::Args)]
+#[command(after_help = PORTS_HELP)]
 pub(crate) struct ProveArgs {
     /// The binary under test (default: this strait); e.g. /usr/sbin/nginx.
     #[arg(long, value_name = "PATH")]
     binary: Option<PathBuf>,
-    /// How many files run at once, each with its own server root and ports.
+    /// How many files run at once, each with its own server root and ports (see below).
     #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1)]
     jobs: usize,
     /// `.t` files or directories searched for them (default: t/).

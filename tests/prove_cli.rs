@@ -1,7 +1,6 @@
-//! `strait prove` as a command: the closing line, the exit status, a bail-out and the
-//! ports, on strait and (when installed) nginx. Each run gets stream ports this test bound
-//! and released (`TEST_NGINX_STREAM_PORT`), never Test::Nginx's fixed 1985, as other tests
-//! run beside it.
+//! `strait prove` as a command: the closing line, the exit status, a bail-out, the ports
+//! and the table of differences. Each run gets stream ports this test bound and released
+//! (`TEST_NGINX_STREAM_PORT`), never Test::Nginx's fixed 1985, as other tests run beside it.
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
@@ -150,4 +149,45 @@ fn the_stream_port_is_the_server_port_plus_one() {
         format!("# stream ports {port}-{} (Test::Nginx's default: the server port + 1)", port + 2);
     assert!(stdout.contains(&ports), "{stdout}");
     assert_eq!(stdout.lines().last(), Some("1 passed, 0 failed, 0 skipped"), "{stdout}");
+}
+
+/// A file's nearest differences.toml (its directory or a parent's) applies however the file
+/// is named on the command line; an entry naming a missing file is warned about.
+#[test]
+fn differences_apply_however_the_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("sub")).unwrap();
+    std::fs::write(
+        root.join("sub/a.t"),
+        "__DATA__\n=== TEST 1: differs\n--- stream_server_config\n    return \"strait\";\n\
+         --- stream_response: nginx\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("differences.toml"),
+        "[[difference]]\nfile = \"sub/a.t\"\nblock = \"TEST 1: differs\"\nbinary = \"strait\"\n\
+         reason = \"on purpose\"\nskip = true\n\n\
+         [[difference]]\nfile = \"missing.t\"\nblock = \"TEST 1\"\nbinary = \"strait\"\n\
+         reason = \"gone\"\nskip = true\n",
+    )
+    .unwrap();
+    // Absolute and relative names, from the file's own directory.
+    let names = [
+        root.to_path_buf(),
+        root.join("sub/a.t"),
+        PathBuf::from("."),
+        PathBuf::from("a.t"),
+        PathBuf::from("../sub/a.t"),
+    ];
+    for name in names {
+        let output =
+            strait().arg("prove").arg(&name).current_dir(root.join("sub")).output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let at = name.display();
+        assert_eq!(output.status.code(), Some(0), "{at}: {stdout}");
+        assert!(stdout.contains("# SKIP deliberate difference: on purpose\n"), "{at}: {stdout}");
+        assert!(stdout.contains("differences.toml: no file missing.t"), "{at}: {stdout}");
+        assert_eq!(stdout.lines().last(), Some("0 passed, 0 failed, 1 skipped"), "{at}: {stdout}");
+    }
 }

@@ -3,6 +3,12 @@
 //! its reason. The runner applies an entry only on the binary it names, so a block whose
 //! result differs and is not listed fails.
 //!
+//! A `.t` file's table is the nearest one: `differences.toml` in the file's directory, else
+//! in the closest parent directory that has one ([`nearest_table`]). Entries name files
+//! relative to their table's directory, so an entry applies however the file is named on
+//! the command line (`t/`, `t/sub/x.t`, `./t/../t/sub/x.t`). An entry naming a file that
+//! does not exist, or one that a nearer table governs, is dropped with a warning.
+//!
 //! ```toml
 //! [[difference]]
 //! file = "upstream-mtls.t"        # relative to the table's directory
@@ -16,6 +22,9 @@
 //! `skip = true` instead of `sections` reports the block as skipped with the reason.
 
 use std::path::{Path, PathBuf};
+
+/// The file name of a table.
+pub const TABLE_NAME: &str = "differences.toml";
 
 use serde::Deserialize;
 
@@ -67,12 +76,17 @@ pub struct Entry {
     /// Replaced sections: `"name [filters]" = "body"`.
     #[serde(default)]
     pub sections: toml::Table,
+    /// The table the entry was read from.
+    #[serde(skip)]
+    pub table: PathBuf,
 }
 
-/// The loaded table, with each entry's file made absolute.
+/// The loaded tables, with each entry's file made canonical, and the warnings about
+/// entries that were dropped.
 #[derive(Debug, Clone, Default)]
 pub struct Differences {
     entries: Vec<(PathBuf, Entry)>,
+    warnings: Vec<String>,
 }
 
 /// What the table says about one block on one binary.
@@ -93,7 +107,8 @@ pub enum Applied {
 }
 
 impl Differences {
-    /// Loads `path` (a missing file is an empty table).
+    /// Loads `path` (a missing file is an empty table). Entries whose file does not exist,
+    /// or whose file's nearest table is another one, are dropped with a warning.
     pub fn load(path: &Path) -> Result<Differences, BailOut> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
@@ -104,9 +119,11 @@ impl Differences {
         };
         let table: Table = toml::from_str(&text)
             .map_err(|e| BailOut::Differences { path: path.into(), message: e.to_string() })?;
-        let dir = path.parent().unwrap_or(Path::new("."));
+        let table_path = canonical(path);
+        let dir = table_path.parent().unwrap_or(Path::new("/")).to_path_buf();
         let mut entries = Vec::new();
-        for entry in table.difference {
+        let mut warnings = Vec::new();
+        for mut entry in table.difference {
             if entry.reason.trim().is_empty() {
                 return Err(BailOut::Differences {
                     path: path.into(),
@@ -125,15 +142,48 @@ impl Differences {
                     ),
                 });
             }
-            let file = absolute(&dir.join(&entry.file));
+
+            // The entry's file must exist, and this table must be the one that governs it.
+            let file = canonical(&dir.join(&entry.file));
+            if !file.is_file() {
+                warnings.push(format!(
+                    "{}: no file {} (the entry for block {:?} applies to nothing)",
+                    path.display(),
+                    entry.file,
+                    entry.block
+                ));
+                continue;
+            }
+            match nearest_table(&file) {
+                Some(nearest) if nearest == table_path => {}
+                nearest => {
+                    let nearest = nearest.map(|t| t.display().to_string()).unwrap_or_default();
+                    warnings.push(format!(
+                        "{}: the entry for {} {:?} is ignored: {nearest} is the nearest \
+                         table to that file and governs it",
+                        path.display(),
+                        entry.file,
+                        entry.block
+                    ));
+                    continue;
+                }
+            }
+            entry.table = table_path.clone();
             entries.push((file, entry));
         }
-        Ok(Differences { entries })
+        Ok(Differences { entries, warnings })
     }
 
-    /// Adds the entries of another table.
+    /// Adds the entries (and warnings) of another table.
     pub fn extend(&mut self, other: Differences) {
         self.entries.extend(other.entries);
+        self.warnings.extend(other.warnings);
+    }
+
+    /// Why entries were dropped while loading: a file that does not exist, a file that a
+    /// nearer table governs.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The entries, with their absolute file paths.
@@ -148,7 +198,7 @@ impl Differences {
         flavour: Flavour,
         block: &mut Block,
     ) -> Result<Applied, String> {
-        let file = absolute(file);
+        let file = canonical(file);
         let Some((_, entry)) = self.entries.iter().find(|(f, e)| {
             *f == file && e.block.trim_end() == block.name.trim_end() && e.binary == flavour
         }) else {
@@ -169,6 +219,19 @@ impl Differences {
         }
         Ok(Applied::Replaced { reason: entry.reason.clone() })
     }
+}
+
+/// The table that governs `file`: `differences.toml` in the file's directory, else in the
+/// closest parent directory that has one.
+pub fn nearest_table(file: &Path) -> Option<PathBuf> {
+    let file = canonical(file);
+    file.ancestors().skip(1).map(|dir| dir.join(TABLE_NAME)).find(|table| table.is_file())
+}
+
+/// `path` with symbolic links resolved when it exists, else made absolute: the same file
+/// gives the same path however it was named.
+pub(crate) fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path))
 }
 
 /// `path` made absolute against the current directory, with `.` and `..` folded.
@@ -207,8 +270,9 @@ mod tests {
              reason = \"on purpose\"\n[difference.sections]\n\"stream_response chomp\" = \"new\"\n",
         )
         .unwrap();
-        let differences = Differences::load(&table).unwrap();
         let file = dir.path().join("a.t");
+        std::fs::write(&file, "__DATA__\n").unwrap();
+        let differences = Differences::load(&table).unwrap();
         let spec =
             parse_file(&file, "__DATA__\n=== TEST 1: x\n--- stream_response\nold\n").unwrap();
 
@@ -220,6 +284,49 @@ mod tests {
         let applied = differences.apply(&file, Flavour::Strait, &mut block).unwrap();
         assert!(matches!(applied, Applied::Replaced { .. }));
         assert_eq!(block.get("stream_response"), Some(&Value::Str(b"new".to_vec())));
+    }
+
+    /// A file's table is the nearest one up its directories, whatever the file is called;
+    /// entries for missing files, or for files a nearer table governs, are dropped.
+    #[test]
+    fn the_nearest_table_governs_a_file_however_it_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = canonical(dir.path());
+        std::fs::create_dir_all(root.join("sub/own")).unwrap();
+        for file in ["sub/a.t", "sub/own/b.t"] {
+            std::fs::write(root.join(file), "__DATA__\n=== T\n--- x\n").unwrap();
+        }
+        let entry = |file: &str| {
+            format!(
+                "[[difference]]\nfile = \"{file}\"\nblock = \"T\"\nbinary = \"strait\"\n\
+                 reason = \"r\"\nskip = true\n"
+            )
+        };
+        let top = format!("{}{}{}", entry("sub/a.t"), entry("sub/own/b.t"), entry("gone.t"));
+        std::fs::write(root.join(TABLE_NAME), top).unwrap();
+        std::fs::write(root.join("sub/own").join(TABLE_NAME), "").unwrap();
+
+        // The nearest table, from the file's directory up.
+        assert_eq!(nearest_table(&root.join("sub/a.t")), Some(root.join(TABLE_NAME)));
+        let roundabout = root.join("sub/own/../a.t");
+        assert_eq!(nearest_table(&roundabout), Some(root.join(TABLE_NAME)));
+        let own = Some(root.join("sub/own").join(TABLE_NAME));
+        assert_eq!(nearest_table(&root.join("sub/own/b.t")), own);
+
+        // Only sub/a.t's entry stays; the two others are warned about.
+        let differences = Differences::load(&root.join(TABLE_NAME)).unwrap();
+        let files: Vec<&Path> = differences.entries().map(|(f, _)| f).collect();
+        assert_eq!(files, [root.join("sub/a.t")]);
+        let warnings = differences.warnings();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("is ignored") && warnings[0].contains("sub/own/b.t"));
+        assert!(warnings[1].contains("no file gone.t"), "{warnings:?}");
+
+        // The entry applies to the file under any of its names.
+        let spec = parse_file(&roundabout, "__DATA__\n=== T\n--- x\n").unwrap();
+        let mut block = spec.blocks[0].clone();
+        let applied = differences.apply(&roundabout, Flavour::Strait, &mut block).unwrap();
+        assert!(matches!(applied, Applied::Skip { .. }));
     }
 
     #[test]

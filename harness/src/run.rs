@@ -38,7 +38,8 @@ pub struct Options {
     pub stream_port: PortChoice,
     /// `TEST_NGINX_*` variables (the process environment's, usually).
     pub env: BTreeMap<String, String>,
-    /// Deliberate differences; `differences.toml` beside each file is added to it.
+    /// Deliberate differences given by the caller; each file's nearest `differences.toml`
+    /// is added to it.
     pub differences: Differences,
 }
 
@@ -71,6 +72,17 @@ impl Options {
         };
         Options { binary, jobs, stream_port, env, differences: Differences::default() }
     }
+}
+
+/// Test::Nginx's HTTP server port: `TEST_NGINX_SERVER_PORT`, else `TEST_NGINX_PORT`, else
+/// 1984 (no http server runs; the port sets the stream port's default and is expanded).
+pub fn server_port(env: &BTreeMap<String, String>) -> u16 {
+    ["TEST_NGINX_SERVER_PORT", "TEST_NGINX_PORT"]
+        .iter()
+        .filter_map(|name| env.get(*name))
+        .find(|value| !value.is_empty())
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(1984)
 }
 
 /// The `.t` files under `paths`: files as given, directories searched recursively, sorted;
@@ -139,12 +151,12 @@ pub fn run(
         }
     );
 
-    // The table of differences: the given one plus differences.toml beside each file.
+    // The table of differences: the given one plus each file's nearest differences.toml
+    // (in its directory or the closest parent that has one), so that a block's entry applies
+    // however the file is named; entries that apply to nothing are warned about.
     let mut differences = options.differences.clone();
-    let mut tables = BTreeSet::new();
-    for file in files {
-        tables.insert(file.parent().unwrap_or(Path::new(".")).join("differences.toml"));
-    }
+    let tables: BTreeSet<PathBuf> =
+        files.iter().filter_map(|f| differences::nearest_table(f)).collect();
     for table in &tables {
         differences.extend(Differences::load(table)?);
     }
@@ -169,6 +181,7 @@ pub fn run(
         used_ports.extend([port, port + 1, port + 2]);
         ports.push(port);
     }
+    let _ = writeln!(out, "# {}", describe_ports(options.stream_port, &ports, &options.env));
     let mut handles = Vec::new();
     for (k, port) in ports.into_iter().enumerate() {
         let mut worker =
@@ -227,7 +240,8 @@ pub fn run(
 
     // Entries of the table that matched no block of the files run are stale.
     for (file, entry) in differences.entries() {
-        if entry.binary != info.flavour || !files.iter().any(|f| differences::absolute(f) == file) {
+        if entry.binary != info.flavour || !files.iter().any(|f| differences::canonical(f) == file)
+        {
             continue;
         }
         let found = read_spec(file)
@@ -290,4 +304,51 @@ fn panicked_report(path: &Path, payload: &(dyn std::any::Any + Send)) -> FileRep
     let mut tap = Tap::new(&display);
     tap.push(&display, &Check::fail("runner", vec![format!("the runner panicked: {message}")]));
     tap.finish(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn port(jobs: usize, pairs: &[(&str, &str)]) -> PortChoice {
+        Options::from_vars("nginx".into(), jobs, vars(pairs)).stream_port
+    }
+
+    /// Stream.pm: TEST_NGINX_STREAM_PORT, else the server port + 1 (1984 + 1 by default).
+    #[test]
+    fn the_stream_port_defaults_as_in_test_nginx() {
+        assert_eq!(port(1, &[]), PortChoice::Fixed(1985));
+        assert_eq!(port(1, &[("TEST_NGINX_SERVER_PORT", "2000")]), PortChoice::Fixed(2001));
+        assert_eq!(port(1, &[("TEST_NGINX_PORT", "3000")]), PortChoice::Fixed(3001));
+        let both = [("TEST_NGINX_SERVER_PORT", "2000"), ("TEST_NGINX_PORT", "3000")];
+        assert_eq!(port(1, &both), PortChoice::Fixed(2001));
+        let given = [("TEST_NGINX_STREAM_PORT", "4000"), ("TEST_NGINX_SERVER_PORT", "2000")];
+        assert_eq!(port(1, &given), PortChoice::Fixed(4000));
+        assert_eq!(port(1, &[("TEST_NGINX_STREAM_PORT", "x")]), PortChoice::Fixed(1985));
+    }
+
+    /// Parallel workers need ports of their own.
+    #[test]
+    fn parallel_workers_get_ports_of_their_own() {
+        assert_eq!(port(2, &[]), PortChoice::Free);
+        assert_eq!(port(4, &[("TEST_NGINX_STREAM_PORT", "4000")]), PortChoice::Fixed(4000));
+        let given = vars(&[("TEST_NGINX_STREAM_PORT", "4000")]);
+        assert_eq!(
+            describe_ports(PortChoice::Fixed(4000), &[4000, 4003], &given),
+            "stream ports worker 1: 4000-4002, worker 2: 4003-4005 \
+             (the first, then 3 more per worker)"
+        );
+        assert_eq!(
+            describe_ports(PortChoice::Fixed(4000), &[4000], &given),
+            "stream ports 4000-4002 (TEST_NGINX_STREAM_PORT)"
+        );
+        assert_eq!(
+            describe_ports(PortChoice::Fixed(1985), &[1985], &vars(&[])),
+            "stream ports 1985-1987 (Test::Nginx's default: the server port + 1)"
+        );
+    }
 }

@@ -9,12 +9,26 @@
 //! [`ErrorKind::Message`] for a handler text used once. Messages are bytes, because they quote
 //! configuration values that may not be UTF-8: [`ParseError::to_bytes`] gives them exactly,
 //! `Display` replaces invalid UTF-8.
+//!
+//! Length: nginx formats a configuration fault into a buffer of [`MAX_CONF_ERRSTR`] bytes
+//! before it adds the place, and every log line into one of [`MAX_ERROR_STR`]; what does not
+//! fit is cut, mid-value. [`ParseError::to_bytes`] makes the first cut (it depends on the
+//! message only); [`ParseError::log_message`] the second, which depends on the log line's
+//! prefix (time and pid) and so on the writer.
 
 use std::fmt;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
+
+/// nginx's buffer for a configuration fault's message (`NGX_MAX_CONF_ERRSTR`,
+/// `ngx_conf_log_error`): the message is cut to it before the place is added.
+pub const MAX_CONF_ERRSTR: usize = 1024;
+
+/// nginx's buffer for an error log line, its line feed included (`NGX_MAX_ERROR_STR`,
+/// `ngx_log_error_core`).
+pub const MAX_ERROR_STR: usize = 2048;
 
 /// Where a fault happened, as nginx names it after the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,8 +129,26 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The message exactly as nginx writes it, without the place suffix.
+    /// The message exactly as nginx formats it, without the place suffix and before any
+    /// length limit.
     pub fn message(&self) -> Vec<u8> {
+        let mut out = self.text();
+        if let Some(errno) = self.errno() {
+            out.extend_from_slice(&errno_suffix(errno));
+        }
+        out
+    }
+
+    /// The system error nginx appends to the message (`ngx_log_errno`), if any.
+    fn errno(&self) -> Option<i32> {
+        match self {
+            ErrorKind::Open { errno, .. } | ErrorKind::Read { errno, .. } => Some(*errno),
+            _ => None,
+        }
+    }
+
+    /// The message without the system error nginx appends (` (2: No such file ...)`).
+    fn text(&self) -> Vec<u8> {
         let quoted = |before: &str, value: &[u8], after: &str| {
             let mut out = before.as_bytes().to_vec();
             out.extend_from_slice(value);
@@ -153,16 +185,8 @@ impl ErrorKind {
                 out.extend_from_slice(b", the inlined Lua code may be too long");
                 out
             }
-            ErrorKind::Open { path, errno } => {
-                let mut out = quoted("open() \"", path, "\" failed");
-                out.extend_from_slice(format!(" ({errno}: {})", strerror(*errno)).as_bytes());
-                out
-            }
-            ErrorKind::Read { path, errno } => {
-                let mut out = quoted("pread() \"", path, "\" failed");
-                out.extend_from_slice(format!(" ({errno}: {})", strerror(*errno)).as_bytes());
-                out
-            }
+            ErrorKind::Open { path, .. } => quoted("open() \"", path, "\" failed"),
+            ErrorKind::Read { path, .. } => quoted("pread() \"", path, "\" failed"),
             ErrorKind::VariableBracketMissing { name } => {
                 quoted("the closing bracket in \"", name, "\" variable is missing")
             }
@@ -180,6 +204,32 @@ impl ErrorKind {
             _ => "emerg",
         }
     }
+}
+
+/// ` (ERRNO: REASON)`, as `ngx_log_errno` appends it.
+fn errno_suffix(errno: i32) -> Vec<u8> {
+    format!(" ({errno}: {})", strerror(errno)).into_bytes()
+}
+
+/// `text` and the system error `errno` formatted into a buffer of `size` bytes as nginx
+/// does: the text is cut at the end of the buffer, but a system error keeps its last 50
+/// bytes (the text is cut 50 bytes before the end and marked `...`).
+fn bounded(text: &[u8], errno: Option<i32>, size: usize) -> Vec<u8> {
+    let mut out = text[..text.len().min(size)].to_vec();
+    let Some(errno) = errno else { return out };
+    if out.len() > size.saturating_sub(50) {
+        out.truncate(size.saturating_sub(50));
+        out.extend_from_slice(b"...");
+    }
+    let suffix = errno_suffix(errno);
+    let room = size.saturating_sub(out.len());
+    if suffix.len() <= room {
+        out.extend_from_slice(&suffix);
+    } else {
+        // No room for the closing parenthesis: nginx adds it only while there is.
+        out.extend_from_slice(&suffix[..room]);
+    }
+    out
 }
 
 /// The C library's text for an errno value (`No such file or directory`), without the
@@ -216,11 +266,40 @@ impl ParseError {
         ParseError { kind, place: ErrorPlace::Nowhere }
     }
 
-    /// The whole line as nginx writes it after `[emerg] `, byte for byte.
+    /// The whole line as nginx writes it after `[emerg] `, byte for byte, for a log line
+    /// with room for it (see [`ParseError::log_message`]). A configuration fault's message
+    /// is cut to [`MAX_CONF_ERRSTR`] bytes before its place, as `ngx_conf_log_error` cuts
+    /// it; the faults nginx logs otherwise (unknown variables, the checks that name their
+    /// place themselves, a failed read) are whole.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = self.kind.message();
+        let mut out = if self.is_conf_error() {
+            bounded(&self.kind.text(), self.kind.errno(), MAX_CONF_ERRSTR)
+        } else {
+            self.kind.message()
+        };
         out.extend_from_slice(&self.place.suffix_bytes());
         out
+    }
+
+    /// The message as nginx's error log writes it after a line prefix of `prefix_len` bytes
+    /// (`TIME [LEVEL] PID#TID: `): [`ParseError::to_bytes`], cut so that the line with its
+    /// line feed fits [`MAX_ERROR_STR`] bytes. nginx's stderr copy (`nginx: [LEVEL] `) has
+    /// the same bytes, cut for the log line's prefix.
+    pub fn log_message(&self, prefix_len: usize) -> Vec<u8> {
+        let size = MAX_ERROR_STR.saturating_sub(prefix_len);
+        let mut out = match (&self.kind, self.is_conf_error()) {
+            (ErrorKind::Read { .. }, false) => bounded(&self.kind.text(), self.kind.errno(), size),
+            _ => self.to_bytes(),
+        };
+        out.truncate(size.saturating_sub(1));
+        out
+    }
+
+    /// Whether nginx reports this fault through `ngx_conf_log_error` (its message buffer
+    /// holds [`MAX_CONF_ERRSTR`] bytes): every fault with a place of its own, and a file
+    /// that cannot be opened.
+    fn is_conf_error(&self) -> bool {
+        self.place != ErrorPlace::Nowhere || matches!(self.kind, ErrorKind::Open { .. })
     }
 
     /// The line number, when the fault has one.
@@ -276,6 +355,33 @@ mod tests {
         );
         let err = ParseError::nowhere(ErrorKind::UnknownVariable { name: b"foo".to_vec() });
         assert_eq!(err.to_string(), "unknown \"foo\" variable");
+    }
+
+    #[test]
+    fn long_messages_are_cut_as_nginx_cuts_them() {
+        let path: Arc<Path> = Arc::from(Path::new("/t/x.conf"));
+        let name = vec![b'a'; 4000];
+        let message = [b"unknown \"", &name[..]].concat();
+        let err = ParseError::at(ErrorKind::Message(message), &path, 3);
+        let bytes = err.to_bytes();
+        assert_eq!(bytes.len(), MAX_CONF_ERRSTR + " in /t/x.conf:3".len());
+        assert!(bytes.ends_with(b"aaa in /t/x.conf:3"));
+
+        // A system error keeps its place at the end of the buffer.
+        let err = ParseError::at(ErrorKind::Open { path: name.clone(), errno: 2 }, &path, 3);
+        let bytes = err.to_bytes();
+        let tail = b"aaa... (2: No such file or directory) in /t/x.conf:3";
+        assert!(bytes.ends_with(tail), "{}", String::from_utf8_lossy(&bytes));
+        assert_eq!(bytes.len(), MAX_CONF_ERRSTR - 50 + tail.len() - 3);
+
+        // Faults logged without ngx_conf_log_error are cut by the log line only.
+        let err = ParseError::nowhere(ErrorKind::UnknownVariable { name: name.clone() });
+        assert_eq!(err.to_bytes().len(), 4000 + "unknown \"\" variable".len());
+        assert_eq!(err.log_message(41).len(), MAX_ERROR_STR - 41 - 1);
+        let err = ParseError::nowhere(ErrorKind::Read { path: name, errno: 21 });
+        let line = err.log_message(41);
+        assert!(line.ends_with(b"aaa... (21: Is a directory)"));
+        assert_eq!(line.len(), MAX_ERROR_STR - 41 - 50 + "... (21: Is a directory)".len());
     }
 
     #[test]

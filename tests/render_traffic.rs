@@ -319,7 +319,8 @@ fn verify_checks_the_upstream_certificate() {
     }
 }
 
-/// `tls.verify` with the trusted certificate of the config; `fallback_sni` names the upstream.
+/// `tls.verify` with the trusted certificate of the config; `fallback_sni` names the upstream
+/// for a TLS client that sent no SNI (a plain client's upstream SNI is `apisix_backend`).
 fn verify_on(binary: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let (b_plain, b_mtls) = (free_port(), free_port());
@@ -327,13 +328,15 @@ fn verify_on(binary: &str) {
     for (ca, want) in [("ca.crt", "cn= sni=localhost\n"), ("ca2.crt", "")] {
         let port = free_port();
         let routes = json!({
+            "ssls": [{"id": "server", "snis": ["localhost"],
+                      "cert": pki("server.crt"), "key": pki("server.key")}],
             "upstreams": [{"id": "checked", "scheme": "tls",
                            "nodes": {format!("127.0.0.1:{b_mtls}"): 1}, "tls": {"verify": true}}],
             "stream_routes": [{"id": "checked", "upstream_id": "checked"}],
         });
         let config = json!({
             "apisix": {
-                "stream_proxy": {"tcp": [format!("127.0.0.1:{port}")]},
+                "stream_proxy": {"tcp": [{"addr": format!("127.0.0.1:{port}"), "tls": true}]},
                 "ssl": {"fallback_sni": "localhost", "ssl_trusted_certificate": pki_path(ca)},
             },
             "nginx_config": {"user": "root", "error_log_level": "info"},
@@ -341,7 +344,7 @@ fn verify_on(binary: &str) {
         let dir = tmp.path().join(format!("proxy-{ca}"));
         let conf = render_into(&dir, &routes, &config);
         let proxy = Nginx::start(binary, &dir, &conf, &[port]);
-        let got = plain(port);
+        let got = tls(port, None);
         assert_eq!(got, want, "{binary} with {ca}:\n{}", proxy.log());
         if want.is_empty() {
             std::thread::sleep(Duration::from_millis(200));
@@ -475,3 +478,61 @@ fn star_without_a_dot_on(binary: &str, nodes: &[u16]) {
     }
     assert_quiet(&proxy, binary);
 }
+
+#[test]
+fn fallback_sni_names_tls_connections_only() {
+    let sni_route = named_backends(&["sni-route"])[0];
+    for binary in servers() {
+        fallback_sni_on(binary, sni_route);
+    }
+}
+
+/// APISIX reads `fallback_sni` only for a TLS connection that sent no SNI (`ssl.server_name()`
+/// fails on a plain one first): a plain connection never goes through SNI dispatch, so it
+/// takes the route without SNI, and a TLS upstream gets `apisix_backend` as its SNI. In the
+/// direct layout (plain upstreams only) and the hop layout (a TLS upstream too: the internal
+/// servers are reached over TLS, and must not apply the fallback to that connection).
+fn fallback_sni_on(binary: &str, sni_route: u16) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (b_plain, b_mtls) = (free_port(), free_port());
+    let _backends = backends(&tmp.path().join("backends"), b_plain, b_mtls);
+    let direct = (b_plain, "plain\n", "plain\n");
+    let hop = (b_mtls, "cn= sni=apisix_backend\n", "cn= sni=b.test.com\n");
+    for (n, (rest, plain_want, other_want)) in [direct, hop].into_iter().enumerate() {
+        let (plain_port, tls_port) = (free_port(), free_port());
+        let routes = json!({
+            "ssls": [{"id": "server", "snis": ["*.test.com"],
+                      "cert": pki("server.crt"), "key": pki("server.key")}],
+            "upstreams": [
+                {"id": "sni-route", "nodes": {format!("127.0.0.1:{sni_route}"): 1}},
+                {"id": "rest", "scheme": if rest == b_mtls { "tls" } else { "tcp" },
+                 "nodes": {format!("127.0.0.1:{rest}"): 1}},
+            ],
+            "stream_routes": [
+                {"id": "a", "sni": "a.test.com", "upstream_id": "sni-route"},
+                {"id": "rest", "upstream_id": "rest"},
+            ],
+        });
+        let config = json!({
+            "apisix": {
+                "ssl": {"fallback_sni": "a.test.com"},
+                "stream_proxy": {"tcp": [
+                    format!("127.0.0.1:{plain_port}"),
+                    {"addr": format!("127.0.0.1:{tls_port}"), "tls": true},
+                ]},
+            },
+            "nginx_config": {"user": "root", "error_log_level": "info"},
+        });
+        let dir = tmp.path().join(format!("proxy-{n}"));
+        let conf = render_into(&dir, &routes, &config);
+        assert_eq!(conf.contains("strait-route-"), rest == b_mtls, "layout:\n{conf}");
+        let proxy = Nginx::start(binary, &dir, &conf, &[plain_port, tls_port]);
+        let ctx = |what: &str| format!("{binary}: {what}\n--- proxy log:\n{}", proxy.log());
+        assert_eq!(plain(plain_port), plain_want, "{}", ctx("plain: the route without SNI"));
+        assert_eq!(tls(tls_port, None), "sni-route\n", "{}", ctx("TLS without SNI: fallback"));
+        assert_eq!(tls(tls_port, Some("a.test.com")), "sni-route\n", "{}", ctx("a.test.com"));
+        assert_eq!(tls(tls_port, Some("b.test.com")), other_want, "{}", ctx("b.test.com"));
+        assert_quiet(&proxy, binary);
+    }
+}
+

@@ -5,8 +5,10 @@
 //!   (`$strait_match_1` holds the first route that matches). The chain is in APISIX's order:
 //!   exact SNI routes, wildcard SNI routes (longest suffix first), then the other routes in
 //!   document order. Addresses are `geo` flags, ports `$server_port`, the SNI `$strait_sni`
-//!   (the TLS listener's `$ssl_server_name`, trailing dot removed, else `fallback_sni`;
-//!   nginx's maps compare it caselessly, as APISIX lower-cases the client's SNI). A route
+//!   (the TLS listener's `$ssl_server_name`, trailing dot removed, else `fallback_sni` for a
+//!   TLS connection only: as APISIX's `ssl.server_name()`, a plain connection has no SNI, so
+//!   it never matches an SNI route and its TLS upstreams get `apisix_backend`; nginx's maps
+//!   compare it caselessly, as APISIX lower-cases the client's SNI). A route
 //!   whose `sni` has upper-case letters is left out of the chain with a comment: APISIX
 //!   compares a route's SNI as written with the lower-cased client SNI, so it never matches;
 //! - per route values (`$strait_pass`, `$upstream_mtls_cert`, `$upstream_mtls_key`) are maps
@@ -52,7 +54,8 @@ pub(crate) struct Stream {
     pub(crate) map_hash_bucket_size: Option<usize>,
     pub(crate) variables_hash_max_size: Option<usize>,
     pub(crate) access_log: Option<AccessLog>,
-    pub(crate) fallback_sni: String,
+    /// `fallback_sni` per listening address, when configured.
+    pub(crate) fallback_sni: Option<Vec<MapEntry>>,
     pub(crate) server_certs: Option<ServerCerts>,
     pub(crate) geos: Vec<Geo>,
     pub(crate) chain: Vec<ChainMap>,
@@ -341,7 +344,7 @@ pub(crate) fn lay_out(
             });
             let mut proxy = proxy.clone();
             if proxy.ssl && !hop_tls {
-                proxy.ssl_name = quote(&hop_sni(route, checked));
+                proxy.ssl_name = quote(&hop_sni(route));
                 proxy.no_session_reuse = false;
             }
             hops.push(Hop {
@@ -433,7 +436,7 @@ pub(crate) fn lay_out(
         map_hash_bucket_size,
         variables_hash_max_size,
         access_log,
-        fallback_sni: quote(checked.fallback_sni.as_deref().unwrap_or("")),
+        fallback_sni: checked.fallback_sni.as_deref().map(|f| fallback_entries(checked, f)),
         server_certs,
         geos,
         chain,
@@ -456,6 +459,34 @@ pub(crate) fn lay_out(
         holds_keys: out.holds_keys,
         warnings,
     }
+}
+
+/// The `$strait_fallback_sni` map entries, keyed by `$server_addr|$server_port`: the
+/// fallback for each TLS listener, nothing for a plain one. APISIX reads `fallback_sni` only
+/// when the connection is TLS (`ssl.server_name()` fails first on a plain one), and on a
+/// TLS listener every connection is. The listener, unlike `$ssl_protocol`, is known before
+/// the handshake, when the certificate is chosen by the same SNI. A listener on a wildcard
+/// address (or a host name) is matched by its port and address family; a plain listener on
+/// a specific address gets its own entry only where a TLS listener shares its port (exact
+/// keys win over regexes, as nginx's `listen` prefers the specific address). Internal
+/// servers (`unix:` addresses) get nothing: the listening server resolved the SNI.
+fn fallback_entries(checked: &Checked, fallback: &str) -> Vec<MapEntry> {
+    // Lower-cased, as APISIX's `server_name()` returns it (it is also the upstream SNI).
+    let value = quote(&fallback.to_ascii_lowercase());
+    let tls_ports: Vec<u16> = checked.listeners.iter().filter(|l| l.tls).map(|l| l.port).collect();
+    let mut entries = Vec::new();
+    for l in checked.listeners.iter().filter(|l| tls_ports.contains(&l.port)) {
+        let host = l.addr.as_deref().map(|a| a.trim_start_matches('[').trim_end_matches(']'));
+        let key = match host.map(str::parse::<std::net::IpAddr>) {
+            Some(Ok(ip)) if !ip.is_unspecified() => quote(&format!("{ip}|{}", l.port)),
+            Some(Ok(std::net::IpAddr::V6(_))) => quote_regex(&format!("~:[^|]*\\|{}$", l.port)),
+            None | Some(Ok(_)) => quote_regex(&format!("~^[^:|]*\\|{}$", l.port)),
+            Some(Err(_)) => quote_regex(&format!("~\\|{}$", l.port)),
+        };
+        let value = if l.tls { value.clone() } else { "\"\"".to_owned() };
+        entries.push(MapEntry { key, value });
+    }
+    entries
 }
 
 /// Whether a route's SNI can never match: APISIX compares it as written with the client's
@@ -546,11 +577,12 @@ fn route_key(id: &str) -> String {
 }
 
 /// The SNI a hop sends upstream when it cannot know the client's: the route's own exact
-/// SNI, else (no TLS listener, so no client SNI) `fallback_sni`, else `apisix_backend`.
-fn hop_sni(route: &Route, checked: &Checked) -> String {
-    match (&route.sni, &checked.fallback_sni) {
-        (Some(Sni::Exact(s)), _) => s.clone(),
-        (_, Some(f)) => f.clone(),
+/// SNI, else `apisix_backend`. Only an exact route can have a client SNI here: a TLS
+/// upstream of another route on a TLS listener makes the hops take the SNI over TLS, and
+/// without a TLS listener there is no SNI (`fallback_sni` names TLS connections only).
+fn hop_sni(route: &Route) -> String {
+    match &route.sni {
+        Some(Sni::Exact(s)) => s.clone(),
         _ => "apisix_backend".to_owned(),
     }
 }

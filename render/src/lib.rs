@@ -29,7 +29,7 @@
 //! | node without a port | port from the scheme | rejected |
 //! | `timeout.send` / `.read` | two socket timeouts | one `proxy_timeout`, the larger (nginx has one idle timeout) |
 //! | `retries` | `retries` more tries | `proxy_next_upstream_tries retries+1`; unset: nginx's default, every peer once (as APISIX) |
-//! | `tls.verify` | not verified at L4 (issue #12783) | `proxy_ssl_verify on` with `apisix.ssl.ssl_trusted_certificate` (an error when unset; `system` is not resolved) |
+//! | `tls.verify` | not verified at L4 (issue #12783) | `proxy_ssl_verify on` with `apisix.ssl.ssl_trusted_certificate` (an error when unset; `system` is not resolved); the name checked is the upstream SNI: the client's, `fallback_sni` for a TLS client without one, else `apisix_backend` |
 //! | routes that differ in `proxy_ssl`, timeouts or tries (e.g. plain and TLS upstreams behind one listener) | set per connection from Lua | an internal server per route on a unix socket; when a TLS upstream needs the client's SNI there, the listening server reaches it over TLS (placeholder certificate) with that SNI: one more handshake, on the host |
 //! | TLS listener, SNI without a server ssl object | handshake fails | the first server ssl object's certificate |
 //! | session reuse to TLS upstreams | per certificate (C API) | off in the direct layout: nginx 1.22 resumes across client certificates |

@@ -285,6 +285,40 @@ stream_routes:
   - {{id: plain, upstream_id: plain}}
 """)
 
+    # fallback_sni names TLS connections without SNI only: a plain connection never goes
+    # through SNI dispatch (APISIX's ssl.server_name() fails before reading fallback_sni).
+    # Listeners of each kind: specific and wildcard addresses, IPv4 and IPv6, and a plain
+    # specific address on the port of a TLS wildcard one.
+    write("fallback_plain_tls", "config.yaml", """apisix:
+  ssl:
+    fallback_sni: A.test.com
+  stream_proxy:
+    tcp:
+      - 127.0.0.1:9100
+      - addr: 127.0.0.1:9101
+        tls: true
+      - addr: 9102
+        tls: true
+      - 127.0.0.1:9102
+      - addr: "[::1]:9103"
+        tls: true
+      - addr: "[::]:9104"
+        tls: true
+""")
+    write("fallback_plain_tls", "routes.yaml", f"""ssls:
+  - id: server
+    snis: ["*.test.com"]
+    cert: {block(SRV_CRT, 6)}    key: {block(SRV_KEY, 6)}upstreams:
+  - id: plain
+    nodes: {{"127.0.0.1:1980": 1}}
+  - id: tls
+    scheme: tls
+    nodes: {{"127.0.0.1:1995": 1}}
+stream_routes:
+  - {{id: a, sni: a.test.com, upstream_id: plain}}
+  - {{id: rest, upstream_id: tls}}
+""")
+
     # chash with priorities; least_conn; ewma; timeouts and retries.
     write("chash", "routes.yaml", """upstreams:
   - id: hash

@@ -75,6 +75,11 @@ fn documents() -> Vec<(Value, Value, Vec<Block>)> {
         {"id": "this-port", "server_port": FRONT_PORT, "remote_addr": "127.0.0.0/8",
          "server_addr": "127.0.0.1", "upstream_id": "by-id"},
     ]));
+    // The harness's server connects from 127.0.0.2 (`proxy_bind`) or from 127.0.0.1.
+    let by_source = routes(json!([
+        {"id": "from-two", "remote_addr": "127.0.0.2", "upstream_id": "by-id"},
+        {"id": "from-one", "remote_addr": "127.0.0.1/32", "upstream_id": "inline"},
+    ]));
     let other_port = routes(json!([
         {"id": "other-port", "server_port": FRONT_PORT + 8, "upstream_id": "inline"},
     ]));
@@ -111,6 +116,21 @@ fn documents() -> Vec<(Value, Value, Vec<Block>)> {
             )],
         ),
         (
+            by_source,
+            config(false),
+            vec![
+                Block::plain_from(
+                    "remote_addr 127.0.0.2: the client from 127.0.0.2 takes its route",
+                    "127.0.0.2",
+                    &format!("{b} sni=apisix_backend\n"),
+                ),
+                Block::plain(
+                    "remote_addr 127.0.0.1/32: the client from 127.0.0.1 takes its route",
+                    &format!("{a} sni=apisix_backend\n"),
+                ),
+            ],
+        ),
+        (
             other_port,
             config(false),
             vec![Block::plain("no route for this port: closed without a byte", "")],
@@ -122,16 +142,24 @@ fn documents() -> Vec<(Value, Value, Vec<Block>)> {
 struct Block {
     title: String,
     sni: Option<String>,
+    /// The address the harness's server connects from (`proxy_bind`), when not 127.0.0.1.
+    source: Option<String>,
     response: String,
 }
 
 impl Block {
     fn tls(title: &str, sni: &str, response: &str) -> Block {
-        Block { title: title.into(), sni: Some(sni.into()), response: response.into() }
+        let sni = Some(sni.into());
+        Block { title: title.into(), sni, source: None, response: response.into() }
     }
 
     fn plain(title: &str, response: &str) -> Block {
-        Block { title: title.into(), sni: None, response: response.into() }
+        Block { title: title.into(), sni: None, source: None, response: response.into() }
+    }
+
+    fn plain_from(title: &str, source: &str, response: &str) -> Block {
+        let source = Some(source.into());
+        Block { title: title.into(), sni: None, source, response: response.into() }
     }
 }
 
@@ -168,7 +196,8 @@ fn suite() -> String {
          # (STRAIT_UPDATE_T=1 cargo test --test render_t_suite); do not edit by hand.\n\
          # Routes by SNI (a TLS listener), address and port to TLS upstreams, each with its\n\
          # client certificate: inline, by client ssl object, decrypted with the keyring, none;\n\
-         # and connections no route matches.\n\
+         # routes by the client's address (the harness's server connects from 127.0.0.2 with\n\
+         # proxy_bind); and connections no route matches.\n\
          # Run: strait prove t/render/routes.t (and --binary /usr/sbin/nginx). On nginx, a\n\
          # `return` server terminating TLS (the backend, the no-route server) may log [crit]\n\
          # SSL_shutdown() when the client's data arrives after its close_notify.\n\
@@ -183,9 +212,13 @@ fn suite() -> String {
                 Some(sni) => format!("--- stream_tls_request\nhello\n--- stream_sni: {sni}\n"),
                 None => "--- stream_request\n".to_owned(),
             };
+            let bind = match &block.source {
+                Some(source) => format!("    proxy_bind {source};\n"),
+                None => String::new(),
+            };
             out.push_str(&format!(
                 "\n=== TEST {n}: {}\n--- stream_config\n{body}{BACKEND}\
-                 --- stream_server_config\n    \
+                 --- stream_server_config\n{bind}    \
                  proxy_pass 127.0.0.1:$TEST_NGINX_RAND_PORT_1;\n{request}--- response_body\n{}\
                  --- no_error_log\n[error]\n\n\n",
                 block.title, block.response

@@ -536,3 +536,54 @@ fn fallback_sni_on(binary: &str, sni_route: u16) {
     }
 }
 
+#[test]
+fn remote_addr_routes_by_the_client_source_address() {
+    let nodes = named_backends(&["from-127.0.0.2", "from-127.0.0.1"]);
+    for binary in servers() {
+        remote_addr_on(binary, &nodes);
+    }
+}
+
+/// Connects from `source` (the whole of 127/8 is local on Linux) to the proxy; what it sends
+/// until it closes.
+fn plain_from(source: &str, port: u16) -> String {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let source: std::net::SocketAddr = format!("{source}:0").parse().unwrap();
+    socket.bind(&source.into()).unwrap();
+    let proxy: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    socket.connect(&proxy.into()).unwrap();
+    let mut s: TcpStream = socket.into();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// `remote_addr` routes taken by a client's real source address: a single address and a
+/// /32, each picked by its own client; another source address matches neither.
+fn remote_addr_on(binary: &str, nodes: &[u16]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let node = |i: usize| json!({ format!("127.0.0.1:{}", nodes[i]): 1 });
+    let routes = json!({
+        "stream_routes": [
+            {"id": "two", "remote_addr": "127.0.0.2", "upstream": {"nodes": node(0)}},
+            {"id": "one", "remote_addr": "127.0.0.1/32", "upstream": {"nodes": node(1)}},
+        ],
+    });
+    let config = json!({
+        "apisix": {"stream_proxy": {"tcp": [format!("127.0.0.1:{port}")]}},
+        "nginx_config": {"user": "root", "error_log_level": "info"},
+    });
+    let dir = tmp.path().join("proxy");
+    let conf = render_into(&dir, &routes, &config);
+    let proxy = Nginx::start(binary, &dir, &conf, &[port]);
+    for (source, want) in
+        [("127.0.0.2", "from-127.0.0.2\n"), ("127.0.0.1", "from-127.0.0.1\n"), ("127.0.0.3", "")]
+    {
+        let got = plain_from(source, port);
+        assert_eq!(got, want, "{binary}: from {source}\n--- proxy log:\n{}", proxy.log());
+    }
+    assert_quiet(&proxy, binary);
+}

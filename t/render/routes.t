@@ -2,7 +2,8 @@
 # (STRAIT_UPDATE_T=1 cargo test --test render_t_suite); do not edit by hand.
 # Routes by SNI (a TLS listener), address and port to TLS upstreams, each with its
 # client certificate: inline, by client ssl object, decrypted with the keyring, none;
-# and connections no route matches.
+# routes by the client's address (the harness's server connects from 127.0.0.2 with
+# proxy_bind); and connections no route matches.
 # Run: strait prove t/render/routes.t (and --binary /usr/sbin/nginx). On nginx, a
 # `return` server terminating TLS (the backend, the no-route server) may log [crit]
 # SSL_shutdown() when the client's data arrives after its close_notify.
@@ -2556,7 +2557,488 @@ cn=CN=client-b,OU=clients,O=strait test,C=US sni=apisix_backend
 
 
 
-=== TEST 7: no route for this port: closed without a byte
+=== TEST 7: remote_addr 127.0.0.2: the client from 127.0.0.2 takes its route
+--- stream_config
+    # The client's SNI as APISIX matches it: trailing dot removed; fallback_sni when none.
+    map $ssl_server_name $strait_sni {
+        "" "";
+        "~^(.+)\.$" $1;
+        default $ssl_server_name;
+    }
+
+    # route "from-two": remote_addr 127.0.0.2/32
+    geo $remote_addr $strait_remote_addr_1 {
+        default 0;
+        127.0.0.2/32 1;
+    }
+
+    # route "from-one": remote_addr 127.0.0.1/32
+    geo $remote_addr $strait_remote_addr_2 {
+        default 0;
+        127.0.0.1/32 1;
+    }
+
+    # Routes in the order APISIX tries them: exact SNI, wildcard SNI, then the others.
+    # Each map yields its route when the connection matches, else asks the next one.
+
+    # route "from-two": remote_addr 127.0.0.2/32
+    map $strait_remote_addr_1 $strait_match_1 {
+        "1" "route_from-two";
+        default $strait_match_2;
+    }
+
+    # route "from-one": remote_addr 127.0.0.1/32
+    map $strait_remote_addr_2 $strait_match_2 {
+        "1" "route_from-one";
+        default "";
+    }
+
+    # The session's route: from the internal socket it arrived on, else from the chain.
+    map $server_addr $strait_route {
+        default $strait_match_1;
+    }
+
+    map $strait_route $strait_pass {
+        "route_from-two" strait_upstream_by-id;
+        "route_from-one" strait_upstream_inline;
+        default "unix:$TEST_NGINX_HTML_DIR/strait-no-route.sock";
+    }
+
+    # Client certificate and key per route for upstream mTLS (empty: none presented).
+    map $strait_route $upstream_mtls_cert {
+        "route_from-two" "data:-----BEGIN CERTIFICATE-----
+MIIDdDCCAlygAwIBAgIURiHHCZQdmbm4GZwFahu0oCPRIZUwDQYJKoZIhvcNAQEL
+BQAwKjEPMA0GA1UECgwGc3RyYWl0MRcwFQYDVQQDDA5zdHJhaXQgdGVzdCBDQTAg
+Fw0yNjEyMDMxODU3NDJaGA8yMTI2MTEwOTE4NTc0MlowSDELMAkGA1UEBhMCVVMx
+FDASBgNVBAoMC3N0cmFpdCB0ZXN0MRAwDgYDVQQLDAdjbGllbnRzMREwDwYDVQQD
+DAhjbGllbnQtYjCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEBAKjDqv9/
+cZMvzL6hDMDuj6rwfizRe67pJrEnx6EbRfmQ086391y7cKqlqQm7eN9iN3QdTr0Y
+LoCBmcHpvFRlsvqv3fLLSRoR9HvAA9PLEy4rypyDAevFvVPfrguUbHeX3UrMXx9l
+voLT2K/bx/JJsVAqxOK0ycZvLEV8hpP/6olkI2X5cRjxQSl27bAg7cYI9X6UFpDb
+4+YbOGlP5V/9zGSYRV0StLqwugCC8cLB70+ljRS09pEb7aqgBMxjMsnlj3o78tII
+D4oTiPE4rZNuBn+L5sGklfVVHxfCbh1pIIWJ8vjwMk4m6vn4GJL6HXegyPpRf93l
+ScMvZJo3G3LVh58CAwEAAaNyMHAwCQYDVR0TBAIwADAOBgNVHQ8BAf8EBAMCB4Aw
+EwYDVR0lBAwwCgYIKwYBBQUHAwIwHQYDVR0OBBYEFMo/3iFZxqkzigyTA5m2TiIf
+EpnKMB8GA1UdIwQYMBaAFFoXyb0jWntJRdZXMm8jjvBpxjSTMA0GCSqGSIb3DQEB
+CwUAA4IBAQChbCFXKac38P8pUIGHuGpYWLEDDzdRvOjuR8UDHsW7UxtRaDZOGxPm
+a6uD3+V6LZ8VXIJfnaqBLNen5dC1R5l1um8+VS00s+7wu8reXrAskS5r+fWUkdWu
+BVh8qZz4hCP7tzYdUZB4xiiUJj6nAg49WZ379P4/SgcRaAfRQDRpuSvCka9GLYW+
+p87pHdQO52AZ6CMvJw4638/msSj/KV/HmnBRaZ73y3u07BOuXaIvWcM5pocfrnSF
+OOQ33LQiCjNDN3PAoin+nuPihbrATlj6ronFAPSO0HomW8XSGEj37oSE2XztsWaF
+MzZUnVU6mMlJmWJSQ7sp7VcxX407/K1x
+-----END CERTIFICATE-----
+";
+        "route_from-one" "data:-----BEGIN CERTIFICATE-----
+MIIDdDCCAlygAwIBAgIURiHHCZQdmbm4GZwFahu0oCPRIZQwDQYJKoZIhvcNAQEL
+BQAwKjEPMA0GA1UECgwGc3RyYWl0MRcwFQYDVQQDDA5zdHJhaXQgdGVzdCBDQTAg
+Fw0yNjEyMDMxODU3NDFaGA8yMTI2MTEwOTE4NTc0MVowSDELMAkGA1UEBhMCVVMx
+FDASBgNVBAoMC3N0cmFpdCB0ZXN0MRAwDgYDVQQLDAdjbGllbnRzMREwDwYDVQQD
+DAhjbGllbnQtYTCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEBAL6tEBZS
+Rgx9Edw3xuXftM4EEMB4iX6Eq3u+QHymrAoT/8Y8nrHixnoCQBZ4fe9q/GsWLJeH
+cqioUSoFKMkwXyJD5uqyKVC5jr+SBtX7l8XxsfQuIjIWfrT79pDqoksT0abeKOaV
+cDn9uIMpF8zdZ33/b2YWV5x9qx3LzcrJCDgltWG9u5fZ3/S0LY6uaL5bgBBfAf/b
+KdDoNfSXi4FGVvXZ64g6po09KraalMHb68PNiEbj9SxIywbOEqmu3emCnF/DlVJI
+qbocwQORgnTXz2FToGJA89n08DnXeKQHvnhhQZG/vlyJEWD3LRxz7LEbfyBevl2H
+l8Mqyxw2o7pnJ4ECAwEAAaNyMHAwCQYDVR0TBAIwADAOBgNVHQ8BAf8EBAMCB4Aw
+EwYDVR0lBAwwCgYIKwYBBQUHAwIwHQYDVR0OBBYEFHmn/GAtu2td868dI2m+Mi5g
+trWUMB8GA1UdIwQYMBaAFFoXyb0jWntJRdZXMm8jjvBpxjSTMA0GCSqGSIb3DQEB
+CwUAA4IBAQAoDbwN83ahIF9pAMJCUzHGh3TUHxDVt2fY5dNcyT7TnDBgUAh37WvS
+8ODrkfLSMfe806VYxiqJRL0+937Pn9sUx2p97cLSorGfn+vOQLrHKK666duWNIC9
+DKGIlqT600a3u8QrOHioz9/Q+VzwC9pKlX58Y7I9UawTrk+S0oG8BdTMCPM7oR6C
+JVEKKfCxAN/1v6DlYyy2XGHQQ+2uilzNeFmGGMckQFgaL12K4JjlhQFT28CpU6Mq
+oNtFxaTxPcoN4ySiK8xw3EIXoJ4Obbty4TK7LOjAkw99PoM+EyykZTXdh8qWx7BE
+hPz2oMvgU1p9j9sqQPleRYifPBODcSOm
+-----END CERTIFICATE-----
+";
+        default "";
+    }
+
+    map $strait_route $upstream_mtls_key {
+        "route_from-two" "data:-----BEGIN PRIVATE KEY-----
+MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCow6r/f3GTL8y+
+oQzA7o+q8H4s0Xuu6SaxJ8ehG0X5kNPOt/dcu3CqpakJu3jfYjd0HU69GC6AgZnB
+6bxUZbL6r93yy0kaEfR7wAPTyxMuK8qcgwHrxb1T364LlGx3l91KzF8fZb6C09iv
+28fySbFQKsTitMnGbyxFfIaT/+qJZCNl+XEY8UEpdu2wIO3GCPV+lBaQ2+PmGzhp
+T+Vf/cxkmEVdErS6sLoAgvHCwe9PpY0UtPaRG+2qoATMYzLJ5Y96O/LSCA+KE4jx
+OK2TbgZ/i+bBpJX1VR8Xwm4daSCFifL48DJOJur5+BiS+h13oMj6UX/d5UnDL2Sa
+Nxty1YefAgMBAAECggEAPDWu7L+1sAr2M662o6CZHiX2Bhxo0ZL6DGtCVC6sTOkI
+QDCvLmTrQd6fi8rYSW47lZAdNuaJNKzIRAAVglDURY74EvbG6mesf3gWhXnmqmrS
+OvucdFcUgHeFmzkFZ7eFKnn2l/ePPBLDtJ4nXEBBY/YWT0Gr2UFxnIrcYrIDpadA
+KXfXJXEWsLH64qNmvp98MWLTEeTga2IjtoTyud22p+42ejs8KZLoS8tX5zHPE2Xc
+9DJdvgeyu5JkmraDtsD3zRDOsmf7IlYU7mVyD4Ef2gELXVSEIHR65+8rimSP8x+r
+mBPTn+GTGXo8Nx1CsGSZpxa5oSaeamChqAYjCN9BvQKBgQDua+l4jPDKCGROOpog
+f6w5tchp79Fvxx9O3TG/71Ai1t1F1RBwFhCIZOsoaBzLbTJilVh5ZD+OjfG61Wwa
+3TF+Ne0L6ZibZC9zCOL21ce/SnWv+jGNXvquToeNVbKfq53fm/9JREmmFqCgfvQM
+TA97vQJmZB08xbHcRSUwFpSYAwKBgQC1NQLGu2sqayleQe1VW4jly+ILE6SODlMi
+k/otOg+RBW4RNtktqHk3pjppq/9+Do1q3XDowQr7uJoIGzn21v1oVkYoDn3VpNLm
+AbXHgQeBXFQZIvMzc8li9Whdf14OETOUfaVk33qvohELSW6uBuFgHmFAElnDMfTl
+c0vnWl4FNQKBgQCY3SF1BFCCCH1fVt1pBtLCsZWMrpFGrJGbO+Dg4awsmjyGwIPo
+iY0SFjpbztzfZOTQJlbyhd7mJIYfNyU32CgadrLEV4Jb5xExHTp/7jNCp5frO2u3
+63Soe3sXmCGNlDgFnXxBWoIp9goIvTz2AXJP8LBwO7IvO8W8p6yfN2sQRwKBgGCs
+i3KjAqV6znMvEQN89ihDAbGPJTd0hP3pnIsMcsmX8ATXEj69pw39bSR7Uq9Z7DCb
+O2Wxt75b2jGA9Qev4zoK7RrpwFB+wtVbDDQHro1hSKywbLeCimp1KtzW2sL+gloy
+Pk72u2mAOT+gSaAmo464JoIcSC9PM6xGOrSPDaIRAoGBAN8DdOzENo9QpbJ8np/1
+AGO0G9Teb3zrSa82ijmCunAeY7boIr1BOX6qGmNf2XhBLTP5ybGcsIKmbDKnnuqS
+dznWviUVIRQ+NIOqS9bv8ykGJiG2zo2wpd9PRaXkxuiY4vYfkteFOyxcFANZrwjC
+e+xbvBi0/Px64XU2ivQSZod/
+-----END PRIVATE KEY-----
+";
+        "route_from-one" "data:-----BEGIN PRIVATE KEY-----
+MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC+rRAWUkYMfRHc
+N8bl37TOBBDAeIl+hKt7vkB8pqwKE//GPJ6x4sZ6AkAWeH3vavxrFiyXh3KoqFEq
+BSjJMF8iQ+bqsilQuY6/kgbV+5fF8bH0LiIyFn60+/aQ6qJLE9Gm3ijmlXA5/biD
+KRfM3Wd9/29mFlecfasdy83KyQg4JbVhvbuX2d/0tC2Ormi+W4AQXwH/2ynQ6DX0
+l4uBRlb12euIOqaNPSq2mpTB2+vDzYhG4/UsSMsGzhKprt3pgpxfw5VSSKm6HMED
+kYJ0189hU6BiQPPZ9PA513ikB754YUGRv75ciRFg9y0cc+yxG38gXr5dh5fDKssc
+NqO6ZyeBAgMBAAECggEAB1xXEdSF3p0spYSb85Nq53XP131DuggJNmkAFGvK+gXe
+/qYoDmgJp0u7UX6/5lBaC5B+4s/cUtNSFEogEqGw13nZcgOUDZknMAElLUklyRL5
+LpriEC7PAAG2yU38e0NZ6Vwbxjh8PUncj8gkIoEEye/0mwNXaRuvEZK0uFyBuiiV
+3MyRTxy6wbF0uv0CS1cCZuXxZGkeH3f1Wc2pWA/tQylCWvNrFKdVVwjJGYh/IxgG
+4gdV3OXfjvStP6Sibeg1PDJJ7ZQ0n5Fg2PwRkhMpJINoa74fwY/HI4cgAEOibSG4
+5ZMKF6yLBhzMyxHL70pjQtb0rJcuvn3K0qCj9XqWEQKBgQDzGpQafCFc4PrFm+4f
+purYeQlxEXiPfvvJXYJxntzf9JYOgZknqZ3jeHRydR7eFhMRdw8nzriqscGxG2mJ
+c6ietQ8nCbhuvJPKhy3TR0wMYB3PLhWHPYe/5KsqtXhxd56RbegE/RzHV7qkLfx1
+jusT1NGoCFrIRjkaaH9oSKVu0QKBgQDIyn/Zil3Aym4FrlyPqQ6kWY42/vdlkr7Q
+GFFMrv/5kR1cDYc6UG1fyBtBXSpewL3TG+CgfXuj3NaULkYh0VfsnRYT2OA/+LWd
+SIhVis4zklwUUHdXRE6cEte+/UZ4YSVx5e8/A7hWY/6v0EwRXGcrXYpqwCu7roxH
+y/+StQk5sQKBgQCNbcYBznteXGin8/pJocL4oxnSFNbtrHNxB5yu2zwmclWmJNFk
+GLKJNneQawDFNVRskbZYc1RNwdIsZgU0+Pt9MVqaXHZWvhDA/3myc8UTYguVj3ro
+zewewDqwQxjJ8kxm0Ojtlg9bDXfAshwwjC/IvsQmHI4r+2aXLXoJwlG0MQKBgQC+
+QfrhE9YAPw//fBci3SsNmfpCrFeZvHHn1pL6mXvda56pQfxXyivJLWB+EBx8yh9U
+cT7oc957B1+f6zTzCF1KzBJGXiMnGrBkR30/qRX4EgAEE7bxTr058DTUOUPT/yEv
+CpQnXowF+Bw1VacucCMmGS12N395CEzOH0OdLMOAEQKBgHj8r/gXCZCnQZU/zRZE
+jhW40HqZEnw1HbF7/p8mmVL49QH+NPkCv2M1oGkEsLD7sWzu0qn0oHq9EckwObZ+
+I0ECVPNdB3U0znew7DzpwvwN4VBml5Ar5GfTp91BiIuwGBgQetxGGBqCZ5Uql1Xx
+EJCcdshk/nZJ0hLhdxTsd5qj
+-----END PRIVATE KEY-----
+";
+        default "";
+    }
+
+    # Upstream SNI: the client's SNI, else APISIX's "apisix_backend".
+    map $strait_sni $strait_upstream_sni {
+        "" "apisix_backend";
+        default $strait_sni;
+    }
+
+    # upstream "inline"
+    upstream strait_upstream_inline {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
+    }
+
+    # upstream "by-id"
+    upstream strait_upstream_by-id {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
+    }
+
+    # upstream "encrypted"
+    upstream strait_upstream_encrypted {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
+    }
+
+    # upstream "none"
+    upstream strait_upstream_none {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        proxy_pass $strait_pass;
+        proxy_ssl on;
+        proxy_ssl_server_name on;
+        proxy_ssl_name $strait_upstream_sni;
+        # Not resumed: nginx would resume a session of another route's certificate or SNI.
+        proxy_ssl_session_reuse off;
+        proxy_ssl_certificate $upstream_mtls_cert;
+        proxy_ssl_certificate_key $upstream_mtls_key;
+    }
+
+    # No route matched: close without sending a byte (APISIX: "not hit any route").
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/strait-no-route.sock ssl;
+        # The listening server speaks TLS to its upstreams: a placeholder certificate.
+        ssl_certificate "data:-----BEGIN CERTIFICATE-----
+MIIBpDCCAUmgAwIBAgIUCKIQH23ezaS2MmQ0wB4is+2WREcwCgYIKoZIzj0EAwIw
+JjEkMCIGA1UEAwwbc3RyYWl0IG5vLXJvdXRlIHBsYWNlaG9sZGVyMCAXDTI2MTIw
+MzE5MTQ1OVoYDzIxMjYxMTA5MTkxNDU5WjAmMSQwIgYDVQQDDBtzdHJhaXQgbm8t
+cm91dGUgcGxhY2Vob2xkZXIwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARIa6GW
+hstIm6qy2zitlNUyJ+ZNwtaZNTs1Al6+y/ISTsyEvt4fjAWv94KME1tyYu5CT0EN
+e08e62iUMTva2WaVo1MwUTAdBgNVHQ4EFgQU/OcJITMIm3nJWV51+CCL3NHHkwIw
+HwYDVR0jBBgwFoAU/OcJITMIm3nJWV51+CCL3NHHkwIwDwYDVR0TAQH/BAUwAwEB
+/zAKBggqhkjOPQQDAgNJADBGAiEA26B62Kg6UmJ0c10O+S3KaOY2Gl61mZDiD0ei
+BGLW8ogCIQDuIgWqyyLjjjwU0DZIIwynyewHyZY1ks/JD1ZMvCBwtQ==
+-----END CERTIFICATE-----
+";
+        ssl_certificate_key "data:-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg8l2Rhm9KFbrS0PLf
+/FELPvLlekRA8H4E3U71bDTpDNahRANCAARIa6GWhstIm6qy2zitlNUyJ+ZNwtaZ
+NTs1Al6+y/ISTsyEvt4fjAWv94KME1tyYu5CT0ENe08e62iUMTva2WaV
+-----END PRIVATE KEY-----
+";
+        return "";
+    }
+
+    # The upstream: reports the client certificate and the SNI it received.
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_2 ssl;
+        ssl_certificate $TEST_NGINX_FILE_DIR/../../testdata/pki/server.crt;
+        ssl_certificate_key $TEST_NGINX_FILE_DIR/../../testdata/pki/server.key;
+        ssl_client_certificate $TEST_NGINX_FILE_DIR/../../testdata/pki/ca.crt;
+        ssl_verify_client optional;
+        return "cn=$ssl_client_s_dn sni=$ssl_server_name\n";
+    }
+--- stream_server_config
+    proxy_bind 127.0.0.2;
+    proxy_pass 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+--- stream_request
+--- response_body
+cn=CN=client-b,OU=clients,O=strait test,C=US sni=apisix_backend
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: remote_addr 127.0.0.1/32: the client from 127.0.0.1 takes its route
+--- stream_config
+    # The client's SNI as APISIX matches it: trailing dot removed; fallback_sni when none.
+    map $ssl_server_name $strait_sni {
+        "" "";
+        "~^(.+)\.$" $1;
+        default $ssl_server_name;
+    }
+
+    # route "from-two": remote_addr 127.0.0.2/32
+    geo $remote_addr $strait_remote_addr_1 {
+        default 0;
+        127.0.0.2/32 1;
+    }
+
+    # route "from-one": remote_addr 127.0.0.1/32
+    geo $remote_addr $strait_remote_addr_2 {
+        default 0;
+        127.0.0.1/32 1;
+    }
+
+    # Routes in the order APISIX tries them: exact SNI, wildcard SNI, then the others.
+    # Each map yields its route when the connection matches, else asks the next one.
+
+    # route "from-two": remote_addr 127.0.0.2/32
+    map $strait_remote_addr_1 $strait_match_1 {
+        "1" "route_from-two";
+        default $strait_match_2;
+    }
+
+    # route "from-one": remote_addr 127.0.0.1/32
+    map $strait_remote_addr_2 $strait_match_2 {
+        "1" "route_from-one";
+        default "";
+    }
+
+    # The session's route: from the internal socket it arrived on, else from the chain.
+    map $server_addr $strait_route {
+        default $strait_match_1;
+    }
+
+    map $strait_route $strait_pass {
+        "route_from-two" strait_upstream_by-id;
+        "route_from-one" strait_upstream_inline;
+        default "unix:$TEST_NGINX_HTML_DIR/strait-no-route.sock";
+    }
+
+    # Client certificate and key per route for upstream mTLS (empty: none presented).
+    map $strait_route $upstream_mtls_cert {
+        "route_from-two" "data:-----BEGIN CERTIFICATE-----
+MIIDdDCCAlygAwIBAgIURiHHCZQdmbm4GZwFahu0oCPRIZUwDQYJKoZIhvcNAQEL
+BQAwKjEPMA0GA1UECgwGc3RyYWl0MRcwFQYDVQQDDA5zdHJhaXQgdGVzdCBDQTAg
+Fw0yNjEyMDMxODU3NDJaGA8yMTI2MTEwOTE4NTc0MlowSDELMAkGA1UEBhMCVVMx
+FDASBgNVBAoMC3N0cmFpdCB0ZXN0MRAwDgYDVQQLDAdjbGllbnRzMREwDwYDVQQD
+DAhjbGllbnQtYjCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEBAKjDqv9/
+cZMvzL6hDMDuj6rwfizRe67pJrEnx6EbRfmQ086391y7cKqlqQm7eN9iN3QdTr0Y
+LoCBmcHpvFRlsvqv3fLLSRoR9HvAA9PLEy4rypyDAevFvVPfrguUbHeX3UrMXx9l
+voLT2K/bx/JJsVAqxOK0ycZvLEV8hpP/6olkI2X5cRjxQSl27bAg7cYI9X6UFpDb
+4+YbOGlP5V/9zGSYRV0StLqwugCC8cLB70+ljRS09pEb7aqgBMxjMsnlj3o78tII
+D4oTiPE4rZNuBn+L5sGklfVVHxfCbh1pIIWJ8vjwMk4m6vn4GJL6HXegyPpRf93l
+ScMvZJo3G3LVh58CAwEAAaNyMHAwCQYDVR0TBAIwADAOBgNVHQ8BAf8EBAMCB4Aw
+EwYDVR0lBAwwCgYIKwYBBQUHAwIwHQYDVR0OBBYEFMo/3iFZxqkzigyTA5m2TiIf
+EpnKMB8GA1UdIwQYMBaAFFoXyb0jWntJRdZXMm8jjvBpxjSTMA0GCSqGSIb3DQEB
+CwUAA4IBAQChbCFXKac38P8pUIGHuGpYWLEDDzdRvOjuR8UDHsW7UxtRaDZOGxPm
+a6uD3+V6LZ8VXIJfnaqBLNen5dC1R5l1um8+VS00s+7wu8reXrAskS5r+fWUkdWu
+BVh8qZz4hCP7tzYdUZB4xiiUJj6nAg49WZ379P4/SgcRaAfRQDRpuSvCka9GLYW+
+p87pHdQO52AZ6CMvJw4638/msSj/KV/HmnBRaZ73y3u07BOuXaIvWcM5pocfrnSF
+OOQ33LQiCjNDN3PAoin+nuPihbrATlj6ronFAPSO0HomW8XSGEj37oSE2XztsWaF
+MzZUnVU6mMlJmWJSQ7sp7VcxX407/K1x
+-----END CERTIFICATE-----
+";
+        "route_from-one" "data:-----BEGIN CERTIFICATE-----
+MIIDdDCCAlygAwIBAgIURiHHCZQdmbm4GZwFahu0oCPRIZQwDQYJKoZIhvcNAQEL
+BQAwKjEPMA0GA1UECgwGc3RyYWl0MRcwFQYDVQQDDA5zdHJhaXQgdGVzdCBDQTAg
+Fw0yNjEyMDMxODU3NDFaGA8yMTI2MTEwOTE4NTc0MVowSDELMAkGA1UEBhMCVVMx
+FDASBgNVBAoMC3N0cmFpdCB0ZXN0MRAwDgYDVQQLDAdjbGllbnRzMREwDwYDVQQD
+DAhjbGllbnQtYTCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEBAL6tEBZS
+Rgx9Edw3xuXftM4EEMB4iX6Eq3u+QHymrAoT/8Y8nrHixnoCQBZ4fe9q/GsWLJeH
+cqioUSoFKMkwXyJD5uqyKVC5jr+SBtX7l8XxsfQuIjIWfrT79pDqoksT0abeKOaV
+cDn9uIMpF8zdZ33/b2YWV5x9qx3LzcrJCDgltWG9u5fZ3/S0LY6uaL5bgBBfAf/b
+KdDoNfSXi4FGVvXZ64g6po09KraalMHb68PNiEbj9SxIywbOEqmu3emCnF/DlVJI
+qbocwQORgnTXz2FToGJA89n08DnXeKQHvnhhQZG/vlyJEWD3LRxz7LEbfyBevl2H
+l8Mqyxw2o7pnJ4ECAwEAAaNyMHAwCQYDVR0TBAIwADAOBgNVHQ8BAf8EBAMCB4Aw
+EwYDVR0lBAwwCgYIKwYBBQUHAwIwHQYDVR0OBBYEFHmn/GAtu2td868dI2m+Mi5g
+trWUMB8GA1UdIwQYMBaAFFoXyb0jWntJRdZXMm8jjvBpxjSTMA0GCSqGSIb3DQEB
+CwUAA4IBAQAoDbwN83ahIF9pAMJCUzHGh3TUHxDVt2fY5dNcyT7TnDBgUAh37WvS
+8ODrkfLSMfe806VYxiqJRL0+937Pn9sUx2p97cLSorGfn+vOQLrHKK666duWNIC9
+DKGIlqT600a3u8QrOHioz9/Q+VzwC9pKlX58Y7I9UawTrk+S0oG8BdTMCPM7oR6C
+JVEKKfCxAN/1v6DlYyy2XGHQQ+2uilzNeFmGGMckQFgaL12K4JjlhQFT28CpU6Mq
+oNtFxaTxPcoN4ySiK8xw3EIXoJ4Obbty4TK7LOjAkw99PoM+EyykZTXdh8qWx7BE
+hPz2oMvgU1p9j9sqQPleRYifPBODcSOm
+-----END CERTIFICATE-----
+";
+        default "";
+    }
+
+    map $strait_route $upstream_mtls_key {
+        "route_from-two" "data:-----BEGIN PRIVATE KEY-----
+MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCow6r/f3GTL8y+
+oQzA7o+q8H4s0Xuu6SaxJ8ehG0X5kNPOt/dcu3CqpakJu3jfYjd0HU69GC6AgZnB
+6bxUZbL6r93yy0kaEfR7wAPTyxMuK8qcgwHrxb1T364LlGx3l91KzF8fZb6C09iv
+28fySbFQKsTitMnGbyxFfIaT/+qJZCNl+XEY8UEpdu2wIO3GCPV+lBaQ2+PmGzhp
+T+Vf/cxkmEVdErS6sLoAgvHCwe9PpY0UtPaRG+2qoATMYzLJ5Y96O/LSCA+KE4jx
+OK2TbgZ/i+bBpJX1VR8Xwm4daSCFifL48DJOJur5+BiS+h13oMj6UX/d5UnDL2Sa
+Nxty1YefAgMBAAECggEAPDWu7L+1sAr2M662o6CZHiX2Bhxo0ZL6DGtCVC6sTOkI
+QDCvLmTrQd6fi8rYSW47lZAdNuaJNKzIRAAVglDURY74EvbG6mesf3gWhXnmqmrS
+OvucdFcUgHeFmzkFZ7eFKnn2l/ePPBLDtJ4nXEBBY/YWT0Gr2UFxnIrcYrIDpadA
+KXfXJXEWsLH64qNmvp98MWLTEeTga2IjtoTyud22p+42ejs8KZLoS8tX5zHPE2Xc
+9DJdvgeyu5JkmraDtsD3zRDOsmf7IlYU7mVyD4Ef2gELXVSEIHR65+8rimSP8x+r
+mBPTn+GTGXo8Nx1CsGSZpxa5oSaeamChqAYjCN9BvQKBgQDua+l4jPDKCGROOpog
+f6w5tchp79Fvxx9O3TG/71Ai1t1F1RBwFhCIZOsoaBzLbTJilVh5ZD+OjfG61Wwa
+3TF+Ne0L6ZibZC9zCOL21ce/SnWv+jGNXvquToeNVbKfq53fm/9JREmmFqCgfvQM
+TA97vQJmZB08xbHcRSUwFpSYAwKBgQC1NQLGu2sqayleQe1VW4jly+ILE6SODlMi
+k/otOg+RBW4RNtktqHk3pjppq/9+Do1q3XDowQr7uJoIGzn21v1oVkYoDn3VpNLm
+AbXHgQeBXFQZIvMzc8li9Whdf14OETOUfaVk33qvohELSW6uBuFgHmFAElnDMfTl
+c0vnWl4FNQKBgQCY3SF1BFCCCH1fVt1pBtLCsZWMrpFGrJGbO+Dg4awsmjyGwIPo
+iY0SFjpbztzfZOTQJlbyhd7mJIYfNyU32CgadrLEV4Jb5xExHTp/7jNCp5frO2u3
+63Soe3sXmCGNlDgFnXxBWoIp9goIvTz2AXJP8LBwO7IvO8W8p6yfN2sQRwKBgGCs
+i3KjAqV6znMvEQN89ihDAbGPJTd0hP3pnIsMcsmX8ATXEj69pw39bSR7Uq9Z7DCb
+O2Wxt75b2jGA9Qev4zoK7RrpwFB+wtVbDDQHro1hSKywbLeCimp1KtzW2sL+gloy
+Pk72u2mAOT+gSaAmo464JoIcSC9PM6xGOrSPDaIRAoGBAN8DdOzENo9QpbJ8np/1
+AGO0G9Teb3zrSa82ijmCunAeY7boIr1BOX6qGmNf2XhBLTP5ybGcsIKmbDKnnuqS
+dznWviUVIRQ+NIOqS9bv8ykGJiG2zo2wpd9PRaXkxuiY4vYfkteFOyxcFANZrwjC
+e+xbvBi0/Px64XU2ivQSZod/
+-----END PRIVATE KEY-----
+";
+        "route_from-one" "data:-----BEGIN PRIVATE KEY-----
+MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC+rRAWUkYMfRHc
+N8bl37TOBBDAeIl+hKt7vkB8pqwKE//GPJ6x4sZ6AkAWeH3vavxrFiyXh3KoqFEq
+BSjJMF8iQ+bqsilQuY6/kgbV+5fF8bH0LiIyFn60+/aQ6qJLE9Gm3ijmlXA5/biD
+KRfM3Wd9/29mFlecfasdy83KyQg4JbVhvbuX2d/0tC2Ormi+W4AQXwH/2ynQ6DX0
+l4uBRlb12euIOqaNPSq2mpTB2+vDzYhG4/UsSMsGzhKprt3pgpxfw5VSSKm6HMED
+kYJ0189hU6BiQPPZ9PA513ikB754YUGRv75ciRFg9y0cc+yxG38gXr5dh5fDKssc
+NqO6ZyeBAgMBAAECggEAB1xXEdSF3p0spYSb85Nq53XP131DuggJNmkAFGvK+gXe
+/qYoDmgJp0u7UX6/5lBaC5B+4s/cUtNSFEogEqGw13nZcgOUDZknMAElLUklyRL5
+LpriEC7PAAG2yU38e0NZ6Vwbxjh8PUncj8gkIoEEye/0mwNXaRuvEZK0uFyBuiiV
+3MyRTxy6wbF0uv0CS1cCZuXxZGkeH3f1Wc2pWA/tQylCWvNrFKdVVwjJGYh/IxgG
+4gdV3OXfjvStP6Sibeg1PDJJ7ZQ0n5Fg2PwRkhMpJINoa74fwY/HI4cgAEOibSG4
+5ZMKF6yLBhzMyxHL70pjQtb0rJcuvn3K0qCj9XqWEQKBgQDzGpQafCFc4PrFm+4f
+purYeQlxEXiPfvvJXYJxntzf9JYOgZknqZ3jeHRydR7eFhMRdw8nzriqscGxG2mJ
+c6ietQ8nCbhuvJPKhy3TR0wMYB3PLhWHPYe/5KsqtXhxd56RbegE/RzHV7qkLfx1
+jusT1NGoCFrIRjkaaH9oSKVu0QKBgQDIyn/Zil3Aym4FrlyPqQ6kWY42/vdlkr7Q
+GFFMrv/5kR1cDYc6UG1fyBtBXSpewL3TG+CgfXuj3NaULkYh0VfsnRYT2OA/+LWd
+SIhVis4zklwUUHdXRE6cEte+/UZ4YSVx5e8/A7hWY/6v0EwRXGcrXYpqwCu7roxH
+y/+StQk5sQKBgQCNbcYBznteXGin8/pJocL4oxnSFNbtrHNxB5yu2zwmclWmJNFk
+GLKJNneQawDFNVRskbZYc1RNwdIsZgU0+Pt9MVqaXHZWvhDA/3myc8UTYguVj3ro
+zewewDqwQxjJ8kxm0Ojtlg9bDXfAshwwjC/IvsQmHI4r+2aXLXoJwlG0MQKBgQC+
+QfrhE9YAPw//fBci3SsNmfpCrFeZvHHn1pL6mXvda56pQfxXyivJLWB+EBx8yh9U
+cT7oc957B1+f6zTzCF1KzBJGXiMnGrBkR30/qRX4EgAEE7bxTr058DTUOUPT/yEv
+CpQnXowF+Bw1VacucCMmGS12N395CEzOH0OdLMOAEQKBgHj8r/gXCZCnQZU/zRZE
+jhW40HqZEnw1HbF7/p8mmVL49QH+NPkCv2M1oGkEsLD7sWzu0qn0oHq9EckwObZ+
+I0ECVPNdB3U0znew7DzpwvwN4VBml5Ar5GfTp91BiIuwGBgQetxGGBqCZ5Uql1Xx
+EJCcdshk/nZJ0hLhdxTsd5qj
+-----END PRIVATE KEY-----
+";
+        default "";
+    }
+
+    # Upstream SNI: the client's SNI, else APISIX's "apisix_backend".
+    map $strait_sni $strait_upstream_sni {
+        "" "apisix_backend";
+        default $strait_sni;
+    }
+
+    # upstream "inline"
+    upstream strait_upstream_inline {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
+    }
+
+    # upstream "by-id"
+    upstream strait_upstream_by-id {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
+    }
+
+    # upstream "encrypted"
+    upstream strait_upstream_encrypted {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
+    }
+
+    # upstream "none"
+    upstream strait_upstream_none {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
+    }
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        proxy_pass $strait_pass;
+        proxy_ssl on;
+        proxy_ssl_server_name on;
+        proxy_ssl_name $strait_upstream_sni;
+        # Not resumed: nginx would resume a session of another route's certificate or SNI.
+        proxy_ssl_session_reuse off;
+        proxy_ssl_certificate $upstream_mtls_cert;
+        proxy_ssl_certificate_key $upstream_mtls_key;
+    }
+
+    # No route matched: close without sending a byte (APISIX: "not hit any route").
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/strait-no-route.sock ssl;
+        # The listening server speaks TLS to its upstreams: a placeholder certificate.
+        ssl_certificate "data:-----BEGIN CERTIFICATE-----
+MIIBpDCCAUmgAwIBAgIUCKIQH23ezaS2MmQ0wB4is+2WREcwCgYIKoZIzj0EAwIw
+JjEkMCIGA1UEAwwbc3RyYWl0IG5vLXJvdXRlIHBsYWNlaG9sZGVyMCAXDTI2MTIw
+MzE5MTQ1OVoYDzIxMjYxMTA5MTkxNDU5WjAmMSQwIgYDVQQDDBtzdHJhaXQgbm8t
+cm91dGUgcGxhY2Vob2xkZXIwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARIa6GW
+hstIm6qy2zitlNUyJ+ZNwtaZNTs1Al6+y/ISTsyEvt4fjAWv94KME1tyYu5CT0EN
+e08e62iUMTva2WaVo1MwUTAdBgNVHQ4EFgQU/OcJITMIm3nJWV51+CCL3NHHkwIw
+HwYDVR0jBBgwFoAU/OcJITMIm3nJWV51+CCL3NHHkwIwDwYDVR0TAQH/BAUwAwEB
+/zAKBggqhkjOPQQDAgNJADBGAiEA26B62Kg6UmJ0c10O+S3KaOY2Gl61mZDiD0ei
+BGLW8ogCIQDuIgWqyyLjjjwU0DZIIwynyewHyZY1ks/JD1ZMvCBwtQ==
+-----END CERTIFICATE-----
+";
+        ssl_certificate_key "data:-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg8l2Rhm9KFbrS0PLf
+/FELPvLlekRA8H4E3U71bDTpDNahRANCAARIa6GWhstIm6qy2zitlNUyJ+ZNwtaZ
+NTs1Al6+y/ISTsyEvt4fjAWv94KME1tyYu5CT0ENe08e62iUMTva2WaV
+-----END PRIVATE KEY-----
+";
+        return "";
+    }
+
+    # The upstream: reports the client certificate and the SNI it received.
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_2 ssl;
+        ssl_certificate $TEST_NGINX_FILE_DIR/../../testdata/pki/server.crt;
+        ssl_certificate_key $TEST_NGINX_FILE_DIR/../../testdata/pki/server.key;
+        ssl_client_certificate $TEST_NGINX_FILE_DIR/../../testdata/pki/ca.crt;
+        ssl_verify_client optional;
+        return "cn=$ssl_client_s_dn sni=$ssl_server_name\n";
+    }
+--- stream_server_config
+    proxy_pass 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+--- stream_request
+--- response_body
+cn=CN=client-a,OU=clients,O=strait test,C=US sni=apisix_backend
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: no route for this port: closed without a byte
 --- stream_config
     # The client's SNI as APISIX matches it: trailing dot removed; fallback_sni when none.
     map $ssl_server_name $strait_sni {

@@ -250,6 +250,108 @@ fn up_serves_and_reloads_on_change_keeping_routes_on_a_bad_or_unfinished_file() 
     assert_eq!(eventually(|| read_all(first), "").as_deref(), Some(""), "{}", log());
 }
 
+/// A child's stderr as it comes, collected by a thread.
+fn collect_stderr(child: &mut Child) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use std::io::BufRead;
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        for line in stderr.lines() {
+            let Ok(line) = line else { return };
+            sink.lock().unwrap().push_str(&format!("{line}\n"));
+        }
+    });
+    text
+}
+
+/// `strait up` checks a change before it reloads: a new listener on an address in use (the
+/// test holds it) fails the check with the server's words, is not signalled, and nginx.conf
+/// stays the configuration that serves. Once the address is free, a change reloads; each
+/// reload says whether the routes or the config changed, and how it went.
+#[test]
+fn up_checks_each_reload_and_reports_its_outcome() {
+    let tmp = tempfile::tempdir().unwrap();
+
+    // A backend that greets and closes; a port held by the test.
+    let backend = TcpListener::bind("127.0.0.1:0").unwrap();
+    let backend_port = backend.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in backend.incoming().flatten() {
+            let _ = std::io::Write::write_all(&mut conn, b"backend\n");
+        }
+    });
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+
+    // `up` on one listener; notices logged, so the reload's success line is seen.
+    let first = free_port();
+    let config = |ports: &[u16], note: &str| {
+        let tcp: Vec<String> = ports.iter().map(|p| format!("\"127.0.0.1:{p}\"")).collect();
+        format!(
+            "# {note}\napisix:\n  stream_proxy:\n    tcp: [{}]\n\
+             nginx_config:\n  error_log_level: notice\n",
+            tcp.join(", ")
+        )
+    };
+    let routes_path = tmp.path().join("routes.yaml");
+    let config_path = tmp.path().join("config.yaml");
+    std::fs::write(&routes_path, routes(first.into(), backend_port)).unwrap();
+    std::fs::write(&config_path, config(&[first], "one listener")).unwrap();
+    let mut child = Command::new(STRAIT)
+        .args(["up", "--interval-ms", "100", "--routes"])
+        .arg(&routes_path)
+        .arg("--config")
+        .arg(&config_path)
+        .arg("--dir")
+        .arg(tmp.path().join("run"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = collect_stderr(&mut child);
+    let _up = Up(child);
+    let said = || stderr.lock().unwrap().clone();
+    let said_eventually = |line: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !said().contains(line) {
+            assert!(Instant::now() < deadline, "no {line:?} from strait up:\n{}", said());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let got = eventually(|| read_all(first), "backend\n");
+    assert_eq!(got.as_deref(), Some("backend\n"), "{}", said());
+    let conf = tmp.path().join("run/nginx.conf");
+    let running = std::fs::read_to_string(&conf).unwrap();
+
+    // Step: a second listener on the address in use. nginx's test would pass it (an address
+    // in use may be the running server's); the reload would fail and keep the old one.
+    std::fs::write(&config_path, config(&[first, taken_port], "the port is taken")).unwrap();
+    said_eventually(&format!(
+        "strait up: config changed: the new configuration fails: bind() to \
+         127.0.0.1:{taken_port} failed (98: Address already in use)\n"
+    ));
+    said_eventually(&format!("strait up: not reloaded; {} still serves\n", conf.display()));
+    assert!(!said().contains("reloading"), "{}", said());
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), running, "nginx.conf is what serves");
+    assert_eq!(read_all(first).as_deref(), Some("backend\n"), "{}", said());
+
+    // Step: the address is free again; the next change of the config reloads.
+    drop(taken);
+    std::fs::write(&config_path, config(&[first, taken_port], "the port is free")).unwrap();
+    said_eventually("strait up: config changed, reloading\nstrait up: reloaded\n");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(text.contains(&format!("listen 127.0.0.1:{taken_port}")), "{text}");
+    let got = eventually(|| read_all(taken_port), "");
+    assert_eq!(got.as_deref(), Some(""), "a listener without a route: {}", said());
+
+    // Step: the routes change: a reload that says so.
+    std::fs::write(&routes_path, routes(taken_port.into(), backend_port)).unwrap();
+    said_eventually("strait up: routes changed, reloading\nstrait up: reloaded\n");
+    let got = eventually(|| read_all(taken_port), "backend\n");
+    assert_eq!(got.as_deref(), Some("backend\n"), "{}", said());
+    assert!(!said().contains("failed;"), "{}", said());
+}
+
 /// `strait up` killed with SIGKILL takes its server with it (prctl PR_SET_PDEATHSIG): the
 /// listener's port is free again, so a new `strait up` can bind it.
 #[test]

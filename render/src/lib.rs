@@ -109,6 +109,18 @@ pub struct Rendered {
     pub holds_keys: bool,
     /// What is rendered but behaves in a way the user may not expect, as in APISIX.
     pub warnings: Vec<Warning>,
+    /// The main `error_log`, where the server reports a reload's outcome (`strait up`).
+    pub error_log: MainErrorLog,
+}
+
+/// The main `error_log` line of a rendered configuration, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MainErrorLog {
+    /// `nginx_config.error_log`: a path relative to the prefix, an absolute one, `stderr`
+    /// (APISIX's default `logs/error.log`).
+    pub path: String,
+    /// `nginx_config.error_log_level` (APISIX's default `warn`).
+    pub level: String,
 }
 
 /// Parses a document: JSON when it starts with `{`, YAML otherwise (an empty text is `{}`).
@@ -212,15 +224,15 @@ pub fn render(
         Some(Value::String(s)) => s.clone(),
         _ => "auto".to_owned(),
     };
+    let error_log = MainErrorLog {
+        path: nginx.error_log.clone().unwrap_or_else(|| "logs/error.log".into()),
+        level: nginx.error_log_level.clone().unwrap_or_else(|| "warn".into()),
+    };
     let main = layout::Main {
         load_modules: options.load_modules.iter().map(|m| layout::token(m)).collect(),
         user: nginx.user.clone(),
         worker_processes,
-        error_log: format!(
-            "{} {}",
-            nginx.error_log.as_deref().unwrap_or("logs/error.log"),
-            nginx.error_log_level.as_deref().unwrap_or("warn")
-        ),
+        error_log: format!("{} {}", error_log.path, error_log.level),
         pid: "logs/nginx.pid".to_owned(),
         worker_connections: nginx.event.worker_connections.unwrap_or(10620),
     };
@@ -260,7 +272,7 @@ pub fn render(
     let laid = layout::lay_out(&checked, main, access_log, &options.files_dir);
     let config = render_templates(&laid.context)?;
     let (files, holds_keys, warnings) = (laid.files, laid.holds_keys, laid.warnings);
-    Ok(Rendered { config, files, holds_keys, warnings })
+    Ok(Rendered { config, files, holds_keys, warnings, error_log })
 }
 
 /// Runs the parser's checks (what `strait -t` checks) on a rendered configuration, read as

@@ -78,15 +78,11 @@ pub(crate) const DEFAULT_PREFIX: &str = "/etc/strait/";
 pub(crate) const DEFAULT_CONF: &str = "nginx.conf";
 
 impl NginxArgs {
-    /// The absolute prefix: `-p` or [`DEFAULT_PREFIX`], made absolute against the working
-    /// directory, with a trailing `/` as nginx keeps it.
-    pub(crate) fn prefix(&self) -> PathBuf {
+    /// The prefix as nginx keeps it (`ngx_prefix`): `-p` (or [`DEFAULT_PREFIX`]) with a
+    /// trailing `/`. A relative one stays relative: nginx names the files under it so
+    /// (`the configuration file pre/nginx.conf syntax is ok`, `... in pre/nginx.conf:3`).
+    pub(crate) fn prefix_name(&self) -> PathBuf {
         let prefix = self.prefix.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_PREFIX));
-        let prefix = if prefix.is_absolute() {
-            prefix
-        } else {
-            std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(prefix)
-        };
         let mut bytes = prefix.into_os_string().into_vec();
         if bytes.last() != Some(&b'/') {
             bytes.push(b'/');
@@ -94,18 +90,40 @@ impl NginxArgs {
         PathBuf::from(OsString::from_vec(bytes))
     }
 
-    /// The configuration file as nginx names it: `-c` (or [`DEFAULT_CONF`]) joined to the
-    /// prefix when relative.
-    pub(crate) fn conf_file(&self) -> PathBuf {
-        let conf = self.conf.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONF));
-        if conf.is_absolute() {
-            conf
+    /// [`NginxArgs::prefix_name`] made absolute against the working directory, for serving:
+    /// the runtime may change its working directory (`working_directory`), nginx's master
+    /// never does.
+    pub(crate) fn prefix(&self) -> PathBuf {
+        let prefix = self.prefix_name();
+        if prefix.is_absolute() {
+            prefix
         } else {
-            let mut bytes = self.prefix().into_os_string().into_vec();
-            bytes.extend_from_slice(conf.as_os_str().as_bytes());
-            PathBuf::from(OsString::from_vec(bytes))
+            std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(prefix)
         }
     }
+
+    /// The configuration file as nginx names it: `-c` (or [`DEFAULT_CONF`]) after
+    /// [`NginxArgs::prefix_name`] when relative (so relative with a relative prefix).
+    pub(crate) fn conf_name(&self) -> PathBuf {
+        under(self.prefix_name(), self.conf.as_deref())
+    }
+
+    /// The configuration file made absolute: [`NginxArgs::conf_name`] under
+    /// [`NginxArgs::prefix`], for serving.
+    pub(crate) fn conf_file(&self) -> PathBuf {
+        under(self.prefix(), self.conf.as_deref())
+    }
+}
+
+/// `-c` (or [`DEFAULT_CONF`]) as given when absolute, else after `prefix` (which ends in `/`).
+fn under(prefix: PathBuf, conf: Option<&std::path::Path>) -> PathBuf {
+    let conf = conf.unwrap_or(std::path::Path::new(DEFAULT_CONF));
+    if conf.is_absolute() {
+        return conf.to_path_buf();
+    }
+    let mut bytes = prefix.into_os_string().into_vec();
+    bytes.extend_from_slice(conf.as_os_str().as_bytes());
+    PathBuf::from(OsString::from_vec(bytes))
 }
 
 /// Parses nginx's flags (`args` without the program name), as `ngx_get_options` does.
@@ -244,6 +262,10 @@ mod tests {
         assert_eq!(args.prefix, Some(PathBuf::from("/tmp/x/")));
         assert_eq!(args.conf_file(), PathBuf::from("/tmp/x/a.conf"));
         assert_eq!(args.globals.as_deref(), Some(&b"daemon off;"[..]));
+        let args = run(&["-p", "pre", "-c", "a.conf"]).unwrap();
+        assert_eq!(args.conf_name(), PathBuf::from("pre/a.conf"));
+        assert_eq!(args.prefix_name(), PathBuf::from("pre/"));
+        assert!(args.conf_file().is_absolute() && args.conf_file().ends_with("pre/a.conf"));
         let args = run(&["-Tqc", "/a.conf"]).unwrap();
         assert!(args.dump && args.test && args.quiet);
         assert_eq!(args.conf_file(), PathBuf::from("/a.conf"));

@@ -19,7 +19,12 @@ fn corpus() -> PathBuf {
 /// What a run printed: exit code, stdout, stderr lines with `TIME [level] PID#TID: ` turned
 /// into `nginx: [level] ` (Debian's nginx logs faults to stderr in the error log format).
 fn run(binary: &str, args: &[&str]) -> (i32, Vec<u8>, Vec<String>) {
-    let output = Command::new(binary).args(args).output().unwrap();
+    run_in(Path::new("."), binary, args)
+}
+
+/// [`run`] in the working directory `dir`.
+fn run_in(dir: &Path, binary: &str, args: &[&str]) -> (i32, Vec<u8>, Vec<String>) {
+    let output = Command::new(binary).current_dir(dir).args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr)
         .lines()
         .map(|line| match line.split_once(" [") {
@@ -79,6 +84,34 @@ fn test_failure_lines() {
             format!("nginx: configuration file {conf} test failed"),
         ]
     );
+}
+
+/// A relative `-p` stays relative in every name nginx prints: the success and failure lines,
+/// the fault's place, the dump's headers.
+#[test]
+fn relative_prefix_names_files_relative() {
+    let dir = corpus_prefix::prefix();
+    std::fs::create_dir(dir.path().join("pre")).unwrap();
+    std::fs::write(dir.path().join("pre/ok.conf"), "events {}\n").unwrap();
+    std::fs::write(dir.path().join("pre/bad.conf"), "events {}\nfoo;\n").unwrap();
+    let strait = |args: &[&str]| {
+        let strait = run_in(dir.path(), env!("CARGO_BIN_EXE_strait"), args);
+        if Path::new(NGINX).exists() {
+            assert_eq!(strait, run_in(dir.path(), NGINX, args), "differ for {args:?}");
+        }
+        strait
+    };
+
+    let (code, _, lines) = strait(&["-t", "-p", "pre", "-c", "ok.conf"]);
+    assert_eq!(code, 0);
+    assert_eq!(lines[0], "nginx: the configuration file pre/ok.conf syntax is ok");
+    let (code, _, lines) = strait(&["-t", "-p", "./pre", "-c", "bad.conf", "-e", "e.log"]);
+    assert_eq!(code, 1);
+    assert_eq!(lines[0], "nginx: [emerg] unknown directive \"foo\" in ./pre/bad.conf:2");
+    assert_eq!(lines[1], "nginx: configuration file ./pre/bad.conf test failed");
+    let (code, stdout, _) = strait(&["-T", "-q", "-p", "pre/", "-c", "ok.conf"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with(b"# configuration file pre/ok.conf:\n"));
 }
 
 #[test]

@@ -27,7 +27,8 @@ enum ErrorLog {
 
 /// Runs the test; exit 0 when the configuration is fine, 1 otherwise.
 pub(crate) fn run(args: &NginxArgs) -> ExitCode {
-    let conf = args.conf_file();
+    // nginx names the file as given: under a relative prefix it stays relative.
+    let conf = args.conf_name();
     let log = error_log(args);
     let shown = conf.display();
     let failed = || {
@@ -40,7 +41,7 @@ pub(crate) fn run(args: &NginxArgs) -> ExitCode {
     let outcome = strait_parser::parse_file_partial(&conf, &options);
     let check_options = CheckOptions {
         conf_prefix: conf.parent().map(Path::to_path_buf).unwrap_or_else(|| "/".into()),
-        prefix: args.prefix(),
+        prefix: args.prefix_name(),
         ..CheckOptions::default()
     };
     let review = review(&outcome, &check_options);
@@ -136,10 +137,11 @@ fn error_log(args: &NginxArgs) -> ErrorLog {
 
 /// Writes one message at `level` the way nginx's error log does during a test.
 fn log_line(log: &ErrorLog, level: &str, error: &ParseError) {
-    let message = error.to_bytes();
     let mut line =
         format!("{} [{level}] {}#{}: ", timestamp(), std::process::id(), std::process::id())
             .into_bytes();
+    // The message is cut for the log line's 2048 bytes, on stderr too (nginx's copy).
+    let message = error.log_message(line.len());
     line.extend_from_slice(&message);
     line.push(b'\n');
     match log {

@@ -34,15 +34,22 @@ fn listener(port: u16) -> String {
     format!("backlog {} rb {} tb {} v6only {}", fields[2], mem("rb"), mem("tb"), field("v6only:"))
 }
 
-/// The keepalive timer of the session accepted on `port` (`keepalive 29min`, or `none`).
+/// The keepalive timer of the session accepted on `port`, to the nearest ten minutes (ss
+/// shows whole minutes, and a timer just armed for 30 minutes may show 29 or 30): `keepalive
+/// 30min`, or `none`.
 fn keepalive_timer(port: u16) -> String {
     let out = ss(&["-tno", "state", "established", &format!("sport = :{port}")]).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "one session on {port}: {out}");
-    match lines[0].split_once("timer:(") {
-        Some((_, timer)) => timer.split(',').take(2).collect::<Vec<_>>().join(" "),
-        None => "none".to_string(),
-    }
+    let Some((_, timer)) = lines[0].split_once("timer:(") else {
+        return "none".to_string();
+    };
+    let fields: Vec<&str> = timer.split(',').collect();
+    let minutes: u32 = match fields[1].strip_suffix("min").map(str::parse) {
+        Some(Ok(minutes)) => minutes,
+        _ => panic!("a keepalive timer of minutes: {}", lines[0]),
+    };
+    format!("{} {}min", fields[0], (minutes + 5) / 10 * 10)
 }
 
 /// Whether a socket with SO_REUSEPORT may bind 127.0.0.1:`port` beside the server's.
@@ -103,9 +110,9 @@ fn listen_socket_options_match_nginx() {
         "TUNED backlog 7 rb 65536 tb 49152 v6only -",
         "MAPPED backlog 511",
         "SIX backlog 9",
-        "TUNED keepalive 29min",
-        "KEEPON keepalive 119min",
-        "KEEPINTVL keepalive 119min",
+        "TUNED keepalive 30min",
+        "KEEPON keepalive 120min",
+        "KEEPINTVL keepalive 120min",
         "PLAIN none",
         "reuseport true false",
         "mapped ::ffff:127.0.0.1 ::ffff:127.0.0.1",

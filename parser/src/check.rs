@@ -688,6 +688,10 @@ impl<'a> Checker<'a> {
             return Err(directive_text(d, "is duplicate"));
         }
         self.value(d, spec)?;
+        if name == b"error_log" {
+            let resolve = |host: &[u8]| self.resolve(host).map(|addrs| addrs[0]);
+            error_log_target(d, &d.args[0].value, &resolve)?;
+        }
         core_handler(d, context)?;
         if context == Context::Events && name == b"debug_connection" {
             self.debug_connection(d)?;
@@ -1420,7 +1424,8 @@ impl<'a> Checker<'a> {
         let syslog = args[0].strip_prefix(b"syslog:");
         let variables = match syslog {
             Some(parameters) => {
-                syslog_target(parameters).map_err(|fault| at(d, fault.into()))?;
+                let resolve = |host: &[u8]| self.resolve(host).map(|addrs| addrs[0]);
+                syslog_target(parameters, &resolve).map_err(|fault| at(d, fault.into()))?;
                 false
             }
             None => !self.template(d, args[0])?.is_literal(),
@@ -1901,7 +1906,6 @@ fn core_handler(d: &Directive, context: Context) -> Result<(), ParseError> {
             return Err(directive_text(d, "invalid value"));
         }
         (_, b"error_log") => {
-            error_log_target(d, args[0])?;
             for level in &args[1..] {
                 if !LOG_LEVELS.iter().any(|l| l.as_bytes() == *level) {
                     return Err(quoted(d, "invalid log level ", level, ""));
@@ -2007,16 +2011,17 @@ fn named_captures(regex: &[u8]) -> Vec<&[u8]> {
 }
 
 /// The target of `error_log` as `ngx_log_set_log` reads it before the levels: a `memory:`
-/// buffer's size and a `syslog:` target's parameters; files are opened once the whole
-/// configuration is read, `stderr` needs nothing.
-fn error_log_target(d: &Directive, target: &[u8]) -> Result<(), ParseError> {
-    if let Some(size) = target.strip_prefix(b"memory:") {
+/// buffer's size and a `syslog:` target's parameters (a server's host name found with
+/// `resolve`); files are opened once the whole configuration is read, `stderr` needs
+/// nothing.
+fn error_log_target(d: &Directive, log: &[u8], resolve: &Resolve<'_>) -> Result<(), ParseError> {
+    if let Some(size) = log.strip_prefix(b"memory:") {
         let file = d.name.location.file.as_deref();
         if memory_log_size(size, file).is_none() {
             return Err(quoted(d, "invalid buffer size ", size, ""));
         }
-    } else if let Some(parameters) = target.strip_prefix(b"syslog:") {
-        syslog_target(parameters).map_err(|fault| at(d, fault.into()))?;
+    } else if let Some(parameters) = log.strip_prefix(b"syslog:") {
+        syslog_target(parameters, resolve).map_err(|fault| at(d, fault.into()))?;
     }
     Ok(())
 }
@@ -2027,10 +2032,10 @@ const MAX_ERROR_LINE: u64 = 2048;
 /// The size of an `error_log memory:SIZE` buffer (nginx built `--with-debug`, as Debian's is),
 /// or `None` when nginx refuses it: the buffer must hold its first line (`MEMLOG SIZE
 /// FILE:LINE`, with room for the longest size and line number) and one longest error line.
-/// `file` is the configuration file that names the buffer, `None` for `-g` directives
-/// (nginx's `command line`).
+/// `file` is the configuration file that names the buffer, `None` for `-g` directives (an
+/// empty name then).
 pub fn memory_log_size(size: &[u8], file: Option<&Path>) -> Option<u64> {
-    let file_len = file.map_or("command line".len(), |path| path.as_os_str().len());
+    let file_len = file.map_or(0, |path| path.as_os_str().len());
     // "MEMLOG  :\n" with its NUL, then the longest size_t and ngx_int_t texts.
     let needed = 11 + file_len as u64 + 20 + 20 + MAX_ERROR_LINE;
     values::parse_size(size).filter(|size| *size >= needed)
@@ -2086,7 +2091,7 @@ pub enum SyslogFault {
 impl SyslogFault {
     /// nginx's message, with the configuration's bytes as written.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let quoted = |before: &str, value: &[u8]| [before.as_bytes(), b"\"", value, b"\""].concat();
+        let quoted = |text: &str, value: &[u8]| [text.as_bytes(), b"\"", value, b"\""].concat();
         match self {
             SyslogFault::UnknownParameter(p) => quoted("unknown syslog parameter ", p),
             SyslogFault::Duplicate(name) => format!("duplicate syslog \"{name}\"").into_bytes(),
@@ -2123,10 +2128,17 @@ const SYSLOG_FACILITIES: [&str; 24] = [
     "local5", "local6", "local7",
 ];
 
+/// How a host name is found: its first address (nginx's `ngx_inet_resolve_host` lists the
+/// IPv4 ones first), `None` when there is none.
+pub type Resolve<'r> = dyn Fn(&[u8]) -> Option<IpAddr> + 'r;
+
 /// The parameters of a `syslog:` target (the text after `syslog:`), read as
-/// `ngx_syslog_parse_args` reads them: comma-separated, each checked in turn, then a server
-/// is required.
-pub fn syslog_target(parameters: &[u8]) -> Result<SyslogTarget, SyslogFault> {
+/// `ngx_syslog_parse_args` reads them: comma-separated, each checked in turn (a server's
+/// host name found with `resolve` there), then a server is required.
+pub fn syslog_target(
+    parameters: &[u8],
+    resolve: &Resolve<'_>,
+) -> Result<SyslogTarget, SyslogFault> {
     let mut server = None;
     let mut facility = None;
     let mut severity = None;
@@ -2137,7 +2149,8 @@ pub fn syslog_target(parameters: &[u8]) -> Result<SyslogTarget, SyslogFault> {
             if server.is_some() {
                 return Err(SyslogFault::Duplicate("server"));
             }
-            let address = syslog_server(url).map_err(|e| SyslogFault::Server(e, url.to_vec()))?;
+            let address =
+                syslog_server(url, resolve).map_err(|e| SyslogFault::Server(e, url.to_vec()))?;
             server = Some(address);
         } else if let Some(name) = param.strip_prefix(b"facility=") {
             if facility.is_some() {
@@ -2179,66 +2192,21 @@ pub fn syslog_target(parameters: &[u8]) -> Result<SyslogTarget, SyslogFault> {
     })
 }
 
-/// `server=` as `ngx_parse_url` reads it with 514 for a missing port: `unix:PATH` (the prefix
-/// in any case), `[IPV6][:PORT]`, or `HOST[:PORT]` with the port after the first colon, no
-/// path nor arguments; a host name is resolved (its first address), as nginx does at load.
-/// The error is nginx's (`invalid port`, `host not found`...).
-fn syslog_server(url: &[u8]) -> Result<SyslogServer, &'static str> {
-    const DEFAULT_PORT: u16 = 514;
-    let port = |text: &[u8]| match values::parse_int(text) {
-        Some(port @ 1..=65535) => Ok(port as u16),
-        _ => Err("invalid port"),
+/// `server=` as `ngx_parse_url` reads it, with 514 for a missing port; a host name is found
+/// with `resolve`, as nginx resolves it at load. The error is nginx's (`invalid port`, `host
+/// not found`...).
+fn syslog_server(url: &[u8], resolve: &Resolve<'_>) -> Result<SyslogServer, &'static str> {
+    let options = UrlOptions { listen: false, default_port: 514 };
+    let parsed = values::parse_url(url, options).map_err(UrlError::text)?;
+    let ip = match parsed.target {
+        UrlTarget::Unix => {
+            let path = PathBuf::from(std::ffi::OsStr::from_bytes(parsed.host));
+            return Ok(SyslogServer::Unix(path));
+        }
+        UrlTarget::Addr(ip) => ip,
+        UrlTarget::Name => resolve(parsed.host).ok_or("host not found")?,
     };
-
-    // unix:PATH: sun_path holds 108 bytes with the NUL.
-    if url.len() >= 5 && url[..5].eq_ignore_ascii_case(b"unix:") {
-        let path = &url[5..];
-        if path.is_empty() {
-            return Err("no path in the unix domain socket");
-        }
-        if path.len() >= 108 {
-            return Err("too long path in the unix domain socket");
-        }
-        return Ok(SyslogServer::Unix(PathBuf::from(std::ffi::OsStr::from_bytes(path))));
-    }
-
-    // [IPV6][:PORT]
-    if let Some(inner) = url.strip_prefix(b"[") {
-        let close = inner.iter().position(|&b| b == b']').ok_or("invalid host")?;
-        let rest = &inner[close + 1..];
-        if rest.contains(&b'/') {
-            return Err("invalid host");
-        }
-        let port = match rest {
-            [] => DEFAULT_PORT,
-            [b':', text @ ..] => port(text)?,
-            _ => return Err("invalid host"),
-        };
-        if close == 0 {
-            return Err("no host");
-        }
-        let ip = values::inet6_addr(&inner[..close]).ok_or("invalid IPv6 address")?;
-        return Ok(SyslogServer::Inet(std::net::SocketAddr::new(ip.into(), port)));
-    }
-
-    // HOST[:PORT]
-    if url.iter().any(|&b| b == b'/' || b == b'?') {
-        return Err("invalid host");
-    }
-    let (host, port) = match url.iter().position(|&b| b == b':') {
-        Some(colon) => (&url[..colon], port(&url[colon + 1..])?),
-        None => (url, DEFAULT_PORT),
-    };
-    if host.is_empty() {
-        return Err("no host");
-    }
-    if let Some(ip) = values::inet_addr(host) {
-        return Ok(SyslogServer::Inet(std::net::SocketAddr::new(ip.into(), port)));
-    }
-    use std::net::ToSocketAddrs;
-    let host = std::str::from_utf8(host).map_err(|_| "host not found")?;
-    let first = (host, port).to_socket_addrs().ok().and_then(|mut addrs| addrs.next());
-    first.map(SyslogServer::Inet).ok_or("host not found")
+    Ok(SyslogServer::Inet(SocketAddr::new(ip, parsed.port)))
 }
 
 /// `resolver ADDRESS... [valid=TIME] [ipv4=on|off] [ipv6=on|off]` as `ngx_resolver_create`
@@ -2446,6 +2414,48 @@ mod tests {
 
     fn fault(text: &str) -> String {
         first_fault(text, "", registry::STRAIT_NGINX_VERSION)
+    }
+
+    #[test]
+    fn syslog_targets_read_as_nginx_reads_them() {
+        let none = |_: &[u8]| None;
+        let target = syslog_target(b"server=127.0.0.1", &none).unwrap();
+        assert_eq!(target.server, SyslogServer::Inet("127.0.0.1:514".parse().unwrap()));
+        assert_eq!((target.facility, target.severity, target.hostname), (23, None, true));
+        assert_eq!(target.tag, b"nginx");
+        let all = b"tag=,nohostname,severity=debug,facility=kern,server=[::1]:5";
+        let target = syslog_target(all, &none).unwrap();
+        assert_eq!(target.server, SyslogServer::Inet("[::1]:5".parse().unwrap()));
+        assert_eq!((target.facility, target.severity, target.hostname), (0, Some(7), false));
+        assert_eq!(target.tag, b"");
+        let unix = syslog_target(b"server=UNIX:/s", &none).unwrap().server;
+        assert_eq!(unix, SyslogServer::Unix("/s".into()));
+        let local = |host: &[u8]| (host == b"here").then_some(IpAddr::from([127, 0, 0, 2]));
+        let named = syslog_target(b"server=here:7", &local).unwrap().server;
+        assert_eq!(named, SyslogServer::Inet("127.0.0.2:7".parse().unwrap()));
+
+        let fault = |text: &str| syslog_target(text.as_bytes(), &none).unwrap_err().to_string();
+        assert_eq!(fault("server=here,x"), "host not found in syslog server \"here\"");
+        assert_eq!(fault("server=1.2.3.4:5,,"), "unknown syslog parameter \"\"");
+        assert_eq!(fault("server=::1"), "invalid port in syslog server \"::1\"");
+        assert_eq!(fault("server=[zz]:5"), "invalid IPv6 address in syslog server \"[zz]:5\"");
+        assert_eq!(fault("server=[::1]x"), "invalid host in syslog server \"[::1]x\"");
+        assert_eq!(fault("server=[]:5"), "no host in syslog server \"[]:5\"");
+        assert_eq!(fault("server=1.2.3.4?x"), "invalid host in syslog server \"1.2.3.4?x\"");
+        let unknown = "unknown syslog parameter \"nohostnamex\"";
+        assert_eq!(fault("server=1.2.3.4,nohostnamex"), unknown);
+    }
+
+    #[test]
+    fn memory_logs_hold_their_first_line_and_one_error_line() {
+        // 11 + 9 (/t/x.conf) + 40 + 2048 bytes at least; 11 + 40 + 2048 for -g.
+        let conf = |size: u32| format!("error_log memory:{size};\nevents {{}}\n");
+        assert_eq!(fault(&conf(2107)), "invalid buffer size \"2107\" in /t/x.conf:1");
+        assert_eq!(fault(&conf(2108)), "ok");
+        let version = registry::STRAIT_NGINX_VERSION;
+        let got = first_fault("events {}\n", "error_log memory:2098;", version);
+        assert_eq!(got, "invalid buffer size \"2098\" in command line");
+        assert_eq!(first_fault("events {}\n", "error_log memory:2099;", version), "ok");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::conf::{
 use crate::listen::{ListenAddr, ListenSpec};
 use crate::log::access::{AccessLog, LogFormat};
 use crate::log::error::{Sink, Target};
+use crate::log::memory::MemoryLog;
 use crate::log::{ErrorLog, Level, LogFiles};
 use crate::proxy::UpstreamTls;
 use crate::session::ClientAddr;
@@ -471,15 +472,16 @@ impl<'a> Compiler<'a> {
                 _ => return Err(unsupported(d)),
             }
         }
-        let main_log = if error_targets.is_empty() {
+        // The main error log; without a file among its targets (none, or only syslog and
+        // memory ones), nginx adds the default one at `error`.
+        if !error_targets.iter().any(|target| target.sink.is_file()) {
             let sink = match &self.paths.default_error_log {
                 LogPath::Stderr => Sink::Stderr,
                 LogPath::File(path) => Sink::File(self.open_log(path)),
             };
-            ErrorLog::new(vec![Target { sink, level: Level::Error }])
-        } else {
-            ErrorLog::new(error_targets.clone())
-        };
+            error_targets.push(Target { sink, level: Level::Error });
+        }
+        let main_log = ErrorLog::new(error_targets.clone());
         // A test tries the pid file the configuration names; strait's default one
         // (PREFIX/logs/nginx.pid, where Debian's nginx has /run/nginx.pid) is not tried, so
         // that `-t` gives nginx's verdict where the prefix has no logs/ (README).
@@ -523,6 +525,7 @@ impl<'a> Compiler<'a> {
         if let Some(message) = self.log_files.first_failure() {
             return Err(ConfigError::cycle(CycleStep::OpenFiles, message));
         }
+        self.log_files.report_to(&main.error_log);
         Ok(Plan {
             main,
             listeners,
@@ -576,24 +579,42 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// `error_log TARGET [LEVEL]`: the target, then the level, as `ngx_log_set_log` reads
+    /// them; a file is opened once both are good.
     fn error_log_target(&self, d: &Directive) -> Result<Target, ConfigError> {
         let values = d.values();
-        let (path, level) = match values.as_slice() {
-            [path] => (*path, Level::Error),
-            [path, level] => (
-                *path,
-                Level::parse(level)
-                    .ok_or_else(|| d.error(format!("invalid log level \"{}\"", text(level))))?,
-            ),
-            _ => return Err(d.error("invalid number of arguments in \"error_log\" directive")),
-        };
+        if !(1..=2).contains(&values.len()) {
+            return Err(d.error("invalid number of arguments in \"error_log\" directive"));
+        }
+
+        // Step: stderr, a memory buffer (its first line names the directive's file and
+        // line), or a syslog server.
+        let path = values[0];
         let sink = if path == b"stderr" {
-            Sink::Stderr
-        } else if path.starts_with(b"syslog:") || path.starts_with(b"memory:") {
-            return Err(d.error(format!("error_log \"{}\" is not supported by strait", text(path))));
+            Some(Sink::Stderr)
+        } else if let Some(size) = path.strip_prefix(b"memory:") {
+            let file = d.loc().file.as_deref();
+            let size = strait_parser::check::memory_log_size(size, file)
+                .and_then(|size| usize::try_from(size).ok())
+                .ok_or_else(|| d.error(format!("invalid buffer size \"{}\"", text(size))))?;
+            let name = file.map_or(String::new(), |file| file.display().to_string());
+            Some(Sink::Memory(Arc::new(MemoryLog::new(size, &name, d.end_line))))
+        } else if let Some(parameters) = path.strip_prefix(b"syslog:") {
+            let resolve = crate::log::syslog::resolve_host;
+            let target = strait_parser::check::syslog_target(parameters, &resolve)
+                .map_err(|fault| d.error(fault.to_string()))?;
+            Some(Sink::Syslog(self.log_files.syslog(target)))
         } else {
-            Sink::File(self.open_log(&self.paths.prefixed(path)))
+            None
         };
+
+        // Step: the level, then a file.
+        let level = match values.get(1) {
+            None => Level::Error,
+            Some(level) => Level::parse(level)
+                .ok_or_else(|| d.error(format!("invalid log level \"{}\"", text(level))))?,
+        };
+        let sink = sink.unwrap_or_else(|| Sink::File(self.open_log(&self.paths.prefixed(path))));
         Ok(Target { sink, level })
     }
 

@@ -1,16 +1,18 @@
 //! `log_format` and `access_log`: compiled formats, the `buffer=`/`flush=`/`gzip` settings
 //! (the buffer itself belongs to the file, [`crate::log::buffer`]), the `if=` condition,
-//! variable paths, and the log phase of a session.
+//! variable paths, syslog servers ([`crate::log::syslog`]), and the log phase of a session.
 
 use crate::conf::{parse_size, parse_time, text, ConfigError, DirectiveExt};
 use crate::log::buffer::BufferSettings;
-use crate::log::LogFiles;
+use crate::log::syslog::SyslogPeer;
+use crate::log::{Level, LogFiles};
 use crate::log_format::{Escape, Op};
 use crate::plan::Paths;
 use crate::session::Session;
 use crate::variables::{Complex, VarIndex, Variables};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::SystemTime;
 use strait_parser::ast::Directive;
 
 /// One piece of a compiled format.
@@ -70,6 +72,8 @@ enum Destination {
     File(Arc<crate::log::LogFile>),
     /// A path with variables, opened for each line (prefix-relative).
     Variable(Complex),
+    /// `syslog:`: a datagram per line.
+    Syslog(Arc<SyslogPeer>),
 }
 
 /// One `access_log` directive.
@@ -87,7 +91,7 @@ const GZIP_BUFFER: usize = 64 * 1024;
 impl AccessLog {
     /// Compiles `access_log PATH FORMAT [buffer=SIZE] [flush=TIME] [gzip[=N]] [if=COND]` with
     /// `ngx_stream_log_set_log`'s rules: `gzip` alone buffers 64k at level 1, a buffer needs a
-    /// fixed path, and two buffered logs of one file must agree.
+    /// fixed path (not a syslog server), and two buffered logs of one file must agree.
     pub fn compile(
         d: &Directive,
         format: Arc<LogFormat>,
@@ -95,16 +99,27 @@ impl AccessLog {
         files: &LogFiles,
         vars: &mut Variables,
     ) -> Result<AccessLog, ConfigError> {
-        // The path: fixed, or with variables (opened for each line).
+        // The destination: a syslog server, or a path, fixed or with variables (opened for
+        // each line).
         let values = d.values();
-        let path = Complex::compile(values[0], vars).map_err(|e| d.error(e.message))?;
-        let destination = match path.as_literal() {
-            Some(literal) => {
-                let path = paths.prefixed(&literal);
-                // A failure to open is reported once the whole configuration was read.
-                Destination::File(files.get(&path))
+        let destination = match values[0].strip_prefix(b"syslog:") {
+            Some(parameters) => {
+                let resolve = crate::log::syslog::resolve_host;
+                let target = strait_parser::check::syslog_target(parameters, &resolve)
+                    .map_err(|fault| d.error(fault.to_string()))?;
+                Destination::Syslog(files.syslog(target))
             }
-            None => Destination::Variable(path),
+            None => {
+                let path = Complex::compile(values[0], vars).map_err(|e| d.error(e.message))?;
+                match path.as_literal() {
+                    Some(literal) => {
+                        let path = paths.prefixed(&literal);
+                        // A failure to open is reported once the whole configuration was read.
+                        Destination::File(files.get(&path))
+                    }
+                    None => Destination::Variable(path),
+                }
+            }
         };
 
         // The parameters, each checked as nginx checks it.
@@ -143,8 +158,14 @@ impl AccessLog {
             );
         }
         if let Some(size) = size {
-            let Destination::File(file) = &destination else {
-                return Err(d.error("buffered logs cannot have variables in name"));
+            let file = match &destination {
+                Destination::File(file) => file,
+                Destination::Variable(_) => {
+                    return Err(d.error("buffered logs cannot have variables in name"));
+                }
+                Destination::Syslog(_) => {
+                    return Err(d.error("logs to syslog cannot be buffered"));
+                }
             };
             file.set_buffer(BufferSettings { size, flush, gzip }).map_err(|_| {
                 d.error(format!(
@@ -165,6 +186,21 @@ impl AccessLog {
             }
         }
         let mut line = self.format.render(s);
+
+        // A syslog datagram has no newline; a failure is the session's warning.
+        if let Destination::Syslog(peer) = &self.destination {
+            match peer.write_access(SystemTime::now(), &line) {
+                Ok((sent, len)) if sent == len => {}
+                Ok((sent, len)) => s.log(
+                    Level::Warn,
+                    None,
+                    &format!("send() to syslog has written only {sent} of {len}"),
+                ),
+                Err(_) => s.log(Level::Warn, None, "send() to syslog failed"),
+            }
+            return;
+        }
+
         line.push(b'\n');
         match &self.destination {
             Destination::File(file) => file.write_line(&line),
@@ -176,6 +212,7 @@ impl AccessLog {
                     file.write(&line);
                 }
             }
+            Destination::Syslog(_) => {}
         }
     }
 

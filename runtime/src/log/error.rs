@@ -1,10 +1,12 @@
-//! The error log: levels, targets (files and stderr) and nginx's line format
-//! `YYYY/MM/DD HH:MM:SS [LEVEL] PID#TID: *CONN MESSAGE`.
+//! The error log: levels, targets (files, stderr, syslog servers, memory buffers) and nginx's
+//! line format `YYYY/MM/DD HH:MM:SS [LEVEL] PID#TID: *CONN MESSAGE`.
 
 use super::files::LogFile;
+use super::memory::MemoryLog;
+use super::syslog::SyslogPeer;
 use std::fmt;
 use std::io::{self, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::SystemTime;
 
 /// nginx's longest error log line (`NGX_MAX_ERROR_STR`), newline included.
@@ -46,6 +48,11 @@ impl Level {
         }
     }
 
+    /// The level's syslog severity: `emerg` 0 to `debug` 7, as nginx sends it.
+    pub fn severity(self) -> u8 {
+        self as u8
+    }
+
     /// Parses a level name (`error_log FILE LEVEL`).
     pub fn parse(name: &[u8]) -> Option<Level> {
         Some(match name {
@@ -75,6 +82,18 @@ pub enum Sink {
     Stderr,
     /// A file opened for appending.
     File(Arc<LogFile>),
+    /// `syslog:`: a datagram per line to a syslog server.
+    Syslog(Arc<SyslogPeer>),
+    /// `memory:SIZE`: a cyclic buffer in process memory.
+    Memory(Arc<MemoryLog>),
+}
+
+impl Sink {
+    /// Whether the sink is a file (stderr included): nginx adds the default file log to a
+    /// main context whose error logs are all syslog or memory ones.
+    pub fn is_file(&self) -> bool {
+        matches!(self, Sink::Stderr | Sink::File(_))
+    }
 }
 
 /// One `error_log` directive: a sink and the least severe level it records.
@@ -119,15 +138,39 @@ impl ErrorLog {
         if !self.enabled(level) {
             return;
         }
-        let line = format_line(SystemTime::now(), level, connection, message);
+        let now = SystemTime::now();
+        let line = format_line(now, level, connection, message);
         for target in self.targets.iter().filter(|t| level <= t.level) {
             match &target.sink {
                 Sink::Stderr => {
                     let _ = io::stderr().lock().write_all(line.as_bytes());
                 }
                 Sink::File(file) => file.write(line.as_bytes()),
+                // The line as the file has it, without its newline, after the syslog header.
+                Sink::Syslog(peer) => {
+                    let line = line.strip_suffix('\n').unwrap_or(&line);
+                    peer.write_error(now, level, line.as_bytes());
+                }
+                Sink::Memory(memory) => memory.write(line.as_bytes()),
             }
         }
+    }
+
+    /// A reference that does not keep the log's targets alive (a syslog peer of the log
+    /// reports its own failures to it).
+    pub fn downgrade(&self) -> WeakErrorLog {
+        WeakErrorLog(Arc::downgrade(&self.targets))
+    }
+}
+
+/// An [`ErrorLog`] that may be gone: [`ErrorLog::downgrade`].
+#[derive(Debug, Clone)]
+pub struct WeakErrorLog(Weak<Vec<Target>>);
+
+impl WeakErrorLog {
+    /// The log, while its configuration is in use.
+    pub fn upgrade(&self) -> Option<ErrorLog> {
+        self.0.upgrade().map(|targets| ErrorLog { targets })
     }
 }
 

@@ -1,5 +1,6 @@
 //! Open log files, shared by every log that names the same path and reopened on USR1; a file
-//! written by buffered access logs holds their buffer, as nginx keeps it on the open file.
+//! written by buffered access logs holds their buffer, as nginx keeps it on the open file. The
+//! syslog peers of a configuration are kept beside them.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -8,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use super::buffer::{BufferSettings, LogBuffer};
+use super::syslog::SyslogPeer;
+use super::ErrorLog;
+use strait_parser::check::SyslogTarget;
 
 /// One log file opened for appending. Writes of whole lines are single `write` calls on an
 /// `O_APPEND` descriptor, so concurrent writers never interleave within a line.
@@ -102,6 +106,8 @@ fn open_append(path: &Path) -> io::Result<File> {
 pub struct LogFiles {
     files: Mutex<HashMap<PathBuf, Arc<LogFile>>>,
     failures: Mutex<Vec<(PathBuf, io::Error)>>,
+    /// Every `syslog:` log's peer, each directive its own (as in nginx).
+    syslog_peers: Mutex<Vec<Arc<SyslogPeer>>>,
 }
 
 impl LogFiles {
@@ -131,6 +137,20 @@ impl LogFiles {
         failures.first().map(|(path, e)| {
             format!("open() \"{}\" failed{}", path.display(), crate::log::error::errno_suffix(e))
         })
+    }
+
+    /// A new syslog peer for a `syslog:` log; it connects on its first line.
+    pub fn syslog(&self, target: SyslogTarget) -> Arc<SyslogPeer> {
+        let peer = Arc::new(SyslogPeer::new(target));
+        self.syslog_peers.lock().unwrap_or_else(|e| e.into_inner()).push(peer.clone());
+        peer
+    }
+
+    /// Gives every syslog peer the main error log, where nginx logs their failures.
+    pub fn report_to(&self, main_log: &ErrorLog) {
+        for peer in self.syslog_peers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            peer.report_to(main_log);
+        }
     }
 
     /// Reopens every file (USR1); returns the failures with their paths.

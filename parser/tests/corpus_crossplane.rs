@@ -1,7 +1,11 @@
-//! strait's JSON payload against crossplane's own (`crossplane parse`, when installed): the
-//! same files, directives, lines, arguments and includes for every corpus file crossplane
-//! accepts. Arguments holding a backslash are skipped: crossplane keeps escapes as written,
-//! strait gives the value nginx stores (see `strait_parser::json`).
+//! strait's JSON payload against crossplane's own (its Python API, when installed): the same
+//! files, directives, lines, arguments and includes for every corpus file. crossplane is
+//! asked not to judge contexts and argument counts (`check_ctx=False, check_args=False`):
+//! its directive table is older than nginx 1.22 and refuses stream files nginx accepts
+//! (`set` in a stream server). Arguments holding a backslash are skipped: crossplane keeps
+//! escapes as written, strait gives the value nginx stores (see `strait_parser::json`).
+//! The differences that are crossplane's own bugs are listed in [`CROSSPLANE_BUGS`], each
+//! with its reason, and must still be there.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,22 +64,41 @@ fn compare(ours: &Value, theirs: &Value, at: &str, diffs: &mut Vec<String>) {
     }
 }
 
+/// Differences that are crossplane's, not strait's: the corpus file, the start of the
+/// difference `compare` reports, and why crossplane is wrong there.
+const CROSSPLANE_BUGS: &[(&str, &str, &str)] = &[(
+    "parse/apisix_generated.conf",
+    "9 directives, crossplane 8",
+    "crossplane's Lua extension (crossplane.ext.lua, 0.5.8) does not list the stream \
+     module's preread_by_lua_block, so it reads that Lua body as nginx syntax: the } of \
+     the Lua comment `-- a comment with a } brace` closes the block, the \" after it opens a \
+     string, and what follows is misread until `http {}` lands inside `stream {}`",
+)];
+
+/// crossplane's payload for `conf`, from its Python API without its context and argument
+/// checks; `None` when Python or crossplane is missing.
+fn crossplane_payload(conf: &Path) -> Option<Value> {
+    const SCRIPT: &str = "import crossplane, json, sys\n\
+        payload = crossplane.parse(sys.argv[1], check_ctx=False, check_args=False)\n\
+        print(json.dumps(payload))";
+    let output = Command::new("python3").args(["-c", SCRIPT]).arg(conf).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    Some(serde_json::from_slice(&output.stdout).unwrap())
+}
+
 #[test]
 fn payload_matches_crossplane() {
-    let Ok(probe) = Command::new("crossplane").arg("--help").output() else {
-        eprintln!("NOTICE: crossplane is not installed (pip install crossplane); skipped");
-        return;
-    };
-    assert!(probe.status.success());
     let mut compared = 0;
     let mut diffs = Vec::new();
     for conf in files() {
-        let output = Command::new("crossplane").arg("parse").arg(&conf).output().unwrap();
-        let theirs: Value = serde_json::from_slice(&output.stdout).unwrap();
-        // crossplane's directive table is older than nginx 1.22: it fails some files.
-        if theirs["status"] != "ok" {
-            continue;
-        }
+        let Some(theirs) = crossplane_payload(&conf) else {
+            eprintln!("NOTICE: python3 with crossplane is not installed (pip install");
+            eprintln!("        crossplane): the payload is not compared with crossplane's");
+            return;
+        };
+        assert_eq!(theirs["status"], "ok", "{}: crossplane: {}", conf.display(), theirs);
         let outcome = parse_file_partial(&conf, &ParseOptions::default());
         let ours = strait_parser::json::payload(&outcome.config, outcome.error.as_ref());
         assert_eq!(ours["status"], "ok");
@@ -88,6 +111,17 @@ fn payload_matches_crossplane() {
         }
         compared += 1;
     }
+
+    // Step: crossplane's listed bugs must still show, and nothing else may differ.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/corpus");
+    let root = root.canonicalize().unwrap();
+    for (file, start, reason) in CROSSPLANE_BUGS {
+        assert!(!reason.is_empty());
+        let at = format!("{}#", root.join(file).display());
+        let before = diffs.len();
+        diffs.retain(|diff| !(diff.starts_with(&at) && diff.contains(start)));
+        assert!(diffs.len() < before, "{file}: the listed crossplane bug is gone: {start}");
+    }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
-    assert!(compared >= 4, "crossplane accepted only {compared} files");
+    assert_eq!(compared, files().len());
 }

@@ -1,6 +1,7 @@
 # TLS to the stream server (APISIX's stream_tls_request, stream_sni, stream_session_reuse):
 # server names, session resumption, and ssl_preread. strait's runner connects with TLS to
-# the first stream server's port (APISIX's own harness uses its port 2005).
+# the first stream server's port (APISIX's own harness uses its port 2005). Every block
+# also checks that no key material reaches the log (the pattern of t/mtls.t).
 # Run: strait prove t/tls.t
 use Test::Nginx::Socket::Lua::Stream 'no_plan';
 run_tests();
@@ -18,8 +19,8 @@ hello
 --- stream_sni: upstream.test
 --- response_body
 sni=upstream.test
---- no_error_log
-[error]
+--- no_error_log eval
+["[error]", qr#-----BEGIN|PRIVATE KEY|[A-Za-z0-9+/]{64}#]
 
 
 
@@ -33,6 +34,8 @@ sni=upstream.test
 hello
 --- response_body
 sni=[]
+--- no_error_log eval
+qr#-----BEGIN|PRIVATE KEY|[A-Za-z0-9+/]{64}#
 
 
 
@@ -50,6 +53,8 @@ hello
 --- response_body
 reused=.
 reused=r
+--- no_error_log eval
+qr#-----BEGIN|PRIVATE KEY|[A-Za-z0-9+/]{64}#
 
 
 
@@ -64,6 +69,8 @@ hello
 failed to do SSL handshake: handshake failed
 --- error_log eval
 qr/\[info\] .*client 127\.0\.0\.1:\d+ connected/
+--- no_error_log eval
+qr#-----BEGIN|PRIVATE KEY|[A-Za-z0-9+/]{64}#
 
 
 
@@ -87,5 +94,5 @@ hello
 --- stream_sni: upstream.test
 --- response_body
 chosen for upstream.test
---- no_error_log
-[error]
+--- no_error_log eval
+["[error]", qr#-----BEGIN|PRIVATE KEY|[A-Za-z0-9+/]{64}#]

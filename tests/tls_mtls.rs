@@ -74,19 +74,13 @@ fn dn(client: &str) -> String {
     format!("CN={client},OU=clients,O=strait test,C=US")
 }
 
-/// Key material must never reach a log: no PEM markers, no line of any private key.
-fn assert_no_key_material(instance: &Instance) {
-    let mut logs = String::new();
-    for name in ["error.log", "access.log"] {
-        logs.push_str(&instance.read(name));
-    }
-    assert!(!logs.contains("-----BEGIN"), "PEM marker in a log");
-    assert!(!logs.contains("PRIVATE KEY"), "key marker in a log");
-    for key in ["client-a.key", "client-b.key", "client-enc.key", "server.key"] {
-        let pem = std::fs::read_to_string(pki().join(key)).unwrap();
-        for line in pem.lines().filter(|l| !l.starts_with("-----")) {
-            assert!(!logs.contains(line), "a line of {key} in a log");
-        }
+/// Key material must never reach a log: no PEM markers, no line of any private key of
+/// testdata/pki, in any log the instance wrote so far (every strait instance is checked
+/// again when it is dropped, with its stderr: runtime_support).
+fn assert_no_key_material(instance: &mut Instance) {
+    for (name, text) in instance.written_logs() {
+        let found = key_material_in(&text);
+        assert!(found.is_empty(), "key material in {name}: {found:?}");
     }
 }
 
@@ -218,7 +212,7 @@ fn per_connection_certificates_reach_the_upstream() {
         let up_port = free_port();
         let up = upstream(up_flavor, up_port, "optional");
         let front = Front::new(SCENARIOS);
-        let strait = start(Flavor::Strait, &front_conf(&front, up_port));
+        let mut strait = start(Flavor::Strait, &front_conf(&front, up_port));
         let get = |name: &str| fetch(front.port(name), b"");
         let who = |answer: &str| answer.split('|').next().unwrap_or_default().to_string();
 
@@ -271,7 +265,7 @@ fn per_connection_certificates_reach_the_upstream() {
         assert!(access.contains(&format!("{} 500\n", front.port("missing"))), "{access}");
         assert!(access.contains(&format!("{} 200\n", front.port("a"))), "{access}");
 
-        assert_no_key_material(&strait);
+        assert_no_key_material(&mut strait);
         drop(up);
     }
 }
@@ -283,7 +277,7 @@ fn session_reuse_never_crosses_identities() {
     let up_port = free_port();
     let up = upstream(Flavor::Strait, up_port, "optional");
     let front = Front::new(SCENARIOS);
-    let strait = start(Flavor::Strait, &front_conf(&front, up_port));
+    let mut strait = start(Flavor::Strait, &front_conf(&front, up_port));
     let get = |name: &str| fetch(front.port(name), b"");
     let first = get("a");
     let second = get("b");
@@ -293,7 +287,7 @@ fn session_reuse_never_crosses_identities() {
     assert_eq!(second, format!("{}|upstream.test|.", dn("client-b")));
     assert_eq!(third, "|upstream.test|.");
     assert_eq!(fourth, format!("{}|upstream.test|r", dn("client-a")));
-    assert_no_key_material(&strait);
+    assert_no_key_material(&mut strait);
     drop(up);
 }
 
@@ -304,11 +298,11 @@ fn empty_value_sends_no_certificate() {
         let up_port = free_port();
         let up = upstream(up_flavor, up_port, "on");
         let front = Front::new(SCENARIOS);
-        let strait = start(Flavor::Strait, &front_conf(&front, up_port));
+        let mut strait = start(Flavor::Strait, &front_conf(&front, up_port));
         assert_eq!(fetch(front.port("none"), b""), "");
         assert!(up.wait_log("client sent no required SSL certificate while SSL handshaking"));
         assert!(fetch(front.port("a"), b"").starts_with(&dn("client-a")));
-        assert_no_key_material(&strait);
+        assert_no_key_material(&mut strait);
     }
 }
 
@@ -366,7 +360,7 @@ fn verify_and_sni_rules_match_nginx() {
             ),
             server("sni_off", "backend", "proxy_ssl_name upstream.test;"),
         );
-        let instance = start(flavor, &conf);
+        let mut instance = start(flavor, &conf);
         let get = |name: &str| fetch(front.port(name), b"");
 
         assert_eq!(get("wrong_ca"), "", "{flavor:?}");
@@ -408,7 +402,7 @@ fn verify_and_sni_rules_match_nginx() {
             "{flavor:?}: {name}"
         );
         lines.push((flavor, ca, name));
-        assert_no_key_material(&instance);
+        assert_no_key_material(&mut instance);
     }
     if let [(_, ca_s, name_s), (_, ca_n, name_n)] = lines.as_slice() {
         assert_eq!(ca_s, ca_n);
@@ -675,4 +669,69 @@ fn upstream_handshake_timeout_is_silent_as_nginx() {
         assert_eq!(strait, nginx);
     }
     drop(good);
+}
+
+/// The key-material check every strait instance gets when dropped (runtime_support) finds a
+/// key's body line, a PEM marker, in a plain or a gzip log; a clean log passes.
+#[test]
+fn key_material_check_can_fail() {
+    let pem = std::fs::read_to_string(pki().join("client-b.key")).unwrap();
+    let body = pem.lines().nth(3).unwrap();
+    let line = format!("2026/01/01 00:00:00 [error] 1#1: *1 oops {body} while x");
+    assert_eq!(key_material_in(&line), ["line 1: a line of client-b.key"]);
+    assert_eq!(key_material_in("a\n-----BEGIN CERTIFICATE-----").len(), 1);
+    assert!(
+        key_material_in("[error] cannot load certificate \"data:sha256:0123456789ab\"").is_empty()
+    );
+
+    // Dropping an instance whose logs hold a key line fails; a clean one does not.
+    let dropped = |file: &str, content: Vec<u8>| {
+        let instance = Instance::prepare(Flavor::Strait, "");
+        std::fs::write(instance.path().join(file), content).unwrap();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(instance))).is_ok()
+    };
+    assert!(!dropped("error.log", line.clone().into_bytes()), "a key line in error.log");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(line.as_bytes()).unwrap();
+    assert!(!dropped("access.log.gz", gz.finish().unwrap()), "a key line in a gzip log");
+    assert!(dropped("error.log", b"[info] fine\n".to_vec()));
+}
+
+/// The pattern every block of t/mtls.t and t/tls.t checks its error log against.
+const T_KEY_PATTERN: &str = "qr#-----BEGIN|PRIVATE KEY|[A-Za-z0-9+/]{64}#";
+
+/// The harness runs of t/mtls.t and t/tls.t check key material too: every block has
+/// `--- no_error_log eval` with [`T_KEY_PATTERN`], which matches the PEM markers and a
+/// body line of every private key of testdata/pki.
+#[test]
+fn t_suites_check_every_block_for_key_material() {
+    let t = Path::new(env!("CARGO_MANIFEST_DIR")).join("t");
+    for file in ["mtls.t", "tls.t"] {
+        let text = std::fs::read_to_string(t.join(file)).unwrap();
+        let data = text.split_once("__DATA__\n").unwrap().1;
+        let blocks: Vec<&str> = data.split("\n=== ").skip(1).collect();
+        assert!(!blocks.is_empty(), "{file}");
+        for block in blocks {
+            let name = block.lines().next().unwrap_or_default();
+            let section = block.split_once("--- no_error_log eval\n").map(|(_, rest)| rest);
+            let value = section.and_then(|rest| rest.lines().next()).unwrap_or_default();
+            assert!(value.contains(T_KEY_PATTERN), "{file} {name}: no key check");
+        }
+    }
+
+    let body = T_KEY_PATTERN.strip_prefix("qr#").and_then(|p| p.strip_suffix('#')).unwrap();
+    let pattern = regex::Regex::new(body).unwrap();
+    assert!(pattern.is_match("-----BEGIN PRIVATE KEY-----"));
+    let mut keys = 0;
+    for entry in std::fs::read_dir(pki()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "key") {
+            continue;
+        }
+        keys += 1;
+        let pem = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert!(lines.iter().any(|l| pattern.is_match(l)), "{}", path.display());
+    }
+    assert!(keys > 0);
 }

@@ -983,6 +983,9 @@ fn mismatched_keys_are_named_by_absolute_path_as_nginx() {
 
     // In the certificate step of a handshake: a file, and a `data:` key (strait redacts it).
     let data_key = std::fs::read_to_string(pki().join("client-b.key")).unwrap();
+    let redacted =
+        regex::Regex::new(r#"SSL_use_PrivateKey\("data:sha256:[0-9a-f]{12},\d+ bytes"\) failed"#)
+            .unwrap();
     let mut seen = Vec::new();
     for flavor in flavors() {
         let (file_port, data_port) = (free_port(), free_port());
@@ -1021,16 +1024,12 @@ fn mismatched_keys_are_named_by_absolute_path_as_nginx() {
         );
         if flavor == Flavor::Strait {
             s_client(data_port, &[]);
-            let log = server.error_log();
-            let redacted = regex::Regex::new(
-                r#"SSL_use_PrivateKey\("data:sha256:[0-9a-f]{12},\d+ bytes"\) failed"#,
-            )
-            .unwrap();
             let start = std::time::Instant::now();
             while !redacted.is_match(&server.error_log()) && start.elapsed().as_secs() < 5 {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            assert!(redacted.is_match(&server.error_log()), "{log}");
+            let log = server.error_log();
+            assert!(redacted.is_match(&log), "{log}");
         }
         seen.push(lines);
     }

@@ -155,8 +155,6 @@ fn ipv6only_on_an_ipv4_mapped_address_fails_to_bind_as_nginx() {
 }
 
 #[test]
-#[ignore = "REASON: strait refuses `listen ... so_keepalive=off` (invalid so_keepalive value: \
-            \"off\"); nginx takes it and clears SO_KEEPALIVE on the listening socket"]
 fn so_keepalive_off_is_taken_as_nginx() {
     let hold_upstream = HoldingUpstream::start("h");
     for flavor in flavors() {

@@ -1132,8 +1132,6 @@ fn crl_files_are_read_as_nginx_reads_them() {
 /// brace of `stream {}` (nginx reports them from its merge, which runs there); the files
 /// are read with tickets off too, and a directory has the wrong size.
 #[test]
-#[ignore = "needs the plan compiler (runtime/src/plan.rs) to call TlsBuilder::set_block_end \
-            with the stream block before building its servers"]
 fn ticket_key_faults_match_nginx() {
     let server = "listen 127.0.0.1:%%PORT%% ssl; ssl_certificate server.crt; \
                   ssl_certificate_key server.key; return x;";

@@ -33,6 +33,8 @@ impl fmt::Display for ListenAddr {
 pub enum KeepAlive {
     /// `so_keepalive=on`
     On,
+    /// `so_keepalive=off`: `SO_KEEPALIVE` is cleared on the listening socket.
+    Off,
     /// `so_keepalive=[idle]:[intvl]:[cnt]`
     Tuned {
         /// `TCP_KEEPIDLE`
@@ -154,7 +156,7 @@ impl ListenSpec {
 fn parse_keepalive(v: &[u8]) -> Option<KeepAlive> {
     match v {
         b"on" => return Some(KeepAlive::On),
-        b"off" => return None,
+        b"off" => return Some(KeepAlive::Off),
         _ => {}
     }
     let parts: Vec<&[u8]> = v.split(|&c| c == b':').collect();
@@ -276,6 +278,7 @@ pub fn bind(spec: &ListenSpec) -> std::io::Result<Socket> {
     match &spec.keepalive {
         None => {}
         Some(KeepAlive::On) => socket.set_keepalive(true)?,
+        Some(KeepAlive::Off) => socket.set_keepalive(false)?,
         Some(KeepAlive::Tuned { idle, interval, count }) => {
             socket.set_keepalive(true)?;
             let mut ka = TcpKeepalive::new();

@@ -629,6 +629,8 @@ impl<'a> Compiler<'a> {
             .as_ref()
             .ok_or_else(|| stream.error("directive \"stream\" has no opening \"{\""))?;
         let directives = expanded(block, config);
+        // TLS faults found after the block was read name its closing brace, as nginx's do.
+        self.tls.set_block_end(stream);
 
         // Pass 1: variables defined by blocks and `set`, so values may use them anywhere.
         let mut map_vars = Vec::new();

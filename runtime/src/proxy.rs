@@ -369,7 +369,10 @@ async fn connect(
                         return Connected::Failed(status::INTERNAL_SERVER_ERROR);
                     }
                     Ok(Err(UpstreamTlsError::NextUpstream)) => false,
-                    Err(_) => true,
+                    // A handshake that times out is not logged: nginx 1.22's handshake
+                    // handler hands the timeout to ngx_stream_proxy_ssl_handshake, which
+                    // goes to the next upstream without a line.
+                    Err(_) => false,
                 }
             }
             Ok(Err(ConnectFault::Setup { level, message, err })) => {

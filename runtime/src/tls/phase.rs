@@ -14,7 +14,6 @@ use super::connector::{ClientCertificate, NoCertificate, UpstreamHandshake, Upst
 use super::preread::{self, ClientHello, Preread};
 use super::variables;
 use crate::log::Level;
-use crate::plan::Content;
 use crate::proxy::{TlsConnect, UpstreamTlsError};
 use crate::session::{status, Session};
 use crate::stream::{Stream, Transport};
@@ -66,10 +65,6 @@ pub struct ProxySsl {
 impl crate::proxy::UpstreamTls for ProxySsl {
     fn connect<'a>(&'a self, s: &'a mut Session, stream: Stream, peer: &'a str) -> TlsConnect<'a> {
         Box::pin(async move {
-            // The handshake's deadline, set first: the proxy's own deadline around this
-            // step was set a moment before this future was first polled.
-            let deadline = handshake_deadline(s);
-
             // Step: the name (SNI and verification), evaluated for this attempt.
             s.action = "connecting to upstream";
             let name = match (&self.name, &self.default_name) {
@@ -109,39 +104,18 @@ impl crate::proxy::UpstreamTls for ProxySsl {
                 }
             };
 
-            // Step: the handshake and verification under proxy_connect_timeout; failures
-            // try the next upstream. A timeout is not logged: nginx 1.22's handshake handler
-            // hands it to ngx_stream_proxy_ssl_handshake, which goes to the next upstream
-            // without a line. The deadline sits just inside the one the proxy's connect loop
-            // puts around this whole step (which logs `upstream timed out`), so this one
-            // ends the step first.
+            // Step: the handshake and verification; failures try the next upstream. The
+            // proxy bounds this step by proxy_connect_timeout.
             s.action = "SSL handshaking to upstream";
-            let handshake = self.connector.handshake(ssl, Transport::new(stream), &name);
-            match tokio::time::timeout_at(deadline, handshake).await {
-                Ok(Ok(tls)) => Ok(Stream::Tls(Box::new(tls))),
-                Ok(Err(e)) => {
+            match self.connector.handshake(ssl, Transport::new(stream), &name).await {
+                Ok(tls) => Ok(Stream::Tls(Box::new(tls))),
+                Err(e) => {
                     s.log(e.level(), None, &e.to_string());
                     Err(UpstreamTlsError::NextUpstream)
                 }
-                Err(_) => Err(UpstreamTlsError::NextUpstream),
             }
         })
     }
-}
-
-/// How far inside the proxy's own connect deadline the upstream handshake's deadline sits:
-/// more than the time between the two being set, less than anything observable.
-const HANDSHAKE_DEADLINE_MARGIN: Duration = Duration::from_millis(2);
-
-/// When the upstream handshake of this attempt times out: `proxy_connect_timeout` from the
-/// start of the TLS step, less [`HANDSHAKE_DEADLINE_MARGIN`] (the step is the proxy's
-/// `UpstreamTls::connect`, which the proxy bounds by the same timeout).
-fn handshake_deadline(s: &Session) -> tokio::time::Instant {
-    let timeout = match &s.server.content {
-        Content::Proxy(proxy) => proxy.connect_timeout,
-        Content::Return(_) => Duration::from_secs(60),
-    };
-    tokio::time::Instant::now() + timeout.saturating_sub(HANDSHAKE_DEADLINE_MARGIN)
 }
 
 /// TLS termination of one server (`listen ... ssl`).

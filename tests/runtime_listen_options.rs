@@ -1,12 +1,13 @@
 //! listen parameters through the binary, compared with nginx: the options set on the
 //! listening sockets as `ss` shows them (backlog, buffers, v6only), the keepalive timers of
 //! the sessions accepted, a reuseport socket another may join, ipv6only=off on an
-//! IPv4-mapped address, and so_keepalive=off.
+//! IPv4-mapped address, and so_keepalive=off; `deferred` (strait only).
 
 mod runtime_support;
 
 use runtime_support::*;
 use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 
@@ -169,4 +170,33 @@ fn so_keepalive_off_is_taken_as_nginx() {
         drop(stream);
         server.quit();
     }
+}
+
+/// `deferred` sets TCP_DEFER_ACCEPT: a silent client is not accepted (so not answered by
+/// `return`) until it sends, while the plain listener answers at once. strait only: nginx
+/// 1.22 does not take `deferred` in stream.
+#[test]
+fn deferred_accepts_once_data_arrives() {
+    let vars = ports(0, &["DEFERRED", "PLAIN"]);
+    let port = |k: &str| vars[k].parse::<u16>().unwrap();
+    let _server = Instance::start(Flavor::Strait, &config("listen_deferred.conf", &vars));
+
+    // Whether `port` answers a silent client within 400 ms; then what it answers once the
+    // client has sent a byte.
+    let answer = |port: u16| {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_millis(400))).unwrap();
+        let mut buf = [0u8; 64];
+        let early = stream.read(&mut buf).map(|n| buf[..n].to_vec()).ok();
+        if early.is_some() {
+            return (early, Vec::new());
+        }
+        stream.write_all(b"x").unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        let mut late = Vec::new();
+        let _ = stream.read_to_end(&mut late);
+        (None, late)
+    };
+    assert_eq!(answer(port("PLAIN")), (Some(b"plain".to_vec()), Vec::new()));
+    assert_eq!(answer(port("DEFERRED")), (None, b"deferred".to_vec()));
 }

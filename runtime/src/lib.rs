@@ -46,9 +46,9 @@
 //!   `start worker process N` per worker, N being the worker thread's id (the TID of its log
 //!   lines). A reload logs the event method and the workers again, naming the same threads:
 //!   nginx starts new worker processes instead, and logs the old ones' exit.
-//! - Rejected at startup with a clear message: `listen` parameters `udp`, `deferred`,
-//!   `setfib=`, `accept_filter=`, `default_server`; the directives `pass`,
-//!   `open_log_file_cache` (the full list: [`unsupported`]).
+//! - Rejected at startup with a clear message: `listen` parameters `udp`, `setfib=`,
+//!   `accept_filter=`, `default_server`; the directives `pass`, `open_log_file_cache` (the
+//!   full list: [`unsupported`]).
 //! - PROXY protocol: `$proxy_protocol_tlv_*` (nginx >= 1.23.2) are never found (TLVs are
 //!   skipped, as 1.22 does); headers are limited to 107 bytes as in 1.22 (later versions take
 //!   v2 headers up to 4096). A failed write of the upstream header ends the session with 502.

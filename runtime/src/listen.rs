@@ -71,6 +71,8 @@ pub struct ListenSpec {
     pub proxy_protocol: bool,
     /// `fastopen=N`: the `TCP_FASTOPEN` queue length.
     pub fastopen: Option<i32>,
+    /// `deferred`: `TCP_DEFER_ACCEPT`.
+    pub deferred: bool,
 }
 
 impl ListenSpec {
@@ -92,6 +94,7 @@ impl ListenSpec {
             ssl: false,
             proxy_protocol: false,
             fastopen: None,
+            deferred: false,
         };
         for arg in &d.args[1..] {
             let v = arg.value.as_slice();
@@ -128,6 +131,9 @@ impl ListenSpec {
                 spec.keepalive = Some(parse_keepalive(n).ok_or_else(|| {
                     d.error(format!("invalid so_keepalive value: \"{}\"", text(n)))
                 })?);
+            } else if v == b"deferred" {
+                spec.bind = true;
+                spec.deferred = true;
             } else if v == b"ssl" {
                 spec.ssl = true;
             } else if v == b"proxy_protocol" {
@@ -301,6 +307,11 @@ pub fn bind(spec: &ListenSpec) -> std::io::Result<Socket> {
         crate::sys::set_tcp_fastopen(socket.as_fd(), queue)?;
     }
     socket.listen(spec.backlog)?;
+    if spec.deferred {
+        // nginx's timeout: 1 s, as it cannot know how long a connection was queued.
+        use std::os::fd::AsFd;
+        crate::sys::set_tcp_defer_accept(socket.as_fd(), 1)?;
+    }
     Ok(socket)
 }
 

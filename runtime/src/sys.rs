@@ -170,37 +170,37 @@ pub fn peek(fd: std::os::fd::BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize
 /// Sets `TCP_FASTOPEN` on a listening socket (`listen ... fastopen=N`): the queue length of
 /// connections whose data arrived with the SYN.
 pub fn set_tcp_fastopen(fd: std::os::fd::BorrowedFd<'_>, queue: i32) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: the option value is a live `c_int` whose size is passed with it; `fd` is an open
-    // descriptor borrowed for the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_FASTOPEN,
-            (&queue as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
-        )
-    };
-    if rc == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_FASTOPEN, queue)
+}
+
+/// Sets `TCP_DEFER_ACCEPT` on a listening socket (`listen ... deferred`): a connection is
+/// accepted once data arrived, or after `seconds` without any (nginx gives 1).
+pub fn set_tcp_defer_accept(fd: std::os::fd::BorrowedFd<'_>, seconds: i32) -> io::Result<()> {
+    set_int_option(fd, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT, seconds)
 }
 
 /// Sets `IP_BIND_ADDRESS_NO_PORT` on an upstream socket bound to an address without a port
 /// (`proxy_bind`), so that the port is chosen at `connect()` as nginx has the kernel do.
 pub fn set_bind_address_no_port(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+    set_int_option(fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1)
+}
+
+/// `setsockopt()` of an `int` option that socket2 does not offer.
+fn set_int_option(
+    fd: std::os::fd::BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
     use std::os::fd::AsRawFd;
-    let on: libc::c_int = 1;
     // SAFETY: the option value is a live `c_int` whose size is passed with it; `fd` is an open
     // descriptor borrowed for the call.
     let rc = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_BIND_ADDRESS_NO_PORT,
-            (&on as *const libc::c_int).cast(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };

@@ -100,7 +100,6 @@ pub const SERVER_PARAMETERS: &[Gap] = &[
 /// `listen` parameters strait refuses.
 pub const LISTEN_PARAMETERS: &[Gap] = &[
     yet("udp", "UDP proxying"),
-    yet("deferred", "no TCP_DEFER_ACCEPT"),
     yet("setfib=", "FreeBSD only"),
     yet("accept_filter=", "FreeBSD only"),
     yet("default_server", "goes with server_name; the first server of an address serves it"),

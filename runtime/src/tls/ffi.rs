@@ -6,8 +6,11 @@
 //! form of `$ssl_client_s_dn`), `X509_check_host` (the name check of `proxy_ssl_verify`) and
 //! `SSL_CONF_cmd` (`*ssl_conf_command`), `SSL_CTX_set_cert_cb` (certificates from variables),
 //! `SSL_get_shutdown` (the close), `PEM_read_bio_PrivateKey` with a callback that fails
-//! as OpenSSL's prompt fails without a terminal, and `X509_LOOKUP_load_file` (`*ssl_crl`:
-//! its error queue, and the certificates it also accepts). This is the only module with `unsafe`.
+//! as OpenSSL's prompt fails without a terminal, `X509_LOOKUP_load_file` (`*ssl_crl`:
+//! its error queue, and the certificates it also accepts), and the ClientHello lists and the
+//! group behind `$ssl_ciphers`, `$ssl_curves` and `$ssl_curve` (`SSL_get0_raw_cipherlist`,
+//! `SSL_CIPHER_find`, `SSL_get1_curves`, `SSL_get_negotiated_group`). This is the only module
+//! with `unsafe`.
 #![allow(unsafe_code)] // the FFI boundary; every block states why it is sound
 
 use std::ffi::{c_char, c_int, c_long, c_ulong, c_void, CString};
@@ -17,8 +20,9 @@ use std::ptr;
 
 use foreign_types::{ForeignType, ForeignTypeRef};
 use openssl::error::ErrorStack;
+use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::ssl::{SslContextBuilder, SslRef, SslSessionRef};
+use openssl::ssl::{SslCipherRef, SslContextBuilder, SslRef, SslSessionRef};
 use openssl::x509::store::{File as X509LookupFile, X509LookupRef};
 use openssl::x509::{X509NameRef, X509Ref, X509};
 use openssl_sys as sys;
@@ -29,6 +33,14 @@ const XN_FLAG_RFC2253: c_ulong = 0x0111_0317;
 const PEM_R_NO_START_LINE: c_int = 108;
 /// `ERR_LIB_PEM`.
 const ERR_LIB_PEM: c_int = 9;
+/// `SSL_CTRL_GET_GROUPS` (`SSL_get1_curves`).
+const SSL_CTRL_GET_GROUPS: c_int = 90;
+/// `SSL_CTRL_GET_RAW_CIPHERLIST` (`SSL_get0_raw_cipherlist`).
+const SSL_CTRL_GET_RAW_CIPHERLIST: c_int = 110;
+/// `SSL_CTRL_GET_NEGOTIATED_GROUP` (`SSL_get_negotiated_group`).
+const SSL_CTRL_GET_NEGOTIATED_GROUP: c_int = 134;
+/// `TLSEXT_nid_unknown`: the flag OpenSSL sets on a group id it has no NID for.
+const TLSEXT_NID_UNKNOWN: c_int = 0x0100_0000;
 /// `SSL_CONF_FLAG_*` as nginx sets them for `ssl_conf_command`.
 const SSL_CONF_FLAGS: [c_ulong; 5] = [0x2, 0x8, 0x4, 0x20, 0x10];
 
@@ -53,6 +65,7 @@ extern "C" {
     fn SSL_CONF_CTX_set_ssl_ctx(cctx: *mut c_void, ctx: *mut sys::SSL_CTX);
     fn SSL_CONF_cmd(cctx: *mut c_void, cmd: *const c_char, value: *const c_char) -> c_int;
     fn SSL_CONF_CTX_finish(cctx: *mut c_void) -> c_int;
+    fn SSL_CIPHER_find(ssl: *mut sys::SSL, ptr: *const u8) -> *const sys::SSL_CIPHER;
     fn SSL_CTX_set_timeout(ctx: *mut sys::SSL_CTX, t: std::ffi::c_long) -> std::ffi::c_long;
     fn SSL_CTX_set_cert_cb(
         ctx: *mut sys::SSL_CTX,
@@ -404,6 +417,121 @@ pub(crate) fn set_received_shutdown_only(ssl: &SslRef) {
     // change it behind a shared reference, and no other call uses the object meanwhile (the
     // caller holds its stream mutably).
     unsafe { sys::SSL_set_shutdown(ssl.as_ptr(), RECEIVED) }
+}
+
+/// One cipher suite of the client's list (`$ssl_ciphers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ClientCipher {
+    /// One OpenSSL knows: its `SSL_CIPHER_get_name`.
+    Known(&'static str),
+    /// One it does not: the suite's bytes as the client sent them.
+    Unknown(Vec<u8>),
+}
+
+/// `SSL_get0_raw_cipherlist`, each suite looked up with `SSL_CIPHER_find`, as nginx's
+/// `ngx_ssl_get_ciphers` reads them: the client's cipher suites in its order (the signalling
+/// suites and GREASE values included); empty when no ClientHello was read.
+pub(crate) fn client_ciphers(ssl: &SslRef) -> Vec<ClientCipher> {
+    let mut list: *mut u8 = ptr::null_mut();
+    // SAFETY: ssl is live; with a NULL argument the call returns the size of one suite, with
+    // a pointer it stores a pointer to the list OpenSSL keeps in `ssl` (or nothing) and
+    // returns its length. Neither call changes the object.
+    let (bytes, len) = unsafe {
+        let bytes = sys::SSL_ctrl(ssl.as_ptr(), SSL_CTRL_GET_RAW_CIPHERLIST, 0, ptr::null_mut());
+        let len = sys::SSL_ctrl(
+            ssl.as_ptr(),
+            SSL_CTRL_GET_RAW_CIPHERLIST,
+            0,
+            (&mut list as *mut *mut u8).cast(),
+        );
+        (bytes, len)
+    };
+    let (Ok(bytes), Ok(len)) = (usize::try_from(bytes), usize::try_from(len)) else {
+        return Vec::new();
+    };
+    if bytes == 0 || len == 0 || list.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: OpenSSL returned `len` bytes at `list`, owned by `ssl`, which outlives this
+    // copy; nothing writes to the SSL object meanwhile (it is borrowed here).
+    let raw = unsafe { std::slice::from_raw_parts(list, len) }.to_vec();
+    raw.chunks_exact(bytes).map(|suite| find_cipher(ssl, suite)).collect()
+}
+
+/// `SSL_CIPHER_find`: the cipher with the wire id `suite`.
+fn find_cipher(ssl: &SslRef, suite: &[u8]) -> ClientCipher {
+    /// `TLS_CIPHER_LEN`: what `SSL_CIPHER_find` reads.
+    const TLS_CIPHER_LEN: usize = 2;
+    if suite.len() < TLS_CIPHER_LEN {
+        return ClientCipher::Unknown(suite.to_vec());
+    }
+    // SAFETY: ssl is live; the function reads TLS_CIPHER_LEN bytes of `suite`, checked above,
+    // and returns NULL or a pointer into OpenSSL's static cipher tables.
+    let cipher = unsafe { SSL_CIPHER_find(ssl.as_ptr(), suite.as_ptr()) };
+    if cipher.is_null() {
+        return ClientCipher::Unknown(suite.to_vec());
+    }
+    // SAFETY: the cipher is a static table entry, valid for the life of the process.
+    let cipher = unsafe { SslCipherRef::from_ptr(cipher.cast_mut()) };
+    ClientCipher::Known(cipher.name())
+}
+
+/// A key exchange group as `SSL_get1_curves` and `SSL_get_negotiated_group` name it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Group {
+    /// One with an OpenSSL NID (a curve, X25519, an ffdhe group).
+    Known(Nid),
+    /// One OpenSSL has no NID for: its TLS group id.
+    Unknown(u16),
+}
+
+impl Group {
+    /// Reads a NID that may carry `TLSEXT_nid_unknown`.
+    fn from_nid(nid: c_int) -> Group {
+        if nid & TLSEXT_NID_UNKNOWN != 0 {
+            return Group::Unknown((nid & 0xffff) as u16);
+        }
+        Group::Known(Nid::from_raw(nid))
+    }
+}
+
+impl std::fmt::Debug for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Group::Known(nid) => write!(f, "Known({})", nid.as_raw()),
+            Group::Unknown(id) => write!(f, "Unknown({id:#06x})"),
+        }
+    }
+}
+
+/// `SSL_get_negotiated_group`: the group of the key exchange, `None` when there is none
+/// (`NID_undef`: no handshake yet, or a key exchange without a group).
+pub(crate) fn negotiated_group(ssl: &SslRef) -> Option<Group> {
+    // SAFETY: ssl is live; the call only reads the group id of the connection.
+    let nid =
+        unsafe { sys::SSL_ctrl(ssl.as_ptr(), SSL_CTRL_GET_NEGOTIATED_GROUP, 0, ptr::null_mut()) };
+    let nid = c_int::try_from(nid).ok()?;
+    (nid != sys::NID_undef).then(|| Group::from_nid(nid))
+}
+
+/// `SSL_get1_curves`: the groups of the client's supported_groups extension, in its order;
+/// empty without one (or on a resumed TLS 1.2 session, where OpenSSL does not keep it).
+pub(crate) fn client_groups(ssl: &SslRef) -> Vec<Group> {
+    // SAFETY: ssl is live; with a NULL list the call only returns how many groups there are.
+    let count = unsafe { sys::SSL_ctrl(ssl.as_ptr(), SSL_CTRL_GET_GROUPS, 0, ptr::null_mut()) };
+    let Ok(count) = usize::try_from(count) else {
+        return Vec::new();
+    };
+    if count == 0 {
+        return Vec::new();
+    }
+    let mut nids: Vec<c_int> = vec![0; count];
+    // SAFETY: the list has room for the `count` ints the call writes: the same SSL object,
+    // unchanged since the first call, holds the same number of groups.
+    let written =
+        unsafe { sys::SSL_ctrl(ssl.as_ptr(), SSL_CTRL_GET_GROUPS, 0, nids.as_mut_ptr().cast()) };
+    let written = usize::try_from(written).unwrap_or(0).min(count);
+    nids[..written].iter().map(|&nid| Group::from_nid(nid)).collect()
 }
 
 /// The certificate step of a handshake: false fails the handshake.

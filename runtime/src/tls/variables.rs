@@ -5,12 +5,15 @@ use openssl::hash::MessageDigest;
 use openssl::ssl::{NameType, SslRef};
 use openssl::x509::{X509Ref, X509VerifyResult};
 
-use super::ffi;
+use super::ffi::{self, ClientCipher, Group};
 
 /// The variables this module provides.
 pub const NAMES: &[&str] = &[
     "ssl_protocol",
     "ssl_cipher",
+    "ssl_ciphers",
+    "ssl_curve",
+    "ssl_curves",
     "ssl_session_id",
     "ssl_session_reused",
     "ssl_server_name",
@@ -22,6 +25,7 @@ pub const NAMES: &[&str] = &[
     "ssl_client_fingerprint",
     "ssl_client_cert",
     "ssl_client_raw_cert",
+    "ssl_client_escaped_cert",
     "ssl_client_v_start",
     "ssl_client_v_end",
     "ssl_client_v_remain",
@@ -62,6 +66,9 @@ pub fn value(ssl: &SslRef, name: &str) -> Option<Vec<u8>> {
             let cipher = ssl.current_cipher().map_or("(NONE)", |c| c.name());
             return Some(cipher.as_bytes().to_vec());
         }
+        "ssl_ciphers" => client_ciphers(ssl).into_bytes(),
+        "ssl_curve" => ffi::negotiated_group(ssl).map(group_name).unwrap_or_default().into(),
+        "ssl_curves" => client_groups(ssl).into_bytes(),
         "ssl_session_id" => ssl.session().map(|s| hex_lower(s.id())).unwrap_or_default().into(),
         "ssl_session_reused" => if ssl.session_reused() { "r" } else { "." }.into(),
         "ssl_server_name" => ssl.servername(NameType::HOST_NAME).unwrap_or_default().into(),
@@ -101,12 +108,56 @@ fn certificate_value(cert: &X509Ref, name: &str) -> Option<Vec<u8>> {
             String::from_utf8_lossy(&cert.to_pem().unwrap_or_default()).into_owned()
         }
         "ssl_client_cert" => indented_pem(&cert.to_pem().unwrap_or_default()),
+        "ssl_client_escaped_cert" => escape_uri_component(&cert.to_pem().unwrap_or_default()),
         "ssl_client_v_start" => cert.not_before().to_string(),
         "ssl_client_v_end" => cert.not_after().to_string(),
         "ssl_client_v_remain" => days_remaining(cert),
         _ => return None,
     };
     Some(value.into_bytes())
+}
+
+/// `$ssl_ciphers` (`ngx_ssl_get_ciphers`): the client's cipher suites joined by `:`, each by
+/// its OpenSSL name, or as `0x` and its bytes in lower-case hex when OpenSSL does not know it.
+fn client_ciphers(ssl: &SslRef) -> String {
+    let names: Vec<String> = ffi::client_ciphers(ssl)
+        .into_iter()
+        .map(|cipher| match cipher {
+            ClientCipher::Known(name) => name.to_string(),
+            ClientCipher::Unknown(bytes) => format!("0x{}", hex_lower(&bytes)),
+        })
+        .collect();
+    names.join(":")
+}
+
+/// `$ssl_curves` (`ngx_ssl_get_curves`): the client's supported groups joined by `:`.
+fn client_groups(ssl: &SslRef) -> String {
+    let names: Vec<String> = ffi::client_groups(ssl).into_iter().map(group_name).collect();
+    names.join(":")
+}
+
+/// A group as nginx 1.22 prints it in `$ssl_curve` and `$ssl_curves`: the NID's short name
+/// (`X25519`, `prime256v1`, `ffdhe2048`), or `0x%04x` of the group id for one OpenSSL has no
+/// NID for (later nginx asks `SSL_group_to_name` first).
+fn group_name(group: Group) -> String {
+    match group {
+        Group::Known(nid) => nid.short_name().unwrap_or_default().to_string(),
+        Group::Unknown(id) => format!("0x{id:04x}"),
+    }
+}
+
+/// `ngx_escape_uri(NGX_ESCAPE_URI_COMPONENT)`: every byte but ALPHA, DIGIT, `-`, `.`, `_` and
+/// `~` as `%XX`, in upper-case hex (`$ssl_client_escaped_cert`).
+fn escape_uri_component(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `i2a_ASN1_INTEGER`: upper-case hex, two digits per byte.
@@ -192,5 +243,47 @@ mod tests {
             .parse()
             .unwrap();
         assert!(remain > 36000);
+    }
+
+    #[test]
+    fn escaped_certificate_is_the_pem_as_a_uri_component() {
+        let a = cert("client-a.crt");
+        let escaped =
+            String::from_utf8(certificate_value(&a, "ssl_client_escaped_cert").unwrap()).unwrap();
+        assert!(escaped.starts_with("-----BEGIN%20CERTIFICATE-----%0A"), "{escaped}");
+        assert!(escaped.ends_with("-----END%20CERTIFICATE-----%0A"), "{escaped}");
+        let body = a.to_pem().unwrap();
+        let body = String::from_utf8_lossy(&body);
+        let expected = body
+            .replace(' ', "%20")
+            .replace('\n', "%0A")
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D");
+        assert_eq!(escaped, expected);
+    }
+
+    #[test]
+    fn uri_component_escape_set() {
+        // nginx 1.22's `uri_component` table: RFC 3986's unreserved characters stay.
+        let kept: Vec<u8> =
+            (0..=255u8).filter(|&b| escape_uri_component(&[b]).len() == 1).collect();
+        let unreserved: Vec<u8> = (b'-'..=b'.')
+            .chain(b'0'..=b'9')
+            .chain(b'A'..=b'Z')
+            .chain([b'_'])
+            .chain(b'a'..=b'z')
+            .chain([b'~'])
+            .collect();
+        assert_eq!(kept, unreserved);
+        assert_eq!(escape_uri_component(b"a b\xff~\n"), "a%20b%FF~%0A");
+    }
+
+    #[test]
+    fn group_names_as_nginx_1_22() {
+        assert_eq!(group_name(Group::Known(openssl::nid::Nid::X9_62_PRIME256V1)), "prime256v1");
+        assert_eq!(group_name(Group::Known(openssl::nid::Nid::from_raw(1034))), "X25519");
+        assert_eq!(group_name(Group::Unknown(0x0a0a)), "0x0a0a");
+        assert_eq!(group_name(Group::Unknown(0x11ec)), "0x11ec");
     }
 }

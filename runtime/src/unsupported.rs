@@ -109,10 +109,6 @@ pub const LISTEN_PARAMETERS: &[Gap] = &[
 /// Stream variables strait refuses.
 pub const VARIABLES: &[Gap] = &[
     yet("server_name", "goes with the server_name directive"),
-    yet("ssl_ciphers", "the client's cipher list is not kept"),
-    yet("ssl_curve", "the negotiated group is not read"),
-    yet("ssl_curves", "the client's groups are not kept"),
-    yet("ssl_client_escaped_cert", "use $ssl_client_raw_cert or $ssl_client_cert"),
     newer("ssl_sigalg", 1, 29, 3, "the signature algorithm is not read"),
     newer("ssl_client_sigalg", 1, 29, 3, "the signature algorithm is not read"),
     newer("ssl_sigalgs", 1, 31, 2, "the client's signature algorithms are not kept"),

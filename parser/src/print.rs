@@ -2,13 +2,13 @@
 //! each argument written so that nginx's lexer reads back the same value.
 //!
 //! An argument keeps the quoting it was written with; a bare argument that would not read
-//! back the same (empty, whitespace, `;`, a leading `#` or quote) is put in double quotes.
-//! A bare argument keeps its escapes (a backslash the lexer would rewrite is doubled), so it
-//! is as long as written and still fits nginx's token buffer. Inside quotes only what the
-//! lexer would rewrite is escaped, so a
-//! backslash before an ordinary character (`"\d+"`, a map key `\default`) stays as written and
-//! multi-line values (`data:` PEM) stay multi-line. `*_by_lua_block` bodies are written back
-//! verbatim between their braces.
+//! back the same (empty, a space, `;`, a leading `#` or quote) is put in double quotes.
+//! A bare argument keeps its escapes (a backslash the lexer would rewrite is doubled, a tab,
+//! CR or LF that no backslash shields is written `\t`, `\r`, `\n`), so it is as long as
+//! written and still fits nginx's token buffer. Inside quotes only what the lexer would
+//! rewrite is escaped, so a backslash before an ordinary character (`"\d+"`, a map key
+//! `\default`) stays as written and multi-line values (`data:` PEM) stay multi-line.
+//! `*_by_lua_block` bodies are written back verbatim between their braces.
 //!
 //! The tree holds no comments, so the printer cannot keep them; `include` directives are
 //! printed as written (the included files are not inlined).
@@ -36,7 +36,16 @@ fn write_directive(out: &mut Vec<u8>, directive: &Directive, depth: usize) {
     let mut token_start = out.len();
     write_arg(out, &directive.name);
     for arg in &directive.args {
-        out.push(b' ');
+        // After a closing quote, nginx's buffer still holds the token while blanks follow:
+        // a quoted token near the limit takes a `)` without the space, as it may be written;
+        // any token near the limit takes a Lua block's `{` without it (see below).
+        let after_quote = matches!(out.last(), Some(b'"' | b'\''));
+        let long = out.len() - token_start >= LONG_TOKEN;
+        let paren = arg.quote == Quote::None && arg.value.starts_with(b")");
+        let lua = arg.quote == Quote::Lua && out.last() != Some(&b'$');
+        if !(long && ((after_quote && paren) || lua)) {
+            out.push(b' ');
+        }
         token_start = out.len();
         if arg.quote == Quote::Lua {
             out.push(b'{');
@@ -99,14 +108,13 @@ fn is_bare_safe(value: &[u8]) -> bool {
             // A backslash shields the next byte; before an escape letter (or at the end) it
             // is doubled, and the letter is an ordinary byte.
             b'\\' => match value.get(i + 1) {
-                Some(b'\n' | b'\r') => return false,
                 Some(&next) if !is_escape_letter(next) => {
                     i += 2;
                     continue;
                 }
                 _ => {}
             },
-            b' ' | b'\t' | b'\r' | b'\n' | b';' => return false,
+            b' ' | b';' => return false,
             // `{` ends a bare token, except right after an unescaped `$` (`${name}`).
             b'{' if i == 0 || value[i - 1] != b'$' || (i >= 2 && value[i - 2] == b'\\') => {
                 return false
@@ -118,15 +126,25 @@ fn is_bare_safe(value: &[u8]) -> bool {
     true
 }
 
-/// Writes `value` as a bare token: a backslash the lexer would read as an escape (before
-/// an escape letter, or last) is doubled; any other byte is written as it is.
+/// Writes `value` as a bare token, as long as it was written: a backslash and the byte after
+/// it as they are when the lexer keeps both (a tab, CR or LF too: the backslash shields it),
+/// doubled before an escape letter or last; a tab, CR or LF alone as its escape (`\t`,
+/// `\r`, `\n`); any other byte as it is.
 fn write_bare(out: &mut Vec<u8>, value: &[u8]) {
-    for (i, &byte) in value.iter().enumerate() {
-        if byte == b'\\' && value.get(i + 1).is_none_or(|&next| is_escape_letter(next)) {
-            out.extend_from_slice(b"\\\\");
-        } else {
-            out.push(byte);
+    let mut i = 0;
+    while i < value.len() {
+        match (value[i], value.get(i + 1)) {
+            (b'\\', Some(&next)) if !is_escape_letter(next) => {
+                out.extend_from_slice(&[b'\\', next]);
+                i += 1;
+            }
+            (b'\\', _) => out.extend_from_slice(b"\\\\"),
+            (b'\t', _) => out.extend_from_slice(b"\\t"),
+            (b'\r', _) => out.extend_from_slice(b"\\r"),
+            (b'\n', _) => out.extend_from_slice(b"\\n"),
+            (byte, _) => out.push(byte),
         }
+        i += 1;
     }
 }
 
@@ -165,7 +183,8 @@ mod tests {
         assert!(!is_bare_safe(b"a b"));
         assert!(!is_bare_safe(b"#x"));
         assert!(!is_bare_safe(b"a{"));
-        assert!(!is_bare_safe(b"a\\\nb"));
+        assert!(is_bare_safe(b"a\\\nb"));
+        assert!(is_bare_safe(b"a\tb\r\n"));
         assert!(is_bare_safe(b"a\\nb"));
         assert!(is_bare_safe(b"a\\"));
     }
@@ -175,6 +194,44 @@ mod tests {
         let mut out = Vec::new();
         write_bare(&mut out, b"a\\\\d\\n\\");
         assert_eq!(out, b"a\\\\\\d\\\\n\\\\".to_vec());
+    }
+
+    #[test]
+    fn bare_arguments_write_tabs_and_line_feeds_as_escapes() {
+        let mut out = Vec::new();
+        write_bare(&mut out, b"e\"\n\\\nf\t\\\\");
+        assert_eq!(out, b"e\"\\n\\\nf\\t\\\\\\\\".to_vec());
+    }
+
+    /// Found by the fuzzer: a bare token of ~4050 bytes with quotes and a `\n` escape was
+    /// printed in quotes, each `"` escaped, past nginx's 4096-byte token buffer.
+    #[test]
+    fn a_long_bare_token_with_quotes_and_escaped_newline_stays_bare() {
+        let token = [&b"e"[..], &[b'"'; 4000], b"\\nf\""].concat();
+        let text = [&token[..], b";\n"].concat();
+        let block = crate::parse_bytes(&text, "/x.conf", &Default::default()).unwrap();
+        assert_eq!(print_block(block.main()), text);
+    }
+
+    /// Found by the fuzzer: a quoted token at the buffer's limit followed by `)` (as in
+    /// `if ($a ~ "...")`) overflowed once a space was put before the `)`.
+    #[test]
+    fn a_quoted_token_at_the_limit_takes_its_paren_without_a_space() {
+        let token = [&b"\""[..], &[b'a'; 4094], b"\""].concat();
+        let text = [&b"if ($a ~ "[..], &token, b") {\n}\n"].concat();
+        let config = crate::parse_bytes(&text, "/x.conf", &Default::default()).unwrap();
+        let printed = print_block(config.main());
+        assert!(printed.windows(2).any(|w| w == b"\")"), "{}", String::from_utf8_lossy(&printed));
+        crate::parse_bytes(&printed, "/x.conf", &Default::default()).unwrap();
+    }
+
+    /// Found by the fuzzer: a token near the limit written right against a Lua block's `{`
+    /// overflowed once a space was put before the `{`.
+    #[test]
+    fn a_long_token_takes_its_lua_block_without_a_space() {
+        let text = [&b"set_by_lua_block $r "[..], &[b'x'; 4090], b"{ return 1 }\n"].concat();
+        let config = crate::parse_bytes(&text, "/x.conf", &Default::default()).unwrap();
+        assert_eq!(print_block(config.main()), text);
     }
 
     #[test]

@@ -1,8 +1,11 @@
-//! libFuzzer target: any bytes, parsed as a configuration file and as a `-g` string, must
-//! not panic; what parses must print and parse back to the same values.
+//! libFuzzer target: any bytes, parsed as a configuration file and as a `-g` string and
+//! judged by the checks `strait -t` runs (`check::review`, isolated: no host name is
+//! resolved, no file opened), must not panic; what parses must print and parse back to the
+//! same values.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use strait_parser::check::{review, CheckOptions};
 use strait_parser::print::print_block;
 use strait_parser::{parse_bytes_partial, Block, ParseOptions, Template};
 
@@ -25,13 +28,18 @@ fn values(block: &Block) -> String {
 }
 
 fuzz_target!(|data: &[u8]| {
-    // `include` would read files (an absolute glob could reach /dev/zero): keep the fuzzer
-    // on the lexer and tree; includes have their own tests.
-    if memchr_include(data) {
+    // `include` would read files (an absolute glob could reach /dev/zero) and a
+    // `syslog:server=NAME` log target is resolved: both have their own tests.
+    if mentions(data, b"include") || mentions(data, b"syslog") {
         return;
     }
     let outcome = parse_bytes_partial(data, PATH, &ParseOptions::default());
-    let _ = parse_bytes_partial(b"", PATH, &ParseOptions { globals: data.to_vec() });
+    let globals = parse_bytes_partial(b"", PATH, &ParseOptions { globals: data.to_vec() });
+
+    // The checks of `strait -t`, as the binary calls them.
+    let check = CheckOptions { isolated: true, ..CheckOptions::default() };
+    let _ = review(&outcome, &check);
+    let _ = review(&globals, &check);
     if outcome.error.is_none() {
         let block = &outcome.config.files[0].block;
         for d in &block.directives {
@@ -45,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// Whether the input mentions `include`.
-fn memchr_include(data: &[u8]) -> bool {
-    data.windows(7).any(|w| w == b"include")
+/// Whether the input mentions `word`.
+fn mentions(data: &[u8], word: &[u8]) -> bool {
+    data.windows(word.len()).any(|w| w == word)
 }

@@ -4,14 +4,18 @@
 //! Seeds (configuration snippets covering every lexer rule, and the corpus files in
 //! `testdata/corpus/` when present) are mutated byte-wise: flips, inserts of the lexer's
 //! special bytes, deletions, duplications, splices and truncations. Every input is parsed
-//! as a file and as a `-g` string; nothing may panic, every argument compiles as a template
-//! or fails with an error, and what parses must print and parse back to the same values.
-//! The run is bounded in count (`STRAIT_FUZZ_INPUTS`, default 20 000) and in time (60 s).
+//! as a file and as a `-g` string, and both are judged by the checks `strait -t` runs
+//! (`check::review`, isolated: no host name is resolved, no file opened); nothing may
+//! panic, every argument compiles as a template or fails with an error, and what parses
+//! must print and parse back to the same values. The run is bounded in count
+//! (`STRAIT_FUZZ_INPUTS`, default 20 000) and in time (60 s); `STRAIT_FUZZ_SEED` picks
+//! another sequence of mutations.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use strait_parser::check::{review, CheckOptions};
 use strait_parser::print::print_block;
 use strait_parser::{parse_bytes_partial, Block, ParseOptions, Template};
 
@@ -111,12 +115,15 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, other: &[u8]) {
     }
 }
 
-/// Keeps the fuzzer from reading files: `include` of an absolute glob could reach
-/// `/dev/zero`. The parser's include handling is covered by its own tests.
+/// Keeps the fuzzer from reading files and from the network: `include` of an absolute glob
+/// could reach `/dev/zero`, and a `syslog:server=NAME` log target is resolved. Both have
+/// their own tests.
 fn defuse_includes(input: &mut [u8]) {
-    let hits: Vec<usize> = memchr::memmem::find_iter(input, b"include").collect();
-    for at in hits {
-        input[at] = b'I';
+    for word in [&b"include"[..], b"syslog"] {
+        let hits: Vec<usize> = memchr::memmem::find_iter(input, word).collect();
+        for at in hits {
+            input[at] = input[at].to_ascii_uppercase();
+        }
     }
 }
 
@@ -141,7 +148,12 @@ fn exercise(input: &[u8]) {
     let path = "/nonexistent/strait-fuzz/nginx.conf";
     let outcome = parse_bytes_partial(input, path, &ParseOptions::default());
     let options = ParseOptions { globals: input.to_vec() };
-    let _ = parse_bytes_partial(b"", path, &options);
+    let globals = parse_bytes_partial(b"", path, &options);
+
+    // Step: the checks of `strait -t`, as the binary calls them.
+    let check = CheckOptions { isolated: true, ..CheckOptions::default() };
+    let _ = review(&outcome, &check);
+    let _ = review(&globals, &check);
 
     for file in &outcome.config.files {
         let mut stack = vec![&file.block];
@@ -172,7 +184,9 @@ fn mutated_inputs_never_panic() {
     let mut seeds: Vec<Vec<u8>> = SEEDS.iter().map(|s| s.to_vec()).collect();
     seeds.extend(corpus_seeds());
 
-    let mut rng = Rng(0x0005_eed0_f574_2a17);
+    let seed = std::env::var("STRAIT_FUZZ_SEED").ok().and_then(|n| n.parse::<u64>().ok());
+    let mixed = seed.map(|seed| seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng(mixed.unwrap_or(0x0005_eed0_f574_2a17));
     let mut ran = 0;
     let mut parsed = 0;
     while ran < limit && Instant::now() < deadline {
@@ -192,7 +206,13 @@ fn mutated_inputs_never_panic() {
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            panic!("input #{ran} failed: {text}\ninput: {:?}", String::from_utf8_lossy(&input));
+            let saved = std::env::temp_dir().join("strait-fuzz-failure.conf");
+            let _ = std::fs::write(&saved, &input);
+            panic!(
+                "input #{ran} failed: {text}\ninput (saved to {}): {:?}",
+                saved.display(),
+                String::from_utf8_lossy(&input)
+            );
         }
         if parse_bytes_partial(&input, "/x/nginx.conf", &ParseOptions::default()).error.is_none() {
             parsed += 1;

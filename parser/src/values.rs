@@ -310,11 +310,20 @@ pub fn inet6_ntop(addr: &Ipv6Addr) -> String {
     out
 }
 
-/// `ngx_sock_ntop` with the port: `127.0.0.1:80`, `[::1]:80`.
+/// `ngx_sock_ntop` with the port: `127.0.0.1:80`, `[::1]:80`, `[::0.0.1.2]:80` (a scope id
+/// is not printed).
 pub fn sock_ntop(addr: &SocketAddr) -> String {
     match addr {
         SocketAddr::V4(v4) => v4.to_string(),
         SocketAddr::V6(v6) => format!("[{}]:{}", inet6_ntop(v6.ip()), v6.port()),
+    }
+}
+
+/// `ngx_sock_ntop` without the port (`ngx_inet_ntop`): `127.0.0.1`, `::1`, `::0.0.1.2`.
+pub fn inet_ntop(addr: &IpAddr) -> String {
+    match addr {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => inet6_ntop(v6),
     }
 }
 
@@ -647,6 +656,19 @@ mod tests {
         ] {
             assert_eq!(v6(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn addresses_print_as_ngx_sock_ntop() {
+        let sock = |t: &str| sock_ntop(&t.parse().unwrap());
+        assert_eq!(sock("127.0.0.1:80"), "127.0.0.1:80");
+        assert_eq!(sock("[::1]:80"), "[::1]:80");
+        assert_eq!(sock("[::102]:80"), "[::0.0.1.2]:80");
+        assert_eq!(sock("[fe80::1%2]:80"), "[fe80::1]:80");
+        let ip = |t: &str| inet_ntop(&t.parse().unwrap());
+        assert_eq!(ip("127.0.0.1"), "127.0.0.1");
+        assert_eq!(ip("::102"), "::0.0.1.2");
+        assert_eq!(ip("::ffff:127.0.0.1"), "::ffff:127.0.0.1");
     }
 
     #[test]

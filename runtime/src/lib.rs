@@ -9,6 +9,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`plan`] | compiling the tree: main settings, servers, inheritance, listener grouping |
+//! | [`address`] | addresses in the configuration: `ngx_parse_url`, names found at load |
 //! | [`listen`] | `listen` parameters and socket options |
 //! | [`server`] | the process: bind, daemon, pid file, accept loops, HUP/QUIT/TERM/USR1 |
 //! | [`session`] | one connection walking the phases; the error log context |
@@ -59,6 +60,7 @@
 //! - Event-loop tuning (`use`, `multi_accept`, `accept_mutex`) is accepted and has no effect.
 #![warn(missing_docs)]
 
+pub mod address;
 pub mod blocks;
 pub mod buffer;
 pub mod conf;

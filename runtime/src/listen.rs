@@ -1,13 +1,15 @@
 //! `listen`: parsing the address and parameters, grouping addresses into the sockets nginx
 //! would open, and binding them with the requested socket options.
 
+use crate::address;
 use crate::conf::{parse_number, parse_size, text, ConfigError, DirectiveExt};
 use socket2::{Domain, SockAddr, Socket, TcpKeepalive, Type};
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use strait_parser::ast::Directive;
+use strait_parser::values::{sock_ntop, UrlOptions, UrlTarget};
 
 /// A listening address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,10 +21,11 @@ pub enum ListenAddr {
 }
 
 impl fmt::Display for ListenAddr {
-    /// nginx's `addr_text`: `127.0.0.1:80`, `[::1]:80`, `unix:/path`.
+    /// nginx's `addr_text` (`ngx_sock_ntop`): `127.0.0.1:80`, `[::0.0.1.2]:80`,
+    /// `unix:/path` (the prefix in lower case, however it was written).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ListenAddr::Inet(addr) => write!(f, "{addr}"),
+            ListenAddr::Inet(addr) => f.write_str(&sock_ntop(addr)),
             ListenAddr::Unix(path) => write!(f, "unix:{}", path.display()),
         }
     }
@@ -76,7 +79,8 @@ pub struct ListenSpec {
 }
 
 impl ListenSpec {
-    /// Parses a `listen` directive into one spec per address the host resolves to.
+    /// Parses a `listen` directive into one spec per address the host resolves to (and per
+    /// port of a range).
     pub fn parse(d: &Directive) -> Result<Vec<ListenSpec>, ConfigError> {
         let Some(first) = d.args.first() else {
             return Err(d.error("invalid number of arguments in \"listen\" directive"));
@@ -181,58 +185,19 @@ fn parse_keepalive(v: &[u8]) -> Option<KeepAlive> {
     Some(KeepAlive::Tuned { idle: time(parts[0])?, interval: time(parts[1])?, count })
 }
 
-/// Parses the address part: `port`, `addr:port`, `*:port`, `[v6]:port`, `unix:path`, or
-/// `host:port` (resolved now, as nginx does at configuration time).
+/// Reads the address as `ngx_parse_url` does for `listen`: `unix:PATH`, `ADDR[:PORT]`,
+/// `[V6][:PORT]`, `*:PORT`, a port alone, a port range (`9000-9002`: one address per port),
+/// or `HOST[:PORT]` resolved now to every address, as nginx resolves it at load. Without a
+/// port the port is 0: the kernel picks one, as for nginx.
 fn parse_address(d: &Directive, v: &[u8]) -> Result<Vec<ListenAddr>, ConfigError> {
-    if let Some(path) = v.strip_prefix(b"unix:") {
-        if path.is_empty() {
-            return Err(d.error(format!("no path in the unix domain socket \"{}\"", text(v))));
-        }
-        return Ok(vec![ListenAddr::Unix(PathBuf::from(text(path)))]);
+    let options = UrlOptions { listen: true, default_port: 0 };
+    let (url, ips) = address::read(v, options).map_err(|e| {
+        d.error(format!("{} in \"{}\" of the \"listen\" directive", e.text(), text(v)))
+    })?;
+    if url.target == UrlTarget::Unix {
+        return Ok(vec![ListenAddr::Unix(address::unix_path(&url))]);
     }
-    let s = text(v);
-    let invalid_port = || d.error(format!("invalid port in \"{s}\" of the \"listen\" directive"));
-    let port_of = |p: &str| -> Result<u16, ConfigError> {
-        p.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(invalid_port)
-    };
-
-    // A bare port listens on every IPv4 address.
-    if s.bytes().all(|c| c.is_ascii_digit()) {
-        let port = port_of(&s)?;
-        return Ok(vec![ListenAddr::Inet(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port))]);
-    }
-
-    // [v6]:port
-    if let Some(rest) = s.strip_prefix('[') {
-        let Some((host, port)) = rest.split_once("]:") else {
-            return Err(invalid_port());
-        };
-        let ip: Ipv6Addr = host.parse().map_err(|_| {
-            d.error(format!("invalid IPv6 address in \"{s}\" of the \"listen\" directive"))
-        })?;
-        return Ok(vec![ListenAddr::Inet(SocketAddr::new(ip.into(), port_of(port)?))]);
-    }
-
-    // host:port, *:port, or a host alone (port 80, as nginx)
-    let (host, port) = match s.rsplit_once(':') {
-        Some((host, port)) => (host, port_of(port)?),
-        None => (s.as_str(), 80),
-    };
-    if host == "*" {
-        return Ok(vec![ListenAddr::Inet(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port))]);
-    }
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(vec![ListenAddr::Inet(SocketAddr::new(ip, port))]);
-    }
-    let resolved: Vec<ListenAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|_| d.error(format!("host not found in \"{s}\" of the \"listen\" directive")))?
-        .map(ListenAddr::Inet)
-        .collect();
-    if resolved.is_empty() {
-        return Err(d.error(format!("host not found in \"{s}\" of the \"listen\" directive")));
-    }
-    Ok(resolved)
+    Ok(address::socket_addrs(&url, &ips).into_iter().map(ListenAddr::Inet).collect())
 }
 
 /// Binds and listens on `spec`'s address as `nginx -t` does (`ngx_open_listening_sockets`
@@ -335,6 +300,34 @@ mod tests {
         assert_eq!(specs[0].addr.to_string(), "[::1]:81");
         let specs = ListenSpec::parse(&listen(&["unix:/tmp/x.sock"])).unwrap();
         assert_eq!(specs[0].addr.to_string(), "unix:/tmp/x.sock");
+        let specs = ListenSpec::parse(&listen(&["[::0.0.1.2]:82"])).unwrap();
+        assert_eq!(specs[0].addr.to_string(), "[::0.0.1.2]:82");
+    }
+
+    #[test]
+    fn addresses_read_as_ngx_parse_url() {
+        let addrs = |arg: &str| -> Vec<String> {
+            let specs = ListenSpec::parse(&listen(&[arg])).unwrap();
+            specs.iter().map(|spec| spec.addr.to_string()).collect()
+        };
+        assert_eq!(
+            addrs("127.0.0.1:9000-9002"),
+            ["127.0.0.1:9000", "127.0.0.1:9001", "127.0.0.1:9002"]
+        );
+        assert_eq!(addrs("90-91"), ["0.0.0.0:90", "0.0.0.0:91"]);
+        assert_eq!(addrs("127..0.1:9003"), ["127.0.0.1:9003"]);
+        assert_eq!(addrs("UNIX:/tmp/y.sock"), ["unix:/tmp/y.sock"]);
+        assert_eq!(addrs("[::1]"), ["[::1]:0"]);
+        assert_eq!(addrs("127.0.0.1"), ["127.0.0.1:0"]);
+        for (arg, fault) in [
+            ("127.0.0.1:9002-9000", "invalid port range"),
+            ("[::1", "invalid host"),
+            ("[zz]:1", "invalid IPv6 address"),
+            ("unix:", "no path in the unix domain socket"),
+        ] {
+            let e = ListenSpec::parse(&listen(&[arg])).unwrap_err();
+            assert_eq!(e.message, format!("{fault} in \"{arg}\" of the \"listen\" directive"));
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use chrono::{DateTime, Local};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::cell::RefCell;
 use std::io;
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::IpAddr;
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 use strait_parser::check::{SyslogServer, SyslogTarget};
@@ -17,9 +17,7 @@ use strait_parser::check::{SyslogServer, SyslogTarget};
 /// A `server=` host name found as nginx finds it at load (getaddrinfo): its first IPv4
 /// address, else its first IPv6 one.
 pub fn resolve_host(host: &[u8]) -> Option<IpAddr> {
-    let host = std::str::from_utf8(host).ok().filter(|host| !host.contains('\0'))?;
-    let found: Vec<IpAddr> = (host, 0).to_socket_addrs().ok()?.map(|a| a.ip()).collect();
-    found.iter().find(|ip| ip.is_ipv4()).or(found.first()).copied()
+    crate::address::resolve_host(host).map(|ips| ips[0])
 }
 
 /// An access log's severity when `severity=` is not given: `info`.

@@ -1065,7 +1065,7 @@ impl<'a> Compiler<'a> {
         if let Some(group) = self.upstreams.get(&name.to_ascii_lowercase()) {
             return Ok(ProxyPass::Group(group.clone()));
         }
-        let peers = crate::upstream::resolve_peer(d, &name)?;
+        let peers = crate::upstream::implicit_peers(d, &literal)?;
         Ok(ProxyPass::Group(Arc::new(UpstreamGroup::implicit(&name, peers))))
     }
 }

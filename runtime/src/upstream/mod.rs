@@ -5,10 +5,12 @@ pub mod balancer;
 
 pub use balancer::{Balancer, Method, Outcome, Peer, PeerAddr, PeerHandle, Tried};
 
+use crate::address;
 use crate::conf::{expanded, parse_number, parse_time, text, ConfigError, DirectiveExt};
 use crate::variables::{Complex, Variables};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::IpAddr;
 use strait_parser::ast::{Config, Directive};
+use strait_parser::values::{self, Url, UrlOptions, UrlTarget};
 
 /// One upstream group.
 #[derive(Debug)]
@@ -107,7 +109,7 @@ fn parse_server(d: &Directive) -> Result<Vec<Peer>, ConfigError> {
         return Err(d.error("invalid number of arguments in \"server\" directive"));
     };
     let server = text(addr);
-    let addrs = resolve_peer(d, &server)?;
+    let addrs = server_peers(d, addr)?;
     let mut template = Peer::new(addrs[0].0.clone(), addrs[0].1.clone(), server.clone());
     for v in &values[1..] {
         let invalid = || d.error(format!("invalid parameter \"{}\"", text(v)));
@@ -136,25 +138,97 @@ fn parse_server(d: &Directive) -> Result<Vec<Peer>, ConfigError> {
     Ok(addrs.into_iter().map(|(addr, name)| Peer { addr, name, ..template.clone() }).collect())
 }
 
-/// Resolves a peer address: `unix:path`, `ip:port`, `[v6]:port` or `host:port`.
-pub fn resolve_peer(d: &Directive, value: &str) -> Result<Vec<(PeerAddr, String)>, ConfigError> {
-    if let Some(path) = value.strip_prefix("unix:") {
-        return Ok(vec![(PeerAddr::Unix(path.into()), value.to_string())]);
+/// A peer's address and its name as nginx shows it (`$upstream_addr`, `upstream: "..."`).
+pub type PeerName = (PeerAddr, String);
+
+/// The peers of a `server` address in an `upstream {}` block, in nginx's order
+/// (`ngx_stream_upstream_server`): the address read and its host resolved (`ngx_parse_url`),
+/// then a port required. Each peer is named as nginx names it: [`values::sock_ntop`], or a
+/// unix socket's address as written.
+fn server_peers(d: &Directive, value: &[u8]) -> Result<Vec<PeerName>, ConfigError> {
+    let fault = |what: &str| d.error(format!("{what} in upstream \"{}\"", text(value)));
+    let (url, ips) = address::read(value, UrlOptions::default()).map_err(|e| fault(e.text()))?;
+    if url.target == UrlTarget::Unix {
+        return Ok(vec![(PeerAddr::Unix(address::unix_path(&url)), text(value))]);
     }
-    if let Ok(addr) = value.parse::<SocketAddr>() {
-        return Ok(vec![(PeerAddr::Inet(addr), addr.to_string())]);
+    if url.no_port {
+        return Err(fault("no port"));
     }
-    let Some((host, port)) = value.rsplit_once(':') else {
-        return Err(d.error(format!("no port in upstream \"{value}\"")));
+    Ok(inet_peers(&url, &ips))
+}
+
+/// The peers of a `proxy_pass` address without variables, the implicit upstream nginx makes
+/// for it: the address read without resolving (`ngx_stream_upstream_add`), then, as the
+/// upstream module initializes it, a port required and the host resolved; those two faults
+/// name the host alone (`no port in upstream "HOST"`).
+pub fn implicit_peers(d: &Directive, value: &[u8]) -> Result<Vec<PeerName>, ConfigError> {
+    let url = values::parse_url(value, UrlOptions::default())
+        .map_err(|e| d.error(format!("{e} in upstream \"{}\"", text(value))))?;
+    let fault = |what: &str| d.error(format!("{what} in upstream \"{}\"", text(url.host)));
+    let ips = match url.target {
+        UrlTarget::Unix => {
+            return Ok(vec![(PeerAddr::Unix(address::unix_path(&url)), text(value))]);
+        }
+        _ if url.port == 0 => return Err(fault("no port")),
+        UrlTarget::Addr(ip) => vec![ip],
+        UrlTarget::Name => {
+            address::resolve_host(url.host).ok_or_else(|| fault("host not found"))?
+        }
     };
-    let port: u16 =
-        port.parse().map_err(|_| d.error(format!("invalid port in upstream \"{value}\"")))?;
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|_| d.error(format!("host not found in upstream \"{value}\"")))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(d.error(format!("host not found in upstream \"{value}\"")));
+    Ok(inet_peers(&url, &ips))
+}
+
+/// A peer per address with the URL's port, named by [`values::sock_ntop`].
+fn inet_peers(url: &Url, ips: &[IpAddr]) -> Vec<PeerName> {
+    let addrs = address::socket_addrs(url, ips);
+    addrs.into_iter().map(|addr| (PeerAddr::Inet(addr), values::sock_ntop(&addr))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directive(source: &str) -> Directive {
+        let config =
+            strait_parser::parse_bytes(source.as_bytes(), "/tmp/up.conf", &Default::default())
+                .unwrap();
+        config.files[0].block.directives[0].clone()
     }
-    Ok(addrs.into_iter().map(|a| (PeerAddr::Inet(a), a.to_string())).collect())
+
+    fn names(peers: &[PeerName]) -> Vec<&str> {
+        peers.iter().map(|(_, name)| name.as_str()).collect()
+    }
+
+    #[test]
+    fn server_addresses_read_as_ngx_parse_url() {
+        let peers = |arg: &str| {
+            let d = directive(&format!("server {arg};"));
+            server_peers(&d, arg.as_bytes())
+        };
+        assert_eq!(names(&peers("127..0.1:9").unwrap()), ["127.0.0.1:9"]);
+        assert_eq!(names(&peers("[::0.0.1.2]:9").unwrap()), ["[::0.0.1.2]:9"]);
+        let unix = peers("UNIX:/run/u.sock").unwrap();
+        assert_eq!(unix, [(PeerAddr::Unix("/run/u.sock".into()), "UNIX:/run/u.sock".into())]);
+        let fault = |arg: &str| peers(arg).unwrap_err().to_string();
+        assert_eq!(fault("[::1]"), "no port in upstream \"[::1]\" in /tmp/up.conf:1");
+        assert_eq!(
+            fault("127.0.0.1:0"),
+            "invalid port in upstream \"127.0.0.1:0\" in /tmp/up.conf:1"
+        );
+        assert_eq!(
+            fault("127.0.0.1:1-2"),
+            "invalid port in upstream \"127.0.0.1:1-2\" in /tmp/up.conf:1"
+        );
+    }
+
+    #[test]
+    fn proxy_pass_addresses_name_the_host_in_later_faults() {
+        let peers =
+            |arg: &str| implicit_peers(&directive(&format!("proxy_pass {arg};")), arg.as_bytes());
+        assert_eq!(names(&peers("127..0.1:9").unwrap()), ["127.0.0.1:9"]);
+        let fault = |arg: &str| peers(arg).unwrap_err().message;
+        assert_eq!(fault("127..0.1"), "no port in upstream \"127..0.1\"");
+        assert_eq!(fault("[::1]"), "no port in upstream \"[::1]\"");
+        assert_eq!(fault("[::1]:x"), "invalid port in upstream \"[::1]:x\"");
+    }
 }

@@ -96,7 +96,7 @@ impl Peer {
 
     /// A peer for a TCP address, named and keyed (`server`) by the address itself.
     pub fn inet(addr: SocketAddr) -> Peer {
-        let name = addr.to_string();
+        let name = strait_parser::values::sock_ntop(&addr);
         Peer::new(PeerAddr::Inet(addr), name.clone(), name)
     }
 }

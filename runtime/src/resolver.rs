@@ -1,12 +1,17 @@
 //! `resolver`: a small DNS client for names in a `proxy_pass` with variables, asking the
-//! configured servers for A (and, unless `ipv6=off`, AAAA) records over UDP, as nginx's
-//! resolver does. Answers are not cached (nginx keeps them for their TTL or `valid=`).
+//! configured servers for A (and, unless `ipv6=off`, AAAA) records over UDP (or a unix
+//! datagram socket), as nginx's resolver does. Answers are not cached (nginx keeps them for
+//! their TTL or `valid=`).
 
+use crate::address;
 use crate::conf::{parse_time, text, ConfigError, DirectiveExt};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 use strait_parser::ast::Directive;
-use tokio::net::UdpSocket;
+use strait_parser::values::{UrlOptions, UrlTarget};
+use tokio::net::{UdpSocket, UnixDatagram};
 
 /// Record types strait asks for.
 const TYPE_A: u16 = 1;
@@ -15,9 +20,64 @@ const TYPE_AAAA: u16 = 28;
 /// The configured `resolver`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolver {
-    servers: Vec<SocketAddr>,
+    servers: Vec<NameServer>,
     ipv4: bool,
     ipv6: bool,
+}
+
+/// A name server, as `ngx_resolver_create` keeps each address of a `resolver` argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum NameServer {
+    /// An IP address and port (53 unless given).
+    Inet(SocketAddr),
+    /// `unix:PATH`, a datagram socket. As from nginx, the query is sent from an unbound
+    /// socket, which no answer can reach: such a server never answers.
+    Unix(PathBuf),
+}
+
+/// A socket connected to one name server.
+enum Connected {
+    /// UDP.
+    Udp(UdpSocket),
+    /// A unix datagram socket.
+    Unix(UnixDatagram),
+}
+
+impl Connected {
+    /// A socket for `server`, connected to it (nginx's `ngx_udp_connect`: no local address).
+    async fn to(server: &NameServer) -> io::Result<Connected> {
+        match server {
+            NameServer::Inet(addr) => {
+                let local: SocketAddr = if addr.is_ipv4() {
+                    (Ipv4Addr::UNSPECIFIED, 0).into()
+                } else {
+                    (Ipv6Addr::UNSPECIFIED, 0).into()
+                };
+                let socket = UdpSocket::bind(local).await?;
+                socket.connect(addr).await?;
+                Ok(Connected::Udp(socket))
+            }
+            NameServer::Unix(path) => {
+                let socket = UnixDatagram::unbound()?;
+                socket.connect(path)?;
+                Ok(Connected::Unix(socket))
+            }
+        }
+    }
+
+    async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Connected::Udp(socket) => socket.send(buf).await,
+            Connected::Unix(socket) => socket.send(buf).await,
+        }
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Connected::Udp(socket) => socket.recv(buf).await,
+            Connected::Unix(socket) => socket.recv(buf).await,
+        }
+    }
 }
 
 /// Why a name could not be resolved, with nginx's codes and texts
@@ -62,7 +122,7 @@ impl Resolver {
                 resolver.ipv6 = flag(value)?;
             } else if v.starts_with(b"status_zone=") {
             } else {
-                resolver.servers.extend(server_address(d, &text(v))?);
+                resolver.servers.extend(name_servers(d, v)?);
             }
         }
         if !resolver.ipv4 && !resolver.ipv6 {
@@ -80,7 +140,7 @@ impl Resolver {
         let attempt = async {
             let mut last = ResolveError::TimedOut;
             for server in &self.servers {
-                match self.ask(*server, name).await {
+                match self.ask(server, name).await {
                     Ok(addrs) => return Ok(addrs),
                     Err(e) => last = e,
                 }
@@ -91,14 +151,8 @@ impl Resolver {
     }
 
     /// Asks one server for the record types in use; an empty answer is `Host not found`.
-    async fn ask(&self, server: SocketAddr, name: &str) -> Result<Vec<IpAddr>, ResolveError> {
-        let local: SocketAddr = if server.is_ipv4() {
-            (Ipv4Addr::UNSPECIFIED, 0).into()
-        } else {
-            (Ipv6Addr::UNSPECIFIED, 0).into()
-        };
-        let socket = UdpSocket::bind(local).await.map_err(|_| ResolveError::TimedOut)?;
-        socket.connect(server).await.map_err(|_| ResolveError::TimedOut)?;
+    async fn ask(&self, server: &NameServer, name: &str) -> Result<Vec<IpAddr>, ResolveError> {
+        let socket = Connected::to(server).await.map_err(|_| ResolveError::TimedOut)?;
         let mut addrs = Vec::new();
         let types = [(self.ipv4, TYPE_A), (self.ipv6, TYPE_AAAA)];
         for (_, qtype) in types.iter().filter(|(on, _)| *on) {
@@ -125,26 +179,17 @@ impl Resolver {
     }
 }
 
-/// A resolver address: `ip`, `ip:port`, `[v6]`, `[v6]:port` or a host name (resolved now).
-fn server_address(d: &Directive, value: &str) -> Result<Vec<SocketAddr>, ConfigError> {
-    if let Ok(addr) = value.parse::<SocketAddr>() {
-        return Ok(vec![addr]);
+/// The name servers of one `resolver` address, read as `ngx_resolver_create` reads it
+/// (`ngx_parse_url`, port 53 unless given): an IP address, a host name resolved now to each
+/// of its addresses, or `unix:PATH`. The faults are nginx's (`invalid port in resolver "V"`).
+fn name_servers(d: &Directive, value: &[u8]) -> Result<Vec<NameServer>, ConfigError> {
+    let options = UrlOptions { listen: false, default_port: 53 };
+    let (url, ips) = address::read(value, options)
+        .map_err(|e| d.error(format!("{} in resolver \"{}\"", e.text(), text(value))))?;
+    if url.target == UrlTarget::Unix {
+        return Ok(vec![NameServer::Unix(address::unix_path(&url))]);
     }
-    if let Ok(ip) = value.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, 53)]);
-    }
-    let (host, port) = match value.rsplit_once(':') {
-        Some((host, port)) => (
-            host,
-            port.parse::<u16>().map_err(|_| d.error(format!("invalid port in \"{value}\"")))?,
-        ),
-        None => (value, 53),
-    };
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|_| d.error(format!("host not found in resolver \"{value}\"")))?
-        .collect();
-    Ok(addrs)
+    Ok(address::socket_addrs(&url, &ips).into_iter().map(NameServer::Inet).collect())
 }
 
 /// A recursive query for one name and type.
@@ -212,6 +257,56 @@ fn skip_name(msg: &[u8], mut at: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn resolver(args: &str) -> Result<Resolver, ConfigError> {
+        let source = format!("resolver {args};");
+        let config =
+            strait_parser::parse_bytes(source.as_bytes(), "/tmp/r.conf", &Default::default())
+                .unwrap();
+        Resolver::parse(&config.files[0].block.directives[0])
+    }
+
+    #[test]
+    fn servers_read_as_ngx_parse_url() {
+        let inet = |a: &str| NameServer::Inet(a.parse().unwrap());
+        let servers = resolver("127..0.1 [::1] [::1]:54 127.0.0.2:5 UNIX:/run/dns").unwrap();
+        assert_eq!(
+            servers.servers,
+            [
+                inet("127.0.0.1:53"),
+                inet("[::1]:53"),
+                inet("[::1]:54"),
+                inet("127.0.0.2:5"),
+                NameServer::Unix("/run/dns".into()),
+            ]
+        );
+        let fault = |args: &str| resolver(args).unwrap_err().to_string();
+        assert_eq!(
+            fault("127.0.0.1:x"),
+            "invalid port in resolver \"127.0.0.1:x\" in /tmp/r.conf:1"
+        );
+        assert_eq!(fault("[::1"), "invalid host in resolver \"[::1\" in /tmp/r.conf:1");
+        assert_eq!(
+            fault("unix:"),
+            "no path in the unix domain socket in resolver \"unix:\" in /tmp/r.conf:1"
+        );
+    }
+
+    /// A unix name server gets the query, as from nginx, and its answer cannot come back.
+    #[tokio::test]
+    async fn a_unix_server_is_asked_and_never_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dns.sock");
+        let server = UnixDatagram::bind(&path).unwrap();
+        let resolver = resolver(&format!("unix:{}", path.display())).unwrap();
+        let timeout = Duration::from_millis(200);
+        let resolved = resolver.resolve("backend.test", timeout).await;
+        assert_eq!(resolved, Err(ResolveError::TimedOut));
+        let mut buf = [0u8; 512];
+        let (n, from) = server.try_recv_from(&mut buf).expect("the query arrived");
+        assert_eq!(&buf[12..n - 4], b"\x07backend\x04test\x00");
+        assert!(from.is_unnamed(), "{from:?}");
+    }
 
     #[test]
     fn queries_and_answers_round_trip() {

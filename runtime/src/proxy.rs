@@ -15,6 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+use strait_parser::values::{self, Url, UrlOptions, UrlTarget};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
@@ -141,74 +142,33 @@ fn rate(s: &mut Session, value: Option<&crate::variables::Complex>) -> usize {
     }
 }
 
-/// An evaluated `proxy_pass` value as `ngx_parse_url` reads it (without resolving).
+/// Where an evaluated `proxy_pass` value points, when it names no upstream block.
 #[derive(Debug, PartialEq, Eq)]
 enum Target<'a> {
-    /// `unix:PATH`.
-    Unix(&'a str),
-    /// `HOST[:PORT]`; an IPv6 host keeps its brackets.
-    Inet { host: &'a str, port: Option<u16> },
+    /// An address that needs no resolving (a unix socket, an IP address with a port), with
+    /// nginx's name for it (the value as written, [`values::sock_ntop`]).
+    Peer(PeerAddr, String),
+    /// A host name to resolve, and the port.
+    Name(&'a [u8], u16),
 }
 
-/// `ngx_atoi` of a port: digits only, 1 to 65535.
-fn url_port(text: &str) -> Result<u16, &'static str> {
-    let valid = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    match text.parse::<u32>() {
-        Ok(port @ 1..=65535) if valid => Ok(port as u16),
-        _ => Err("invalid port"),
-    }
-}
-
-/// Reads a value as `ngx_parse_url` does for a variable `proxy_pass`; the error is nginx's
-/// (`%s in upstream "VALUE"`).
-fn parse_target(text: &str) -> Result<Target<'_>, &'static str> {
-    // unix:PATH, the prefix in any case.
-    if text.len() >= 5 && text[..5].eq_ignore_ascii_case("unix:") {
-        let path = &text[5..];
-        if path.is_empty() {
-            return Err("no path in the unix domain socket");
+/// The proxy handler's reading of an address value that names no upstream block
+/// (`ngx_stream_proxy_handler`): a port is required, but for a unix socket. The error is
+/// nginx's message.
+fn target<'a>(url: &Url<'a>, value: &str) -> Result<Target<'a>, String> {
+    match url.target {
+        UrlTarget::Unix => {
+            Ok(Target::Peer(PeerAddr::Unix(crate::address::unix_path(url)), value.to_string()))
         }
-        // sun_path holds 108 bytes, its terminating NUL included.
-        if path.len() + 1 > 108 {
-            return Err("too long path in the unix domain socket");
+        _ if url.port == 0 => {
+            Err(format!("no port in upstream \"{}\"", String::from_utf8_lossy(url.host)))
         }
-        return Ok(Target::Unix(path));
-    }
-
-    // [IPv6]:PORT
-    if let Some(inner) = text.strip_prefix('[') {
-        let Some(close) = inner.find(']') else {
-            return Err("invalid host");
-        };
-        let rest = &inner[close + 1..];
-        if rest.contains('/') {
-            return Err("invalid host");
+        UrlTarget::Addr(ip) => {
+            let addr = SocketAddr::new(ip, url.port);
+            Ok(Target::Peer(PeerAddr::Inet(addr), values::sock_ntop(&addr)))
         }
-        let port = match rest.strip_prefix(':') {
-            Some(port) => Some(url_port(port)?),
-            None => None,
-        };
-        if close == 0 {
-            return Err("no host");
-        }
-        if inner[..close].parse::<std::net::Ipv6Addr>().is_err() {
-            return Err("invalid IPv6 address");
-        }
-        return Ok(Target::Inet { host: &text[..close + 2], port });
+        UrlTarget::Name => Ok(Target::Name(url.host, url.port)),
     }
-
-    // HOST[:PORT]: no path or arguments, the port after the first colon.
-    if text.contains(['/', '?']) {
-        return Err("invalid host");
-    }
-    let (host, port) = match text.split_once(':') {
-        Some((host, port)) => (host, Some(url_port(port)?)),
-        None => (text, None),
-    };
-    if host.is_empty() {
-        return Err("no host");
-    }
-    Ok(Target::Inet { host, port })
 }
 
 /// Resolves an evaluated `proxy_pass` value: an upstream name, `unix:path`, or `host:port`.
@@ -217,10 +177,11 @@ async fn resolve_target(
     value: &[u8],
     proxy: &ProxyConf,
 ) -> Result<Arc<UpstreamGroup>, u16> {
-    // The value is read as a URL first; a malformed one names its fault.
+    // The value is read as a URL first (`ngx_parse_url` without resolving); a malformed one
+    // names its fault.
     let text = String::from_utf8_lossy(value).into_owned();
-    let target = match parse_target(&text) {
-        Ok(target) => target,
+    let url = match values::parse_url(value, UrlOptions::default()) {
+        Ok(url) => url,
         Err(fault) => {
             s.log(Level::Error, None, &format!("{fault} in upstream \"{text}\""));
             return Err(status::INTERNAL_SERVER_ERROR);
@@ -233,30 +194,23 @@ async fn resolve_target(
     }
 
     // unix:PATH and IP addresses need no resolving; anything else needs a port.
-    let (host, port) = match target {
-        Target::Unix(path) => {
-            let addr = PeerAddr::Unix(path.into());
-            return Ok(Arc::new(UpstreamGroup::implicit(&text, vec![(addr, text.clone())])));
+    let (host, port) = match target(&url, &text) {
+        Ok(Target::Peer(addr, name)) => {
+            return Ok(Arc::new(UpstreamGroup::implicit(&text, vec![(addr, name)])));
         }
-        Target::Inet { host, port: Some(port) } => (host, port),
-        Target::Inet { host, port: None } => {
-            s.log(Level::Error, None, &format!("no port in upstream \"{host}\""));
+        Ok(Target::Name(host, port)) => (String::from_utf8_lossy(host).into_owned(), port),
+        Err(fault) => {
+            s.log(Level::Error, None, &fault);
             return Err(status::INTERNAL_SERVER_ERROR);
         }
     };
-    let host_ip = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = host_ip.parse::<std::net::IpAddr>() {
-        let addr = SocketAddr::new(ip, port);
-        let peers = vec![(PeerAddr::Inet(addr), addr.to_string())];
-        return Ok(Arc::new(UpstreamGroup::implicit(&text, peers)));
-    }
 
     // A name: the resolver.
     let Some(resolver) = &proxy.resolver else {
         s.log(Level::Error, None, &format!("no resolver defined to resolve {host}"));
         return Err(status::INTERNAL_SERVER_ERROR);
     };
-    let addrs = match resolver.resolve(host, proxy.resolver_timeout).await {
+    let addrs = match resolver.resolve(&host, proxy.resolver_timeout).await {
         Ok(addrs) => addrs,
         Err(e) => {
             s.log(Level::Error, None, &format!("{host} could not be resolved ({e})"));
@@ -267,7 +221,7 @@ async fn resolve_target(
         .iter()
         .map(|ip| {
             let addr = SocketAddr::new(*ip, port);
-            (PeerAddr::Inet(addr), addr.to_string())
+            (PeerAddr::Inet(addr), values::sock_ntop(&addr))
         })
         .collect();
     Ok(Arc::new(UpstreamGroup::implicit(&text, peers)))
@@ -433,7 +387,7 @@ fn close_attempt(s: &mut Session, attempt_start: Instant) {
 
 fn local_text(stream: &Stream) -> String {
     match stream {
-        Stream::Tcp(tcp) => tcp.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        Stream::Tcp(tcp) => tcp.local_addr().map(|a| values::sock_ntop(&a)).unwrap_or_default(),
         Stream::Unix(_) => "unix:".to_string(),
         Stream::Tls(_) => String::new(),
     }
@@ -880,30 +834,28 @@ impl Future for Transfer<'_> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn targets_parse_as_ngx_parse_url() {
-        let inet = |host, port| Ok(Target::Inet { host, port });
-        assert_eq!(parse_target("127.0.0.1:80"), inet("127.0.0.1", Some(80)));
-        assert_eq!(parse_target("grp"), inet("grp", None));
-        assert_eq!(parse_target("[::1]:8080"), inet("[::1]", Some(8080)));
-        assert_eq!(parse_target("[::1]"), inet("[::1]", None));
-        assert_eq!(parse_target("UNIX:/run/a.sock"), Ok(Target::Unix("/run/a.sock")));
+    fn target_of(value: &str) -> Result<Target<'_>, String> {
+        let url = values::parse_url(value.as_bytes(), UrlOptions::default()).unwrap();
+        target(&url, value)
     }
 
     #[test]
-    fn malformed_targets_name_nginx_faults() {
-        assert_eq!(parse_target(""), Err("no host"));
-        assert_eq!(parse_target(":80"), Err("no host"));
-        assert_eq!(parse_target("a:0"), Err("invalid port"));
-        assert_eq!(parse_target("a:65536"), Err("invalid port"));
-        assert_eq!(parse_target("a:"), Err("invalid port"));
-        assert_eq!(parse_target("a:+1"), Err("invalid port"));
-        assert_eq!(parse_target("a/b:80"), Err("invalid host"));
-        assert_eq!(parse_target("[::1:80"), Err("invalid host"));
-        assert_eq!(parse_target("[]:80"), Err("no host"));
-        assert_eq!(parse_target("[zz]:80"), Err("invalid IPv6 address"));
-        assert_eq!(parse_target("unix:"), Err("no path in the unix domain socket"));
-        let long = format!("unix:/{}", "p".repeat(107));
-        assert_eq!(parse_target(&long), Err("too long path in the unix domain socket"));
+    fn targets_read_as_nginx_reads_them() {
+        let peer = |addr: &str, name: &str| {
+            Ok(Target::Peer(PeerAddr::Inet(addr.parse().unwrap()), name.to_string()))
+        };
+        assert_eq!(target_of("127.0.0.1:80"), peer("127.0.0.1:80", "127.0.0.1:80"));
+        assert_eq!(target_of("127..0.1:80"), peer("127.0.0.1:80", "127.0.0.1:80"));
+        assert_eq!(target_of("[::0.0.1.2]:80"), peer("[::102]:80", "[::0.0.1.2]:80"));
+        assert_eq!(target_of("grp:81"), Ok(Target::Name(b"grp", 81)));
+        let unix = Target::Peer(PeerAddr::Unix("/run/a.sock".into()), "UNIX:/run/a.sock".into());
+        assert_eq!(target_of("UNIX:/run/a.sock"), Ok(unix));
+    }
+
+    #[test]
+    fn targets_without_a_port_name_the_host() {
+        assert_eq!(target_of("grp"), Err("no port in upstream \"grp\"".into()));
+        assert_eq!(target_of("[::1]"), Err("no port in upstream \"[::1]\"".into()));
+        assert_eq!(target_of("127..0.1"), Err("no port in upstream \"127..0.1\"".into()));
     }
 }

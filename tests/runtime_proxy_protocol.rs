@@ -158,3 +158,67 @@ fn headers_variables_realip_and_faults_match_nginx() {
         assert_eq!(other_lines, &runs[0].2, "{flavor:?}");
     }
 }
+
+/// A v2 PROXY header for TCP over IPv6.
+fn v2_inet6(src: std::net::Ipv6Addr, dst: std::net::Ipv6Addr, sport: u16, dport: u16) -> Vec<u8> {
+    let mut out = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    out.extend_from_slice(&[0x21, 0x21, 0, 36]);
+    out.extend_from_slice(&src.octets());
+    out.extend_from_slice(&dst.octets());
+    out.extend_from_slice(&sport.to_be_bytes());
+    out.extend_from_slice(&dport.to_be_bytes());
+    out
+}
+
+/// Addresses in PROXY headers read and printed as nginx does: realip reads the source with
+/// `ngx_parse_addr` (`192.0..2` is 192.0.0.2) and prints the client with `ngx_sock_ntop`
+/// (`::0.0.1.2`, where Rust prints `::102`), as do v2 variables and the v1 header sent on.
+#[test]
+fn header_addresses_read_and_print_as_nginx() {
+    let ephemeral = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    let compat: std::net::Ipv6Addr = "::102".parse().unwrap();
+    let mut runs = Vec::new();
+    for flavor in flavors() {
+        let mut vars = ports();
+        vars.insert("ECHO", echo_upstream().to_string());
+        let port = |k: &str| vars[k].parse::<u16>().unwrap();
+        let server = Instance::start(flavor, &config("proxy_protocol.conf", &vars));
+        let mut answers = vec![
+            send_header(port("REALIP"), b"PROXY TCP4 192.0..2 192.0.2.2 9 80\r\n"),
+            send_header(port("REALIP"), b"PROXY TCP6 ::102 ::1 9 80\r\n"),
+            send_header(port("REALIP"), &v2_inet6(compat, compat, 9, 80)),
+            send_header(port("VARS"), &v2_inet6(compat, compat, 9, 80)),
+        ];
+
+        // proxy_protocol on: the header sent on names the realip client as nginx prints it.
+        let mut stream = TcpStream::connect(("127.0.0.1", port("SEND"))).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(b"PROXY TCP6 ::102 ::1 5555 80\r\nhello").unwrap();
+        let mut got = Vec::new();
+        while !got.ends_with(b"hello") {
+            let mut buf = [0u8; 256];
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0, "{flavor:?}: {}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+        answers.push(String::from_utf8(got).unwrap().replace(&vars["SEND"], "P"));
+        drop(server);
+        let answers: Vec<String> =
+            answers.iter().map(|a| ephemeral.replace(a, "127.0.0.1:EPH").into_owned()).collect();
+        runs.push((flavor, answers));
+    }
+    let (_, answers) = &runs[0];
+    assert_eq!(
+        answers[..],
+        [
+            "remote=192.0.0.2:9 realip=127.0.0.1 pp=192.0..2\n",
+            "remote=::0.0.1.2:9 realip=127.0.0.1 pp=::102\n",
+            "remote=::0.0.1.2:9 realip=127.0.0.1 pp=::0.0.1.2\n",
+            "pp=::0.0.1.2:9 to=::0.0.1.2:80 remote=127.0.0.1 realip=127.0.0.1:EPH\n",
+            "PROXY TCP6 ::0.0.1.2 127.0.0.1 5555 P\r\nhello",
+        ]
+    );
+    for (flavor, other) in &runs[1..] {
+        assert_eq!(other, answers, "{flavor:?}");
+    }
+}

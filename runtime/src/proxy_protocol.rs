@@ -8,6 +8,7 @@ use crate::session::{status, ClientAddr, Session};
 use crate::stream::Stream;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use strait_parser::values::inet_ntop;
 use tokio::io::Interest;
 
 /// The most bytes nginx 1.22 peeks for a header (`NGX_PROXY_PROTOCOL_MAX_HEADER`): a longer
@@ -188,9 +189,9 @@ fn parse_v2(buf: &[u8]) -> Result<Header, HeaderError> {
         _ => return Ok(header(None)),
     };
     Ok(header(Some(ProxyAddrs {
-        src_addr: src.to_string(),
+        src_addr: inet_ntop(&src),
         src_port: u16::from_be_bytes([ports[0], ports[1]]),
-        dst_addr: dst.to_string(),
+        dst_addr: inet_ntop(&dst),
         dst_port: u16::from_be_bytes([ports[2], ports[3]]),
     })))
 }
@@ -202,7 +203,8 @@ pub fn write_v1(client: &ClientAddr, local: Option<SocketAddr>) -> Vec<u8> {
         return b"PROXY UNKNOWN\r\n".to_vec();
     };
     let family = if client.is_ipv4() { "TCP4" } else { "TCP6" };
-    format!("PROXY {family} {} {} {} {}\r\n", client.ip(), local.ip(), client.port(), local.port())
+    let (client_ip, local_ip) = (inet_ntop(&client.ip()), inet_ntop(&local.ip()));
+    format!("PROXY {family} {client_ip} {local_ip} {} {}\r\n", client.port(), local.port())
         .into_bytes()
 }
 
@@ -396,6 +398,12 @@ mod tests {
         body[32..36].copy_from_slice(&[0, 1, 0, 2]);
         let h = parse(&v2(1, 0x21, &body)).unwrap();
         assert_eq!(h.addrs, addrs("::1", 1, "::ffff:10.0.0.1", 2));
+
+        // Addresses print as nginx prints them (ngx_sock_ntop): `::0.0.1.2`, not `::102`.
+        body[14] = 1;
+        body[15] = 2;
+        let h = parse(&v2(1, 0x21, &body)).unwrap();
+        assert_eq!(h.addrs, addrs("::0.0.1.2", 1, "::ffff:10.0.0.1", 2));
     }
 
     #[test]
@@ -425,6 +433,8 @@ mod tests {
         let client = ClientAddr::Inet("[::1]:5000".parse().unwrap());
         let local = Some("[::1]:81".parse().unwrap());
         assert_eq!(write_v1(&client, local), b"PROXY TCP6 ::1 ::1 5000 81\r\n");
+        let client = ClientAddr::Inet("[::102]:5000".parse().unwrap());
+        assert_eq!(write_v1(&client, local), b"PROXY TCP6 ::0.0.1.2 ::1 5000 81\r\n");
         assert_eq!(write_v1(&ClientAddr::Unix, None), b"PROXY UNKNOWN\r\n");
     }
 }

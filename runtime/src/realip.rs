@@ -32,7 +32,8 @@ pub fn parse_from(d: &Directive) -> Result<Vec<AccessRule>, ConfigError> {
 
 /// The post-accept phase (`ngx_stream_realip_handler`): on a connection that brought a PROXY
 /// header with addresses, from a trusted address, the header's source becomes the client.
-/// A source that is not an IP address leaves the client as it was.
+/// A source that is not an IP address (as `ngx_parse_addr` reads it, so `127..0.1` is one)
+/// leaves the client as it was.
 pub fn post_accept(s: &mut Session) {
     let server = s.server.clone();
     if server.realip_from.is_empty() {
@@ -44,7 +45,7 @@ pub fn post_accept(s: &mut Session) {
     if !server.realip_from.iter().any(|rule| rule.matches(&s.client)) {
         return;
     }
-    let Ok(ip) = pp.src_addr.parse::<IpAddr>() else {
+    let Some(ip) = strait_parser::values::parse_addr(pp.src_addr.as_bytes()) else {
         return;
     };
     let real = ClientAddr::Inet(SocketAddr::new(ip, pp.src_port));

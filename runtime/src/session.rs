@@ -129,7 +129,7 @@ impl Session {
     /// `client: ADDR` text: the address without port, `unix:` for unix clients.
     pub fn client_text(&self) -> String {
         match &self.client {
-            ClientAddr::Inet(a) => a.ip().to_string(),
+            ClientAddr::Inet(a) => strait_parser::values::inet_ntop(&a.ip()),
             ClientAddr::Unix => "unix:".to_string(),
         }
     }
@@ -240,7 +240,7 @@ impl Session {
         // post-accept: nginx logs the new connection before anything else.
         if self.error_log.enabled(Level::Info) {
             let peer = match &self.client {
-                ClientAddr::Inet(a) => a.to_string(),
+                ClientAddr::Inet(a) => strait_parser::values::sock_ntop(a),
                 ClientAddr::Unix => "unix:".to_string(),
             };
             self.log_bare(Level::Info, &format!("client {} connected to {}", peer, self.addr_text));

@@ -7,6 +7,7 @@ use crate::session::Session;
 use std::collections::HashMap;
 use std::fmt;
 use strait_parser::template::{Segment, Template};
+use strait_parser::values::inet_ntop;
 
 /// The index of a variable in the table, fixed when the configuration is compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -397,7 +398,7 @@ impl Session {
             },
             // The connection's own address, before realip (crate::realip).
             RealipRemoteAddr => match self.realip_client() {
-                ClientAddr::Inet(a) => bytes(a.ip().to_string()),
+                ClientAddr::Inet(a) => bytes(inet_ntop(&a.ip())),
                 ClientAddr::Unix => bytes("unix:".to_string()),
             },
             RealipRemotePort => match self.realip_client() {
@@ -405,12 +406,14 @@ impl Session {
                 ClientAddr::Unix => Some(Vec::new()),
             },
             ServerAddr => match self.local {
-                Some(a) => bytes(a.ip().to_string()),
+                Some(a) => bytes(inet_ntop(&a.ip())),
                 None => bytes(self.listen_text.to_string()),
             },
+            // A listen address without a port (port 0, the kernel's pick) is its own local
+            // address, as in nginx, which prints ports 1-65535 only: empty.
             ServerPort => match self.local {
-                Some(a) => bytes(a.port().to_string()),
-                None => Some(Vec::new()),
+                Some(a) if a.port() > 0 => bytes(a.port().to_string()),
+                _ => Some(Vec::new()),
             },
             BytesSent => bytes(self.sent.to_string()),
             BytesReceived => bytes(self.received.to_string()),

@@ -312,8 +312,16 @@ fn empty_value_sends_no_certificate() {
 fn verify_and_sni_rules_match_nginx() {
     let up_port = free_port();
     let up = upstream(Flavor::Strait, up_port, "optional");
-    let names =
-        ["wrong_ca", "wrong_name", "verified", "sni_ip", "sni_group", "sni_port", "sni_off"];
+    let names = [
+        "wrong_ca",
+        "wrong_name",
+        "verified",
+        "sni_ip",
+        "sni_lenient_ip",
+        "sni_group",
+        "sni_port",
+        "sni_off",
+    ];
     let mut lines = Vec::new();
     for flavor in flavors() {
         let front = Front::new(&names);
@@ -327,7 +335,7 @@ fn verify_and_sni_rules_match_nginx() {
         };
         let verify = "proxy_ssl_verify on; proxy_ssl_verify_depth 2;";
         let conf = format!(
-            "stream {{\nupstream backend {{ server 127.0.0.1:{up_port}; }}\n{}{}{}{}{}{}{}}}",
+            "stream {{\nupstream backend {{ server 127.0.0.1:{up_port}; }}\n{}{}{}{}{}{}{}{}}}",
             server(
                 "wrong_ca",
                 "backend",
@@ -352,6 +360,12 @@ fn verify_and_sni_rules_match_nginx() {
                 )
             ),
             server("sni_ip", &format!("127.0.0.1:{up_port}"), "proxy_ssl_server_name on;"),
+            // An IPv4 literal as nginx reads it (ngx_inet_addr): 127..0.1 is one.
+            server(
+                "sni_lenient_ip",
+                "backend",
+                "proxy_ssl_server_name on; proxy_ssl_name 127..0.1;"
+            ),
             server("sni_group", "backend", "proxy_ssl_server_name on;"),
             server(
                 "sni_port",
@@ -368,6 +382,7 @@ fn verify_and_sni_rules_match_nginx() {
         let verified = get("verified");
         assert!(verified.starts_with('|'), "{flavor:?}: {verified}");
         assert_eq!(get("sni_ip"), "||.", "{flavor:?}: never an IP literal as SNI");
+        assert_eq!(get("sni_lenient_ip"), "||.", "{flavor:?}: nor one nginx reads leniently");
         assert!(get("sni_group").starts_with("|backend|"), "{flavor:?}");
         assert!(get("sni_port").starts_with("|upstream.test|"), "{flavor:?}");
         assert!(get("sni_off").starts_with("||"), "{flavor:?}");

@@ -216,15 +216,13 @@ pub fn ssl_name(name: &[u8]) -> &[u8] {
     }
 }
 
-/// Whether a name may be sent as SNI: never empty, never an IP literal (RFC 6066).
+/// Whether a name may be sent as SNI: never empty, never an IP literal (RFC 6066), an IPv4
+/// one being what nginx's lenient `ngx_inet_addr` reads (`127..0.1`, `01.2.3.4`).
 pub fn sni_allowed(name: &[u8]) -> bool {
     if name.is_empty() || name[0] == b'[' {
         return false;
     }
-    let Ok(text) = std::str::from_utf8(name) else {
-        return true;
-    };
-    text.parse::<std::net::Ipv4Addr>().is_err()
+    strait_parser::values::inet_addr(name).is_none()
 }
 
 /// A connector for one static setting.
@@ -549,6 +547,8 @@ mod tests {
     fn sni_is_never_an_ip_literal() {
         assert!(sni_allowed(b"upstream.test"));
         assert!(!sni_allowed(b"127.0.0.1"));
+        assert!(!sni_allowed(b"127..0.1") && !sni_allowed(b"01.2.3.4"));
+        assert!(sni_allowed(b"1.2.3") && sni_allowed(b"255.255.255.255"));
         assert!(!sni_allowed(b"[::1]"));
         assert!(!sni_allowed(b""));
     }

@@ -6,7 +6,7 @@
 use crate::conf::{text, ConfigError, DirectiveExt};
 use crate::plan::{AccessRule, AccessTarget};
 use crate::session::{ClientAddr, Session};
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use strait_parser::ast::Directive;
 
 /// Parses one `set_real_ip_from ADDR|CIDR|unix:|HOST` into rules of trusted addresses; a
@@ -24,10 +24,9 @@ pub fn parse_from(d: &Directive) -> Result<Vec<AccessRule>, ConfigError> {
     if let Ok(ip) = t.parse::<IpAddr>() {
         return Ok(vec![rule(AccessTarget::Net(ip.into()))]);
     }
-    let resolved = (t.as_str(), 0)
-        .to_socket_addrs()
-        .map_err(|_| d.error(format!("host not found in set_real_ip_from \"{t}\"")))?;
-    Ok(resolved.map(|a| rule(AccessTarget::Net(a.ip().into()))).collect())
+    let resolved = crate::address::resolve_host(value)
+        .ok_or_else(|| d.error(format!("host not found in set_real_ip_from \"{t}\"")))?;
+    Ok(resolved.into_iter().map(|ip| rule(AccessTarget::Net(ip.into()))).collect())
 }
 
 /// The post-accept phase (`ngx_stream_realip_handler`): on a connection that brought a PROXY

@@ -16,7 +16,16 @@ use clap::{Parser, Subcommand};
 
 /// strait's own subcommands.
 #[derive(Debug, Parser)]
-#[command(name = "strait", version, about = "A drop-in for nginx's stream module")]
+#[command(
+    name = "strait",
+    version,
+    about = "A drop-in for nginx's stream module",
+    after_help = "Without a command, strait takes nginx's command line and serves (or tests, \
+                  or signals) a configuration:\n  \
+                  strait [-?hvVtTq] [-s signal] [-p prefix] [-e filename] [-c filename] \
+                  [-g directives]\n\
+                  `strait -h` prints nginx's help for it."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -21,20 +21,24 @@ fn mode(path: &Path) -> u32 {
 }
 
 #[test]
-fn render_writes_config_and_files_with_their_modes() {
+fn render_writes_config_and_files_with_their_modes_and_says_so() {
+    // The output directory does not exist yet: it is made.
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("nginx.conf");
-    let status = Command::new(STRAIT)
+    let out = tmp.path().join("out/nginx.conf");
+    let output = Command::new(STRAIT)
         .args(["render", "--check", "--routes"])
         .arg(testdata("long_chain/routes.yaml"))
         .arg("-o")
         .arg(&out)
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(output.status.success());
+    let said = String::from_utf8(output.stderr).unwrap();
+    assert!(said.contains(&format!("strait render: wrote {}\n", out.display())), "{said}");
+    assert!(said.ends_with("strait render: the configuration passes strait -t's checks\n"));
 
     // The chain is too long for one nginx token: a file beside the configuration.
-    let chain = tmp.path().join("upstream-strait_route_long.crt");
+    let chain = tmp.path().join("out/upstream-strait_route_long.crt");
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains(&format!("\"{}\"", chain.display())), "{text}");
     assert!(std::fs::read_to_string(&chain).unwrap().matches("BEGIN CERTIFICATE").count() == 3);

@@ -61,7 +61,7 @@ fn main() -> anyhow::Result<()> {
 
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    println!("{}", scenario::machine(&programs));
+    println!("{}", scenario::machine(&programs, rounds));
     println!("{}", scenario::Row::header());
     for spec in scenario::all() {
         if args.only.as_ref().is_some_and(|only| !spec.name.contains(only.as_str())) {

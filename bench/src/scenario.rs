@@ -243,7 +243,7 @@ fn server_block(spec: &Spec, upstream: SocketAddr, pki: &Path) -> anyhow::Result
 }
 
 /// The first line of the report: what machine and which versions.
-pub(crate) fn machine(programs: &Programs) -> String {
+pub(crate) fn machine(programs: &Programs, rounds: usize) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -257,9 +257,14 @@ pub(crate) fn machine(programs: &Programs) -> String {
     format!(
         "machine: {cpu}, {cores} cores; strait: {}; nginx: {}\n\
          1-worker rows: the proxy pinned to CPU 0, clients and upstreams to the other CPUs\n\
-         each figure: the median of the rounds, strait and nginx measured in turn",
+         each figure: {}",
         programs.strait.binary.display(),
-        if nginx.is_empty() { "not installed".to_string() } else { nginx }
+        if nginx.is_empty() { "not installed".to_string() } else { nginx },
+        if rounds > 1 {
+            format!("the median of {rounds} rounds, strait and nginx measured in turn")
+        } else {
+            "one round (--full or --rounds N give medians)".to_string()
+        }
     )
 }
 

@@ -327,11 +327,15 @@ impl Rendered {
 }
 
 /// Writes one file with its mode from the start (never briefly readable by others), through
-/// a temporary name and a rename, so a server reading it never sees half a file.
+/// a temporary name and a rename, so a server reading it never sees half a file. A missing
+/// directory is made.
 fn write_file(path: &Path, contents: &str, secret: bool) -> Result<(), RenderError> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let err = |source| RenderError::Write { path: path.to_owned(), source };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
     let mode = if secret { 0o600 } else { 0o644 };
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(format!(".strait-{}.tmp", std::process::id()));

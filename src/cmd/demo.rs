@@ -69,7 +69,10 @@ fn demo(once: bool, free_ports: bool, dir: Option<PathBuf>) -> anyhow::Result<Ex
     let ports = [listen_port(preferred[0])?, listen_port(preferred[1])?];
     let config = configuration(ports, upstream);
     std::fs::write(dir.join("conf/nginx.conf"), &config)?;
-    println!("strait demo: configuration written to {}", dir.join("conf/nginx.conf").display());
+    println!(
+        "strait demo: configuration written to {} (kept when the demo ends, to start from)",
+        dir.join("conf/nginx.conf").display()
+    );
     println!("strait demo: error log at {}", dir.join("logs/error.log").display());
     println!("strait demo: upstream (requires a client certificate) on {upstream}");
     println!();

@@ -34,7 +34,7 @@ pub(crate) fn run(args: &RenderArgs) -> ExitCode {
     match render(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            report(&error);
+            report("render", &error);
             ExitCode::FAILURE
         }
     }
@@ -53,7 +53,7 @@ fn render(args: &RenderArgs) -> Result<(), RenderError> {
     // file now, so it is not one caught half-written (`strait up` does not load it).
     let config = args.config.as_deref();
     let rendered = strait_render::render_paths(&args.routes, config, EndFlag::Warn, &options)?;
-    warn(&rendered);
+    warn("render", &rendered);
     if args.check {
         strait_render::check_config(&rendered.config, &config_path)?;
     }
@@ -74,6 +74,10 @@ fn render(args: &RenderArgs) -> Result<(), RenderError> {
         print!("{}", rendered.config);
     } else {
         rendered.write(&config_path, &files_dir)?;
+        eprintln!("strait render: wrote {}", config_path.display());
+    }
+    if args.check {
+        eprintln!("strait render: the configuration passes strait -t's checks");
     }
     Ok(())
 }
@@ -111,22 +115,23 @@ fn write_files(rendered: &Rendered, dir: &Path) -> Result<(), RenderError> {
     Ok(())
 }
 
-/// Prints the warnings of a render, one per line.
-pub(crate) fn warn(rendered: &Rendered) {
+/// Prints the warnings of a render, one per line, under the name of the `command` that
+/// rendered (`render`, `up`).
+pub(crate) fn warn(command: &str, rendered: &Rendered) {
     for warning in &rendered.warnings {
-        eprintln!("strait render: warning: {warning}");
+        eprintln!("strait {command}: warning: {warning}");
     }
 }
 
-/// Prints an error: one fault per line.
-pub(crate) fn report(error: &RenderError) {
+/// Prints an error of `command`: one fault per line.
+pub(crate) fn report(command: &str, error: &RenderError) {
     match error {
         RenderError::Invalid(faults) => {
             for fault in &faults.0 {
-                eprintln!("strait render: {fault}");
+                eprintln!("strait {command}: {fault}");
             }
         }
-        other => eprintln!("strait render: {other}"),
+        other => eprintln!("strait {command}: {other}"),
     }
 }
 

@@ -66,7 +66,7 @@ pub(crate) fn run(args: &UpArgs) -> ExitCode {
     let dir = match absolute(&args.dir) {
         Ok(dir) => dir,
         Err(e) => {
-            report(&e);
+            report("up", &e);
             return ExitCode::FAILURE;
         }
     };
@@ -81,7 +81,7 @@ pub(crate) fn run(args: &UpArgs) -> ExitCode {
     let mut seen = Inputs::read(args);
     let Ok(mut current) = render(args, &dir) else { return ExitCode::FAILURE };
     if let Err(e) = current.write(&conf, &dir) {
-        report(&e);
+        report("up", &e);
         return ExitCode::FAILURE;
     }
     let mut listening = compile(&current.config, &conf, &dir).map(addresses).unwrap_or_default();
@@ -157,7 +157,7 @@ pub(crate) fn run(args: &UpArgs) -> ExitCode {
             let watch: Vec<(PathBuf, u64)> =
                 logs.iter().flatten().map(|path| (path.clone(), file_len(path))).collect();
             if let Err(e) = rendered.write(&conf, &dir) {
-                report(&e);
+                report("up", &e);
                 restore(&current, &conf, &dir);
                 continue;
             }
@@ -211,8 +211,8 @@ fn render(args: &UpArgs, dir: &Path) -> Result<Rendered, ()> {
     let options = RenderOptions::new(dir);
     let config = args.config.as_deref();
     let rendered = strait_render::render_paths(&args.routes, config, EndFlag::Required, &options);
-    let rendered = rendered.map_err(|e| report(&e))?;
-    warn(&rendered);
+    let rendered = rendered.map_err(|e| report("up", &e))?;
+    warn("up", &rendered);
     Ok(rendered)
 }
 
@@ -274,7 +274,7 @@ fn paths(dir: &Path) -> strait_runtime::Paths {
 fn restore(current: &Rendered, conf: &Path, dir: &Path) {
     match current.write(conf, dir) {
         Ok(()) => eprintln!("strait up: {} is the running configuration again", conf.display()),
-        Err(e) => report(&e),
+        Err(e) => report("up", &e),
     }
 }
 

@@ -37,6 +37,10 @@ def block(text, indent):
 
 
 def write(case, name, text):
+    """Writes one input; a YAML routes file ends with APISIX's end flag, as a finished
+    standalone file does (without it, `strait up` would not load the file)."""
+    if name == "routes.yaml" and not text.rstrip().endswith("#END"):
+        text = text.rstrip("\n") + "\n#END\n"
     d = os.path.join(HERE, case)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), "w") as f:

@@ -332,6 +332,73 @@ pub fn parse_addr(text: &[u8]) -> Option<IpAddr> {
     inet_addr(text).map(IpAddr::V4).or_else(|| inet6_addr(text).map(IpAddr::V6))
 }
 
+/// A network as `ngx_ptocidr` leaves it in `ngx_cidr_t`: the address with the bits past the
+/// prefix cleared, and the prefix length (32 or 128 for an address alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cidr {
+    /// The network's address, its bits past the prefix cleared.
+    pub network: IpAddr,
+    /// The prefix length: 0 to 32 for IPv4, 0 to 128 for IPv6.
+    pub prefix: u8,
+}
+
+impl Cidr {
+    /// Whether `addr` is in the network: the same family and the same leading `prefix` bits,
+    /// as `ngx_cidr_match` compares one entry. An IPv4-mapped IPv6 address is IPv6 here:
+    /// nginx's callers (`ngx_cidr_match`, the access handler) map it to IPv4 first.
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        match (self.network, addr) {
+            (IpAddr::V4(network), IpAddr::V4(addr)) => {
+                u32::from(addr) & v4_mask(self.prefix) == u32::from(network)
+            }
+            (IpAddr::V6(network), IpAddr::V6(addr)) => {
+                u128::from(addr) & v6_mask(self.prefix) == u128::from(network)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl From<IpAddr> for Cidr {
+    /// An address alone: a /32 or /128 network, as `ngx_ptocidr` reads one without `/BITS`.
+    fn from(addr: IpAddr) -> Cidr {
+        let prefix = if addr.is_ipv4() { 32 } else { 128 };
+        Cidr { network: addr, prefix }
+    }
+}
+
+/// The IPv4 netmask of a prefix length (0 is no bits, as nginx special-cases the shift).
+fn v4_mask(prefix: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
+}
+
+/// The IPv6 netmask of a prefix length.
+fn v6_mask(prefix: u8) -> u128 {
+    u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0)
+}
+
+/// `ngx_ptocidr`: `ADDR[/BITS]` for `allow`, `deny`, `set_real_ip_from`, `geo` networks and
+/// `debug_connection`. The address is read as [`parse_addr`] reads it (`127..0.1/8` is
+/// 127.0.0.0/8; `255.255.255.255` is no address), the bits by `ngx_atoi` (`/08` is 8; `/`,
+/// `/+8` are errors), at most 32 or 128. Returns the network and whether the address had
+/// bits set past the prefix, which nginx clears and returns `NGX_DONE` for: its callers warn
+/// `low address bits of TEXT are meaningless`. `None` where nginx returns `NGX_ERROR`.
+pub fn ptocidr(text: &[u8]) -> Option<(Cidr, bool)> {
+    let (addr, bits) = match text.iter().position(|&b| b == b'/') {
+        Some(slash) => (&text[..slash], Some(&text[slash + 1..])),
+        None => (text, None),
+    };
+    let addr = parse_addr(addr)?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let Some(bits) = bits else { return Some((addr.into(), false)) };
+    let prefix = parse_int(bits).filter(|&n| n <= max)? as u8;
+    let network = match addr {
+        IpAddr::V4(v4) => IpAddr::V4((u32::from(v4) & v4_mask(prefix)).into()),
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & v6_mask(prefix)).into()),
+    };
+    Some((Cidr { network, prefix }, network != addr))
+}
+
 /// `ngx_parse_addr_port`: an address (port 0), or `ADDR:PORT` / `[V6]:PORT` with a port from
 /// 1 to 65535. Host names are not resolved.
 pub fn parse_addr_port(text: &[u8]) -> Option<SocketAddr> {
@@ -669,6 +736,64 @@ mod tests {
         assert_eq!(ip("127.0.0.1"), "127.0.0.1");
         assert_eq!(ip("::102"), "::0.0.1.2");
         assert_eq!(ip("::ffff:127.0.0.1"), "::ffff:127.0.0.1");
+    }
+
+    #[test]
+    fn cidr_as_ngx_ptocidr() {
+        // (text, network, prefix, low bits set), each as nginx 1.22.1 reads it.
+        let cidr =
+            |t: &str| ptocidr(t.as_bytes()).map(|(c, low)| (inet_ntop(&c.network), c.prefix, low));
+        for (text, network, prefix, low) in [
+            ("10.0.0.0/8", "10.0.0.0", 8, false),
+            ("10.1.1.1/8", "10.0.0.0", 8, true),
+            ("127..0.1/8", "127.0.0.0", 8, true),
+            ("127..0.1", "127.0.0.1", 32, false),
+            ("01.2.3.4", "1.2.3.4", 32, false),
+            ("1.2.3.4/08", "1.0.0.0", 8, true),
+            ("1.2.3.4/0", "0.0.0.0", 0, true),
+            ("0.0.0.0/0", "0.0.0.0", 0, false),
+            ("::1", "::1", 128, false),
+            ("::1/64", "::", 64, true),
+            (":1::/16", "1::", 16, false),
+            ("::ffff:1.2.3.4/104", "::ffff:1.0.0.0", 104, true),
+            ("2001:db8::/32", "2001:db8::", 32, false),
+        ] {
+            assert_eq!(cidr(text), Some((network.into(), prefix, low)), "{text}");
+        }
+        for bad in [
+            "255.255.255.255",
+            "255.255.255.255/32",
+            "1.2.3.4/33",
+            "::1/129",
+            "1.2.3.4/",
+            "1.2.3.4/+8",
+            "1.2.3.4/8/8",
+            "1.2.3.4/99999999999999999999",
+            "1.2.3",
+            "[::1]",
+            "all",
+            "unix:",
+            "localhost",
+            "",
+            "/8",
+        ] {
+            assert_eq!(cidr(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn cidr_contains_its_family_only() {
+        let net = |t: &str| ptocidr(t.as_bytes()).unwrap().0;
+        let ip = |t: &str| t.parse::<IpAddr>().unwrap();
+        assert!(net("127.0.0.0/8").contains(ip("127.9.9.9")));
+        assert!(!net("127.0.0.0/8").contains(ip("128.0.0.1")));
+        assert!(net("0.0.0.0/0").contains(ip("255.255.255.255")));
+        assert!(!net("0.0.0.0/0").contains(ip("::ffff:1.2.3.4")));
+        assert!(net("::/0").contains(ip("::ffff:1.2.3.4")));
+        assert!(net("fe80::/10").contains(ip("febf::1")));
+        assert!(!net("fe80::/10").contains(ip("fec0::1")));
+        assert!(net("192.0.2.1").contains(ip("192.0.2.1")));
+        assert!(!net("192.0.2.1").contains(ip("192.0.2.2")));
     }
 
     #[test]

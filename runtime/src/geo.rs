@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 
-use strait_parser::values::{inet6_addr, inet_addr, parse_addr};
+use strait_parser::values::{inet_addr, parse_addr, ptocidr};
 
 /// A fault in a `geo` block; messages are nginx's (the caller adds ` in FILE:LINE`).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -381,31 +381,19 @@ enum Net {
     V6(u128, u8),
 }
 
-/// nginx's `ngx_stream_geo_cidr_value` / `ngx_ptocidr`: `ADDR[/LEN]`; host bits are cleared
-/// (second value true). The bare text `255.255.255.255` is accepted; with `/LEN` it is not.
+/// nginx's `ngx_stream_geo_cidr_value`: `255.255.255.255` alone is that host (which
+/// `ngx_ptocidr` refuses); anything else is a CIDR as [`ptocidr`] reads it, its host bits
+/// cleared (second value true).
 fn parse_cidr(text: &[u8]) -> Option<(Net, bool)> {
     if text == b"255.255.255.255" {
         return Some((Net::V4(u32::MAX, 32), false));
     }
-    let (addr_text, len_text) = match text.iter().position(|&c| c == b'/') {
-        Some(slash) => (&text[..slash], Some(&text[slash + 1..])),
-        None => (text, None),
+    let (cidr, low_bits) = ptocidr(text)?;
+    let net = match cidr.network {
+        IpAddr::V4(v4) => Net::V4(v4.into(), cidr.prefix),
+        IpAddr::V6(v6) => Net::V6(v6.into(), cidr.prefix),
     };
-    let len = |max: u8| -> Option<u8> {
-        match len_text {
-            None => Some(max),
-            Some(digits) => atoi(digits).filter(|&n| n <= u64::from(max)).map(|n| n as u8),
-        }
-    };
-    if let Some(addr) = inet_addr(addr_text).map(u32::from) {
-        let len = len(32)?;
-        let masked = addr & mask32(len);
-        return Some((Net::V4(masked, len), masked != addr));
-    }
-    let addr = u128::from(inet6_addr(addr_text)?);
-    let len = len(128)?;
-    let masked = addr & mask128(len);
-    Some((Net::V6(masked, len), masked != addr))
+    Some((net, low_bits))
 }
 
 fn mask32(len: u8) -> u32 {
@@ -414,14 +402,6 @@ fn mask32(len: u8) -> u32 {
 
 fn mask128(len: u8) -> u128 {
     u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0)
-}
-
-/// nginx's `ngx_atoi`: decimal digits only, at least one.
-fn atoi(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(text).ok()?.parse().ok()
 }
 
 /// The value of the longest IPv4 network holding `addr`, trying the prefix lengths `lens`.

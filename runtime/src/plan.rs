@@ -162,8 +162,8 @@ pub struct AccessRule {
 pub enum AccessTarget {
     /// `all`
     All,
-    /// An address or CIDR.
-    Net(ipnet::IpNet),
+    /// An address or CIDR, as `ngx_ptocidr` reads it.
+    Net(strait_parser::values::Cidr),
     /// `unix:`
     Unix,
 }
@@ -181,7 +181,7 @@ impl AccessRule {
                     }
                     ip => ip,
                 };
-                net.contains(&ip)
+                net.contains(ip)
             }
             _ => false,
         }
@@ -870,12 +870,11 @@ impl<'a> Compiler<'a> {
                 } else if value == b"unix:" {
                     AccessTarget::Unix
                 } else {
-                    let t = text(value);
-                    let net = t
-                        .parse::<ipnet::IpNet>()
-                        .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                        .map_err(|_| d.error(format!("invalid parameter \"{t}\"")))?;
-                    AccessTarget::Net(net.trunc())
+                    // `ngx_stream_access_rule`: a CIDR as `ngx_ptocidr` reads it (strait -t
+                    // warns of low address bits, which are cleared).
+                    let (net, _) = strait_parser::values::ptocidr(value)
+                        .ok_or_else(|| d.error(format!("invalid parameter \"{}\"", text(value))))?;
+                    AccessTarget::Net(net)
                 };
                 s.access.push(AccessRule { allow: d.name.value == b"allow", target });
             }

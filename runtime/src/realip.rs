@@ -6,24 +6,23 @@
 use crate::conf::{text, ConfigError, DirectiveExt};
 use crate::plan::{AccessRule, AccessTarget};
 use crate::session::{ClientAddr, Session};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use strait_parser::ast::Directive;
 
-/// Parses one `set_real_ip_from ADDR|CIDR|unix:|HOST` into rules of trusted addresses; a
-/// host name trusts every address it resolves to now, as nginx resolves it at load.
+/// Parses one `set_real_ip_from unix:|CIDR|HOST` into rules of trusted addresses, as
+/// `ngx_stream_realip_from`: `unix:` exactly, a CIDR as `ngx_ptocidr` reads it (`127..0.1/8`
+/// is 127.0.0.0/8; strait -t warns of the low address bits), else a host name, which trusts
+/// every address it resolves to now, as nginx resolves it at load.
 pub fn parse_from(d: &Directive) -> Result<Vec<AccessRule>, ConfigError> {
     let value = &d.one_arg()?.value;
     let rule = |target| AccessRule { allow: true, target };
     if value == b"unix:" {
         return Ok(vec![rule(AccessTarget::Unix)]);
     }
+    if let Some((net, _)) = strait_parser::values::ptocidr(value) {
+        return Ok(vec![rule(AccessTarget::Net(net))]);
+    }
     let t = text(value);
-    if let Ok(net) = t.parse::<ipnet::IpNet>() {
-        return Ok(vec![rule(AccessTarget::Net(net.trunc()))]);
-    }
-    if let Ok(ip) = t.parse::<IpAddr>() {
-        return Ok(vec![rule(AccessTarget::Net(ip.into()))]);
-    }
     let resolved = crate::address::resolve_host(value)
         .ok_or_else(|| d.error(format!("host not found in set_real_ip_from \"{t}\"")))?;
     Ok(resolved.into_iter().map(|ip| rule(AccessTarget::Net(ip.into()))).collect())
@@ -78,6 +77,10 @@ mod tests {
         let one = from("192.0.2.1").unwrap();
         assert!(one[0].matches(&client("192.0.2.1:1")) && !one[0].matches(&client("192.0.2.2:1")));
         assert!(from("unix:").unwrap()[0].matches(&ClientAddr::Unix));
+        // `ngx_ptocidr`: lenient IPv4, host bits cleared.
+        let lenient = from("127..0.9/24").unwrap();
+        assert!(lenient[0].matches(&client("127.0.0.200:1")));
+        assert!(!lenient[0].matches(&client("127.0.1.9:1")));
         let host = from("localhost").unwrap();
         assert!(host.iter().any(|r| r.matches(&client("127.0.0.1:1"))));
         let e = from("nosuchhost.invalid").unwrap_err();

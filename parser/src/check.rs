@@ -899,8 +899,10 @@ impl<'a> Checker<'a> {
         if address == b"unix:" {
             return Ok(());
         }
-        if cidr_network(address).is_some() {
-            self.warnings.extend(low_bits_warning(d, address));
+        if let Some((_, low_bits)) = values::ptocidr(address) {
+            if low_bits {
+                self.warnings.push(low_bits_warning(d, address));
+            }
             return Ok(());
         }
         if self.resolve(address).is_none() {
@@ -1102,16 +1104,24 @@ impl<'a> Checker<'a> {
                     return Err(at(d, ErrorKind::Message(text)));
                 }
             }
-            (_, b"allow" | b"deny") => {
-                let ok = args[0] == b"all" || args[0].starts_with(b"unix:") || is_cidr(args[0]);
-                if !ok {
+            // `ngx_stream_access_rule`: `all`, `unix:` (exactly), else a CIDR.
+            (_, b"allow" | b"deny") if args[0] != b"all" && args[0] != b"unix:" => {
+                let Some((_, low_bits)) = values::ptocidr(args[0]) else {
                     return Err(quoted(d, "invalid parameter ", args[0], ""));
+                };
+                if low_bits {
+                    self.warnings.push(low_bits_warning(d, args[0]));
                 }
-                self.warnings.extend(low_bits_warning(d, args[0]));
             }
-            (_, b"set_real_ip_from") => {
-                self.warnings.extend(low_bits_warning(d, args[0]));
-            }
+            // `ngx_stream_realip_from`: `unix:` (exactly), a CIDR, else a host name that must
+            // resolve.
+            (_, b"set_real_ip_from") if args[0] != b"unix:" => match values::ptocidr(args[0]) {
+                Some((_, true)) => self.warnings.push(low_bits_warning(d, args[0])),
+                None if self.resolve(args[0]).is_none() => {
+                    return Err(quoted(d, "host not found in set_real_ip_from ", args[0], ""));
+                }
+                Some(_) | None => {}
+            },
             _ => {}
         }
         Ok(())
@@ -1504,12 +1514,15 @@ impl<'a> Checker<'a> {
         let value = entry.args[0].value.as_slice();
         if key == b"default" {
             for all in [Ipv4Addr::UNSPECIFIED.into(), Ipv6Addr::UNSPECIFIED.into()] {
-                self.geo_insert(entry, key, (all, 0), value, geo);
+                let all = values::Cidr { network: all, prefix: 0 };
+                self.geo_insert(entry, key, all, value, geo);
             }
             return;
         }
-        self.warnings.extend(low_bits_warning(entry, network));
-        let Some(cidr) = cidr_network(network) else { return };
+        let Some((cidr, low_bits)) = geo_cidr(network) else { return };
+        if low_bits {
+            self.warnings.push(low_bits_warning(entry, network));
+        }
         if key != b"delete" {
             self.geo_insert(entry, key, cidr, value, geo);
         } else if geo.remove(&cidr).is_none() {
@@ -1523,15 +1536,15 @@ impl<'a> Checker<'a> {
         &mut self,
         entry: &Directive,
         net: &[u8],
-        cidr: (std::net::IpAddr, u8),
+        cidr: values::Cidr,
         value: &[u8],
         geo: &mut GeoTree,
     ) {
         if geo.contains_key(&cidr) {
             let old = geo
                 .iter()
-                .filter(|((network, bits), _)| contains(*network, *bits, cidr.0))
-                .max_by_key(|((_, bits), _)| *bits)
+                .filter(|(network, _)| network.contains(cidr.network))
+                .max_by_key(|(network, _)| network.prefix)
                 .map_or(&b""[..], |(_, old)| old.as_slice());
             let mut message = b"duplicate network \"".to_vec();
             message.extend_from_slice(net);
@@ -1626,7 +1639,7 @@ impl<'a> Checker<'a> {
                     if valid.is_none() {
                         return Err(quoted(entry, "invalid range ", network, ""));
                     }
-                } else if key != b"default" && !is_cidr(network) {
+                } else if key != b"default" && geo_cidr(network).is_none() {
                     return Err(quoted(entry, "invalid network ", network, ""));
                 }
                 if !ranges {
@@ -2288,44 +2301,14 @@ fn parse_percent(text: &[u8]) -> Option<u64> {
     (hundredths != 0 && hundredths <= i64::MAX as u64).then_some(hundredths)
 }
 
-/// An address or CIDR for allow/deny.
-fn is_cidr(text: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(text) else { return false };
-    let (address, bits) = match text.split_once('/') {
-        Some((address, bits)) => (address, Some(bits)),
-        None => (text, None),
-    };
-    let Ok(ip) = address.parse::<std::net::IpAddr>() else { return false };
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    bits.is_none_or(|bits| bits.parse::<u8>().is_ok_and(|bits| bits <= max))
-}
-
-/// The network a CIDR names, as nginx's `ngx_ptocidr` stores it: the address with its low
-/// bits cleared and the prefix length (an address alone is a /32 or /128 network).
-fn cidr_network(text: &[u8]) -> Option<(std::net::IpAddr, u8)> {
-    use std::net::IpAddr;
-    let text = std::str::from_utf8(text).ok()?;
-    let (address, bits) = match text.split_once('/') {
-        Some((address, bits)) => (address, Some(bits)),
-        None => (text, None),
-    };
-    let ip = address.parse::<IpAddr>().ok()?;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    let bits = match bits {
-        Some(bits) => bits.parse::<u8>().ok().filter(|&bits| bits <= max)?,
-        None => max,
-    };
-    let network = match ip {
-        IpAddr::V4(v4) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
-            IpAddr::V4((u32::from(v4) & mask).into())
-        }
-        IpAddr::V6(v6) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
-            IpAddr::V6((u128::from(v6) & mask).into())
-        }
-    };
-    Some((network, bits))
+/// A geo network as `ngx_stream_geo_cidr_value` reads it: `255.255.255.255` alone is that
+/// host (which `ngx_ptocidr` refuses as `INADDR_NONE`), anything else is [`values::ptocidr`]'s.
+fn geo_cidr(text: &[u8]) -> Option<(values::Cidr, bool)> {
+    if text == b"255.255.255.255" {
+        let network = std::net::Ipv4Addr::BROADCAST.into();
+        return Some((values::Cidr { network, prefix: 32 }, false));
+    }
+    values::ptocidr(text)
 }
 
 /// The setting a directive's slot writes, for `is duplicate`: the deprecated aliases of
@@ -2347,38 +2330,16 @@ fn no_entry_block(entry: &Directive) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// A geo block's networks (address with its low bits cleared, prefix length) and their
-/// values, as its radix trees hold them.
-type GeoTree = std::collections::HashMap<(std::net::IpAddr, u8), Vec<u8>>;
-
-/// Whether the network `network/bits` contains `address` (of the same family).
-fn contains(network: std::net::IpAddr, bits: u8, address: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
-    match (network, address) {
-        (IpAddr::V4(network), IpAddr::V4(address)) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
-            u32::from(address) & mask == u32::from(network)
-        }
-        (IpAddr::V6(network), IpAddr::V6(address)) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
-            u128::from(address) & mask == u128::from(network)
-        }
-        _ => false,
-    }
-}
+/// A geo block's networks and their values, as its radix trees hold them.
+type GeoTree = std::collections::HashMap<values::Cidr, Vec<u8>>;
 
 /// nginx's `[warn]` for a CIDR whose address has bits set past its prefix
 /// (`ngx_ptocidr` returns NGX_DONE): `low address bits of 10.1.1.1/8 are meaningless`.
-fn low_bits_warning(d: &Directive, text: &[u8]) -> Option<ParseError> {
-    let ip = std::str::from_utf8(text).ok()?.split_once('/')?.0.parse::<std::net::IpAddr>();
-    let (network, _) = cidr_network(text)?;
-    if ip.ok()? == network {
-        return None;
-    }
+fn low_bits_warning(d: &Directive, text: &[u8]) -> ParseError {
     let mut message = b"low address bits of ".to_vec();
     message.extend_from_slice(text);
     message.extend_from_slice(b" are meaningless");
-    Some(at(d, ErrorKind::Message(message)))
+    at(d, ErrorKind::Message(message))
 }
 
 impl Context {

@@ -1630,10 +1630,10 @@ impl<'a> Checker<'a> {
                     _ => key,
                 };
                 if key != b"default" && ranges {
-                    let valid = std::str::from_utf8(network).ok().and_then(|text| {
-                        let (a, b) = text.split_once('-')?;
-                        let a = a.parse::<std::net::Ipv4Addr>().ok()?;
-                        let b = b.parse::<std::net::Ipv4Addr>().ok()?;
+                    // ngx_stream_geo_add_range: two addresses as ngx_inet_addr reads them.
+                    let valid = network.iter().position(|&b| b == b'-').and_then(|dash| {
+                        let a = values::inet_addr(&network[..dash])?;
+                        let b = values::inet_addr(&network[dash + 1..])?;
                         (a <= b).then_some(())
                     });
                     if valid.is_none() {

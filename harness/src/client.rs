@@ -343,7 +343,7 @@ mod tests {
 
     #[test]
     fn refused_connection_is_reported_in_the_body() {
-        let port = crate::env::free_port(&Default::default()).unwrap();
+        let port = crate::ports::free_port(&Default::default()).unwrap();
         let ex = [Exchange { port, request: None }];
         assert_eq!(
             plain_exchanges(&ex, true, timeout(1000, false)),

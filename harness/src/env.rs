@@ -1,7 +1,7 @@
-//! `$TEST_NGINX_*` expansion (only where Test::Nginx expands) and free ports on loopback.
+//! `$TEST_NGINX_*` expansion (only where Test::Nginx expands), with `$TEST_NGINX_RAND_PORT_N`
+//! drawn from [`crate::ports`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
 
 use crate::error::BailOut;
 
@@ -58,7 +58,7 @@ impl Expander<'_> {
             }
             let mut used = self.reserved.clone();
             used.extend(self.rand_ports.values().copied());
-            let port = free_port(&used)?;
+            let port = crate::ports::free_port(&used)?;
             self.rand_ports.insert(name.to_string(), port);
             return Ok(port.to_string());
         }
@@ -68,37 +68,6 @@ impl Expander<'_> {
             name: name.to_string(),
         })
     }
-}
-
-/// A TCP port on 127.0.0.1 that is free now and not in `used`.
-pub fn free_port(used: &BTreeSet<u16>) -> Result<u16, BailOut> {
-    for _ in 0..100 {
-        let listener =
-            TcpListener::bind(("127.0.0.1", 0)).map_err(|e| BailOut::NoFreePort(e.to_string()))?;
-        let port = listener.local_addr().map_err(|e| BailOut::NoFreePort(e.to_string()))?.port();
-        if !used.contains(&port) {
-            return Ok(port);
-        }
-    }
-    Err(BailOut::NoFreePort("every port drawn was already in use by this run".into()))
-}
-
-/// A port P on 127.0.0.1 such that P, P+1 and P+2 are free now (the three stream servers).
-pub fn free_port_triple(used: &BTreeSet<u16>) -> Result<u16, BailOut> {
-    for _ in 0..200 {
-        let first =
-            TcpListener::bind(("127.0.0.1", 0)).map_err(|e| BailOut::NoFreePort(e.to_string()))?;
-        let port = first.local_addr().map_err(|e| BailOut::NoFreePort(e.to_string()))?.port();
-        if port > u16::MAX - 2 || (0..3).any(|i| used.contains(&(port + i))) {
-            continue;
-        }
-        let second = TcpListener::bind(("127.0.0.1", port + 1));
-        let third = TcpListener::bind(("127.0.0.1", port + 2));
-        if second.is_ok() && third.is_ok() {
-            return Ok(port);
-        }
-    }
-    Err(BailOut::NoFreePort("no three consecutive free ports found".into()))
 }
 
 #[cfg(test)]
@@ -142,6 +111,6 @@ mod tests {
         assert_eq!(a, b1);
         assert_ne!(b1, b2);
         let port: u16 = a.parse().unwrap();
-        assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
+        assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
     }
 }

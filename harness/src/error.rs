@@ -88,8 +88,8 @@ pub enum BailOut {
         name: String,
     },
     /// No free port could be found.
-    #[error("cannot find a free port on 127.0.0.1: {0}")]
-    NoFreePort(String),
+    #[error(transparent)]
+    NoFreePort(#[from] crate::ports::NoFreePorts),
     /// The binary under test could not be run at all.
     #[error("cannot run {}: {source}", binary.display())]
     Binary {

@@ -7,8 +7,9 @@
 //! ([`client`]), and the response and error log are checked ([`check`]). [`run()`] drives it
 //! all and prints TAP ([`report`]); [`differences`] is the table of deliberate strait/nginx
 //! differences; [`preamble`] reads the few controls of the Perl before `__DATA__`;
-//! [`binary`] probes the binary under test. README.md lists where the runner differs from
-//! Test::Nginx, and why.
+//! [`binary`] probes the binary under test; [`ports`] picks free loopback ports outside the
+//! kernel's ephemeral range (the workspace's tests use it too). README.md lists where the
+//! runner differs from Test::Nginx, and why.
 #![warn(missing_docs)]
 
 pub mod binary;
@@ -19,6 +20,7 @@ pub mod differences;
 pub mod env;
 pub mod error;
 pub mod perl;
+pub mod ports;
 pub mod preamble;
 pub mod report;
 pub mod run;

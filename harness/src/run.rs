@@ -12,8 +12,8 @@ use std::thread;
 use crate::binary::BinaryInfo;
 use crate::check::Check;
 use crate::differences::{self, Differences};
-use crate::env;
 use crate::error::{BailOut, Stopped};
+use crate::ports;
 use crate::report::{FileReport, Summary, Tap};
 use crate::spec::read_spec;
 use crate::worker::Worker;
@@ -176,7 +176,7 @@ pub fn run(
     for k in 0..options.jobs.min(files.len()).max(1) {
         let port = match options.stream_port {
             PortChoice::Fixed(port) => port.saturating_add(3 * k as u16),
-            PortChoice::Free => env::free_port_triple(&used_ports)?,
+            PortChoice::Free => ports::free_ports(3, &used_ports).map_err(BailOut::from)?,
         };
         used_ports.extend([port, port + 1, port + 2]);
         ports.push(port);

@@ -15,6 +15,9 @@ Stream ports (as Test::Nginx::Socket::Lua::Stream):
   the second and third servers on the next two ports (1986, 1987).
   With -j N (N > 1) each worker needs ports of its own: with TEST_NGINX_STREAM_PORT=P
   worker k (from 0) takes P + 3k; without it each worker draws three free ports.
+Free ports (those, and TEST_NGINX_RAND_PORT_N) come from 20000 up, outside the kernel's
+  ephemeral range (net.ipv4.ip_local_port_range), so that no client connection takes one
+  before its server binds it.
 Other TEST_NGINX_* variables come from the environment.";
 
 /// `strait prove [--binary PATH] [-j N] [FILES or DIRS]`.

@@ -1,31 +1,18 @@
 //! `strait prove` as a command: the closing line, the exit status, a bail-out, the ports
-//! and the table of differences. Each run gets stream ports this test bound and released
+//! and the table of differences. Each run gets free stream ports drawn here
 //! (`TEST_NGINX_STREAM_PORT`), never Test::Nginx's fixed 1985, as other tests run beside it.
 
 use std::collections::BTreeSet;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
-/// A port P such that P, P+1 and P+2 were free on loopback (bound here, then released),
-/// never one this process handed out before.
+use strait_harness::ports;
+
+/// A port P such that P, P+1 and P+2 are free on loopback, outside the kernel's ephemeral
+/// range (so no client connection takes them before the run binds them), never one this
+/// process handed out before: see `strait_harness::ports`.
 fn free_port_triple() -> u16 {
-    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let first = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = first.local_addr().unwrap().port();
-        if !(2..=u16::MAX - 2).contains(&port) || (0..3).any(|i| given.contains(&(port + i))) {
-            continue;
-        }
-        let second = TcpListener::bind(("127.0.0.1", port + 1));
-        let third = TcpListener::bind(("127.0.0.1", port + 2));
-        if second.is_ok() && third.is_ok() {
-            given.extend([port, port + 1, port + 2]);
-            return port;
-        }
-    }
+    ports::free_ports(3, &BTreeSet::new()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `strait` with a clean environment for `prove` and stream ports of its own.

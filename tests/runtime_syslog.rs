@@ -70,10 +70,11 @@ struct Run {
 fn syslog_datagrams_match_nginx() {
     let mut runs = Vec::new();
     for flavor in flavors() {
-        // Step: the receivers, and a port with no one behind it.
+        // Step: the receivers, and a port with no one behind it (outside the ephemeral
+        // range, so no client's socket lands on it).
         let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
         udp.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-        let nobody = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let nobody = free_port();
         let unix_dir = tempfile::tempdir().unwrap();
         let unix_path = unix_dir.path().join("syslog.sock");
         let unix = UnixDatagram::bind(&unix_path).unwrap();

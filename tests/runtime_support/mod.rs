@@ -7,9 +7,10 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use strait_harness::ports;
 
 /// The real nginx, when installed.
 pub(crate) const NGINX: &str = "/usr/sbin/nginx";
@@ -35,36 +36,19 @@ pub(crate) fn flavors() -> Vec<Flavor> {
     }
 }
 
-/// The ports [`free_port`] and [`free_ports`] gave this test process.
-static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
-
-/// A free loopback port (bound and released), never one this test process was given before:
-/// the kernel may hand a released port out again, and two listeners of one config (or two
-/// keys of one `map $server_port`) on the same port would make the test fail for no fault.
+/// A free loopback port for a server strait or nginx binds later, never one this test
+/// process was given before (two listeners of one config, or two keys of one
+/// `map $server_port`, on the same port would fail the test for no fault). It lies outside
+/// the kernel's ephemeral range, so no client connection takes it before the server binds
+/// it: see `strait_harness::ports`.
 pub(crate) fn free_port() -> u16 {
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if given.insert(port) {
-            return port;
-        }
-    }
+    free_ports(1)
 }
 
-/// The first of `count` consecutive free loopback ports (for a `listen` port range), each
-/// bound and released, none given before (as [`free_port`]).
+/// The first of `count` consecutive free loopback ports (for a `listen` port range), as
+/// [`free_port`].
 pub(crate) fn free_ports(count: u16) -> u16 {
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let first = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let Some(last) = first.checked_add(count - 1) else { continue };
-        let free = (first..=last)
-            .all(|port| !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok());
-        if free {
-            given.extend(first..=last);
-            return first;
-        }
-    }
+    ports::free_ports(count, &BTreeSet::new()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Reads testdata/runtime/NAME and replaces `%%KEY%%` placeholders.

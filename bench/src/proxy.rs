@@ -1,6 +1,6 @@
 //! Starting and stopping the proxy under test (strait or nginx) with a generated configuration.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -132,10 +132,12 @@ impl Drop for Proxy {
     }
 }
 
-/// A loopback port that is free now (bound and released).
+/// A free loopback port for the proxy, outside the kernel's ephemeral range: the clients of
+/// the rows before leave that range crowded, and a port picked there could be taken by a
+/// connection before the proxy binds it (see `strait_harness::ports`).
 fn free_port() -> anyhow::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?)
+    let port = strait_harness::ports::free_port(&Default::default())?;
+    Ok(SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 /// nginx as Debian ships it: the stream module is dynamic, and workers drop to `nobody`

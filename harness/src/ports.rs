@@ -4,14 +4,14 @@
 //! A port the kernel picks (`bind` to port 0) lies in its ephemeral range
 //! (`net.ipv4.ip_local_port_range`), the range every outgoing connection takes its local
 //! port from: released and bound again a moment later by strait or nginx, it may by then
-//! be the local port of some client connection, and the server fails with `Address already
-//! in use`. The ports here come from outside that range instead, from [`FIRST`] up: the
-//! kernel never gives them to a client. A process walks them from an offset derived from
+//! be the local port of some client connection, or of another listener bound to port 0, and
+//! the server fails with `Address already in use`. The ports here come from outside that
+//! range instead, from [`FIRST`] up: the kernel never hands them out. A process walks them from an offset derived from
 //! its id, so that processes running at once rarely meet, and never hands a port out twice
 //! while the pool lasts.
 
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::ops::RangeInclusive;
 use std::sync::{Mutex, OnceLock};
 
@@ -52,8 +52,8 @@ pub fn free_port(avoid: &BTreeSet<u16>) -> Result<u16, NoFreePorts> {
 /// The first of `count` consecutive free ports on 127.0.0.1 (a `listen` port range, or the
 /// three stream servers of a `.t` block), outside the ephemeral range, none in `avoid`.
 ///
-/// Each port is checked by binding it on 127.0.0.1 and on 0.0.0.0 (and releasing it): both
-/// succeed only when nothing listens on it at any IPv4 address. The ports handed out are
+/// Each port is checked by binding it on 127.0.0.1, 0.0.0.0 and [::] (and releasing it):
+/// all succeed only when nothing listens on it at any address. The ports handed out are
 /// remembered, so that two servers of one process never get the same port; only once every
 /// port of the pool has been handed out does the process start over.
 pub fn free_ports(count: u16, avoid: &BTreeSet<u16>) -> Result<u16, NoFreePorts> {
@@ -123,11 +123,14 @@ fn offset(len: usize) -> usize {
     (scattered % len.max(1) as u64) as usize
 }
 
-/// Whether `port` binds on 127.0.0.1 and on 0.0.0.0 now (so nothing listens on it).
+/// Whether `port` binds now on 127.0.0.1, on 0.0.0.0 and, where this host has IPv6, on
+/// [::] (so nothing listens on it, IPv4 or IPv6: a test may listen on [::1] as well).
 fn is_free(port: u16) -> bool {
-    [Ipv4Addr::LOCALHOST, Ipv4Addr::UNSPECIFIED]
-        .into_iter()
-        .all(|ip| TcpListener::bind((ip, port)).is_ok())
+    static IPV6: OnceLock<bool> = OnceLock::new();
+    let ipv6 = *IPV6.get_or_init(|| TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_ok());
+    let v4 = [Ipv4Addr::LOCALHOST, Ipv4Addr::UNSPECIFIED].map(IpAddr::V4);
+    let v6 = ipv6.then_some(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+    v4.into_iter().chain(v6).all(|ip| TcpListener::bind((ip, port)).is_ok())
 }
 
 #[cfg(test)]
@@ -160,8 +163,10 @@ mod tests {
     #[test]
     fn a_port_someone_listens_on_is_not_handed_out() {
         let first = free_port(&BTreeSet::new()).unwrap();
-        let _held = TcpListener::bind(("127.0.0.1", first + 1));
-        let next = free_port(&BTreeSet::new()).unwrap();
-        assert_ne!(next, first + 1);
+        let _v4 = TcpListener::bind(("127.0.0.1", first + 1));
+        let _v6 = TcpListener::bind(("::1", first + 2));
+        let next = free_ports(2, &BTreeSet::new()).unwrap();
+        let run = next..=next + 1;
+        assert!(!run.contains(&(first + 1)) && !run.contains(&(first + 2)), "{run:?}");
     }
 }

@@ -277,7 +277,8 @@ fn collect_stderr(child: &mut Child) -> std::sync::Arc<std::sync::Mutex<String>>
 fn up_checks_each_reload_and_reports_its_outcome() {
     let tmp = tempfile::tempdir().unwrap();
 
-    // A backend that greets and closes; a port held by the test.
+    // A backend that greets and closes; a port held by the test, released later for strait
+    // to bind (a free port, not port 0: a port the kernel picks may be taken meanwhile).
     let backend = TcpListener::bind("127.0.0.1:0").unwrap();
     let backend_port = backend.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -285,8 +286,8 @@ fn up_checks_each_reload_and_reports_its_outcome() {
             let _ = std::io::Write::write_all(&mut conn, b"backend\n");
         }
     });
-    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
-    let taken_port = taken.local_addr().unwrap().port();
+    let taken_port = free_port();
+    let taken = TcpListener::bind(("127.0.0.1", taken_port)).unwrap();
 
     // `up` on one listener; notices logged, so the reload's success line is seen.
     let first = free_port();

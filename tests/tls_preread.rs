@@ -12,26 +12,6 @@ use std::time::Duration;
 const MAIN: &str = "daemon off;\npid %%DIR%%/nginx.pid;\nerror_log %%DIR%%/error.log info;\n\
                     events {}\n";
 
-/// A ClientHello record with `version` and the given extensions (type, data).
-fn hello(version: [u8; 2], extensions: &[(u16, Vec<u8>)]) -> Vec<u8> {
-    let mut body = version.to_vec();
-    body.extend([7u8; 32]);
-    body.extend([0, 0, 2, 0x13, 0x01, 1, 0]);
-    let mut ext = Vec::new();
-    for (kind, data) in extensions {
-        ext.extend(kind.to_be_bytes());
-        ext.extend((data.len() as u16).to_be_bytes());
-        ext.extend(data);
-    }
-    body.extend((ext.len() as u16).to_be_bytes());
-    body.extend(ext);
-    let mut msg = vec![1, 0, (body.len() >> 8) as u8, body.len() as u8];
-    msg.extend(body);
-    let mut record = vec![0x16, 3, 1, (msg.len() >> 8) as u8, msg.len() as u8];
-    record.extend(msg);
-    record
-}
-
 fn sni(name: &str) -> (u16, Vec<u8>) {
     let mut d = ((name.len() + 3) as u16).to_be_bytes().to_vec();
     d.push(0);
@@ -66,8 +46,8 @@ fn ask(port: u16, pieces: &[&[u8]]) -> String {
 
 #[test]
 fn preread_variables_match_nginx() {
-    let tls12 = hello([3, 3], &[sni("a.example"), alpn(&["h2", "http/1.1"])]);
-    let tls10 = hello([3, 1], &[alpn(&["x"])]);
+    let tls12 = client_hello([3, 3], &[0x1301], &[sni("a.example"), alpn(&["h2", "http/1.1"])]);
+    let tls10 = client_hello([3, 1], &[0x1301], &[alpn(&["x"])]);
     let mut answers = Vec::new();
     for flavor in flavors() {
         let port = free_port();
@@ -101,7 +81,7 @@ fn preread_variables_match_nginx() {
 /// `preread_timeout`: the same log line and `$status` as nginx.
 #[test]
 fn preread_limits_match_nginx() {
-    let big = hello([3, 3], &[sni(&"x".repeat(200))]);
+    let big = client_hello([3, 3], &[0x1301], &[sni(&"x".repeat(200))]);
     let mut seen = Vec::new();
     for flavor in flavors() {
         let port = free_port();

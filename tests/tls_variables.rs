@@ -109,28 +109,6 @@ fn s_client(port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// A ClientHello record: `ciphers`, then `extensions` (type, data) in order.
-fn client_hello(ciphers: &[u16], extensions: &[(u16, Vec<u8>)]) -> Vec<u8> {
-    let mut body = vec![3, 3];
-    body.extend([7u8; 32]);
-    body.push(0);
-    body.extend(u16_list(ciphers, 2));
-    body.extend([1, 0]);
-    let mut ext = Vec::new();
-    for (kind, data) in extensions {
-        ext.extend(kind.to_be_bytes());
-        ext.extend((data.len() as u16).to_be_bytes());
-        ext.extend(data);
-    }
-    body.extend((ext.len() as u16).to_be_bytes());
-    body.extend(ext);
-    let mut msg = vec![1, 0, (body.len() >> 8) as u8, body.len() as u8];
-    msg.extend(body);
-    let mut record = vec![0x16, 3, 1, (msg.len() >> 8) as u8, msg.len() as u8];
-    record.extend(msg);
-    record
-}
-
 /// `items` as big-endian u16s after a length prefix of `prefix` bytes (1 or 2).
 fn u16_list(items: &[u16], prefix: usize) -> Vec<u8> {
     let len = (items.len() * 2) as u16;
@@ -147,6 +125,7 @@ const GREASE: u16 = 0x0a0a;
 /// A TLS 1.2 ClientHello led by GREASE in its suites and groups.
 fn grease_tls12() -> Vec<u8> {
     client_hello(
+        [3, 3],
         &[GREASE, 0xc02f, 0xc030, 0x009c, 0x00ff],
         &[
             (10, u16_list(&[GREASE, 0x001d, 0x0017, 0x0018], 2)),
@@ -170,6 +149,7 @@ fn grease_tls13() -> Vec<u8> {
     let mut key_share = (shares.len() as u16).to_be_bytes().to_vec();
     key_share.extend(shares);
     client_hello(
+        [3, 3],
         &[GREASE, 0x1302, 0x1301],
         &[
             (10, u16_list(&[GREASE, 0x001d, 0x0017], 2)),

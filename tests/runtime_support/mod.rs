@@ -656,3 +656,34 @@ pub(crate) fn read_exactly(port: u16, len: usize) -> Vec<u8> {
     }
     out
 }
+
+/// A TLS ClientHello record (in a TLS 1.0 record header, as clients send it): `version`,
+/// a fixed random, no session id, `ciphers`, no compression, then `extensions` (type, data)
+/// in order.
+pub(crate) fn client_hello(
+    version: [u8; 2],
+    ciphers: &[u16],
+    extensions: &[(u16, Vec<u8>)],
+) -> Vec<u8> {
+    let mut body = version.to_vec();
+    body.extend([7u8; 32]);
+    body.push(0);
+    body.extend(((ciphers.len() * 2) as u16).to_be_bytes());
+    for cipher in ciphers {
+        body.extend(cipher.to_be_bytes());
+    }
+    body.extend([1, 0]);
+    let mut ext = Vec::new();
+    for (kind, data) in extensions {
+        ext.extend(kind.to_be_bytes());
+        ext.extend((data.len() as u16).to_be_bytes());
+        ext.extend(data);
+    }
+    body.extend((ext.len() as u16).to_be_bytes());
+    body.extend(ext);
+    let mut message = vec![1, 0, (body.len() >> 8) as u8, body.len() as u8];
+    message.extend(body);
+    let mut record = vec![0x16, 3, 1, (message.len() >> 8) as u8, message.len() as u8];
+    record.extend(message);
+    record
+}

@@ -223,8 +223,38 @@ struct Shared {
     limit: usize,
     /// The worker event loops; empty when the one worker is the main thread's loop.
     workers: Arc<[tokio::runtime::Handle]>,
+    /// The live sessions of each worker, to hand a new one to the least loaded.
+    loads: Arc<[AtomicUsize]>,
     /// The workers' thread ids, for `start worker process`.
     worker_ids: Arc<[i64]>,
+}
+
+/// The least loaded worker when `worker` is clearly busier than it: at least one session
+/// more, and an eighth more once it has many, so that a steady load moves few sessions.
+fn less_loaded_than(loads: &[AtomicUsize], worker: usize) -> Option<usize> {
+    let load = |index: usize| loads[index].load(Ordering::Relaxed);
+    let mine = load(worker);
+    let (least, fewest) = (0..loads.len()).map(|i| (i, load(i))).min_by_key(|w| w.1)?;
+    (mine >= fewest + 1 + mine / 8).then_some(least)
+}
+
+/// Held by a session task on a worker loop; dropping it ends the session on that worker.
+struct WorkerLoad {
+    loads: Arc<[AtomicUsize]>,
+    worker: usize,
+}
+
+impl WorkerLoad {
+    fn enter(loads: &Arc<[AtomicUsize]>, worker: usize) -> WorkerLoad {
+        loads[worker].fetch_add(1, Ordering::Relaxed);
+        WorkerLoad { loads: loads.clone(), worker }
+    }
+}
+
+impl Drop for WorkerLoad {
+    fn drop(&mut self) {
+        self.loads[self.worker].fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Shared) -> AcceptTask {
@@ -237,7 +267,7 @@ fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Sha
                 // every nginx worker process does; the original is kept for the next plan.
                 let (loops_stop, loops_stopped) = tokio::sync::watch::channel(false);
                 let mut loops = Vec::new();
-                for worker in shared.workers.iter() {
+                for (index, worker) in shared.workers.iter().enumerate() {
                     let Ok(copy) = std.try_clone() else { continue };
                     let (plan, shared, listener) = (plan.clone(), shared.clone(), listener.clone());
                     let mut stopped = loops_stopped.clone();
@@ -245,7 +275,7 @@ fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Sha
                         let Ok(tcp) = TcpListener::from_std(copy) else { return };
                         tokio::select! {
                             _ = stopped.wait_for(|stop| *stop) => {}
-                            _ = accept_tcp(&tcp, &plan, &shared, &listener) => {}
+                            _ = accept_tcp_on_worker(&tcp, &plan, &shared, &listener, index) => {}
                         }
                     }));
                 }
@@ -309,12 +339,7 @@ async fn accept_tcp(tcp: &TcpListener, plan: &Arc<Plan>, shared: &Shared, listen
     loop {
         match tcp.accept().await {
             Ok((stream, peer)) => {
-                // A specific address is the local address; only a wildcard socket needs
-                // getsockname().
-                let local = match &listener.spec.addr {
-                    ListenAddr::Inet(a) if !a.ip().is_unspecified() => Some(*a),
-                    _ => stream.local_addr().ok(),
-                };
+                let local = local_address(listener, || stream.local_addr());
                 let (server, text) = listener.server_for(local);
                 let (server, text) = (server.clone(), (listener.text(), text.clone()));
                 let client = ClientAddr::Inet(peer);
@@ -325,9 +350,90 @@ async fn accept_tcp(tcp: &TcpListener, plan: &Arc<Plan>, shared: &Shared, listen
     }
 }
 
+/// A worker's accept loop. A worker clearly busier than another hands the new session to
+/// the least loaded one, as nginx's workers share new connections: the kernel wakes a worker
+/// that waits for events (EPOLLEXCLUSIVE), not a busy one. Without it, a burst of
+/// connections could all land on the worker that happened to be awake.
+async fn accept_tcp_on_worker(
+    tcp: &TcpListener,
+    plan: &Arc<Plan>,
+    shared: &Shared,
+    listener: &Listener,
+    worker: usize,
+) {
+    loop {
+        let (stream, peer) = match tcp.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                accept_failed(plan, &e).await;
+                continue;
+            }
+        };
+
+        let local = local_address(listener, || stream.local_addr());
+        let (server, text) = listener.server_for(local);
+        let (server, text) = (server.clone(), (listener.text(), text.clone()));
+        let Some(guard) = admit(plan, shared) else { continue };
+        let client = ClientAddr::Inet(peer);
+        let plan = plan.clone();
+        match less_loaded_than(&shared.loads, worker) {
+            // Here: the socket stays registered with this worker's loop.
+            None => {
+                let load = WorkerLoad::enter(&shared.loads, worker);
+                let stream = Stream::Tcp(stream);
+                let session =
+                    Box::pin(session::run(plan, server, stream, client, local, text.0, text.1));
+                tokio::spawn(async move {
+                    session.await;
+                    drop((load, guard));
+                });
+            }
+            // There: the other loop registers the socket with its own epoll.
+            Some(other) => {
+                let Ok(stream) = stream.into_std() else { continue };
+                let load = WorkerLoad::enter(&shared.loads, other);
+                shared.workers[other].spawn(async move {
+                    let Ok(stream) = tokio::net::TcpStream::from_std(stream) else { return };
+                    let stream = Stream::Tcp(stream);
+                    let session =
+                        Box::pin(session::run(plan, server, stream, client, local, text.0, text.1));
+                    session.await;
+                    drop((load, guard));
+                });
+            }
+        }
+    }
+}
+
+/// The local address of an accepted connection: a specific listen address is it; only a
+/// wildcard socket needs getsockname().
+fn local_address(
+    listener: &Listener,
+    getsockname: impl FnOnce() -> io::Result<std::net::SocketAddr>,
+) -> Option<std::net::SocketAddr> {
+    match &listener.spec.addr {
+        ListenAddr::Inet(a) if !a.ip().is_unspecified() => Some(*a),
+        _ => getsockname().ok(),
+    }
+}
+
 async fn accept_failed(plan: &Plan, err: &io::Error) {
     plan.main.error_log.write(Level::Crit, None, &format!("accept4() failed{}", errno_suffix(err)));
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+}
+
+/// Counts a new session in, or refuses it when worker_connections, which caps the
+/// connections of all workers together, are all taken.
+fn admit(plan: &Plan, shared: &Shared) -> Option<SessionGuard> {
+    if shared.sessions.live.load(Ordering::Acquire) >= shared.limit {
+        plan.main.error_log.write(
+            Level::Alert,
+            None,
+            &format!("{} worker_connections are not enough", plan.main.worker_connections),
+        );
+        return None;
+    }
+    Some(shared.sessions.enter())
 }
 
 fn start_session(
@@ -339,16 +445,7 @@ fn start_session(
     local: Option<std::net::SocketAddr>,
     text: (Arc<str>, Arc<str>),
 ) {
-    // worker_connections caps the connections of all workers together.
-    if shared.sessions.live.load(Ordering::Acquire) >= shared.limit {
-        plan.main.error_log.write(
-            Level::Alert,
-            None,
-            &format!("{} worker_connections are not enough", plan.main.worker_connections),
-        );
-        return;
-    }
-    let guard = shared.sessions.enter();
+    let Some(guard) = admit(plan, shared) else { return };
     let plan = plan.clone();
     // The session's future is large (every phase's state); boxed, the task moves a pointer
     // instead of copying it at every stage change.
@@ -573,6 +670,7 @@ async fn run(
     let shared = Shared {
         sessions: Arc::new(Sessions::default()),
         limit: plan.main.worker_connections * plan.main.worker_processes.max(1),
+        loads: workers.loops.iter().map(|_| AtomicUsize::new(0)).collect(),
         workers: workers.loops,
         worker_ids: workers.ids,
     };
@@ -811,5 +909,31 @@ mod tests {
     fn the_version_is_the_one_the_parser_follows() {
         let claimed = strait_parser::registry::STRAIT_NGINX_VERSION.to_string();
         assert!(version_build().starts_with(&format!("nginx/{claimed} (strait ")));
+    }
+
+    fn loads(counts: &[usize]) -> Vec<AtomicUsize> {
+        counts.iter().map(|&n| AtomicUsize::new(n)).collect()
+    }
+
+    #[test]
+    fn a_burst_is_shared_between_workers() {
+        // Four connections accepted by worker 0 while worker 1 sleeps: two stay, two move.
+        let counts = loads(&[0, 0]);
+        let mut placed = Vec::new();
+        for _ in 0..4 {
+            let worker = less_loaded_than(&counts, 0).unwrap_or(0);
+            counts[worker].fetch_add(1, Ordering::Relaxed);
+            placed.push(worker);
+        }
+        assert_eq!(placed, [0, 1, 0, 1]);
+    }
+
+    #[test]
+    fn a_steady_load_stays_where_it_was_accepted() {
+        assert_eq!(less_loaded_than(&loads(&[16, 15]), 0), None);
+        assert_eq!(less_loaded_than(&loads(&[16, 14]), 0), None);
+        assert_eq!(less_loaded_than(&loads(&[16, 13]), 0), Some(1));
+        assert_eq!(less_loaded_than(&loads(&[3, 9, 1]), 1), Some(2));
+        assert_eq!(less_loaded_than(&loads(&[1, 0]), 1), None);
     }
 }

@@ -291,6 +291,56 @@ fn session_reuse_never_crosses_identities() {
     drop(up);
 }
 
+/// A session, once made, resumes on every following connection, on strait as on nginx, also
+/// over TLS 1.2 where a resumed handshake brings no new session: the upstream closes first,
+/// and a connection that ends without its own close_notify must not spoil the cached
+/// session (OpenSSL marks such a session unresumable; nginx, and strait, mark the
+/// connection shut down both ways before freeing it). The upstream is strait: nginx 1.22 as
+/// the upstream drops a session now and then when its client closes without close_notify,
+/// whichever proxy is in front.
+#[test]
+fn a_session_resumes_on_every_following_connection() {
+    let up_port = free_port();
+    let conf = format!(
+        "stream {{ server {{
+            listen 127.0.0.1:{up_port} ssl;
+            ssl_protocols TLSv1.2;
+            ssl_certificate server.crt;
+            ssl_certificate_key server.key;
+            ssl_verify_client on;
+            ssl_client_certificate ca.crt;
+            ssl_session_cache shared:SSL:1m;
+            ssl_session_tickets off;
+            return \"$ssl_client_s_dn|$ssl_session_reused\";
+        }} }}"
+    );
+    let up = start(Flavor::Strait, &conf);
+    for flavor in flavors() {
+        let port = free_port();
+        let conf = format!(
+            "stream {{ server {{
+                listen 127.0.0.1:{port};
+                proxy_pass 127.0.0.1:{up_port};
+                proxy_ssl on;
+                proxy_ssl_certificate $server_port.crt;
+                proxy_ssl_certificate_key $server_port.key;
+            }} }}"
+        );
+        let mut front = start(flavor, &conf);
+        for ext in ["crt", "key"] {
+            let from = front.path().join(format!("client-a.{ext}"));
+            std::fs::copy(from, front.path().join(format!("{port}.{ext}"))).unwrap();
+        }
+        let seen: Vec<String> = (0..6).map(|_| fetch(port, b"")).collect();
+        let resumed = format!("{}|r", dn("client-a"));
+        let mut expected = vec![resumed.clone(); 6];
+        expected[0] = format!("{}|.", dn("client-a"));
+        assert_eq!(seen, expected, "{flavor:?} in front");
+        assert_no_key_material(&mut front);
+    }
+    drop(up);
+}
+
 /// An empty certificate value sends no certificate: an upstream that requires one says so.
 #[test]
 fn empty_value_sends_no_certificate() {

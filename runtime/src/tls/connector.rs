@@ -298,10 +298,11 @@ impl UpstreamTls {
                 SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL,
             );
             ctx.set_new_session_callback(move |ssl, session| {
-                // Saved as a serialized copy, as nginx saves it: OpenSSL marks a session
-                // unresumable when its connection ends without close_notify, which must not
-                // reach the copy kept for the next connection.
-                let copy = session.to_der().and_then(|der| SslSession::from_der(&der));
+                // Saved as a copy, as nginx saves a serialized one: OpenSSL marks a session
+                // unresumable when its connection ends badly, which must not reach the copy
+                // kept for the next connection. The copy shares the peer's certificates; a
+                // serialized round trip would parse them again for every new session.
+                let copy = ffi::session_copy(&session);
                 if let (Some(key), Ok(copy)) = (ssl.ex_data(session_key_index()), copy) {
                     let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
                     cache.put(key.clone(), copy);

@@ -22,7 +22,7 @@ use foreign_types::{ForeignType, ForeignTypeRef};
 use openssl::error::ErrorStack;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::ssl::{SslCipherRef, SslContextBuilder, SslRef, SslSessionRef};
+use openssl::ssl::{SslCipherRef, SslContextBuilder, SslRef, SslSession, SslSessionRef};
 use openssl::x509::store::{File as X509LookupFile, X509LookupRef};
 use openssl::x509::{X509NameRef, X509Ref, X509};
 use openssl_sys as sys;
@@ -67,6 +67,7 @@ extern "C" {
     fn SSL_CONF_CTX_finish(cctx: *mut c_void) -> c_int;
     fn SSL_CIPHER_find(ssl: *mut sys::SSL, ptr: *const u8) -> *const sys::SSL_CIPHER;
     fn SSL_CTX_set_timeout(ctx: *mut sys::SSL_CTX, t: std::ffi::c_long) -> std::ffi::c_long;
+    fn SSL_SESSION_dup(src: *const sys::SSL_SESSION) -> *mut sys::SSL_SESSION;
     fn SSL_CTX_set_cert_cb(
         ctx: *mut sys::SSL_CTX,
         cb: Option<unsafe extern "C" fn(*mut sys::SSL, *mut c_void) -> c_int>,
@@ -295,6 +296,21 @@ pub(crate) fn set_session(ssl: &mut SslRef, session: &SslSessionRef) -> Result<(
     unsafe { ssl.set_session(session) }
 }
 
+/// A copy of `session` that later changes to the original (OpenSSL marks a session
+/// unresumable when its connection ends without close_notify) do not reach
+/// (`SSL_SESSION_dup`). The copy shares the peer's certificates instead of parsing them
+/// again, as a serialized round trip would.
+pub(crate) fn session_copy(session: &SslSessionRef) -> Result<SslSession, ErrorStack> {
+    // SAFETY: SSL_SESSION_dup reads a valid session and returns a new one with its own
+    // reference, or null (with the error queue set), which is checked before wrapping.
+    let copy = unsafe { SSL_SESSION_dup(session.as_ptr()) };
+    if copy.is_null() {
+        return Err(ErrorStack::get());
+    }
+    // SAFETY: `copy` is non-null and owned by nobody else; SslSession frees it on drop.
+    Ok(unsafe { SslSession::from_ptr(copy) })
+}
+
 /// A failed `SSL_CONF_cmd`: which command, and OpenSSL's errors.
 #[derive(Debug)]
 pub(crate) enum ConfCommandError {
@@ -417,6 +433,16 @@ pub(crate) fn set_received_shutdown_only(ssl: &SslRef) {
     // change it behind a shared reference, and no other call uses the object meanwhile (the
     // caller holds its stream mutably).
     unsafe { sys::SSL_set_shutdown(ssl.as_ptr(), RECEIVED) }
+}
+
+/// `SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN)`: the connection is
+/// done with, whatever was exchanged, so that `SSL_free` keeps its session resumable.
+pub(crate) fn set_shutdown_complete(ssl: &SslRef) {
+    /// `SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN`.
+    const SENT_AND_RECEIVED: c_int = 1 | 2;
+    // SAFETY: as for set_received_shutdown_only: ssl is live, the flag is OpenSSL's own
+    // state behind an opaque type, and the caller is the stream's only user.
+    unsafe { sys::SSL_set_shutdown(ssl.as_ptr(), SENT_AND_RECEIVED) }
 }
 
 /// One cipher suite of the client's list (`$ssl_ciphers`).

@@ -71,14 +71,34 @@ async fn step_until(stream: &mut Stream, deadline: Instant) -> (Step, bool) {
 
 /// Closes `stream` as nginx closes a connection of `side` (plain streams are just dropped).
 pub async fn close(s: &Session, mut stream: Stream, side: Side) {
-    let Stream::Tls(tls) = &mut stream else {
+    // Step: nothing after an unfinished handshake (nginx skips SSL_shutdown while in init).
+    let Stream::Tls(tls) = &stream else {
+        return;
+    };
+    if !tls.ssl().is_init_finished() {
+        return;
+    }
+
+    // Step: close_notify both ways, as far as the peer and the clock allow.
+    exchange_close_notify(s, &mut stream, side).await;
+
+    // Step: the connection is left shut down both ways, as ngx_ssl_shutdown leaves it
+    // (SSL_set_shutdown): OpenSSL makes the session of a connection freed without a sent
+    // close_notify unresumable, and the session cache holds that same session.
+    if let Stream::Tls(tls) = &stream {
+        ffi::set_shutdown_complete(tls.ssl());
+    }
+}
+
+/// The close_notify exchange of a finished connection.
+async fn exchange_close_notify(s: &Session, stream: &mut Stream, side: Side) {
+    let Stream::Tls(tls) = stream else {
         return;
     };
 
-    // Step: no close_notify after an unfinished handshake (nginx skips SSL_shutdown while
-    // in init) or when the peer closed first (its close_notify or end of stream:
+    // Step: no close_notify when the peer closed first (its close_notify or end of stream:
     // `no_send_shutdown`).
-    if !tls.ssl().is_init_finished() || ffi::received_shutdown(tls.ssl()) || tls.get_ref().ended() {
+    if ffi::received_shutdown(tls.ssl()) || tls.get_ref().ended() {
         return;
     }
     tls.get_mut().hold_fin();
@@ -86,8 +106,8 @@ pub async fn close(s: &Session, mut stream: Stream, side: Side) {
     // Step: close_notify. Towards the upstream nginx tries once and closes, not waiting.
     let deadline = Instant::now() + CLIENT_CLOSE_WAIT;
     let sent = match side {
-        Side::Upstream => poll_fn(|cx| poll_step(&mut stream, cx)).await,
-        Side::Client => step_until(&mut stream, deadline).await.0,
+        Side::Upstream => poll_fn(|cx| poll_step(stream, cx)).await,
+        Side::Client => step_until(stream, deadline).await.0,
     };
     match sent {
         Step::Done if side == Side::Client => {}
@@ -97,11 +117,11 @@ pub async fn close(s: &Session, mut stream: Stream, side: Side) {
 
     // Step: the client's close_notify, within the same 3 s; data instead of it fails the
     // shutdown (`application data after close notify`).
-    match step_until(&mut stream, deadline).await {
+    match step_until(stream, deadline).await {
         (Step::Failed(Some(e)), _) if failure::shutdown(&e, Peer::Client).is_some() => {
             log_failure(s, &e, side)
         }
-        (Step::Failed(_), true) if saw_eof(&stream) => answer_end_of_stream(&mut stream),
+        (Step::Failed(_), true) if saw_eof(stream) => answer_end_of_stream(stream),
         _ => {}
     }
 }

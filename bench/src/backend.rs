@@ -32,9 +32,9 @@ pub(crate) async fn plain(behaviour: Behaviour) -> anyhow::Result<SocketAddr> {
 }
 
 /// Binds a TLS upstream that requires a client certificate signed by the test CA and answers
-/// each connection with a short reply.
-pub(crate) async fn mutual_tls(pki: &Path) -> anyhow::Result<SocketAddr> {
-    let acceptor = Arc::new(mtls_acceptor(pki)?);
+/// each connection with a short reply; with `resume`, it resumes sessions (TLS 1.3 tickets).
+pub(crate) async fn mutual_tls(pki: &Path, resume: bool) -> anyhow::Result<SocketAddr> {
+    let acceptor = Arc::new(mtls_acceptor(pki, resume)?);
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -61,7 +61,7 @@ pub(crate) async fn mutual_tls(pki: &Path) -> anyhow::Result<SocketAddr> {
 /// An acceptor that demands a client certificate. Its own certificate is ECDSA, so that the
 /// upstream's share of each handshake stays small beside the proxy's (which signs with the
 /// RSA client key): the rows then measure the proxy.
-fn mtls_acceptor(pki: &Path) -> anyhow::Result<SslAcceptor> {
+fn mtls_acceptor(pki: &Path, resume: bool) -> anyhow::Result<SslAcceptor> {
     let mut builder = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls())?;
     builder.set_certificate_chain_file(pki.join("server-ecdsa.crt")).context("server-ecdsa.crt")?;
     builder
@@ -69,9 +69,14 @@ fn mtls_acceptor(pki: &Path) -> anyhow::Result<SslAcceptor> {
         .context("server-ecdsa.key")?;
     builder.set_ca_file(pki.join("ca.crt")).context("ca.crt")?;
     builder.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
-    // Every connection is a full handshake: the benchmark measures certificate handling.
-    builder.set_session_cache_mode(openssl::ssl::SslSessionCacheMode::OFF);
-    builder.set_options(openssl::ssl::SslOptions::NO_TICKET);
+    if resume {
+        // A session made with one client certificate resumes with that certificate.
+        builder.set_session_id_context(b"strait-bench")?;
+    } else {
+        // Every connection is a full handshake: the rows measure certificate handling.
+        builder.set_session_cache_mode(openssl::ssl::SslSessionCacheMode::OFF);
+        builder.set_options(openssl::ssl::SslOptions::NO_TICKET);
+    }
     Ok(builder.build())
 }
 

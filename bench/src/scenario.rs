@@ -50,13 +50,26 @@ pub(crate) struct Spec {
     certificate: ClientCertificate,
     /// `proxy_ssl_certificate_cache max=1000;` (nginx >= 1.27.4; 1.22 rejects it).
     cache: bool,
+    /// `proxy_ssl_session_reuse on` (nginx's default) against an upstream that resumes
+    /// sessions; otherwise every connection is a full handshake.
+    session_reuse: bool,
 }
 
 /// Every row, in table order.
 pub(crate) fn all() -> Vec<Spec> {
     use ClientCertificate as C;
-    let row =
-        |name, workers, load, certificate, cache| Spec { name, workers, load, certificate, cache };
+    let row = |name, workers, load, certificate, cache| Spec {
+        name,
+        workers,
+        load,
+        certificate,
+        cache,
+        session_reuse: false,
+    };
+    let resumed = |name, certificate| Spec {
+        session_reuse: true,
+        ..row(name, 1, Load::Short, certificate, false)
+    };
     vec![
         row("tcp bulk, 1 worker", 1, Load::Bulk, C::None, false),
         row("tcp bulk, 2 workers", 2, Load::Bulk, C::None, false),
@@ -67,6 +80,9 @@ pub(crate) fn all() -> Vec<Spec> {
         row("mtls $var file, cache on", 1, Load::Short, C::VariableFile, true),
         row("mtls $var data:, cache off", 1, Load::Short, C::VariableData, false),
         row("mtls $var data:, cache on", 1, Load::Short, C::VariableData, true),
+        resumed("mtls static cert, reuse", C::Static),
+        resumed("mtls $var file, reuse", C::VariableFile),
+        resumed("mtls $var data:, reuse", C::VariableData),
     ]
 }
 
@@ -146,7 +162,7 @@ async fn measure_one(
     let upstream = match (spec.certificate, spec.load) {
         (ClientCertificate::None, Load::Bulk) => backend::plain(Behaviour::Source).await,
         (ClientCertificate::None, Load::Short) => backend::plain(Behaviour::Reply).await,
-        _ => backend::mutual_tls(pki).await,
+        _ => backend::mutual_tls(pki, spec.session_reuse).await,
     }
     .map_err(|e| format!("upstream: {e:#}"))?;
     let servers = server_block(spec, upstream, pki).map_err(|e| format!("{e:#}"))?;
@@ -227,8 +243,9 @@ fn server_block(spec: &Spec, upstream: SocketAddr, pki: &Path) -> anyhow::Result
         }
     };
     if let (Some(certificate), Some(key)) = (certificate, key) {
+        let reuse = if spec.session_reuse { "on" } else { "off" };
         ssl = format!(
-            "    proxy_ssl on;\n    proxy_ssl_session_reuse off;\n    proxy_ssl_verify on;\n\
+            "    proxy_ssl on;\n    proxy_ssl_session_reuse {reuse};\n    proxy_ssl_verify on;\n\
              \x20   proxy_ssl_protocols TLSv1.2 TLSv1.3;\n\
              \x20   proxy_ssl_trusted_certificate {pki}/ca.crt;\n    proxy_ssl_name localhost;\n\
              \x20   proxy_ssl_certificate {certificate};\n    proxy_ssl_certificate_key {key};\n"

@@ -351,11 +351,16 @@ impl UpstreamTls {
             }
         };
 
-        // Step: the session to resume, only one made for this peer, name and identity.
+        // Step: the session to resume, only one made for this peer, name and identity. Each
+        // connection resumes its own copy, as each nginx connection decodes its own: OpenSSL
+        // marks the session of a connection unresumable when a TLS 1.3 ticket replaces it,
+        // and the cached one must stay resumable for the connections that follow.
         if let Some(cache) = &self.sessions {
             let key = SessionKey { peer: hs.peer.to_string(), name: name.to_vec(), identity };
-            let session = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
-            if let Some(session) = session {
+            let cached = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+            if let Some(cached) = cached {
+                let session = ffi::session_copy(&cached)
+                    .map_err(|e| setup("SSL_SESSION_dup() failed", &e))?;
                 ffi::set_session(&mut ssl, &session)
                     .map_err(|e| setup("SSL_set_session() failed", &e))?;
             }

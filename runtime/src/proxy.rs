@@ -284,8 +284,10 @@ async fn connect(
         let timed_out = match connected {
             Ok(Ok(stream)) => {
                 // Without TLS the upstream counts as connected now; with TLS, once the
-                // handshake is done (ngx_stream_proxy_init_upstream runs after it).
-                let local = local_text(&stream);
+                // handshake is done (ngx_stream_proxy_init_upstream runs after it). The local
+                // address (a getsockname()) is read only for the info line that shows it.
+                let info = s.error_log.enabled(Level::Info);
+                let local = if info { local_text(&stream) } else { String::new() };
                 if proxy.tls.is_none() {
                     upstream_connected(s, &local, &peer.name, attempt_start);
                 }

@@ -60,6 +60,7 @@
 //! - Event-loop tuning (`use`, `multi_accept`, `accept_mutex`) is accepted and has no effect.
 #![warn(missing_docs)]
 
+mod accept;
 pub mod address;
 pub mod blocks;
 pub mod buffer;

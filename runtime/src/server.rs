@@ -2,6 +2,7 @@
 //! `worker_processes` threads, accept loops, and the signals (HUP reload, QUIT drain,
 //! TERM/INT stop, USR1 reopen).
 
+use crate::accept::TcpAcceptor;
 use crate::conf::ConfigError;
 use crate::listen::{self, ListenAddr};
 use crate::log::error::errno_suffix;
@@ -14,7 +15,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpStream, UnixListener};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 
@@ -272,7 +273,7 @@ fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Sha
                     let (plan, shared, listener) = (plan.clone(), shared.clone(), listener.clone());
                     let mut stopped = loops_stopped.clone();
                     loops.push(worker.spawn(async move {
-                        let Ok(tcp) = TcpListener::from_std(copy) else { return };
+                        let Ok(tcp) = TcpAcceptor::new(copy) else { return };
                         tokio::select! {
                             _ = stopped.wait_for(|stop| *stop) => {}
                             _ = accept_tcp_on_worker(&tcp, &plan, &shared, &listener, index) => {}
@@ -287,12 +288,12 @@ fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Sha
                 Some(Socket::Tcp(std))
             }
             Socket::Tcp(std) => {
-                let tcp = TcpListener::from_std(std).ok()?;
+                let tcp = TcpAcceptor::new(std).ok()?;
                 tokio::select! {
                     _ = &mut stopped => {}
                     _ = accept_tcp(&tcp, &plan, &shared, &listener) => {}
                 }
-                tcp.into_std().ok().map(Socket::Tcp)
+                Some(Socket::Tcp(tcp.into_std()))
             }
             Socket::Unix(std) => {
                 // Unix-domain sessions run on the first worker's loop.
@@ -335,11 +336,12 @@ async fn accept_unix(
 }
 
 /// Accepts TCP connections forever, starting a session for each.
-async fn accept_tcp(tcp: &TcpListener, plan: &Arc<Plan>, shared: &Shared, listener: &Listener) {
+async fn accept_tcp(tcp: &TcpAcceptor, plan: &Arc<Plan>, shared: &Shared, listener: &Listener) {
     loop {
         match tcp.accept().await {
             Ok((stream, peer)) => {
                 let local = local_address(listener, || stream.local_addr());
+                let Ok(stream) = TcpStream::from_std(stream) else { continue };
                 let (server, text) = listener.server_for(local);
                 let (server, text) = (server.clone(), (listener.text(), text.clone()));
                 let client = ClientAddr::Inet(peer);
@@ -355,7 +357,7 @@ async fn accept_tcp(tcp: &TcpListener, plan: &Arc<Plan>, shared: &Shared, listen
 /// that waits for events (EPOLLEXCLUSIVE), not a busy one. Without it, a burst of
 /// connections could all land on the worker that happened to be awake.
 async fn accept_tcp_on_worker(
-    tcp: &TcpListener,
+    tcp: &TcpAcceptor,
     plan: &Arc<Plan>,
     shared: &Shared,
     listener: &Listener,
@@ -376,31 +378,23 @@ async fn accept_tcp_on_worker(
         let Some(guard) = admit(plan, shared) else { continue };
         let client = ClientAddr::Inet(peer);
         let plan = plan.clone();
-        match less_loaded_than(&shared.loads, worker) {
-            // Here: the socket stays registered with this worker's loop.
-            None => {
-                let load = WorkerLoad::enter(&shared.loads, worker);
+
+        // The session runs here, or on a clearly less loaded worker; either way the loop
+        // that runs it is the one to register the socket with its epoll.
+        let chosen = less_loaded_than(&shared.loads, worker).unwrap_or(worker);
+        let load = WorkerLoad::enter(&shared.loads, chosen);
+        let session = async move {
+            if let Ok(stream) = TcpStream::from_std(stream) {
                 let stream = Stream::Tcp(stream);
-                let session =
-                    Box::pin(session::run(plan, server, stream, client, local, text.0, text.1));
-                tokio::spawn(async move {
-                    session.await;
-                    drop((load, guard));
-                });
+                Box::pin(session::run(plan, server, stream, client, local, text.0, text.1)).await;
             }
-            // There: the other loop registers the socket with its own epoll.
-            Some(other) => {
-                let Ok(stream) = stream.into_std() else { continue };
-                let load = WorkerLoad::enter(&shared.loads, other);
-                shared.workers[other].spawn(async move {
-                    let Ok(stream) = tokio::net::TcpStream::from_std(stream) else { return };
-                    let stream = Stream::Tcp(stream);
-                    let session =
-                        Box::pin(session::run(plan, server, stream, client, local, text.0, text.1));
-                    session.await;
-                    drop((load, guard));
-                });
-            }
+            drop((load, guard));
+        };
+        // A task spawned through another loop's handle wakes that loop, even this one's.
+        if chosen == worker {
+            tokio::spawn(session);
+        } else {
+            shared.workers[chosen].spawn(session);
         }
     }
 }
@@ -578,7 +572,12 @@ fn spawn_workers(
             .name("strait-worker".to_string())
             .spawn(move || {
                 let _ = ids_tx.send(crate::sys::thread_id());
-                let _ = worker.block_on(stopped);
+                worker.block_on(async {
+                    tokio::select! {
+                        _ = stopped => {}
+                        _ = keep_a_timer_armed() => {}
+                    }
+                });
                 worker.shutdown_background();
             })
             .map_err(|e| ServeError::system("pthread_create()", &e))?;
@@ -586,6 +585,16 @@ fn spawn_workers(
     drop(ids_tx);
     let ids = ids_rx.iter().take(count).collect();
     Ok((Workers { loops: handles.into(), ids }, stops))
+}
+
+/// Keeps a timer of the worker's loop armed. When a loop has no timer, the first one a
+/// session sets (its connect timeout) wakes the loop through its eventfd, once per
+/// connection; a timer later than one already armed does not.
+async fn keep_a_timer_armed() {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+    }
 }
 
 /// nginx's notices at start, in its order: the event method (tokio's loops run on epoll),

@@ -2,7 +2,8 @@
 //! error log lines, the system name and open-files limit of the start notices, `kill` for
 //! `-s` and for signalling ourselves, the sender of a signal (`siginfo.si_pid`, for nginx's
 //! `signal 1 (SIGHUP) received from PID` line), and the parent-death signal that ties
-//! `strait up`'s server to it.
+//! `strait up`'s server to it, and the registration of a listening socket with an event
+//! loop (`accept`).
 //!
 //! This is the only module of strait-runtime allowed to use `unsafe`: each call is a plain libc
 //! function whose contract is stated next to it.
@@ -237,4 +238,16 @@ pub fn record_signal_sender(signal: i32) -> io::Result<SignalSender> {
     // allocation, no lock, no call that is not async-signal-safe, no panic.
     unsafe { signal_hook_registry::register_sigaction(signal, action)? };
     Ok(sender)
+}
+
+/// Registers `listener` with the current event loop for reading; the returned `AsyncFd`
+/// owns it until `into_inner` or drop deregisters it.
+pub(crate) fn register_listener(
+    listener: mio::net::TcpListener,
+) -> io::Result<tokio::io::unix::AsyncFd<mio::net::TcpListener>> {
+    use tokio::io::{unix::AsyncFd, Interest};
+    // SAFETY: the AsyncFd takes the listener and with it the only owner of its descriptor, so
+    // the descriptor stays open and names the same socket until the AsyncFd deregisters it;
+    // strait never swaps the socket through get_mut.
+    unsafe { AsyncFd::register_with_interest(listener, Interest::READABLE) }.map_err(Into::into)
 }

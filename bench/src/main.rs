@@ -11,6 +11,7 @@ mod scenario;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Parser;
 
 /// Benchmark strait against nginx on loopback.
@@ -55,7 +56,9 @@ fn main() -> anyhow::Result<()> {
         strait: proxy::Program { binary: strait, preamble: String::new() },
         nginx,
     };
-    let pki = std::fs::canonicalize(&args.pki)?;
+    let pki = std::fs::canonicalize(&args.pki).with_context(|| {
+        format!("no test PKI at {} (run from the repository root)", args.pki.display())
+    })?;
     let measure = Duration::from_secs(if args.full { 5 } else { 2 });
     let rounds = args.rounds.unwrap_or(if args.full { 5 } else { 1 });
 

@@ -834,20 +834,29 @@ async fn reload(
     Generation { plan, tasks }
 }
 
-/// Flushes buffered access logs on their `flush=` interval while the plan lives.
+/// Flushes buffered access logs on their `flush=` interval while the plan lives; a plan
+/// without a buffered log leaves its loop asleep.
 async fn flush_access_logs(plan: std::sync::Weak<Plan>) {
+    let buffered =
+        plan.upgrade().is_some_and(|plan| access_logs(&plan).any(|log| log.is_buffered()));
+    if !buffered {
+        return;
+    }
+
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
     loop {
         tick.tick().await;
         let Some(plan) = plan.upgrade() else { return };
-        for listener in &plan.listeners {
-            for (_, server, _) in &listener.servers {
-                for log in &server.access_logs {
-                    log.flush(false);
-                }
-            }
+        for log in access_logs(&plan) {
+            log.flush(false);
         }
     }
+}
+
+/// Every access log of the plan's servers.
+fn access_logs(plan: &Plan) -> impl Iterator<Item = &crate::log::access::AccessLog> {
+    let servers = plan.listeners.iter().flat_map(|listener| &listener.servers);
+    servers.flat_map(|(_, server, _)| server.access_logs.iter().map(|log| &**log))
 }
 
 fn unix_paths(plan: &Plan) -> Vec<PathBuf> {

@@ -216,6 +216,11 @@ impl AccessLog {
         }
     }
 
+    /// Whether the log writes through a buffer (`buffer=`, `gzip`).
+    pub fn is_buffered(&self) -> bool {
+        matches!(&self.destination, Destination::File(file) if file.is_buffered())
+    }
+
     /// Writes out buffered lines whose `flush=` time has passed (or all, when `force`).
     pub fn flush(&self, force: bool) {
         if let Destination::File(file) = &self.destination {

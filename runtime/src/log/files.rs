@@ -55,6 +55,11 @@ impl LogFile {
         }
     }
 
+    /// Whether an `access_log ... buffer=` (or `gzip`) gave the file a buffer.
+    pub fn is_buffered(&self) -> bool {
+        self.buffer.get().is_some()
+    }
+
     /// Writes out buffered lines whose `flush=` time has passed (all of them when `force`).
     pub fn flush(&self, force: bool) {
         if let Some(buffer) = self.buffer.get() {

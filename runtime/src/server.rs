@@ -674,6 +674,11 @@ async fn run(
         usr1: sender(libc::SIGUSR1)?,
     };
 
+    // With one worker, this loop runs the sessions: it keeps a timer armed as worker loops do.
+    if workers.loops.is_empty() {
+        tokio::spawn(keep_a_timer_armed());
+    }
+
     // Start the accept loops.
     let plan = Arc::new(plan);
     let shared = Shared {

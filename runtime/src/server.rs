@@ -412,8 +412,25 @@ fn local_address(
 }
 
 async fn accept_failed(plan: &Plan, err: &io::Error) {
-    plan.main.error_log.write(Level::Crit, None, &format!("accept4() failed{}", errno_suffix(err)));
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (level, rest) = accept_fault(err);
+    plan.main.error_log.write(level, None, &format!("accept4() failed{}", errno_suffix(err)));
+    if !rest.is_zero() {
+        tokio::time::sleep(rest).await;
+    }
+}
+
+/// How a failed `accept4` is answered, as ngx_event_accept answers it: the level of its line
+/// and how long the socket rests before the next accept. A connection the client reset before
+/// it was accepted is an error and the next one is taken at once; with no descriptor left,
+/// accepting stops for `accept_mutex_delay` (500 ms, its default). nginx waits for the next
+/// event after anything else; an edge-triggered loop would retry at once, so it rests briefly.
+fn accept_fault(err: &io::Error) -> (Level, std::time::Duration) {
+    use std::time::Duration;
+    match err.raw_os_error() {
+        Some(libc::ECONNABORTED) => (Level::Error, Duration::ZERO),
+        Some(libc::EMFILE | libc::ENFILE) => (Level::Crit, Duration::from_millis(500)),
+        _ => (Level::Alert, Duration::from_millis(100)),
+    }
 }
 
 /// Counts a new session in, or refuses it when worker_connections, which caps the
@@ -936,6 +953,15 @@ mod tests {
 
     fn loads(counts: &[usize]) -> Vec<AtomicUsize> {
         counts.iter().map(|&n| AtomicUsize::new(n)).collect()
+    }
+
+    #[test]
+    fn accept_faults_are_answered_as_nginx_answers_them() {
+        let fault = |errno| accept_fault(&io::Error::from_raw_os_error(errno));
+        assert_eq!(fault(libc::ECONNABORTED), (Level::Error, std::time::Duration::ZERO));
+        assert_eq!(fault(libc::EMFILE), (Level::Crit, std::time::Duration::from_millis(500)));
+        assert_eq!(fault(libc::ENFILE).0, Level::Crit);
+        assert_eq!(fault(libc::ENOBUFS).0, Level::Alert);
     }
 
     #[test]

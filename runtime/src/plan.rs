@@ -76,6 +76,8 @@ pub struct MainConf {
     pub shutdown_timeout: Option<Duration>,
     /// `working_directory`.
     pub working_directory: Option<PathBuf>,
+    /// `accept_mutex_delay`: how long accepting rests when no descriptor is left (500 ms).
+    pub accept_mutex_delay: Duration,
 }
 
 /// A `proxy_bind` setting.
@@ -378,6 +380,7 @@ impl<'a> Compiler<'a> {
         let mut daemon = None;
         let mut workers = None;
         let mut worker_connections = None;
+        let mut accept_mutex_delay = None;
         let mut pid = None;
         let mut error_targets = Vec::new();
         let mut env = Vec::new();
@@ -421,8 +424,14 @@ impl<'a> Compiler<'a> {
                                     parse_number(v).ok_or_else(|| e.invalid_value(&e.args[0]))?;
                                 set_once(&mut worker_connections, e, n)?;
                             }
+                            b"accept_mutex_delay" => {
+                                let v = &e.one_arg()?.value;
+                                let t = parse_time(v, true)
+                                    .ok_or_else(|| e.invalid_value(&e.args[0]))?;
+                                set_once(&mut accept_mutex_delay, e, t)?;
+                            }
                             // Event-loop tuning of nginx: tokio has its own loop, nothing to tune.
-                            b"use" | b"multi_accept" | b"accept_mutex" | b"accept_mutex_delay" => {}
+                            b"use" | b"multi_accept" | b"accept_mutex" => {}
                             _ => return Err(unsupported(e)),
                         }
                     }
@@ -497,6 +506,7 @@ impl<'a> Compiler<'a> {
             rlimit_core,
             shutdown_timeout,
             working_directory,
+            accept_mutex_delay: accept_mutex_delay.unwrap_or(Duration::from_millis(500)),
         };
 
         // The stream block.

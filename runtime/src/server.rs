@@ -412,7 +412,7 @@ fn local_address(
 }
 
 async fn accept_failed(plan: &Plan, err: &io::Error) {
-    let (level, rest) = accept_fault(err);
+    let (level, rest) = accept_fault(err, plan.main.accept_mutex_delay);
     plan.main.error_log.write(level, None, &format!("accept4() failed{}", errno_suffix(err)));
     if !rest.is_zero() {
         tokio::time::sleep(rest).await;
@@ -422,13 +422,13 @@ async fn accept_failed(plan: &Plan, err: &io::Error) {
 /// How a failed `accept4` is answered, as ngx_event_accept answers it: the level of its line
 /// and how long the socket rests before the next accept. A connection the client reset before
 /// it was accepted is an error and the next one is taken at once; with no descriptor left,
-/// accepting stops for `accept_mutex_delay` (500 ms, its default). nginx waits for the next
-/// event after anything else; an edge-triggered loop would retry at once, so it rests briefly.
-fn accept_fault(err: &io::Error) -> (Level, std::time::Duration) {
+/// accepting stops for `accept_mutex_delay`. nginx waits for the next event after anything
+/// else; an edge-triggered loop would retry at once, so it rests briefly.
+fn accept_fault(err: &io::Error, delay: std::time::Duration) -> (Level, std::time::Duration) {
     use std::time::Duration;
     match err.raw_os_error() {
         Some(libc::ECONNABORTED) => (Level::Error, Duration::ZERO),
-        Some(libc::EMFILE | libc::ENFILE) => (Level::Crit, Duration::from_millis(500)),
+        Some(libc::EMFILE | libc::ENFILE) => (Level::Crit, delay),
         _ => (Level::Alert, Duration::from_millis(100)),
     }
 }
@@ -957,9 +957,10 @@ mod tests {
 
     #[test]
     fn accept_faults_are_answered_as_nginx_answers_them() {
-        let fault = |errno| accept_fault(&io::Error::from_raw_os_error(errno));
+        let delay = std::time::Duration::from_millis(500);
+        let fault = |errno| accept_fault(&io::Error::from_raw_os_error(errno), delay);
         assert_eq!(fault(libc::ECONNABORTED), (Level::Error, std::time::Duration::ZERO));
-        assert_eq!(fault(libc::EMFILE), (Level::Crit, std::time::Duration::from_millis(500)));
+        assert_eq!(fault(libc::EMFILE), (Level::Crit, delay));
         assert_eq!(fault(libc::ENFILE).0, Level::Crit);
         assert_eq!(fault(libc::ENOBUFS).0, Level::Alert);
     }

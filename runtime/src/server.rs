@@ -276,7 +276,7 @@ fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Sha
                         let Ok(tcp) = TcpAcceptor::new(copy) else { return };
                         tokio::select! {
                             _ = stopped.wait_for(|stop| *stop) => {}
-                            _ = accept_tcp_on_worker(&tcp, &plan, &shared, &listener, index) => {}
+                            _ = accept_tcp(&tcp, &plan, &shared, &listener, Some(index)) => {}
                         }
                     }));
                 }
@@ -291,7 +291,7 @@ fn spawn_accept(plan: Arc<Plan>, listener: Listener, socket: Socket, shared: Sha
                 let tcp = TcpAcceptor::new(std).ok()?;
                 tokio::select! {
                     _ = &mut stopped => {}
-                    _ = accept_tcp(&tcp, &plan, &shared, &listener) => {}
+                    _ = accept_tcp(&tcp, &plan, &shared, &listener, None) => {}
                 }
                 Some(Socket::Tcp(tcp.into_std()))
             }
@@ -335,33 +335,17 @@ async fn accept_unix(
     }
 }
 
-/// Accepts TCP connections forever, starting a session for each.
-async fn accept_tcp(tcp: &TcpAcceptor, plan: &Arc<Plan>, shared: &Shared, listener: &Listener) {
-    loop {
-        match tcp.accept().await {
-            Ok((stream, peer)) => {
-                let local = local_address(listener, || stream.local_addr());
-                let Ok(stream) = TcpStream::from_std(stream) else { continue };
-                let (server, text) = listener.server_for(local);
-                let (server, text) = (server.clone(), (listener.text(), text.clone()));
-                let client = ClientAddr::Inet(peer);
-                start_session(plan, shared, server, Stream::Tcp(stream), client, local, text);
-            }
-            Err(e) => accept_failed(plan, &e).await,
-        }
-    }
-}
-
-/// A worker's accept loop. A worker clearly busier than another hands the new session to
-/// the least loaded one, as nginx's workers share new connections: the kernel wakes a worker
-/// that waits for events (EPOLLEXCLUSIVE), not a busy one. Without it, a burst of
-/// connections could all land on the worker that happened to be awake.
-async fn accept_tcp_on_worker(
+/// Accepts TCP connections forever, starting a session for each. With several workers,
+/// `worker` is this loop's own, and a worker clearly busier than another hands the new
+/// session to the least loaded one, as nginx's workers share new connections: the kernel
+/// wakes a worker that waits for events (EPOLLEXCLUSIVE), not a busy one. Without it, a
+/// burst of connections could all land on the worker that happened to be awake.
+async fn accept_tcp(
     tcp: &TcpAcceptor,
     plan: &Arc<Plan>,
     shared: &Shared,
     listener: &Listener,
-    worker: usize,
+    worker: Option<usize>,
 ) {
     loop {
         let (stream, peer) = match tcp.accept().await {
@@ -381,21 +365,21 @@ async fn accept_tcp_on_worker(
 
         // The session runs here, or on a clearly less loaded worker; either way the loop
         // that runs it is the one to register the socket with its epoll.
-        let chosen = less_loaded_than(&shared.loads, worker).unwrap_or(worker);
-        let load = WorkerLoad::enter(&shared.loads, chosen);
+        let chosen = worker.map(|w| less_loaded_than(&shared.loads, w).unwrap_or(w));
+        let load = chosen.map(|c| WorkerLoad::enter(&shared.loads, c));
         let session = async move {
             if let Ok(stream) = TcpStream::from_std(stream) {
                 let stream = Stream::Tcp(stream);
+                // Boxed: the session's future is large (every phase's state).
                 Box::pin(session::run(plan, server, stream, client, local, text.0, text.1)).await;
             }
             drop((load, guard));
         };
         // A task spawned through another loop's handle wakes that loop, even this one's.
-        if chosen == worker {
-            tokio::spawn(session);
-        } else {
-            shared.workers[chosen].spawn(session);
-        }
+        match chosen {
+            Some(other) if chosen != worker => shared.workers[other].spawn(session),
+            _ => tokio::spawn(session),
+        };
     }
 }
 

@@ -123,9 +123,19 @@ impl Bio {
     }
 }
 
-/// Opens `path` with `BIO_new_file(path, "r")` so that a failure carries OpenSSL's own error
-/// queue (nginx logs it), then reads the whole file.
+/// Reads the whole file at `path`; if it cannot be opened, fails with the error queue of
+/// `BIO_new_file(path, "r")`, OpenSSL's own text, which nginx logs. A directory (an empty
+/// variable names the prefix, as in nginx) reads as nothing, so the PEM read then fails with
+/// OpenSSL's decoder error, as nginx logs it.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, ErrorStack> {
+    // Step: the read itself; this is every connection's path when a variable names a file.
+    let error = match std::fs::read(path) {
+        Ok(pem) => return Ok(pem),
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => return Ok(Vec::new()),
+        Err(e) => e,
+    };
+
+    // Step: the failure, told as OpenSSL tells it.
     let Ok(name) = CString::new(path.as_os_str().as_bytes()) else {
         return Err(ErrorStack::get());
     };
@@ -135,14 +145,10 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, ErrorStack> {
         return Err(ErrorStack::get());
     }
     drop(Bio(bio));
-    // The file opened a moment ago. A directory opens too (an empty variable names the
-    // prefix, as in nginx) and reads as nothing, so the PEM read fails with OpenSSL's
-    // decoder error, as nginx logs it; any other read failure (a race) reports an empty
-    // error queue.
-    match std::fs::read(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(Vec::new()),
-        other => other.map_err(|_| ErrorStack::get()),
-    }
+    // It opens now (a race, or a file that opens but cannot be read): an empty error queue,
+    // and the read's own error in strait's diagnostics.
+    tracing::debug!(path = %path.display(), %error, "reading failed after opening");
+    Err(ErrorStack::get())
 }
 
 /// Which read of a certificate PEM failed: the leaf (`PEM_read_bio_X509_AUX`) or a chain

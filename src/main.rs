@@ -5,6 +5,7 @@
 //! parsed by hand in [`nginx_cli`] because scripts and test harnesses depend on its exact
 //! behaviour and messages.
 
+mod alloc;
 mod cmd;
 mod nginx_cli;
 
@@ -13,10 +14,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-/// mimalloc rather than glibc's malloc: see the workspace's Cargo.toml.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// strait's own subcommands.
 #[derive(Debug, Parser)]
@@ -76,6 +73,7 @@ enum Command {
 const SUBCOMMANDS: &[&str] = &["fmt", "parse", "prove", "demo", "render", "up", "help"];
 
 fn main() -> ExitCode {
+    alloc::route_openssl_allocations();
     let mut args: Vec<OsString> = std::env::args_os().collect();
 
     // Step: `--help`, which nginx refuses as an invalid option, is clap's `help` here.

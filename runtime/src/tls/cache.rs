@@ -198,10 +198,11 @@ impl ObjectCache {
         }
 
         // Step: `data:` text, or a file read now, parsed once per content.
-        let (pem, shown) = certificate::read_value(ObjectKind::Certificate, value, &self.prefix)?;
+        let pem = certificate::read_value(ObjectKind::Certificate, value, &self.prefix)?;
         if let Some(hit) = lock(&self.certificates_by_content).get(&pem[..]) {
             return Ok(hit.clone());
         }
+        let shown = certificate::shown(ObjectKind::Certificate, value, &self.prefix);
         let loaded = Arc::new(certificate::certificate_from_pem(&pem, &shown)?);
         lock(&self.certificates_by_content).put(pem.into(), loaded.clone());
         Ok(loaded)
@@ -233,10 +234,11 @@ impl ObjectCache {
         }
 
         // Step: `data:` text, or a file read now, parsed once per content (unless encrypted).
-        let (pem, shown) = certificate::read_value(ObjectKind::Key, value, &self.prefix)?;
+        let pem = certificate::read_value(ObjectKind::Key, value, &self.prefix)?;
         if let Some(hit) = lock(&self.keys_by_content).get(&pem[..]) {
             return Ok(hit.clone());
         }
+        let shown = certificate::shown(ObjectKind::Key, value, &self.prefix);
         let loaded = Arc::new(certificate::key_from_pem(&pem, &shown, passwords)?);
         if !loaded.encrypted {
             lock(&self.keys_by_content).put(pem.into(), loaded.clone());

@@ -231,39 +231,31 @@ pub fn shown(kind: ObjectKind, value: &[u8], prefix: &Path) -> String {
     shown_value(&Source::classify(kind, value, prefix), value)
 }
 
-/// The PEM bytes behind a certificate or key value.
-fn pem_bytes(kind: ObjectKind, source: &Source, shown: &str) -> Result<Vec<u8>, LoadError> {
-    let fail = |step, stack: &ErrorStack| LoadError {
+/// The PEM bytes an evaluated value holds or names (a file is read now). How messages name
+/// the value ([`shown`]) is worked out only for a failure: for a `data:` value it is a SHA-256
+/// digest, which a connection that finds its objects cached should not pay for.
+pub fn read_value(kind: ObjectKind, value: &[u8], prefix: &Path) -> Result<Vec<u8>, LoadError> {
+    let source = Source::classify(kind, value, prefix);
+    let fail = |source: &Source, step, stack: &ErrorStack| LoadError {
         kind,
-        shown: shown.to_string(),
+        shown: shown_value(source, value),
         step,
         ssl: SslErrors::from_stack(stack),
     };
     match source {
-        Source::Data(pem) => Ok(pem.clone()),
-        Source::File(path) => ffi::read_file(path).map_err(|e| fail(LoadStep::OpenFile, &e)),
-        Source::Engine => Err(fail(LoadStep::EngineUnsupported, &ErrorStack::get())),
-        Source::Store => Err(fail(LoadStep::StoreUnsupported, &ErrorStack::get())),
+        Source::Data(pem) => Ok(pem),
+        Source::File(ref path) => {
+            ffi::read_file(path).map_err(|e| fail(&source, LoadStep::OpenFile, &e))
+        }
+        Source::Engine => Err(fail(&source, LoadStep::EngineUnsupported, &ErrorStack::get())),
+        Source::Store => Err(fail(&source, LoadStep::StoreUnsupported, &ErrorStack::get())),
     }
-}
-
-/// The PEM bytes an evaluated value holds or names (a file is read now), with how messages
-/// name the value.
-pub fn read_value(
-    kind: ObjectKind,
-    value: &[u8],
-    prefix: &Path,
-) -> Result<(Vec<u8>, String), LoadError> {
-    let source = Source::classify(kind, value, prefix);
-    let shown = shown_value(&source, value);
-    let pem = pem_bytes(kind, &source, &shown)?;
-    Ok((pem, shown))
 }
 
 /// Loads a certificate and its chain from an evaluated value (`ngx_ssl_load_certificate`).
 pub fn load_certificate(value: &[u8], prefix: &Path) -> Result<CertificateChain, LoadError> {
-    let (pem, shown) = read_value(ObjectKind::Certificate, value, prefix)?;
-    certificate_from_pem(&pem, &shown)
+    let pem = read_value(ObjectKind::Certificate, value, prefix)?;
+    certificate_from_pem(&pem, &shown(ObjectKind::Certificate, value, prefix))
 }
 
 /// Parses a certificate PEM (first certificate, then its chain).
@@ -292,8 +284,8 @@ pub fn load_key(
     prefix: &Path,
     passwords: &Passwords,
 ) -> Result<PrivateKey, LoadError> {
-    let (pem, shown) = read_value(ObjectKind::Key, value, prefix)?;
-    key_from_pem(&pem, &shown, passwords)
+    let pem = read_value(ObjectKind::Key, value, prefix)?;
+    key_from_pem(&pem, &shown(ObjectKind::Key, value, prefix), passwords)
 }
 
 /// Loads a key of the configuration itself (`ssl_certificate_key` or
@@ -310,12 +302,12 @@ pub fn load_config_key(
     if !passwords.is_empty() {
         return load_key(value, prefix, passwords);
     }
-    let (pem, shown) = read_value(ObjectKind::Key, value, prefix)?;
+    let pem = read_value(ObjectKind::Key, value, prefix)?;
     match ffi::read_private_key_without_terminal(&pem) {
         Ok(key) => Ok(PrivateKey { key, encrypted: false }),
         Err(stack) => Err(LoadError {
             kind: ObjectKind::Key,
-            shown,
+            shown: shown(ObjectKind::Key, value, prefix),
             step: LoadStep::ReadKey,
             ssl: SslErrors::from_stack(&stack),
         }),

@@ -26,6 +26,10 @@ fn wildcard_unix_and_rate_limits_match_nginx() {
         let stream = std::net::TcpStream::connect(("127.0.0.2", port("WILD"))).unwrap();
         drop(stream);
         let unix = String::from_utf8(read_all(port("TOUNIX"))).unwrap();
+        // Anyone may connect to a unix listener: nginx makes the socket file 0666.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(server.path().join("s.sock")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o666, "{flavor:?}");
 
         // [::1]: an IPv6 listener reached through an IPv6 upstream address.
         let six = String::from_utf8(read_all(port("TOSIX"))).unwrap();

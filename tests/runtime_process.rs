@@ -160,6 +160,34 @@ fn signals_through_dash_s_and_reopen() {
 }
 
 #[test]
+fn dash_s_signals_though_a_log_of_the_new_config_cannot_be_opened() {
+    for flavor in flavors() {
+        let mut vars = vars("first", "");
+        let mut server = Instance::start(flavor, &config("process.conf", &vars));
+        let missing = server.path().join("missing/access.log");
+        vars.insert("EXTRA", format!("log_format f $status; access_log {} f;", missing.display()));
+        server.rewrite(&config("process.conf", &vars));
+
+        // The signaller opens no log: the running instance reloads, fails and says why.
+        let sent = server.command().args(["-s", "reload"]).output().unwrap();
+        assert!(sent.status.success(), "{flavor:?}: {}", String::from_utf8_lossy(&sent.stderr));
+        let fault =
+            format!("open() \"{}\" failed (2: No such file or directory)\n", missing.display());
+        assert!(server.wait_log(&fault), "{flavor:?}: no {fault:?} in\n{}", server.error_log());
+        let log = server.error_log();
+        let line = log.lines().find(|line| line.contains(fault.trim_end())).unwrap();
+        assert!(line.contains(&format!(" [emerg] {}#", server.pid())), "{flavor:?}: {line}");
+        assert!(!missing.parent().unwrap().exists(), "{flavor:?}");
+        assert_eq!(read_all(port(&vars, "RETURN")), b"first", "{flavor:?}");
+
+        // And `-s quit` still reaches it.
+        let sent = server.command().args(["-s", "quit"]).output().unwrap();
+        assert!(sent.status.success(), "{flavor:?}: {}", String::from_utf8_lossy(&sent.stderr));
+        assert!(server.wait_exit().success(), "{flavor:?}");
+    }
+}
+
+#[test]
 fn dash_s_without_a_running_instance_reports_the_pid_file() {
     let vars = vars("x", "");
     let server = Instance::prepare(Flavor::Strait, &config("process.conf", &vars));

@@ -290,6 +290,13 @@ impl Plan {
     pub fn compile_for_test(config: &Config, paths: &Paths) -> Result<Plan, ConfigError> {
         Compiler { test: true, ..Compiler::new(config, paths) }.run()
     }
+
+    /// Compiles a parsed configuration as nginx's signaller (`-s`) reads it, only to find the
+    /// pid file: [`Plan::compile`] without opening (or creating) any log file.
+    pub fn compile_for_signal(config: &Config, paths: &Paths) -> Result<Plan, ConfigError> {
+        let log_files = Arc::new(LogFiles::unopened());
+        Compiler { log_files, ..Compiler::new(config, paths) }.run()
+    }
 }
 
 /// Settings that a `server {}` inherits from `stream {}`.

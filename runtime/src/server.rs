@@ -124,6 +124,19 @@ fn open_listeners(
             }
             match bind_one(spec) {
                 Ok(socket) => {
+                    if let ListenAddr::Unix(path) = &spec.addr {
+                        // Anyone may connect, as nginx makes its unix sockets (0666); a
+                        // failure is logged and the socket kept, as nginx keeps it.
+                        use std::os::unix::fs::PermissionsExt;
+                        let mode = std::fs::Permissions::from_mode(0o666);
+                        if let Err(e) = std::fs::set_permissions(path, mode) {
+                            let path = path.display();
+                            write(
+                                Level::Emerg,
+                                &format!("chmod() \"{path}\" failed{}", errno_suffix(&e)),
+                            );
+                        }
+                    }
                     open.insert(spec.addr.clone(), socket);
                 }
                 Err(e) => {

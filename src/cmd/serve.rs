@@ -9,6 +9,7 @@ use strait_parser::check::{check_outcome, CheckOptions};
 use strait_runtime::log::{ErrorLog, Level, LogFile};
 use strait_runtime::plan::{LogPath, Paths};
 use strait_runtime::server::{LoadError, Loader};
+use strait_runtime::ConfigError;
 use strait_runtime::Plan;
 
 /// What serving needs from the command line.
@@ -53,6 +54,14 @@ impl ServeOptions {
 
     /// The loader the runtime calls at start and on every reload: parse, compile.
     pub(crate) fn loader(&self) -> Loader {
+        self.loader_with(Plan::compile)
+    }
+
+    /// A loader compiling with `compile` (`Plan::compile_for_signal` for `-s`).
+    pub(crate) fn loader_with(
+        &self,
+        compile: fn(&strait_parser::Config, &Paths) -> Result<Plan, ConfigError>,
+    ) -> Loader {
         let conf = self.conf_path();
         let paths = self.paths();
         let options = strait_parser::ParseOptions { globals: self.globals.clone() };
@@ -68,7 +77,7 @@ impl ServeOptions {
             };
             let outcome = strait_parser::parse_file_partial(&conf, &options);
             check_outcome(&outcome, &check_options).map_err(|e| fault(&e))?;
-            Ok(Plan::compile(&outcome.config, &paths)?)
+            Ok(compile(&outcome.config, &paths)?)
         })
     }
 

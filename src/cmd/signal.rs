@@ -5,10 +5,12 @@ use std::process::ExitCode;
 use strait_runtime::log::Level;
 use strait_runtime::server::ServeError;
 
-/// Loads the configuration to find the pid file, then sends the signal.
+/// Loads the configuration to find the pid file, then sends the signal. As nginx's signaller,
+/// it opens none of the log files the configuration names: a log path the running instance
+/// cannot open is its reload's fault to report, not a reason to keep the signal back.
 pub(crate) fn run(options: &ServeOptions, signal: &str) -> ExitCode {
     let early = options.early_log();
-    let plan = match options.loader()() {
+    let plan = match options.loader_with(strait_runtime::Plan::compile_for_signal)() {
         Ok(plan) => plan,
         Err(e) => {
             report(&early, Level::Emerg, &e.to_string());

@@ -113,24 +113,37 @@ pub struct LogFiles {
     failures: Mutex<Vec<(PathBuf, io::Error)>>,
     /// Every `syslog:` log's peer, each directive its own (as in nginx).
     syslog_peers: Mutex<Vec<Arc<SyslogPeer>>>,
+    /// Files are named but never opened (a configuration read by `-s`).
+    unopened: bool,
 }
 
 impl LogFiles {
+    /// A set that opens nothing: every file is closed, and nothing fails.
+    pub fn unopened() -> LogFiles {
+        LogFiles { unopened: true, ..LogFiles::default() }
+    }
+
     /// The file for `path`, opening it on first use; a failure is kept for `first_failure`.
     pub fn get(&self, path: &Path) -> Arc<LogFile> {
         let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(file) = files.get(path) {
             return file.clone();
         }
-        let file = LogFile::open(path).unwrap_or_else(|e| {
-            let failures = &mut self.failures.lock().unwrap_or_else(|e| e.into_inner());
-            failures.push((path.to_path_buf(), e));
+        let closed = || {
             Arc::new(LogFile {
                 path: path.to_path_buf(),
                 file: RwLock::new(None),
                 buffer: OnceLock::new(),
             })
-        });
+        };
+        let file = match self.unopened {
+            true => closed(),
+            false => LogFile::open(path).unwrap_or_else(|e| {
+                let failures = &mut self.failures.lock().unwrap_or_else(|e| e.into_inner());
+                failures.push((path.to_path_buf(), e));
+                closed()
+            }),
+        };
         files.insert(path.to_path_buf(), file.clone());
         file
     }

@@ -24,6 +24,27 @@ impl MapBlock {
         MapBlock::default()
     }
 
+    /// Defines the variables of the named captures of the block's regex keys, which any value
+    /// of the configuration may use, before or after the block, as nginx adds them while it
+    /// reads the block and resolves names only once the whole configuration was read.
+    pub fn define_captures(
+        d: &Directive,
+        config: &Config,
+        vars: &mut Variables,
+    ) -> Result<(), ConfigError> {
+        let Some(block) = &d.block else { return Ok(()) };
+        let group_name = regex::bytes::Regex::new(r"\(\?(?:P?<|')([A-Za-z_][A-Za-z0-9_]*)[>']")
+            .expect("a valid pattern");
+        for entry in expanded(block, config) {
+            if entry.name.value.starts_with(b"~") {
+                for name in group_name.captures_iter(&entry.name.value) {
+                    vars.define(&name[1], VarSource::Set, true)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Compiles the block; `var` is the variable it defines.
     pub fn compile(
         d: &Directive,
@@ -39,19 +60,8 @@ impl MapBlock {
         let block =
             d.block.as_ref().ok_or_else(|| d.error("directive \"map\" has no opening \"{\""))?;
 
-        // Named captures of the regex keys are variables the values may already use.
-        let entries = expanded(block, config);
-        let group_name = regex::bytes::Regex::new(r"\(\?(?:P?<|')([A-Za-z_][A-Za-z0-9_]*)[>']")
-            .expect("a valid pattern");
-        for entry in &entries {
-            if entry.name.value.starts_with(b"~") {
-                for name in group_name.captures_iter(&entry.name.value) {
-                    vars.define(&name[1], VarSource::Set, true)?;
-                }
-            }
-        }
-
         // Entries in order: `hostnames`, `volatile`, `KEY VALUE`.
+        let entries = expanded(block, config);
         let mut builder = MapBuilder::new();
         for entry in entries {
             let mut tokens: Vec<&[u8]> = vec![&entry.name.value];

@@ -662,6 +662,7 @@ impl<'a> Compiler<'a> {
                     };
                     let index = self.maps.len();
                     let var = self.vars.define(name, VarSource::Map(index), true)?;
+                    crate::blocks::MapBlock::define_captures(d, config, &mut self.vars)?;
                     self.maps.push(crate::blocks::MapBlock::placeholder());
                     map_vars.push(var);
                 }

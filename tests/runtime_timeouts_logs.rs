@@ -16,7 +16,7 @@ fn idle_timeout_half_close_and_access_log_escapes_match_nginx() {
     let mut runs = Vec::new();
     for flavor in flavors() {
         let mut vars = HashMap::new();
-        for key in ["IDLE", "HALF", "ESCAPED", "OFF", "VARPATH"] {
+        for key in ["IDLE", "HALF", "ESCAPED", "OFF", "VARPATH", "LOSTPATH"] {
             vars.insert(key, free_port().to_string());
         }
         vars.insert("ECHO", echo.to_string());
@@ -41,6 +41,8 @@ fn idle_timeout_half_close_and_access_log_escapes_match_nginx() {
         // access_log off writes nothing; a path with variables is evaluated per line.
         assert_eq!(read_all(port("OFF")), b"off", "{flavor:?}");
         assert_eq!(read_all(port("VARPATH")), b"v", "{flavor:?}");
+        // One whose directory is missing: the session's critical line, the answer unharmed.
+        assert_eq!(read_all(port("LOSTPATH")), b"lost", "{flavor:?}");
 
         // buffer=64k: nothing is written before the flush interval.
         std::thread::sleep(Duration::from_millis(200));
@@ -52,8 +54,12 @@ fn idle_timeout_half_close_and_access_log_escapes_match_nginx() {
         let timed_out = server
             .error_log()
             .lines()
-            .filter(|l| l.contains("timed out"))
-            .map(|l| normalize(l).replace(&vars["IDLE"], "IDLE").replace(&vars["SILENT"], "SILENT"))
+            .filter(|l| l.contains("timed out") || l.contains("[crit]"))
+            .map(|l| {
+                let dir = server.path().display().to_string();
+                let l = normalize(l).replace(&vars["IDLE"], "IDLE").replace(&dir, "DIR");
+                l.replace(&vars["SILENT"], "SILENT").replace(&vars["LOSTPATH"], "LOST")
+            })
             .collect::<Vec<_>>();
         let mut escaped: Vec<String> =
             server.read("escaped.log").lines().map(String::from).collect();
@@ -69,10 +75,15 @@ fn idle_timeout_half_close_and_access_log_escapes_match_nginx() {
     let (_, timed_out, escaped, json, buffered_early, buffered) = &runs[0];
     assert_eq!(
         timed_out,
-        &vec!["[info] PID: *N connection timed out (110: Connection timed out) while proxying \
+        &vec![
+            "[info] PID: *N connection timed out (110: Connection timed out) while proxying \
              connection, client: 127.0.0.1, server: 127.0.0.1:EPH, upstream: \
              \"127.0.0.1:EPH\", bytes from/to client:0/0, bytes from/to upstream:0/0"
-            .to_string()]
+                .to_string(),
+            "[crit] PID: *N open() \"DIR/missing/LOST.log\" failed (2: No such file or \
+             directory) while returning text, client: 127.0.0.1, server: 127.0.0.1:EPH"
+                .to_string()
+        ]
     );
     assert_eq!(
         escaped,

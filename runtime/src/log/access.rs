@@ -208,8 +208,14 @@ impl AccessLog {
                 let path = s.complex(path);
                 let path = PathBuf::from(text(&path));
                 let path = if path.is_absolute() { path } else { self.prefix.join(path) };
-                if let Ok(file) = crate::log::LogFile::open(&path) {
-                    file.write(&line);
+                // As nginx, a file that cannot be opened is the session's critical line.
+                match crate::log::LogFile::open(&path) {
+                    Ok(file) => file.write(&line),
+                    Err(e) => {
+                        let errno = crate::log::error::errno_suffix(&e);
+                        let message = format!("open() \"{}\" failed{errno}", path.display());
+                        s.log(Level::Crit, None, &message);
+                    }
                 }
             }
             Destination::Syslog(_) => {}

@@ -277,9 +277,6 @@ pub async fn preread(s: &mut Session, stream: &mut Stream) -> Result<(), u16> {
         return Ok(());
     }
     s.action = "prereading client data";
-    // As in nginx, the variables exist (empty) from the start of the preread; bytes that are
-    // not TLS remove them again.
-    s.ssl_preread = Some(Box::new(PrereadVariables(ClientHello::default())));
     let limit = s.server.preread_buffer_size;
     let deadline = tokio::time::Instant::now() + s.server.preread_timeout;
     let mut chunk = vec![0u8; limit.max(1)];
@@ -293,6 +290,11 @@ pub async fn preread(s: &mut Session, stream: &mut Stream) -> Result<(), u16> {
             Preread::NotTls => {
                 s.ssl_preread = None;
                 return Ok(());
+            }
+            // As in nginx, the variables exist (empty) once the client sent a first byte, and
+            // not before: a client silent until the timeout leaves them not found (`-`).
+            Preread::NeedMore if !s.preread.is_empty() && s.ssl_preread.is_none() => {
+                s.ssl_preread = Some(Box::new(PrereadVariables(ClientHello::default())));
             }
             Preread::NeedMore => {}
         }

@@ -38,7 +38,7 @@ impl MapBlock {
         for entry in expanded(block, config) {
             if entry.name.value.starts_with(b"~") {
                 for name in group_name.captures_iter(&entry.name.value) {
-                    vars.define(&name[1], VarSource::Set, true)?;
+                    vars.define(&name[1], VarSource::Capture, true)?;
                 }
             }
         }
@@ -81,7 +81,7 @@ impl MapBlock {
         vars.set_cacheable(var, !map.is_volatile());
         let mut named = Vec::new();
         for name in map.capture_names() {
-            let index = vars.define(name.as_bytes(), VarSource::Set, true)?;
+            let index = vars.define(name.as_bytes(), VarSource::Capture, true)?;
             named.push((name.to_string(), index));
         }
         Ok(MapBlock { source, map: Some(map), named })

@@ -128,8 +128,10 @@ pub enum VarSource {
     Geo(usize),
     /// A `split_clients` block, by its index in the plan.
     SplitClients(usize),
-    /// Only ever assigned by `set`; not found until then.
+    /// Assigned by `set`; empty until then (nginx's `ngx_stream_set_var`).
     Set,
+    /// Only ever assigned by a named capture of a `map` regex; not found until one matches.
+    Capture,
 }
 
 /// One entry of the variable table.
@@ -166,10 +168,14 @@ impl Variables {
                 return Err(ConfigError::bare(format!("the duplicate \"{name}\" variable")));
             }
             // A later block defining the same variable replaces the handler, as in nginx;
-            // `set` only assigns.
-            if source != VarSource::Set {
-                def.source = source;
-                def.cacheable = cacheable;
+            // `set` and captures only assign (`set` gives a capture its empty default).
+            match (&def.source, &source) {
+                (VarSource::Capture, VarSource::Set) => def.source = VarSource::Set,
+                (_, VarSource::Set | VarSource::Capture) => {}
+                _ => {
+                    def.source = source;
+                    def.cacheable = cacheable;
+                }
             }
             return Ok(index);
         }
@@ -335,7 +341,7 @@ impl Session {
         let plan = self.plan.clone();
         let def = plan.variables.def(index);
         if let Some(value) = self.vars.cached(index) {
-            if def.cacheable || def.source == VarSource::Set {
+            if def.cacheable || matches!(def.source, VarSource::Set | VarSource::Capture) {
                 return value.clone();
             }
         }
@@ -346,7 +352,8 @@ impl Session {
             VarSource::Map(i) => crate::blocks::map_value(self, &plan, *i),
             VarSource::Geo(i) => crate::blocks::geo_value(self, &plan, *i),
             VarSource::SplitClients(i) => crate::blocks::split_clients_value(self, &plan, *i),
-            VarSource::Set => None,
+            VarSource::Set => Some(Vec::new()),
+            VarSource::Capture => None,
         };
         if def.cacheable {
             self.vars.store(index, value.clone());
@@ -494,5 +501,20 @@ mod tests {
         let mut vars = Variables::default();
         let e = vars.define(b"remote_addr", VarSource::Set, true).unwrap_err();
         assert_eq!(e.to_string(), "the duplicate \"remote_addr\" variable");
+    }
+
+    #[test]
+    fn set_gives_a_capture_its_empty_default_and_blocks_keep_theirs() {
+        let mut vars = Variables::default();
+        let p = vars.define(b"p", VarSource::Capture, true).unwrap();
+        vars.define(b"P", VarSource::Set, true).unwrap();
+        assert_eq!(vars.def(p).source, VarSource::Set);
+        vars.define(b"p", VarSource::Capture, true).unwrap();
+        assert_eq!(vars.def(p).source, VarSource::Set);
+
+        let m = vars.define(b"m", VarSource::Map(0), true).unwrap();
+        vars.define(b"m", VarSource::Set, true).unwrap();
+        vars.define(b"m", VarSource::Capture, true).unwrap();
+        assert_eq!(vars.def(m).source, VarSource::Map(0));
     }
 }

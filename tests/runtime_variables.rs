@@ -48,13 +48,26 @@ fn map_and_set_values_match_nginx() {
 }
 
 /// `return "$status"` answers `000`, as nginx: the status is set when the session ends. The
-/// access log, written after, has the final `200`.
+/// access log, written after, has the final `200`. `$bytes_sent` is cacheable, as in nginx:
+/// read by `return`, the log has that value.
 #[test]
 fn status_in_content_phase_is_000() {
     for flavor in flavors() {
         let port = free_port();
-        let vars = HashMap::from([("PORT", port.to_string())]);
+        let (sent, unread) = (free_port(), free_port());
+        let vars = HashMap::from([
+            ("PORT", port.to_string()),
+            ("SENT", sent.to_string()),
+            ("UNREAD", unread.to_string()),
+        ]);
         let server = Instance::start(flavor, &config("status.conf", &vars));
+        assert_eq!(read_all(sent), b"[0]", "{flavor:?}");
+        assert_eq!(read_all(unread), b"[unread]", "{flavor:?}");
+        let start = std::time::Instant::now();
+        while server.read("sent.log").lines().count() < 2 && start.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(server.read("sent.log"), "0 0\n8 0\n", "{flavor:?}");
         assert_eq!(read_all(port), b"000", "{flavor:?}");
         let access = server.dir.path().join("access.log");
         let mut logged = String::new();

@@ -95,9 +95,7 @@ impl Builtin {
         use Builtin::*;
         !matches!(
             self,
-            BytesSent
-                | BytesReceived
-                | SessionTime
+            SessionTime
                 | Status
                 | Msec
                 | TimeIso8601

@@ -136,13 +136,14 @@ impl LogFiles {
                 buffer: OnceLock::new(),
             })
         };
-        let file = match self.unopened {
-            true => closed(),
-            false => LogFile::open(path).unwrap_or_else(|e| {
+        let file = if self.unopened {
+            closed()
+        } else {
+            LogFile::open(path).unwrap_or_else(|e| {
                 let failures = &mut self.failures.lock().unwrap_or_else(|e| e.into_inner());
                 failures.push((path.to_path_buf(), e));
                 closed()
-            }),
+            })
         };
         files.insert(path.to_path_buf(), file.clone());
         file

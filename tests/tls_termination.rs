@@ -618,6 +618,35 @@ fn empty_ssl_values_are_not_found_as_in_nginx() {
     }
 }
 
+/// `$ssl_curve` after a handshake that failed before OpenSSL made a session (plain text on
+/// the TLS port) is not found, and the server lives on. Strait only: OpenSSL 3.0 reads the
+/// group from the missing session, and nginx 1.22's worker dies of it in the log phase.
+#[test]
+fn ssl_curve_after_a_failed_handshake_is_not_found() {
+    let port = free_port();
+    let conf = format!(
+        "stream {{
+    log_format m '$ssl_curve $ssl_curves $status';
+    access_log %%DIR%%/access.log m;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_certificate server.crt;
+        ssl_certificate_key server.key;
+        return \"[$ssl_curve]\";
+    }}
+}}"
+    );
+    let server = start(Flavor::Strait, &conf);
+
+    let _ = raw(port, b"GET / HTTP/1.0\r\n\r\n", End::Fin);
+    let (answer, _) = s_client(port, &["-quiet", "-tls1_3", "-groups", "X25519"]);
+    let log = wait_lines(&server, "access.log", 2);
+    assert_eq!(answer, "[X25519]");
+    assert_eq!(log.lines().next(), Some("- - 500"), "{log}");
+    assert!(log.lines().nth(1).is_some_and(|l| l.starts_with("X25519 ")), "{log}");
+}
+
 /// A TLS client of the `openssl` crate on `port`, presenting `cert` (a name in the PKI) when
 /// given, limited to TLSv1.2 or TLSv1.3; the server's certificate is not checked.
 fn tls_client(

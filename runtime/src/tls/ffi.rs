@@ -537,8 +537,12 @@ impl std::fmt::Debug for Group {
 }
 
 /// `SSL_get_negotiated_group`: the group of the key exchange, `None` when there is none
-/// (`NID_undef`: no handshake yet, or a key exchange without a group).
+/// (`NID_undef`: no handshake yet, or a key exchange without a group). Without a session
+/// (a handshake that failed before the ClientHello was taken) there is none either: OpenSSL
+/// 3.0 reads the group from the session and would dereference a null pointer (nginx 1.22's
+/// worker dies of it when `$ssl_curve` is logged after such a handshake).
 pub(crate) fn negotiated_group(ssl: &SslRef) -> Option<Group> {
+    ssl.session()?;
     // SAFETY: ssl is live; the call only reads the group id of the connection.
     let nid =
         unsafe { sys::SSL_ctrl(ssl.as_ptr(), SSL_CTRL_GET_NEGOTIATED_GROUP, 0, ptr::null_mut()) };

@@ -319,8 +319,14 @@ impl ServerTls {
         // carries OpenSSL's error queue, then the PEM.
         if let Some(path) = &settings.dhparam {
             let shown = path.display().to_string();
-            let pem = ffi::read_file(path).map_err(|e| {
-                TlsConfigError::DhParamsFile(shown.clone(), SslErrors::from_stack(&e))
+            let pem = ffi::read_file(path).map_err(|fault| match fault {
+                ffi::ReadFault::Open(e) => {
+                    TlsConfigError::DhParamsFile(shown.clone(), SslErrors::from_stack(&e))
+                }
+                ffi::ReadFault::TooLarge => TlsConfigError::DhParams(
+                    shown.clone(),
+                    SslErrors::from_stack(&openssl::error::ErrorStack::get()),
+                ),
             })?;
             let dh = Dh::params_from_pem(&pem)
                 .map_err(|e| TlsConfigError::DhParams(shown.clone(), SslErrors::from_stack(&e)))?;

@@ -133,6 +133,8 @@ pub enum LoadStep {
     EngineUnsupported,
     /// `store:` keys are not supported.
     StoreUnsupported,
+    /// The file holds more than strait reads of one (strait's own text).
+    TooLarge,
 }
 
 impl LoadStep {
@@ -148,6 +150,7 @@ impl LoadStep {
                 "loading \"engine:...\" certificate keys is not supported"
             }
             LoadStep::StoreUnsupported => "loading \"store:...\" certificate keys is not supported",
+            LoadStep::TooLarge => "the file is larger than 1 MiB",
         }
     }
 }
@@ -244,9 +247,10 @@ pub fn read_value(kind: ObjectKind, value: &[u8], prefix: &Path) -> Result<Vec<u
     };
     match source {
         Source::Data(pem) => Ok(pem),
-        Source::File(ref path) => {
-            ffi::read_file(path).map_err(|e| fail(&source, LoadStep::OpenFile, &e))
-        }
+        Source::File(ref path) => ffi::read_file(path).map_err(|fault| match fault {
+            ffi::ReadFault::Open(e) => fail(&source, LoadStep::OpenFile, &e),
+            ffi::ReadFault::TooLarge => fail(&source, LoadStep::TooLarge, &ErrorStack::get()),
+        }),
         Source::Engine => Err(fail(&source, LoadStep::EngineUnsupported, &ErrorStack::get())),
         Source::Store => Err(fail(&source, LoadStep::StoreUnsupported, &ErrorStack::get())),
     }
@@ -390,6 +394,26 @@ mod tests {
              (SSL: error:80000002:system library::No such file or directory:calling \
              fopen(/PREFIX/missing.crt, r) error:10000080:BIO routines::no such file)"
         );
+    }
+
+    #[test]
+    fn files_past_the_limit_are_not_read_whole() {
+        // An endless device, a large file, and one just within the limit (a PEM that
+        // fails only as PEM).
+        let err = load_certificate(b"/dev/zero", Path::new("/")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot load certificate \"/dev/zero\": the file is larger than 1 MiB"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let large = std::fs::File::create(dir.path().join("large.key")).unwrap();
+        large.set_len(ffi::PEM_FILE_LIMIT + 1).unwrap();
+        let err = load_key(b"large.key", dir.path(), &Passwords::none()).unwrap_err();
+        assert_eq!(err.step, LoadStep::TooLarge);
+        let within = std::fs::File::create(dir.path().join("within.crt")).unwrap();
+        within.set_len(ffi::PEM_FILE_LIMIT).unwrap();
+        let err = load_certificate(b"within.crt", dir.path()).unwrap_err();
+        assert_eq!(err.step, LoadStep::ReadCertificate);
     }
 
     #[test]

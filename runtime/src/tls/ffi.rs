@@ -123,32 +123,63 @@ impl Bio {
     }
 }
 
-/// Reads the whole file at `path`; if it cannot be opened, fails with the error queue of
-/// `BIO_new_file(path, "r")`, OpenSSL's own text, which nginx logs. A directory (an empty
-/// variable names the prefix, as in nginx) reads as nothing, so the PEM read then fails with
-/// OpenSSL's decoder error, as nginx logs it.
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, ErrorStack> {
+/// The most bytes of a certificate, key or parameters file strait reads: a file named by a
+/// variable may be anything a client's SNI or a map leads to (`/dev/zero`, a large file), and
+/// is read on the event loop.
+pub(crate) const PEM_FILE_LIMIT: u64 = 1 << 20;
+
+/// Why a PEM file could not be read.
+#[derive(Debug)]
+pub(crate) enum ReadFault {
+    /// It cannot be opened: the error queue of `BIO_new_file(path, "r")`.
+    Open(ErrorStack),
+    /// It holds more than [`PEM_FILE_LIMIT`] bytes.
+    TooLarge,
+}
+
+/// Reads the whole file at `path`, up to [`PEM_FILE_LIMIT`] bytes; if it cannot be opened,
+/// fails with the error queue of `BIO_new_file(path, "r")`, OpenSSL's own text, which nginx
+/// logs. A directory (an empty variable names the prefix, as in nginx) reads as nothing, so
+/// the PEM read then fails with OpenSSL's decoder error, as nginx logs it.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, ReadFault> {
     // Step: the read itself; this is every connection's path when a variable names a file.
-    let error = match std::fs::read(path) {
-        Ok(pem) => return Ok(pem),
+    let error = match read_bounded(path) {
+        Ok(Some(pem)) => return Ok(pem),
+        Ok(None) => return Err(ReadFault::TooLarge),
         Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => return Ok(Vec::new()),
         Err(e) => e,
     };
 
     // Step: the failure, told as OpenSSL tells it.
     let Ok(name) = CString::new(path.as_os_str().as_bytes()) else {
-        return Err(ErrorStack::get());
+        return Err(ReadFault::Open(ErrorStack::get()));
     };
     // SAFETY: both arguments are NUL-terminated strings that live across the call.
     let bio = unsafe { BIO_new_file(name.as_ptr(), c"r".as_ptr()) };
     if bio.is_null() {
-        return Err(ErrorStack::get());
+        return Err(ReadFault::Open(ErrorStack::get()));
     }
     drop(Bio(bio));
     // It opens now (a race, or a file that opens but cannot be read): an empty error queue,
     // and the read's own error in strait's diagnostics.
     tracing::debug!(path = %path.display(), %error, "reading failed after opening");
-    Err(ErrorStack::get())
+    Err(ReadFault::Open(ErrorStack::get()))
+}
+
+/// The file's bytes, `None` past [`PEM_FILE_LIMIT`]. The size the file reports sizes the
+/// buffer (a regular file reads in one call, as `std::fs::read` reads it); the limit holds
+/// for files that report none (devices, pipes).
+fn read_bounded(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > PEM_FILE_LIMIT {
+        return Ok(None);
+    }
+    let mut pem = Vec::with_capacity(size as usize);
+    file.take(PEM_FILE_LIMIT + 1).read_to_end(&mut pem)?;
+    Ok((pem.len() as u64 <= PEM_FILE_LIMIT).then_some(pem))
 }
 
 /// Which read of a certificate PEM failed: the leaf (`PEM_read_bio_X509_AUX`) or a chain

@@ -270,6 +270,15 @@ async fn peek_client_hello(stream: &Stream, limit: Duration) -> Option<ClientHel
     tokio::time::timeout(limit, peek).await.ok().flatten()
 }
 
+/// A preread that ended before the ClientHello was whole leaves the variables with what the
+/// complete records gave, as nginx's parser leaves them (once the client sent a byte).
+fn ended_early(s: &mut Session) {
+    if s.ssl_preread.is_some() {
+        let hello = preread::parsed_so_far(&s.preread);
+        s.ssl_preread = Some(Box::new(PrereadVariables(hello)));
+    }
+}
+
 /// The preread phase (`ssl_preread on`): reads the ClientHello within `preread_buffer_size`
 /// and `preread_timeout`, keeping the bytes for the upstream.
 pub async fn preread(s: &mut Session, stream: &mut Stream) -> Result<(), u16> {
@@ -300,6 +309,7 @@ pub async fn preread(s: &mut Session, stream: &mut Stream) -> Result<(), u16> {
         }
         if s.preread.len() >= limit {
             s.log(Level::Error, None, "preread buffer full");
+            ended_early(s);
             return Err(status::BAD_REQUEST);
         }
 
@@ -307,7 +317,10 @@ pub async fn preread(s: &mut Session, stream: &mut Stream) -> Result<(), u16> {
         let room = limit - s.preread.len();
         let read = tokio::time::timeout_at(deadline, stream.read(&mut chunk[..room])).await;
         match read {
-            Ok(Ok(0)) | Err(_) => return Err(status::OK),
+            Ok(Ok(0)) | Err(_) => {
+                ended_early(s);
+                return Err(status::OK);
+            }
             // Not `$bytes_received`: nginx counts only what the proxy reads itself; the
             // preread bytes show in `$upstream_bytes_sent` once forwarded.
             Ok(Ok(n)) => s.preread.extend_from_slice(&chunk[..n]),

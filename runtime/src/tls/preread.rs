@@ -59,35 +59,71 @@ const EXT_SUPPORTED_VERSIONS: u16 = 43;
 pub fn parse(buf: &[u8]) -> Preread {
     let mut handshake = Vec::new();
     let mut rest = buf;
-
-    while rest.len() >= RECORD_HEADER {
-        // Step: an SSLv2-compatible hello ends the preread at once with its version.
-        if rest[0] & 0x80 != 0 && rest[2] == 1 && (rest[3] == 0 || rest[3] == 3) {
-            return Preread::Done(ClientHello {
-                version: [rest[3], rest[4]],
-                ..Default::default()
-            });
+    loop {
+        match next_record(rest) {
+            Record::SslV2(version) => {
+                return Preread::Done(ClientHello { version, ..Default::default() })
+            }
+            Record::NotTls => return Preread::NotTls,
+            Record::Incomplete => return Preread::NeedMore,
+            Record::Handshake(body, after) => {
+                handshake.extend_from_slice(body);
+                rest = after;
+            }
         }
-
-        // Step: only complete handshake records of SSLv3/TLS are parsed.
-        if rest[0] != HANDSHAKE || rest[1] != 3 {
-            return Preread::NotTls;
-        }
-        let len = u16::from_be_bytes([rest[3], rest[4]]) as usize;
-        if rest.len() < RECORD_HEADER + len {
-            break;
-        }
-        handshake.extend_from_slice(&rest[RECORD_HEADER..RECORD_HEADER + len]);
-        rest = &rest[RECORD_HEADER + len..];
 
         // Step: a ClientHello may span records; try with what is there.
-        match client_hello(&handshake) {
+        let mut hello = ClientHello::default();
+        match read_client_hello(&handshake, &mut hello) {
             Err(Stop::Incomplete) => continue,
             Err(Stop::Invalid) => return Preread::NotTls,
-            Ok(hello) => return Preread::Done(hello),
+            Ok(()) => return Preread::Done(hello),
         }
     }
-    Preread::NeedMore
+}
+
+/// What the complete records received so far give of a ClientHello that is not complete:
+/// the fields read whole. nginx parses record by record into its variables, so a preread that
+/// ends early (timeout, end of input, a full buffer) leaves them as far as they got.
+pub fn parsed_so_far(buf: &[u8]) -> ClientHello {
+    let mut handshake = Vec::new();
+    let mut rest = buf;
+    while let Record::Handshake(body, after) = next_record(rest) {
+        handshake.extend_from_slice(body);
+        rest = after;
+    }
+    let mut hello = ClientHello::default();
+    let _ = read_client_hello(&handshake, &mut hello);
+    hello
+}
+
+/// The next record of the bytes received.
+enum Record<'a> {
+    /// An SSLv2-compatible hello, which ends the preread at once with its version.
+    SslV2([u8; 2]),
+    /// Bytes that are not an SSLv3/TLS handshake record.
+    NotTls,
+    /// The record is not complete (or no header yet): only complete records are parsed.
+    Incomplete,
+    /// A complete handshake record's body, and the bytes after it.
+    Handshake(&'a [u8], &'a [u8]),
+}
+
+fn next_record(rest: &[u8]) -> Record<'_> {
+    if rest.len() < RECORD_HEADER {
+        return Record::Incomplete;
+    }
+    if rest[0] & 0x80 != 0 && rest[2] == 1 && (rest[3] == 0 || rest[3] == 3) {
+        return Record::SslV2([rest[3], rest[4]]);
+    }
+    if rest[0] != HANDSHAKE || rest[1] != 3 {
+        return Record::NotTls;
+    }
+    let len = u16::from_be_bytes([rest[3], rest[4]]) as usize;
+    match rest.get(RECORD_HEADER..RECORD_HEADER + len) {
+        Some(body) => Record::Handshake(body, &rest[RECORD_HEADER + len..]),
+        None => Record::Incomplete,
+    }
 }
 
 /// Why the ClientHello parse stopped.
@@ -130,8 +166,9 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Parses a ClientHello message (header included) from the joined handshake bytes.
-fn client_hello(handshake: &[u8]) -> Result<ClientHello, Stop> {
+/// Reads a ClientHello message (header included) from the joined handshake bytes into
+/// `hello`, field by field: what was read before a stop stays.
+fn read_client_hello(handshake: &[u8], hello: &mut ClientHello) -> Result<(), Stop> {
     // Step: the handshake header: type client_hello and the message length.
     let mut header = Cursor { data: handshake, left: 4 };
     let head = header.take(4)?;
@@ -140,7 +177,6 @@ fn client_hello(handshake: &[u8]) -> Result<ClientHello, Stop> {
     }
     let length = (head[1] as usize) << 16 | (head[2] as usize) << 8 | head[3] as usize;
     let mut c = Cursor { data: header.data, left: length };
-    let mut hello = ClientHello::default();
 
     // Step: the fixed part: version, random, session id, cipher suites, compression methods.
     let version = c.take(2)?;
@@ -153,7 +189,7 @@ fn client_hello(handshake: &[u8]) -> Result<ClientHello, Stop> {
     let n = c.u8()?;
     c.take(n)?;
     if c.left == 0 {
-        return Ok(hello);
+        return Ok(());
     }
     // The extensions' total length is read and not used, as in nginx.
     c.take(2)?;
@@ -206,7 +242,7 @@ fn client_hello(handshake: &[u8]) -> Result<ClientHello, Stop> {
             }
         }
     }
-    Ok(hello)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -252,6 +288,22 @@ mod tests {
         let mut d = (list.len() as u16).to_be_bytes().to_vec();
         d.extend(list);
         (16, d)
+    }
+
+    #[test]
+    fn an_early_end_keeps_the_fields_of_complete_records() {
+        let record = hello([3, 3], &[sni(b"a.test"), alpn(&[b"h2", b"http/1.1"])]);
+        // Re-framed as one record cut inside the second ALPN protocol: a complete record.
+        let body = &record[5..record.len() - 3];
+        let mut first = vec![0x16, 3, 1];
+        first.extend((body.len() as u16).to_be_bytes());
+        first.extend(body);
+        assert_eq!(parse(&first), Preread::NeedMore);
+        let h = parsed_so_far(&first);
+        assert_eq!((h.server_name.as_slice(), h.protocol()), (&b"a.test"[..], "TLSv1.2"));
+        assert_eq!(h.alpn_protocols, b"h2,");
+        // The same bytes in a record not yet whole give nothing.
+        assert_eq!(parsed_so_far(&record[..record.len() - 3]), ClientHello::default());
     }
 
     #[test]

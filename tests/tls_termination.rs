@@ -548,6 +548,25 @@ fn wait_lines(server: &Instance, file: &str, n: usize) -> String {
     server.read(file)
 }
 
+/// A TLS server on `port` (server.crt, TLSv1.2 and 1.3) with `extra` directives, logging
+/// `format` to access.log and answering `answer`.
+fn logged_server(port: u16, format: &str, extra: &str, answer: &str) -> String {
+    format!(
+        "stream {{
+    log_format m '{format}';
+    access_log %%DIR%%/access.log m;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_certificate server.crt;
+        ssl_certificate_key server.key;
+        {extra}
+        return \"{answer}\";
+    }}
+}}"
+    )
+}
+
 /// Every `$ssl_*` variable of a terminated session, for a log_format or a `return`.
 const ALL_SSL: &[&str] = &[
     "ssl_protocol",
@@ -579,23 +598,8 @@ fn empty_ssl_values_are_not_found_as_in_nginx() {
         let port = free_port();
         let fields: Vec<String> = ALL_SSL.iter().map(|v| format!("{v}=${v}")).collect();
         let shown: Vec<String> = ALL_SSL.iter().map(|v| format!("[${v}]")).collect();
-        let conf = format!(
-            "stream {{
-    log_format m '{}';
-    access_log %%DIR%%/access.log m;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_certificate server.crt;
-        ssl_certificate_key server.key;
-        ssl_verify_client optional;
-        ssl_client_certificate ca.crt;
-        return \"{}\";
-    }}
-}}",
-            fields.join(" "),
-            shown.join("")
-        );
+        let verify = "ssl_verify_client optional; ssl_client_certificate ca.crt;";
+        let conf = logged_server(port, &fields.join(" "), verify, &shown.join(""));
         let server = start(flavor, &conf);
 
         // Nothing optional: no SNI, no ALPN, no certificate; TLSv1.2 with a ticket (no id).
@@ -624,19 +628,7 @@ fn empty_ssl_values_are_not_found_as_in_nginx() {
 #[test]
 fn ssl_curve_after_a_failed_handshake_is_not_found() {
     let port = free_port();
-    let conf = format!(
-        "stream {{
-    log_format m '$ssl_curve $ssl_curves $status';
-    access_log %%DIR%%/access.log m;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_certificate server.crt;
-        ssl_certificate_key server.key;
-        return \"[$ssl_curve]\";
-    }}
-}}"
-    );
+    let conf = logged_server(port, "$ssl_curve $ssl_curves $status", "", "[$ssl_curve]");
     let server = start(Flavor::Strait, &conf);
 
     let _ = raw(port, b"GET / HTTP/1.0\r\n\r\n", End::Fin);

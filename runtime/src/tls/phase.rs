@@ -271,9 +271,10 @@ async fn peek_client_hello(stream: &Stream, limit: Duration) -> Option<ClientHel
 }
 
 /// A preread that ended before the ClientHello was whole leaves the variables with what the
-/// complete records gave, as nginx's parser leaves them (once the client sent a byte).
+/// complete records gave, as nginx's parser leaves them; they exist once the client sent a
+/// byte, and not before (a client silent until the timeout leaves them not found, `-`).
 fn ended_early(s: &mut Session) {
-    if s.ssl_preread.is_some() {
+    if !s.preread.is_empty() {
         let hello = preread::parsed_so_far(&s.preread);
         s.ssl_preread = Some(Box::new(PrereadVariables(hello)));
     }
@@ -300,11 +301,6 @@ pub async fn preread(s: &mut Session, stream: &mut Stream) -> Result<(), u16> {
                 s.ssl_preread = None;
                 return Ok(());
             }
-            // As in nginx, the variables exist (empty) once the client sent a first byte, and
-            // not before: a client silent until the timeout leaves them not found (`-`).
-            Preread::NeedMore if !s.preread.is_empty() && s.ssl_preread.is_none() => {
-                s.ssl_preread = Some(Box::new(PrereadVariables(ClientHello::default())));
-            }
             Preread::NeedMore => {}
         }
         if s.preread.len() >= limit {
@@ -326,6 +322,7 @@ pub async fn preread(s: &mut Session, stream: &mut Stream) -> Result<(), u16> {
             Ok(Ok(n)) => s.preread.extend_from_slice(&chunk[..n]),
             Ok(Err(e)) => {
                 s.log(Level::Info, Some(&e), "recv() failed");
+                ended_early(s);
                 return Err(status::BAD_REQUEST);
             }
         }
